@@ -1,0 +1,25 @@
+//! Admin operations: the same actions the CLI offers now and the admin API will offer later.
+//! Each validates everything before writing, writes once, and records an audit event.
+
+pub mod clients;
+pub mod tenants;
+pub mod users;
+
+use crate::crypto::password::PasswordError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// Bad input, phrased for the operator (names the value and the expected form).
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Password(#[from] PasswordError),
+}
+
+pub type AdminResult<T> = Result<T, AdminError>;
+
+/// Who performed an admin action, as written to the audit log.
+pub const CLI_ACTOR: &str = "cli";

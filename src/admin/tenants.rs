@@ -1,0 +1,80 @@
+use serde_json::json;
+
+use super::{AdminError, AdminResult};
+use crate::model::TenantMfaPolicy;
+use crate::store::tenants::{self, Tenant, TenantChanges};
+use crate::store::{Db, audit};
+
+pub async fn create(
+    db: &Db,
+    actor: &str,
+    slug: &str,
+    name: Option<&str>,
+    mfa: TenantMfaPolicy,
+    prompt_enrollment: bool,
+) -> AdminResult<Tenant> {
+    tenants::validate_slug(slug).map_err(AdminError::Invalid)?;
+    let name = name.unwrap_or(slug).trim();
+    if name.is_empty() {
+        return Err(AdminError::Invalid("tenant name must not be empty".into()));
+    }
+    let t = tenants::create(db, slug, name, mfa, prompt_enrollment).await?;
+    audit::record(
+        db,
+        audit::NewEvent {
+            tenant_id: Some(&t.id),
+            actor,
+            event: "tenant.created",
+            detail: json!({ "slug": t.slug, "mfa_policy": t.mfa_policy }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(t)
+}
+
+pub async fn update(
+    db: &Db,
+    actor: &str,
+    slug: &str,
+    changes: &TenantChanges,
+) -> AdminResult<Tenant> {
+    if let Some(days) = changes.trusted_device_days
+        && !(0..=365).contains(&days)
+    {
+        return Err(AdminError::Invalid(
+            "trusted device days: expected 0 (off) to 365".into(),
+        ));
+    }
+    if let Some(theme) = &changes.theme
+        && (theme.is_empty()
+            || !theme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        return Err(AdminError::Invalid(
+            "theme: expected a folder name of letters, digits, - or _".into(),
+        ));
+    }
+    let before = tenants::get_by_slug(db, slug).await?;
+    let t = tenants::update(db, slug, changes).await?;
+    // Turning `required` off never removes a factor: only the policy column changes here.
+    audit::record(
+        db,
+        audit::NewEvent {
+            tenant_id: Some(&t.id),
+            actor,
+            event: "tenant.updated",
+            detail: json!({
+                "mfa_policy": { "from": before.mfa_policy, "to": t.mfa_policy },
+                "mfa_prompt_enrollment": { "from": before.mfa_prompt_enrollment, "to": t.mfa_prompt_enrollment },
+                "trusted_device_days": { "from": before.trusted_device_days, "to": t.trusted_device_days },
+                "name": { "from": before.name, "to": t.name },
+                "theme": { "from": before.theme, "to": t.theme },
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(t)
+}

@@ -1,0 +1,346 @@
+//! Typed configuration: `config.toml` (or `--config PATH`) layered under `GATEHOUSE_SECTION__KEY`
+//! environment variables. Every section denies unknown keys so a typo stops start-up instead of
+//! being silently ignored.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub keys: KeysConfig,
+    pub tokens: TokensConfig,
+    pub password: PasswordConfig,
+    pub demo: DemoConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Socket address to bind, e.g. `127.0.0.1:8080`; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Externally visible base URL. Issuers are `{public_url}/t/{slug}`. When unset it is
+    /// `http://{bound address}`, which is right for local use only.
+    pub public_url: Option<PublicUrl>,
+    /// Folder holding `default/` and any other theme folders.
+    pub themes_dir: PathBuf,
+    pub log_format: LogFormat,
+    /// `tracing` filter directive, e.g. `info` or `gatehouse=debug,info`.
+    pub log_level: String,
+    /// How long in-flight requests may take to finish after SIGTERM/Ctrl-C.
+    pub shutdown_grace_secs: u64,
+    /// Per-node cache lifetime for tenant settings (0 = no cache). A change made on another node
+    /// or by the CLI is seen after at most this long.
+    pub cache_ttl_secs: u64,
+    /// How often the server re-reads `keys/` so a rotation reaches running nodes.
+    pub keys_reload_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    pub url: DatabaseUrl,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// Folder for the signing keys (created with mode 0700, files 0600).
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokensConfig {
+    /// Upper bound for any signed token's lifetime (ID and access tokens). A rotated-out signing
+    /// key stays published this long so every token it signed can still be verified.
+    pub max_lifetime_secs: i64,
+    pub default_access_token_ttl_secs: i64,
+    pub default_id_token_ttl_secs: i64,
+    pub default_refresh_token_ttl_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    /// argon2id memory cost in KiB (OWASP minimum: 19456 = 19 MiB).
+    pub memory_kib: u32,
+    /// argon2id iterations (OWASP minimum with 19 MiB: 2).
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// How many hashes may run at once on the blocking pool. Peak memory for hashing is
+    /// `max_concurrent × memory_kib`, whatever the request rate.
+    pub max_concurrent: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// Where `serve --demo` keeps the demo credentials it generated, so a second start prints
+    /// the same facts (the database holds only hashes).
+    pub credentials_file: PathBuf,
+    pub redirect_uri: String,
+}
+
+/// A public base URL: absolute http(s), no query or fragment, stored without a trailing slash.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String", into = "String")]
+pub struct PublicUrl(String);
+
+impl TryFrom<String> for PublicUrl {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let expected = "expected an absolute http:// or https:// URL without query or fragment, e.g. https://id.example.com";
+        let url = Url::parse(&value).map_err(|e| format!("{e}: {expected}"))?;
+        if !matches!(url.scheme(), "http" | "https")
+            || url.host_str().is_none()
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            return Err(expected.to_string());
+        }
+        Ok(PublicUrl(url.as_str().trim_end_matches('/').to_string()))
+    }
+}
+
+impl From<PublicUrl> for String {
+    fn from(value: PublicUrl) -> Self {
+        value.0
+    }
+}
+
+impl PublicUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
+/// Which backend a database URL names. Parsed at config load so a typo stops start-up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String", into = "String")]
+pub struct DatabaseUrl(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl TryFrom<String> for DatabaseUrl {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let ok = value.starts_with("sqlite:")
+            || value.starts_with("postgres://")
+            || value.starts_with("postgresql://");
+        if !ok || Url::parse(&value).is_err() {
+            return Err("expected sqlite://PATH or postgres://USER@HOST[:PORT]/DB".to_string());
+        }
+        Ok(DatabaseUrl(value))
+    }
+}
+
+impl From<DatabaseUrl> for String {
+    fn from(value: DatabaseUrl) -> Self {
+        value.0
+    }
+}
+
+impl DatabaseUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn backend(&self) -> Backend {
+        if self.0.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            themes_dir: PathBuf::from("themes"),
+            log_format: LogFormat::Human,
+            log_level: "info".into(),
+            shutdown_grace_secs: 20,
+            cache_ttl_secs: 10,
+            keys_reload_secs: 30,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: DatabaseUrl("sqlite://data/gatehouse.db".into()),
+            max_connections: 10,
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("keys"),
+        }
+    }
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        Self {
+            max_lifetime_secs: 86_400,
+            default_access_token_ttl_secs: 600,
+            default_id_token_ttl_secs: 600,
+            default_refresh_token_ttl_secs: 30 * 86_400,
+        }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 4,
+        }
+    }
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            credentials_file: PathBuf::from("data/demo-credentials.json"),
+            redirect_uri: "http://localhost:9000/callback".into(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            keys: KeysConfig::default(),
+            tokens: TokensConfig::default(),
+            password: PasswordConfig::default(),
+            demo: DemoConfig::default(),
+        }
+    }
+}
+
+/// A configuration problem, phrased for an operator: it names the key and the expected form.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads defaults, then `path` (when it exists, or always when `required`), then the
+    /// environment. `required` is true when the operator named the file with `--config`.
+    pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
+        if required && !path.is_file() {
+            return Err(ConfigError(format!(
+                "config file {} does not exist",
+                path.display()
+            )));
+        }
+        let figment = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(path))
+            .merge(Env::prefixed("GATEHOUSE_").split("__"));
+        let config: Config = figment.extract().map_err(|e| {
+            // figment may collect several errors; one clear line is what an operator reads.
+            let first = e.into_iter().next().map(describe).unwrap_or_default();
+            ConfigError(first)
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let p = &self.password;
+        // OWASP Password Storage Cheat Sheet: argon2id with at least m=19 MiB, t=2, p=1.
+        if p.memory_kib < 19_456 || p.iterations < 2 || p.parallelism < 1 {
+            return Err(ConfigError(
+                "password.memory_kib must be >= 19456 and password.iterations >= 2 (OWASP minimum for argon2id)".into(),
+            ));
+        }
+        if p.max_concurrent == 0 {
+            return Err(ConfigError(
+                "password.max_concurrent: expected a positive integer".into(),
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError(
+                "database.max_connections: expected a positive integer".into(),
+            ));
+        }
+        let t = &self.tokens;
+        for (key, v) in [
+            (
+                "tokens.default_access_token_ttl_secs",
+                t.default_access_token_ttl_secs,
+            ),
+            (
+                "tokens.default_id_token_ttl_secs",
+                t.default_id_token_ttl_secs,
+            ),
+        ] {
+            if v <= 0 || v > t.max_lifetime_secs {
+                return Err(ConfigError(format!(
+                    "{key}: expected seconds between 1 and tokens.max_lifetime_secs ({})",
+                    t.max_lifetime_secs
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Turns a figment error into "`server.listen`: invalid ... (from GATEHOUSE_SERVER__LISTEN)".
+fn describe(e: figment::Error) -> String {
+    let key = e
+        .path
+        .iter()
+        .filter(|p| p.as_str() != "default")
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(".");
+    let source = e
+        .metadata
+        .as_ref()
+        .map(|m| format!(" (from {})", m.name))
+        .unwrap_or_default();
+    let kind = e.kind.to_string();
+    if key.is_empty() {
+        format!("{kind}{source}")
+    } else {
+        format!("`{key}`: {kind}{source}")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,75 @@
+use super::*;
+use std::io::Write;
+
+fn load_str(toml: &str) -> Result<Config, ConfigError> {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(toml.as_bytes()).unwrap();
+    Config::load(f.path(), true)
+}
+
+#[test]
+fn defaults_are_the_embedded_setup() {
+    let c = load_str("").unwrap();
+    assert_eq!(c.database.url.backend(), Backend::Sqlite);
+    assert_eq!(c.server.listen.port(), 8080);
+    assert!(c.server.public_url.is_none());
+    assert_eq!(c.password.memory_kib, 19_456);
+}
+
+#[test]
+fn file_values_are_read() {
+    let c = load_str(
+        "[server]\nlisten = \"0.0.0.0:9000\"\npublic_url = \"https://id.example.com/\"\n[database]\nurl = \"postgres://postgres@127.0.0.1/test\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.server.listen.port(), 9000);
+    let url = c.server.public_url.unwrap();
+    assert_eq!(url.as_str(), "https://id.example.com");
+    assert!(url.is_https());
+    assert_eq!(c.database.url.backend(), Backend::Postgres);
+}
+
+#[test]
+fn unknown_key_is_named() {
+    let err = load_str("[server]\nlisten_port = 1\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("listen_port"), "{err}");
+    assert!(err.contains("server"), "{err}");
+}
+
+#[test]
+fn wrong_type_is_named() {
+    let err = load_str("[database]\nmax_connections = \"many\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("database.max_connections"), "{err}");
+}
+
+#[test]
+fn bad_urls_name_the_expected_form() {
+    let err = load_str("[server]\npublic_url = \"not a url\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("server.public_url"), "{err}");
+    assert!(err.contains("http"), "{err}");
+    let err = load_str("[database]\nurl = \"mysql://x/y\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("database.url"), "{err}");
+    assert!(err.contains("sqlite://"), "{err}");
+}
+
+#[test]
+fn weak_argon2_parameters_are_refused() {
+    let err = load_str("[password]\nmemory_kib = 1024\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("password.memory_kib"), "{err}");
+}
+
+#[test]
+fn missing_named_file_is_an_error() {
+    let err = Config::load(Path::new("/nonexistent/gatehouse.toml"), true).unwrap_err();
+    assert!(err.to_string().contains("does not exist"));
+}

@@ -1,0 +1,387 @@
+//! Signing keys as files in `keys/`: one JSON file per key (private JWK plus lifecycle metadata),
+//! mode 0600 in a 0700 folder. Each key's `kid` is its RFC 7638 thumbprint, so it is stable
+//! across restarts and nodes that share the folder.
+//!
+//! Lifecycle: `next` (published, not yet signing) → `active` (signs) → `retired` (published until
+//! `retire_at`, which is the longest signed-token lifetime after rotation, then dropped).
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use josekit::jwk::Jwk;
+use josekit::jwk::alg::ec::EcCurve;
+use josekit::jwk::alg::ed::EdCurve;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::SigningAlg;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("keys folder {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("key file {path} is invalid: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error("key generation failed: {0}")]
+    Generate(String),
+    #[error("no active {0} signing key")]
+    NoActiveKey(SigningAlg),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    Next,
+    Active,
+    Retired,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Active => "active",
+            KeyState::Retired => "retired",
+        }
+    }
+}
+
+/// The on-disk form of one key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct KeyFile {
+    kid: String,
+    alg: SigningAlg,
+    state: KeyState,
+    created_at: i64,
+    retire_at: Option<i64>,
+    /// The private JWK (contains `d`); never leaves this module except through a signer.
+    private_jwk: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub state: KeyState,
+    pub created_at: i64,
+    pub retire_at: Option<i64>,
+    private: Jwk,
+}
+
+impl SigningKey {
+    /// Published in the JWKS: next and active keys, and retired ones until `retire_at`.
+    pub fn is_published(&self, now: i64) -> bool {
+        match self.state {
+            KeyState::Next | KeyState::Active => true,
+            KeyState::Retired => self.retire_at.is_some_and(|t| t > now),
+        }
+    }
+
+    /// The public JWK with `kid`, `alg` and `use` set; private members are never copied.
+    pub fn public_jwk(&self) -> Result<Jwk, KeyError> {
+        let mut public = self
+            .private
+            .to_public_key()
+            .map_err(|e| KeyError::Generate(e.to_string()))?;
+        public.set_key_id(&self.kid);
+        public.set_algorithm(self.alg.as_str());
+        public.set_key_use("sig");
+        Ok(public)
+    }
+
+    pub fn private_jwk(&self) -> &Jwk {
+        &self.private
+    }
+}
+
+/// All keys found in the folder.
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: Vec<SigningKey>,
+}
+
+impl KeySet {
+    /// Loads the folder, creating it and one active key per algorithm that lacks one.
+    pub fn load_or_create(dir: &Path, now: i64) -> Result<KeySet, KeyError> {
+        ensure_dir(dir)?;
+        let mut set = Self::load(dir)?;
+        for alg in SigningAlg::ALL {
+            if set.active(*alg).is_none() {
+                let key = generate(*alg, KeyState::Active, now)?;
+                write_key(dir, &key)?;
+                set.keys.push(key);
+            }
+        }
+        set.sort();
+        Ok(set)
+    }
+
+    pub fn load(dir: &Path) -> Result<KeySet, KeyError> {
+        let entries = fs::read_dir(dir).map_err(|source| KeyError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut keys = Vec::new();
+        for entry in entries {
+            let path = entry
+                .map_err(|source| KeyError::Io {
+                    path: dir.to_owned(),
+                    source,
+                })?
+                .path();
+            if path.extension().and_then(|e| e.to_str()) == Some("json") {
+                keys.push(read_key(&path)?);
+            }
+        }
+        let mut set = KeySet { keys };
+        set.sort();
+        Ok(set)
+    }
+
+    /// A stable order for listings: by algorithm, then age, then kid.
+    fn sort(&mut self) {
+        self.keys.sort_by(|a, b| {
+            (a.alg.as_str(), a.created_at, &a.kid).cmp(&(b.alg.as_str(), b.created_at, &b.kid))
+        });
+    }
+
+    pub fn keys(&self) -> &[SigningKey] {
+        &self.keys
+    }
+
+    /// The newest active key for `alg` (two can exist briefly if a rotation was interrupted).
+    pub fn active(&self, alg: SigningAlg) -> Option<&SigningKey> {
+        self.keys
+            .iter()
+            .filter(|k| k.alg == alg && k.state == KeyState::Active)
+            .max_by_key(|k| k.created_at)
+    }
+
+    pub fn find(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    /// The JWK Set document (RFC 7517 §5): public parts of every published key.
+    pub fn jwks(&self, now: i64) -> Result<serde_json::Value, KeyError> {
+        let keys = self
+            .keys
+            .iter()
+            .filter(|k| k.is_published(now))
+            .map(|k| k.public_jwk().map(|j| serde_json::Value::Object(j.into())))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(serde_json::json!({ "keys": keys }))
+    }
+}
+
+/// What a rotation did, for the CLI to print.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rotation {
+    pub alg: SigningAlg,
+    pub new_state: KeyState,
+    pub kid: String,
+    pub retired_kid: Option<String>,
+    pub retire_at: Option<i64>,
+}
+
+/// Rotates `alg`. With `stage`, only creates a `next` key (published so caches learn it before it
+/// signs). Otherwise the staged `next` key, or a fresh one, becomes active and the previous active
+/// key is retired: still published until `now + retire_after`, so tokens it signed stay valid.
+/// Retired keys past their date are deleted.
+pub fn rotate(
+    dir: &Path,
+    alg: SigningAlg,
+    stage: bool,
+    retire_after: i64,
+    now: i64,
+) -> Result<Rotation, KeyError> {
+    ensure_dir(dir)?;
+    let set = KeySet::load(dir)?;
+    let staged = set
+        .keys
+        .iter()
+        .filter(|k| k.alg == alg && k.state == KeyState::Next)
+        .max_by_key(|k| k.created_at)
+        .cloned();
+    if stage {
+        let key = match staged {
+            Some(k) => k,
+            None => {
+                let k = generate(alg, KeyState::Next, now)?;
+                write_key(dir, &k)?;
+                k
+            }
+        };
+        return Ok(Rotation {
+            alg,
+            new_state: KeyState::Next,
+            kid: key.kid,
+            retired_kid: None,
+            retire_at: None,
+        });
+    }
+    let mut new_key = match staged {
+        Some(k) => k,
+        None => generate(alg, KeyState::Active, now)?,
+    };
+    new_key.state = KeyState::Active;
+    // Write the new active key first: if we stop half-way, two active keys exist and the newest
+    // signs, which is safe; the reverse order could leave none.
+    write_key(dir, &new_key)?;
+    let retire_at = now + retire_after;
+    let mut retired_kid = None;
+    for old in set.keys.iter() {
+        if old.alg != alg || old.kid == new_key.kid {
+            continue;
+        }
+        if old.state == KeyState::Active {
+            let mut k = old.clone();
+            k.state = KeyState::Retired;
+            k.retire_at = Some(retire_at);
+            write_key(dir, &k)?;
+            retired_kid = Some(k.kid);
+        } else if old.state == KeyState::Retired && !old.is_published(now) {
+            let path = key_path(dir, &old.kid);
+            fs::remove_file(&path).map_err(|source| KeyError::Io { path, source })?;
+        }
+    }
+    Ok(Rotation {
+        alg,
+        new_state: KeyState::Active,
+        kid: new_key.kid,
+        retired_kid,
+        retire_at: Some(retire_at),
+    })
+}
+
+fn generate(alg: SigningAlg, state: KeyState, now: i64) -> Result<SigningKey, KeyError> {
+    let err = |e: josekit::JoseError| KeyError::Generate(e.to_string());
+    let mut jwk = match alg {
+        SigningAlg::Rs256 => Jwk::generate_rsa_key(2048).map_err(err)?,
+        SigningAlg::Es256 => Jwk::generate_ec_key(EcCurve::P256).map_err(err)?,
+        SigningAlg::EdDsa => Jwk::generate_ed_key(EdCurve::Ed25519).map_err(err)?,
+    };
+    let kid = thumbprint(&jwk)?;
+    jwk.set_key_id(&kid);
+    jwk.set_algorithm(alg.as_str());
+    jwk.set_key_use("sig");
+    Ok(SigningKey {
+        kid,
+        alg,
+        state,
+        created_at: now,
+        retire_at: None,
+        private: jwk,
+    })
+}
+
+/// RFC 7638 JWK thumbprint (SHA-256 over the required public members in lexicographic order),
+/// base64url, first 22 characters (132 bits: unique, shorter in headers).
+pub fn thumbprint(jwk: &Jwk) -> Result<String, KeyError> {
+    let member = |name: &str| -> Result<String, KeyError> {
+        jwk.parameter(name)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| KeyError::Generate(format!("JWK lacks `{name}`")))
+    };
+    let canonical = match jwk.key_type() {
+        "RSA" => format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            member("e")?,
+            member("n")?
+        ),
+        "EC" => format!(
+            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+            member("crv")?,
+            member("x")?,
+            member("y")?
+        ),
+        "OKP" => format!(
+            r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#,
+            member("crv")?,
+            member("x")?
+        ),
+        other => return Err(KeyError::Generate(format!("unsupported kty {other}"))),
+    };
+    let digest = Sha256::digest(canonical.as_bytes());
+    Ok(URL_SAFE_NO_PAD.encode(digest)[..22].to_string())
+}
+
+fn key_path(dir: &Path, kid: &str) -> PathBuf {
+    dir.join(format!("{kid}.json"))
+}
+
+fn ensure_dir(dir: &Path) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(io)?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Writes via a temporary file and rename so a reader never sees half a key.
+fn write_key(dir: &Path, key: &SigningKey) -> Result<(), KeyError> {
+    let file = KeyFile {
+        kid: key.kid.clone(),
+        alg: key.alg,
+        state: key.state,
+        created_at: key.created_at,
+        retire_at: key.retire_at,
+        private_jwk: key.private.clone().into(),
+    };
+    let path = key_path(dir, &key.kid);
+    let tmp = dir.join(format!(".{}.json.tmp", key.kid));
+    let io = |source| KeyError::Io {
+        path: path.clone(),
+        source,
+    };
+    let body = serde_json::to_vec_pretty(&file).map_err(|e| KeyError::Generate(e.to_string()))?;
+    let _ = fs::remove_file(&tmp);
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io)?;
+    f.write_all(&body).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    fs::rename(&tmp, &path).map_err(io)?;
+    Ok(())
+}
+
+fn read_key(path: &Path) -> Result<SigningKey, KeyError> {
+    let invalid = |reason: String| KeyError::Invalid {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = fs::read(path).map_err(|source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+    let private = Jwk::from_map(file.private_jwk).map_err(|e| invalid(e.to_string()))?;
+    if private.parameter("d").is_none() {
+        return Err(invalid("not a private key".into()));
+    }
+    Ok(SigningKey {
+        kid: file.kid,
+        alg: file.alg,
+        state: file.state,
+        created_at: file.created_at,
+        retire_at: file.retire_at,
+        private,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,7 @@
+//! Key material and secrets: signing keys, password hashing, random tokens and hashing of the
+//! secrets browsers and clients present.
+
+pub mod keyring;
+pub mod keys;
+pub mod password;
+pub mod random;

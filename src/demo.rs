@@ -1,0 +1,196 @@
+//! `serve --demo`: seeds a demo tenant, a confidential client and a user, and prints how to use
+//! them. The database keeps only hashes, so the generated secrets are kept in a local file
+//! (mode 0600, `demo.credentials_file`) and a second start prints the same facts.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::admin::{self, AdminError, AdminResult};
+use crate::crypto::random;
+use crate::model::{ClientMfaPolicy, SigningAlg, TenantMfaPolicy, TrustPolicy};
+use crate::state::AppState;
+use crate::store::{clients, tenants, users};
+
+pub const TENANT: &str = "demo";
+pub const EMAIL: &str = "demo@example.com";
+const ACTOR: &str = "demo";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DemoCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoFacts {
+    pub issuer: String,
+    pub discovery_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+    pub email: String,
+    pub password: String,
+}
+
+impl std::fmt::Display for DemoFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "Gatehouse demo is ready.")?;
+        writeln!(f, "  issuer:         {}", self.issuer)?;
+        writeln!(f, "  discovery:      {}", self.discovery_url)?;
+        writeln!(f, "  client_id:      {}", self.client_id)?;
+        writeln!(f, "  client_secret:  {}", self.client_secret)?;
+        writeln!(f, "  redirect_uri:   {}", self.redirect_uri)?;
+        writeln!(f, "  user email:     {}", self.email)?;
+        write!(f, "  user password:  {}", self.password)
+    }
+}
+
+fn read_credentials(path: &Path) -> Option<DemoCredentials> {
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn write_credentials(path: &Path, c: &DemoCredentials) -> AdminResult<()> {
+    let io =
+        |e: std::io::Error| AdminError::Invalid(format!("cannot write {}: {e}", path.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    f.write_all(&serde_json::to_vec_pretty(c).unwrap_or_default())
+        .map_err(io)
+}
+
+/// Idempotent: reuses the tenant, client and user when present, repairing a lost secret.
+pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
+    let db = &state.db;
+    let cfg = &state.config.demo;
+    let saved = read_credentials(&cfg.credentials_file);
+
+    let tenant = match tenants::find_by_slug(db, TENANT).await? {
+        Some(t) => t,
+        None => {
+            admin::tenants::create(
+                db,
+                ACTOR,
+                TENANT,
+                Some("Demo Organisation"),
+                TenantMfaPolicy::Optional,
+                false,
+            )
+            .await?
+        }
+    };
+
+    let existing_client = match &saved {
+        Some(s) => clients::find(db, &tenant.id, &s.client_id).await?,
+        None => None,
+    };
+    let (client_id, client_secret) = match (existing_client, &saved) {
+        (Some(c), Some(s)) => {
+            let matches = c
+                .secret_hash
+                .as_deref()
+                .is_some_and(|h| random::verify_sha256(&s.client_secret, h));
+            if !matches {
+                clients::set_secret_hash(db, &c.id, &random::sha256_hex(&s.client_secret)).await?;
+            }
+            (c.id, s.client_secret.clone())
+        }
+        _ => {
+            let created = admin::clients::create(
+                db,
+                &state.config.tokens,
+                ACTOR,
+                TENANT,
+                admin::clients::ClientRequest {
+                    name: Some("Demo application".into()),
+                    redirect_uris: vec![cfg.redirect_uri.clone()],
+                    post_logout_redirect_uris: vec![cfg.redirect_uri.clone()],
+                    public: false,
+                    first_party: true,
+                    mfa_policy: ClientMfaPolicy::Inherit,
+                    trust_policy: TrustPolicy::Any,
+                    id_token_alg: SigningAlg::Rs256,
+                    access_token_ttl_secs: None,
+                    id_token_ttl_secs: None,
+                    refresh_token_ttl_secs: None,
+                },
+            )
+            .await?;
+            (created.client.id, created.secret.unwrap_or_default())
+        }
+    };
+
+    let password = match (users::find_by_login(db, &tenant.id, EMAIL).await?, &saved) {
+        (Some(u), Some(s)) => {
+            if !state
+                .passwords
+                .verify(&s.password, u.password_hash.as_deref())
+                .await
+            {
+                let hash = state.passwords.hash(&s.password).await?;
+                users::set_password_hash(db, &u.id, &hash).await?;
+            }
+            s.password.clone()
+        }
+        (Some(u), None) => {
+            let pw = random::token(12);
+            let hash = state.passwords.hash(&pw).await?;
+            users::set_password_hash(db, &u.id, &hash).await?;
+            pw
+        }
+        (None, _) => {
+            let pw = saved
+                .as_ref()
+                .map(|s| s.password.clone())
+                .unwrap_or_else(|| random::token(12));
+            admin::users::create(
+                db,
+                &state.passwords,
+                ACTOR,
+                TENANT,
+                admin::users::UserRequest {
+                    email: EMAIL.into(),
+                    username: Some("demo".into()),
+                    name: Some("Demo User".into()),
+                    email_verified: true,
+                },
+                &pw,
+            )
+            .await?;
+            pw
+        }
+    };
+
+    let creds = DemoCredentials {
+        client_id,
+        client_secret,
+        email: EMAIL.into(),
+        password,
+    };
+    if saved.as_ref() != Some(&creds) {
+        write_credentials(&cfg.credentials_file, &creds)?;
+    }
+    let issuer = state.issuer(TENANT);
+    Ok(DemoFacts {
+        discovery_url: format!("{issuer}/.well-known/openid-configuration"),
+        issuer,
+        client_id: creds.client_id,
+        client_secret: creds.client_secret,
+        redirect_uri: cfg.redirect_uri.clone(),
+        email: creds.email,
+        password: creds.password,
+    })
+}

@@ -1,0 +1,175 @@
+//! Gatehouse: an OpenID Connect / OAuth 2.0 identity provider with a built-in MFA stage.
+//!
+//! `main.rs` is only the CLI; everything else lives here so integration tests can build the same
+//! router and serve it on port 0.
+
+pub mod admin;
+pub mod cache;
+pub mod config;
+pub mod crypto;
+pub mod demo;
+pub mod error;
+pub mod model;
+pub mod oidc;
+pub mod ops;
+pub mod state;
+pub mod store;
+pub mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::crypto::keyring::KeyRing;
+use crate::crypto::password::PasswordHasherPool;
+use crate::state::AppState;
+use crate::store::Db;
+
+/// Anything that stops start-up; each renders as one line naming the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Keys(#[from] crypto::keys::KeyError),
+    #[error(transparent)]
+    Password(#[from] crypto::password::PasswordError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The public base URL: configured, or `http://{bound address}` for local use.
+pub fn resolve_public_url(config: &Config, bound: SocketAddr) -> String {
+    match &config.server.public_url {
+        Some(u) => u.as_str().to_owned(),
+        None => format!("http://{bound}"),
+    }
+}
+
+/// Connects and migrates the database, loads (or creates) keys, prepares the password pool.
+pub async fn build_state(config: Config, public_url: String) -> Result<AppState, StartError> {
+    let db = Db::connect(&config.database).await?;
+    db.migrate().await?;
+    let keys = KeyRing::open(&config.keys.dir, model::now())?;
+    let passwords = PasswordHasherPool::new(&config.password)?;
+    Ok(AppState::new(config, public_url, db, keys, passwords))
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn build_app(state: AppState) -> Router {
+    let hsts = state.public_url.starts_with("https://");
+    Router::new()
+        .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .route("/static/{theme}/{*file}", get(ops::static_file))
+        .merge(oidc::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            web::metrics::track,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            web::headers::HeaderPolicy { hsts },
+            web::headers::security_headers,
+        ))
+        // Only method, path (never the query, which may carry codes) and the request id.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish (bounded by
+/// `server.shutdown_grace_secs`) and closes the database pool.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let reload = spawn_key_reload(&state);
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
+    let db = state.db.clone();
+    let app = build_app(state);
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stopping_tx.send(());
+    });
+    let result = tokio::select! {
+        r = server => r.map_err(StartError::Serve),
+        _ = async {
+            let _ = stopping_rx.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("shutdown grace period over; dropping remaining connections");
+            Ok(())
+        }
+    };
+    reload.abort();
+    db.close().await;
+    result
+}
+
+fn spawn_key_reload(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let keys = state.keys.clone();
+    let every = Duration::from_secs(state.config.server.keys_reload_secs.max(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = keys.reload(model::now()) {
+                tracing::error!(error = %e, "reloading signing keys failed; keeping the loaded ones");
+            }
+        }
+    })
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

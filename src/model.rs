@@ -1,0 +1,126 @@
+//! Domain values shared by the store, the CLI and the HTTP layer. Each enum is stored as its
+//! lowercase wire name, and parses from it, so the database, `--json` output and the admin API
+//! all read the same words.
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a string-backed enum with `as_str`, `FromStr`, `TryFrom<String>` and `Display`.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "&'static str")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "invalid {} `{}`: expected one of {}",
+                        $what,
+                        s,
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$name> for &'static str {
+            fn from(v: $name) -> &'static str {
+                v.as_str()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Tenant-wide MFA rule (DESIGN.md §5).
+    TenantMfaPolicy, "tenant MFA policy" {
+        Disabled = "disabled",
+        Optional = "optional",
+        Required = "required",
+    }
+);
+
+string_enum!(
+    /// A client can raise the tenant's requirement, never lower it.
+    ClientMfaPolicy, "client MFA policy" {
+        Inherit = "inherit",
+        Required = "required",
+        PhishingResistant = "phishing_resistant",
+    }
+);
+
+string_enum!(
+    /// Whether a "Trust this device" cookie may satisfy this client's MFA challenge.
+    TrustPolicy, "trust policy" {
+        Any = "any",
+        None = "none",
+    }
+);
+
+string_enum!(
+    /// JWS algorithms Gatehouse signs with (RS256 is the OIDC default).
+    SigningAlg, "signing algorithm" {
+        Rs256 = "RS256",
+        Es256 = "ES256",
+        EdDsa = "EdDSA",
+    }
+);
+
+string_enum!(
+    /// RFC 6749 §2.3 / OIDC Core §9 client authentication at the token endpoint.
+    TokenAuthMethod, "token endpoint auth method" {
+        ClientSecretBasic = "client_secret_basic",
+        ClientSecretPost = "client_secret_post",
+        None = "none",
+    }
+);
+
+string_enum!(
+    /// Factor kinds; email, SMS and WebAuthn slot in as later issues land.
+    MfaMethod, "MFA method" {
+        Totp = "totp",
+        Email = "email",
+        Sms = "sms",
+        Webauthn = "webauthn",
+    }
+);
+
+/// Current time as Unix seconds; the one clock read outside tests.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Formats Unix seconds as RFC 3339 for people and `--json` output.
+pub fn rfc3339(ts: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

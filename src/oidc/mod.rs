@@ -1,0 +1,30 @@
+//! The OpenID Connect / OAuth 2.0 endpoints, one file per endpoint, all under a tenant's issuer
+//! `{public_url}/t/{tenant}`.
+
+pub mod discovery;
+pub mod jwks;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/t/{tenant}/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route("/t/{tenant}/jwks", get(jwks::jwks))
+}
+
+/// Headers for public, briefly cacheable documents (discovery, JWKS): a short max-age keeps key
+/// rotation and tenant changes visible within minutes; CORS lets browser-based clients read them.
+pub(crate) fn cacheable_json() -> [(axum::http::HeaderName, &'static str); 3] {
+    use axum::http::header;
+    [
+        (header::CONTENT_TYPE, "application/json"),
+        (header::CACHE_CONTROL, "public, max-age=300"),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+    ]
+}

@@ -1,0 +1,63 @@
+//! Operational endpoints at the root: liveness, readiness and Prometheus metrics.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// Liveness: the process answers.
+pub async fn health() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: the database answers and signing keys are loaded.
+pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let db = state.db.ping().await;
+    if let Err(e) = &db {
+        tracing::warn!(error = %e, "readiness: database unreachable");
+    }
+    let keys = state.keys.is_ready();
+    let ok = db.is_ok() && keys;
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({
+            "status": if ok { "ready" } else { "not_ready" },
+            "database": if db.is_ok() { "ok" } else { "unreachable" },
+            "keys": if keys { "ok" } else { "missing" },
+        })),
+    )
+}
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+/// `/static/{theme}/{file}`: theme assets with fallback to the default theme.
+pub async fn static_file(
+    State(state): State<AppState>,
+    axum::extract::Path((theme, file)): axum::extract::Path<(String, String)>,
+) -> impl IntoResponse {
+    match crate::web::templates::static_asset(&state.config.server.themes_dir, &theme, &file) {
+        Some((mime, bytes)) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, mime),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None => crate::error::AppError::NotFound.into_response(),
+    }
+}

@@ -1,0 +1,96 @@
+//! Application state shared by every handler. Cheap to clone (everything behind `Arc`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRef, FromRequestParts, Path};
+use axum::http::request::Parts;
+
+use crate::cache::TtlCache;
+use crate::config::Config;
+use crate::crypto::keyring::KeyRing;
+use crate::crypto::password::PasswordHasherPool;
+use crate::error::AppError;
+use crate::store::{self, Db, tenants::Tenant};
+use crate::web::metrics::Metrics;
+use crate::web::templates::Templates;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    /// The resolved public base URL without trailing slash.
+    pub public_url: Arc<str>,
+    pub db: Db,
+    pub keys: Arc<KeyRing>,
+    pub passwords: PasswordHasherPool,
+    pub templates: Arc<Templates>,
+    pub metrics: Arc<Metrics>,
+    pub tenants: Arc<TtlCache<Tenant>>,
+}
+
+impl AppState {
+    pub fn new(
+        config: Config,
+        public_url: String,
+        db: Db,
+        keys: KeyRing,
+        passwords: PasswordHasherPool,
+    ) -> AppState {
+        let ttl = Duration::from_secs(config.server.cache_ttl_secs);
+        let templates = Templates::new(&config.server.themes_dir);
+        AppState {
+            config: Arc::new(config),
+            public_url: public_url.into(),
+            db,
+            keys: Arc::new(keys),
+            passwords,
+            templates: Arc::new(templates),
+            metrics: Arc::new(Metrics::default()),
+            tenants: Arc::new(TtlCache::new(ttl)),
+        }
+    }
+
+    pub fn issuer(&self, slug: &str) -> String {
+        format!("{}/t/{slug}", self.public_url)
+    }
+
+    /// The tenant for `slug`, from the per-node cache or the database.
+    pub async fn tenant(&self, slug: &str) -> Result<Tenant, AppError> {
+        if let Some(t) = self.tenants.get(slug) {
+            return Ok(t);
+        }
+        let t = store::tenants::find_by_slug(&self.db, slug)
+            .await?
+            .ok_or(AppError::UnknownTenant)?;
+        self.tenants.put(slug, t.clone());
+        Ok(t)
+    }
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(s: &AppState) -> Self {
+        s.metrics.clone()
+    }
+}
+
+/// The tenant named by the `{tenant}` path segment, and its issuer URL. Every per-tenant
+/// handler takes this; an unknown slug is a 404 before the handler runs.
+pub struct TenantCtx {
+    pub tenant: Tenant,
+    pub issuer: String,
+}
+
+impl FromRequestParts<AppState> for TenantCtx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Path(params) =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| AppError::NotFound)?;
+        let slug = params.get("tenant").ok_or(AppError::NotFound)?;
+        let tenant = state.tenant(slug).await?;
+        let issuer = state.issuer(&tenant.slug);
+        Ok(TenantCtx { tenant, issuer })
+    }
+}

@@ -1,0 +1,66 @@
+//! The audit log: who did what to whom, append-only. `detail` is JSON and must never hold a
+//! secret (callers pass ids, names and reasons only).
+
+use serde::Serialize;
+
+use super::{Db, StoreResult, new_id};
+use crate::model::now;
+use crate::with_db;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct AuditEvent {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub user_id: Option<String>,
+    pub actor: String,
+    pub event: String,
+    pub detail: String,
+    pub ip: Option<String>,
+    pub created_at: i64,
+}
+
+/// One event to record. `actor` is `cli`, `admin:<key id>`, `user:<id>` or `system`.
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent<'a> {
+    pub tenant_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub actor: &'a str,
+    pub event: &'a str,
+    pub detail: serde_json::Value,
+    pub ip: Option<&'a str>,
+}
+
+pub async fn record(db: &Db, e: NewEvent<'_>) -> StoreResult<()> {
+    let detail = if e.detail.is_null() {
+        "{}".to_string()
+    } else {
+        e.detail.to_string()
+    };
+    with_db!(db, |pool| sqlx::query(
+        "INSERT INTO audit_events (id, tenant_id, user_id, actor, event, detail, ip, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    )
+    .bind(new_id())
+    .bind(e.tenant_id)
+    .bind(e.user_id)
+    .bind(e.actor)
+    .bind(e.event)
+    .bind(detail)
+    .bind(e.ip)
+    .bind(now())
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+pub async fn list_for_tenant(db: &Db, tenant_id: &str, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, AuditEvent>(
+        "SELECT id, tenant_id, user_id, actor, event, detail, ip, created_at FROM audit_events \
+         WHERE tenant_id = $1 ORDER BY created_at DESC, id LIMIT $2"
+    )
+    .bind(tenant_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?))
+}

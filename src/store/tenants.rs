@@ -1,0 +1,142 @@
+//! Tenants: each one is an issuer at `{public_url}/t/{slug}` with its own MFA rules.
+
+use serde::Serialize;
+
+use super::{Db, StoreError, StoreResult, conflict, new_id, parse_json_list};
+use crate::model::{MfaMethod, TenantMfaPolicy, now};
+use crate::with_db;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Tenant {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub theme: String,
+    #[sqlx(try_from = "String")]
+    pub mfa_policy: TenantMfaPolicy,
+    pub mfa_prompt_enrollment: bool,
+    #[serde(serialize_with = "super::ser_json_text")]
+    pub mfa_methods: String,
+    pub trusted_device_days: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Tenant {
+    pub fn mfa_methods(&self) -> StoreResult<Vec<MfaMethod>> {
+        parse_json_list(&self.mfa_methods)?
+            .into_iter()
+            .map(|m| m.parse().map_err(StoreError::Corrupt))
+            .collect()
+    }
+}
+
+/// What an admin may change on a tenant; `None` leaves the value as it is.
+#[derive(Debug, Default, Clone)]
+pub struct TenantChanges {
+    pub name: Option<String>,
+    pub mfa_policy: Option<TenantMfaPolicy>,
+    pub mfa_prompt_enrollment: Option<bool>,
+    pub trusted_device_days: Option<i64>,
+    pub theme: Option<String>,
+}
+
+/// The column list every query of this file selects, as a literal for `concat!`.
+macro_rules! columns {
+    () => {
+        "id, slug, name, theme, mfa_policy, mfa_prompt_enrollment, mfa_methods, \
+                       trusted_device_days, created_at, updated_at"
+    };
+}
+
+/// A slug is a URL path segment: lowercase letters, digits and inner hyphens, 1–63 characters.
+pub fn validate_slug(slug: &str) -> Result<(), String> {
+    let ok = !slug.is_empty()
+        && slug.len() <= 63
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid tenant slug `{slug}`: expected 1-63 lowercase letters, digits or inner hyphens"
+        ))
+    }
+}
+
+pub async fn create(
+    db: &Db,
+    slug: &str,
+    name: &str,
+    mfa_policy: TenantMfaPolicy,
+    prompt_enrollment: bool,
+) -> StoreResult<Tenant> {
+    let ts = now();
+    let id = new_id();
+    let sql = concat!(
+        "INSERT INTO tenants (id, slug, name, mfa_policy, mfa_prompt_enrollment, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING ",
+        columns!(),
+        ""
+    );
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, Tenant>(sql)
+            .bind(&id)
+            .bind(slug)
+            .bind(name)
+            .bind(mfa_policy.as_str())
+            .bind(prompt_enrollment)
+            .bind(ts)
+            .fetch_one(pool)
+            .await
+            .map_err(|e| conflict(e, format!("tenant `{slug}` already exists")))
+    })
+}
+
+pub async fn find_by_slug(db: &Db, slug: &str) -> StoreResult<Option<Tenant>> {
+    let sql = concat!("SELECT ", columns!(), " FROM tenants WHERE slug = $1");
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, Tenant>(sql)
+        .bind(slug)
+        .fetch_optional(pool)
+        .await?))
+}
+
+/// Like [`find_by_slug`] but a missing tenant is an error naming it.
+pub async fn get_by_slug(db: &Db, slug: &str) -> StoreResult<Tenant> {
+    find_by_slug(db, slug)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("unknown tenant `{slug}`")))
+}
+
+pub async fn list(db: &Db) -> StoreResult<Vec<Tenant>> {
+    let sql = concat!("SELECT ", columns!(), " FROM tenants ORDER BY slug");
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, Tenant>(sql)
+        .fetch_all(pool)
+        .await?))
+}
+
+pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult<Tenant> {
+    // COALESCE keeps every column the caller left as None: one statement, no read-modify-write.
+    let sql = concat!(
+        "UPDATE tenants SET name = COALESCE($2, name), mfa_policy = COALESCE($3, mfa_policy), \
+         mfa_prompt_enrollment = COALESCE($4, mfa_prompt_enrollment), \
+         trusted_device_days = COALESCE($5, trusted_device_days), theme = COALESCE($6, theme), \
+         updated_at = $7 WHERE slug = $1 RETURNING ",
+        columns!(),
+        ""
+    );
+    let updated = with_db!(db, |pool| sqlx::query_as::<_, Tenant>(sql)
+        .bind(slug)
+        .bind(changes.name.as_deref())
+        .bind(changes.mfa_policy.map(|p| p.as_str()))
+        .bind(changes.mfa_prompt_enrollment)
+        .bind(changes.trusted_device_days)
+        .bind(changes.theme.as_deref())
+        .bind(now())
+        .fetch_optional(pool)
+        .await?);
+    updated.ok_or_else(|| StoreError::NotFound(format!("unknown tenant `{slug}`")))
+}

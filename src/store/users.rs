@@ -1,0 +1,141 @@
+//! Users: email unique per tenant (stored lowercased), optional username, argon2id PHC hash.
+
+use serde::Serialize;
+
+use super::{Db, StoreError, StoreResult, conflict, new_id};
+use crate::model::now;
+use crate::with_db;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct User {
+    pub id: String,
+    pub tenant_id: String,
+    pub email: String,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub locked: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub tenant_id: String,
+    pub email: String,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub email_verified: bool,
+    pub password_hash: String,
+}
+
+/// The column list every query of this file selects, as a literal for `concat!`.
+macro_rules! columns {
+    () => {
+        "id, tenant_id, email, username, name, email_verified, phone, \
+                       password_hash, locked, created_at, updated_at"
+    };
+}
+
+/// Emails compare case-insensitively; the stored form is trimmed and lowercased.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A pragmatic shape check (one `@`, something on each side, a dot in the domain). Deliverability
+/// is proven later by the email-verification code, not by a regex.
+pub fn validate_email(email: &str) -> Result<(), String> {
+    let bad = || format!("invalid email `{email}`: expected name@example.com");
+    let (local, domain) = email.split_once('@').ok_or_else(bad)?;
+    if local.is_empty()
+        || domain.len() < 3
+        || !domain.contains('.')
+        || domain.contains('@')
+        || email.chars().any(char::is_whitespace)
+        || email.len() > 254
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+pub async fn create(db: &Db, u: &NewUser) -> StoreResult<User> {
+    let sql = concat!(
+        "INSERT INTO users (id, tenant_id, email, username, name, email_verified, password_hash, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ",
+        columns!(),
+        ""
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, User>(sql)
+        .bind(new_id())
+        .bind(&u.tenant_id)
+        .bind(normalize_email(&u.email))
+        .bind(u.username.as_deref())
+        .bind(u.name.as_deref())
+        .bind(u.email_verified)
+        .bind(&u.password_hash)
+        .bind(now())
+        .fetch_one(pool)
+        .await
+        .map_err(|e| conflict(
+            e,
+            "a user with this email or username already exists in this tenant"
+        )))
+}
+
+/// Finds a user by email or username (sign-in accepts either).
+pub async fn find_by_login(db: &Db, tenant_id: &str, login: &str) -> StoreResult<Option<User>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM users WHERE tenant_id = $1 AND (email = $2 OR username = $3)"
+    );
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, User>(sql)
+        .bind(tenant_id)
+        .bind(normalize_email(login))
+        .bind(login.trim())
+        .fetch_optional(pool)
+        .await?))
+}
+
+pub async fn get(db: &Db, tenant_id: &str, user_id: &str) -> StoreResult<User> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM users WHERE tenant_id = $1 AND id = $2"
+    );
+    let user = with_db!(db, |pool| sqlx::query_as::<_, User>(sql)
+        .bind(tenant_id)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?);
+    user.ok_or_else(|| StoreError::NotFound("unknown user".into()))
+}
+
+pub async fn list(db: &Db, tenant_id: &str) -> StoreResult<Vec<User>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM users WHERE tenant_id = $1 ORDER BY email"
+    );
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, User>(sql)
+        .bind(tenant_id)
+        .fetch_all(pool)
+        .await?))
+}
+
+pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> StoreResult<()> {
+    with_db!(db, |pool| sqlx::query(
+        "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1"
+    )
+    .bind(user_id)
+    .bind(hash)
+    .bind(now())
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! HTTP plumbing shared by every route: security headers, metrics, templates, static assets.
+
+pub mod headers;
+pub mod metrics;
+pub mod templates;

@@ -1,0 +1,283 @@
+//! Test harness: a real Gatehouse server on port 0 with a fresh database (a SQLite file in a temp
+//! folder, or a PostgreSQL database created for the test and dropped after it), plus helpers to
+//! run the `gatehouse` binary against the same database and keys.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use gatehouse::config::{Config, DatabaseUrl};
+use gatehouse::state::AppState;
+use tempfile::TempDir;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per backend: `both_backends!(name, body_fn)` defines
+/// `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $body($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $body($crate::common::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn pg_admin_url() -> String {
+    std::env::var("GATEHOUSE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A database that exists for one test only.
+pub struct TestDb {
+    pub url: String,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend, dir: &Path) -> TestDb {
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: format!("sqlite://{}", dir.join("data/gatehouse.db").display()),
+                pg_name: None,
+            },
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let name = format!("gh_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
+                    .await
+                    .expect("PostgreSQL at 127.0.0.1:5432 (set GATEHOUSE_TEST_PG to override)");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let mut url = url::Url::parse(&pg_admin_url()).unwrap();
+                url.set_path(&name);
+                TestDb {
+                    url: url.to_string(),
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime; use a thread with its own runtime to await.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A temp folder (keys, data), a fresh database and the config pointing at both.
+pub struct TestEnv {
+    pub dir: TempDir,
+    pub db: TestDb,
+    pub config: Config,
+}
+
+pub fn themes_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("themes")
+}
+
+impl TestEnv {
+    pub async fn new(backend: Backend) -> TestEnv {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new(backend, dir.path()).await;
+        let mut config = Config::default();
+        config.database.url = DatabaseUrl::try_from(db.url.clone()).unwrap();
+        config.database.max_connections = 5;
+        config.keys.dir = dir.path().join("keys");
+        config.server.themes_dir = themes_dir();
+        config.server.cache_ttl_secs = 0;
+        config.server.keys_reload_secs = 1;
+        config.server.shutdown_grace_secs = 2;
+        config.demo.credentials_file = dir.path().join("data/demo-credentials.json");
+        TestEnv { dir, db, config }
+    }
+
+    /// Environment variables that point the `gatehouse` binary at this test's database and keys.
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        vec![
+            ("GATEHOUSE_DATABASE__URL".into(), self.db.url.clone()),
+            (
+                "GATEHOUSE_KEYS__DIR".into(),
+                self.config.keys.dir.display().to_string(),
+            ),
+            (
+                "GATEHOUSE_SERVER__THEMES_DIR".into(),
+                themes_dir().display().to_string(),
+            ),
+            (
+                "GATEHOUSE_DEMO__CREDENTIALS_FILE".into(),
+                self.config.demo.credentials_file.display().to_string(),
+            ),
+            ("GATEHOUSE_SERVER__LOG_LEVEL".into(), "warn".into()),
+        ]
+    }
+
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .envs(self.env_vars())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs `gatehouse ARGS` with `stdin` piped in and waits for it.
+    pub async fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        use std::process::Stdio;
+        use tokio::io::AsyncWriteExt;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run gatehouse");
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).await.unwrap();
+        drop(input);
+        child.wait_with_output().await.unwrap()
+    }
+
+    pub async fn cli(&self, args: &[&str]) -> Output {
+        self.cli_with_stdin(args, "").await
+    }
+
+    /// Runs an admin command with `--json` and returns its one JSON object; panics on failure.
+    pub async fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+        self.cli_json_stdin(args, "").await
+    }
+
+    pub async fn cli_json_stdin(&self, args: &[&str], stdin: &str) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.cli_with_stdin(&all, stdin).await;
+        assert!(
+            out.status.success(),
+            "gatehouse {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            stdout.trim().lines().count(),
+            1,
+            "one JSON object: {stdout}"
+        );
+        serde_json::from_str(stdout.trim()).expect("stdout is JSON")
+    }
+}
+
+/// A running server. Dropping it stops the server and removes its database.
+pub struct TestServer {
+    pub base: String,
+    /// The socket the server listens on (differs from `base` when a public URL is configured).
+    pub bound: std::net::SocketAddr,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    // Declared last so the database is dropped after the server is stopped.
+    pub env: TestEnv,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(TestEnv::new(backend).await).await
+    }
+
+    pub async fn start_with(env: TestEnv) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = gatehouse::resolve_public_url(&env.config, addr);
+        let state = gatehouse::build_state(env.config.clone(), base.clone())
+            .await
+            .expect("server state");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = gatehouse::serve(state.clone(), listener, async move {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(async move {
+            let _ = serving.await;
+        });
+        TestServer {
+            base,
+            bound: addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+            env,
+        }
+    }
+
+    pub fn issuer(&self, tenant: &str) -> String {
+        format!("{}/t/{tenant}", self.base)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// An HTTP client that does not follow redirects (tests look at each hop).
+    pub fn http(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub async fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+        self.env.cli_json(args).await
+    }
+
+    /// Creates a tenant through the CLI and returns its JSON.
+    pub async fn tenant(&self, slug: &str, extra: &[&str]) -> serde_json::Value {
+        let mut args = vec!["tenant", "create", slug];
+        args.extend_from_slice(extra);
+        self.cli_json(&args).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
