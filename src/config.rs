@@ -10,7 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -236,19 +236,6 @@ impl Default for DemoConfig {
         Self {
             credentials_file: PathBuf::from("data/demo-credentials.json"),
             redirect_uri: "http://localhost:9000/callback".into(),
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            database: DatabaseConfig::default(),
-            keys: KeysConfig::default(),
-            tokens: TokensConfig::default(),
-            password: PasswordConfig::default(),
-            demo: DemoConfig::default(),
         }
     }
 }

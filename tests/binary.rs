@@ -1,0 +1,212 @@
+//! The `gatehouse` binary from outside: configuration errors, `serve --demo` twice, graceful
+//! shutdown on SIGTERM.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{Backend, TestEnv};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+async fn assert_config_error(env: &TestEnv, vars: &[(&str, &str)], needles: &[&str]) {
+    let mut cmd = env.command(&["migrate"]);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().await.unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    for n in needles {
+        assert!(err.contains(n), "`{n}` in: {err}");
+    }
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn bad_configuration_stops_startup_with_one_line() {
+    let env = TestEnv::new(Backend::Sqlite).await;
+    assert_config_error(
+        &env,
+        &[("GATEHOUSE_SERVER__PUBLIC_URL", "not a url")],
+        &["server.public_url", "http"],
+    )
+    .await;
+    assert_config_error(
+        &env,
+        &[("GATEHOUSE_DATABASE__URL", "mysql://x/y")],
+        &["database.url", "sqlite://", "postgres://"],
+    )
+    .await;
+    assert_config_error(
+        &env,
+        &[("GATEHOUSE_SERVER__LISTEN", "everywhere")],
+        &["server.listen"],
+    )
+    .await;
+    assert_config_error(
+        &env,
+        &[("GATEHOUSE_DATABASE__MAX_CONNECTIONS", "many")],
+        &["database.max_connections"],
+    )
+    .await;
+    assert_config_error(&env, &[("GATEHOUSE_SERVER__BOGUS", "1")], &["bogus"]).await;
+
+    // Unknown key in a file named with --config.
+    let path = env.dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[server]\nlisten = \"127.0.0.1:0\"\ncolour = \"blue\"\n",
+    )
+    .unwrap();
+    let out = env
+        .command(&["--config", path.to_str().unwrap(), "migrate"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("colour") && err.contains("server"), "{err}");
+
+    let out = env
+        .command(&["--config", "/nonexistent.toml", "migrate"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+/// Starts `serve --demo` on port 0, returns its stdout lines up to "Listening" and the child.
+async fn start_demo(env: &TestEnv) -> (tokio::process::Child, Vec<String>) {
+    let mut child = env
+        .command(&["serve", "--demo"])
+        .env("GATEHOUSE_SERVER__LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut out = Vec::new();
+    let read = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let done = line.starts_with("Listening on");
+            out.push(line);
+            if done {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("server started");
+    (child, out)
+}
+
+fn fact<'a>(lines: &'a [String], key: &str) -> &'a str {
+    lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix(key))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("`{key}` in {lines:?}"))
+}
+
+async fn stop(mut child: tokio::process::Child) {
+    let pid = child.id().unwrap() as i32;
+    // SIGTERM: the server finishes in-flight requests, closes the pool and exits 0.
+    send_sigterm(pid);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "graceful exit: {status:?}");
+}
+
+fn send_sigterm(pid: i32) {
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+}
+
+async fn demo_is_idempotent(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let (child, first) = start_demo(&env).await;
+    let issuer = fact(&first, "issuer:").to_string();
+    assert!(issuer.ends_with("/t/demo"), "{issuer}");
+    let discovery = fact(&first, "discovery:").to_string();
+    let doc: serde_json::Value = reqwest::get(&discovery)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], issuer);
+    for key in [
+        "client_id:",
+        "client_secret:",
+        "redirect_uri:",
+        "user email:",
+        "user password:",
+    ] {
+        assert!(!fact(&first, key).is_empty());
+    }
+    stop(child).await;
+
+    let (child, second) = start_demo(&env).await;
+    for key in [
+        "client_id:",
+        "client_secret:",
+        "redirect_uri:",
+        "user email:",
+        "user password:",
+    ] {
+        assert_eq!(
+            fact(&first, key),
+            fact(&second, key),
+            "{key} is the same on the second start"
+        );
+    }
+    stop(child).await;
+
+    // Still exactly one demo tenant, client and user.
+    assert_eq!(
+        env.cli_json(&["tenant", "list"]).await["tenants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        env.cli_json(&["client", "list", "demo"]).await["clients"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        env.cli_json(&["user", "list", "demo"]).await["users"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Keys were created with mode 0600 on first start.
+    use std::os::unix::fs::PermissionsExt;
+    let keys: Vec<_> = std::fs::read_dir(&env.config.keys.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(keys.len(), 3);
+    for k in keys {
+        assert_eq!(
+            std::fs::metadata(&k).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+both_backends!(demo_is_idempotent, super::demo_is_idempotent);

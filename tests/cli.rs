@@ -1,0 +1,262 @@
+//! The admin CLI, run as a binary against a fresh database: one JSON object with `--json`,
+//! one-line errors with a non-zero exit, nothing half-written.
+
+mod common;
+
+use common::{Backend, TestEnv};
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A failed command: non-zero exit, one `error:` line, nothing on stdout, no panic.
+fn assert_one_line_error(out: &std::process::Output, needle: &str) {
+    assert!(!out.status.success(), "expected failure");
+    let err = stderr(out);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "`{needle}` in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+async fn tenants(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let t = env
+        .cli_json(&[
+            "tenant",
+            "create",
+            "acme",
+            "--name",
+            "Acme Corp",
+            "--mfa",
+            "required",
+        ])
+        .await;
+    assert_eq!(t["slug"], "acme");
+    assert_eq!(t["name"], "Acme Corp");
+    assert_eq!(t["mfa_policy"], "required");
+    assert_eq!(t["mfa_prompt_enrollment"], false);
+    assert_eq!(t["mfa_methods"], serde_json::json!(["totp"]));
+
+    let dup = env.cli(&["tenant", "create", "acme"]).await;
+    assert_one_line_error(&dup, "tenant `acme` already exists");
+    let bad = env.cli(&["tenant", "create", "Not A Slug"]).await;
+    assert_one_line_error(&bad, "invalid tenant slug");
+    let bad_mfa = env
+        .cli(&["tenant", "create", "x", "--mfa", "sometimes"])
+        .await;
+    assert!(!bad_mfa.status.success());
+
+    let u = env
+        .cli_json(&[
+            "tenant",
+            "update",
+            "acme",
+            "--mfa",
+            "optional",
+            "--prompt-enrollment",
+            "true",
+        ])
+        .await;
+    assert_eq!(u["mfa_policy"], "optional");
+    assert_eq!(u["mfa_prompt_enrollment"], true);
+    assert_eq!(u["name"], "Acme Corp", "untouched fields keep their value");
+    let missing = env
+        .cli(&["tenant", "update", "nope", "--mfa", "required"])
+        .await;
+    assert_one_line_error(&missing, "unknown tenant `nope`");
+
+    env.cli_json(&["tenant", "create", "beta"]).await;
+    let list = env.cli_json(&["tenant", "list"]).await;
+    let slugs: Vec<_> = list["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["acme", "beta"]);
+
+    // Human output without --json.
+    let human = env.cli(&["tenant", "list"]).await;
+    assert!(String::from_utf8_lossy(&human.stdout).contains("acme"));
+}
+both_backends!(tenants, super::tenants);
+
+async fn clients(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    env.cli_json(&["tenant", "create", "acme"]).await;
+    let c = env
+        .cli_json(&[
+            "client",
+            "create",
+            "acme",
+            "--redirect-uri",
+            "https://app.example.com/cb",
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+            "--name",
+            "Web App",
+            "--mfa-policy",
+            "required",
+            "--trust-policy",
+            "none",
+            "--id-token-alg",
+            "ES256",
+        ])
+        .await;
+    let secret = c["client_secret"].as_str().unwrap();
+    // ≥ 256 bits: 32 random bytes as base64url.
+    assert!(secret.len() >= 43, "{secret}");
+    assert_eq!(c["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(c["mfa_policy"], "required");
+    assert_eq!(c["trust_policy"], "none");
+    assert_eq!(c["id_token_alg"], "ES256");
+    assert_eq!(
+        c["redirect_uris"],
+        serde_json::json!(["https://app.example.com/cb", "http://localhost:3000/cb"])
+    );
+
+    let public = env
+        .cli_json(&[
+            "client",
+            "create",
+            "acme",
+            "--public",
+            "--redirect-uri",
+            "com.example.app:/cb",
+        ])
+        .await;
+    assert!(public["client_secret"].is_null());
+    assert_eq!(public["token_endpoint_auth_method"], "none");
+
+    // The list never shows a secret or its hash.
+    let list = env.cli(&["client", "list", "acme", "--json"]).await;
+    let text = String::from_utf8(list.stdout).unwrap();
+    assert!(!text.contains(secret));
+    assert!(!text.contains("secret_hash"));
+    let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(v["clients"].as_array().unwrap().len(), 2);
+
+    for (uri, needle) in [
+        ("not a uri", "invalid redirect URI"),
+        (
+            "http://app.example.com/cb",
+            "http is allowed only for localhost",
+        ),
+        ("https://app.example.com/cb#x", "fragment"),
+    ] {
+        let out = env
+            .cli(&["client", "create", "acme", "--redirect-uri", uri])
+            .await;
+        assert_one_line_error(&out, needle);
+    }
+    let out = env
+        .cli(&[
+            "client",
+            "create",
+            "nope",
+            "--redirect-uri",
+            "https://a.example/cb",
+        ])
+        .await;
+    assert_one_line_error(&out, "unknown tenant `nope`");
+    // Nothing was half-written by the failures.
+    let v = env.cli_json(&["client", "list", "acme"]).await;
+    assert_eq!(v["clients"].as_array().unwrap().len(), 2);
+}
+both_backends!(clients, super::clients);
+
+async fn users(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    env.cli_json(&["tenant", "create", "acme"]).await;
+    let u = env
+        .cli_json_stdin(
+            &[
+                "user",
+                "create",
+                "acme",
+                "Alice@Example.com",
+                "--password-stdin",
+                "--name",
+                "Alice",
+            ],
+            "correct horse battery\n",
+        )
+        .await;
+    assert_eq!(u["email"], "alice@example.com");
+    assert_eq!(u["name"], "Alice");
+    assert!(u["id"].as_str().unwrap().len() >= 32);
+    assert!(u.get("password_hash").is_none());
+
+    let dup = env
+        .cli_with_stdin(
+            &[
+                "user",
+                "create",
+                "acme",
+                "alice@example.com",
+                "--password-stdin",
+            ],
+            "another password\n",
+        )
+        .await;
+    assert_one_line_error(&dup, "already exists");
+    let short = env
+        .cli_with_stdin(
+            &[
+                "user",
+                "create",
+                "acme",
+                "bob@example.com",
+                "--password-stdin",
+            ],
+            "short\n",
+        )
+        .await;
+    assert_one_line_error(&short, "password must be between 8 and 256 characters");
+    let bad_email = env
+        .cli_with_stdin(
+            &["user", "create", "acme", "bob", "--password-stdin"],
+            "long enough pw\n",
+        )
+        .await;
+    assert_one_line_error(&bad_email, "invalid email");
+    let no_tenant = env
+        .cli_with_stdin(
+            &[
+                "user",
+                "create",
+                "nope",
+                "bob@example.com",
+                "--password-stdin",
+            ],
+            "long enough pw\n",
+        )
+        .await;
+    assert_one_line_error(&no_tenant, "unknown tenant `nope`");
+
+    let list = env.cli_json(&["user", "list", "acme"]).await;
+    let users = list["users"].as_array().unwrap();
+    assert_eq!(users.len(), 1, "failed creates wrote nothing");
+
+    // The password is stored as an argon2id PHC string, never in clear.
+    let state_db = gatehouse::store::Db::connect(&env.config.database)
+        .await
+        .unwrap();
+    let tenant = gatehouse::store::tenants::get_by_slug(&state_db, "acme")
+        .await
+        .unwrap();
+    let stored = gatehouse::store::users::find_by_login(&state_db, &tenant.id, "alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = stored.password_hash.unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    assert!(!hash.contains("correct horse"));
+    state_db.close().await;
+}
+both_backends!(users, super::users);
