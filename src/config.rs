@@ -257,7 +257,13 @@ impl Config {
         }
         let figment = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(path))
-            .merge(Env::prefixed("GATEHOUSE_").split("__"));
+            // Only GATEHOUSE_SECTION__KEY variables are configuration; other GATEHOUSE_* names
+            // (e.g. GATEHOUSE_TEST_PG for the test suite) are not.
+            .merge(
+                Env::prefixed("GATEHOUSE_")
+                    .filter(|k| k.as_str().contains("__"))
+                    .split("__"),
+            );
         let config: Config = figment.extract().map_err(|e| {
             // figment may collect several errors; one clear line is what an operator reads.
             let first = e.into_iter().next().map(describe).unwrap_or_default();

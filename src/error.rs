@@ -22,17 +22,23 @@ pub enum AppError {
     Keys(#[from] KeyError),
     #[error("internal: {0}")]
     Internal(String),
+    /// An OAuth wire error for a JSON endpoint (token, userinfo, revoke, introspect).
+    #[error("{0}")]
+    OAuth(#[from] crate::oidc::error::OAuthError),
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if let AppError::OAuth(e) = self {
+            return e.into_response();
+        }
         let (status, code, description) = match &self {
             AppError::UnknownTenant => (StatusCode::NOT_FOUND, "not_found", "unknown tenant"),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such resource"),
             AppError::Store(StoreError::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "not_found", "no such resource")
             }
-            AppError::Store(_) | AppError::Keys(_) | AppError::Internal(_) => {
+            AppError::Store(_) | AppError::Keys(_) | AppError::Internal(_) | AppError::OAuth(_) => {
                 tracing::error!(error = %self, "request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,

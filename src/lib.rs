@@ -66,8 +66,11 @@ pub async fn build_state(config: Config, public_url: String) -> Result<AppState,
     let db = Db::connect(&config.database).await?;
     db.migrate().await?;
     let keys = KeyRing::open(&config.keys.dir, model::now())?;
+    let secret = crypto::secret::ServerSecret::load_or_create(&config.keys.dir)?;
     let passwords = PasswordHasherPool::new(&config.password)?;
-    Ok(AppState::new(config, public_url, db, keys, passwords))
+    Ok(AppState::new(
+        config, public_url, db, keys, secret, passwords,
+    ))
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

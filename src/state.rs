@@ -10,6 +10,7 @@ use crate::cache::TtlCache;
 use crate::config::Config;
 use crate::crypto::keyring::KeyRing;
 use crate::crypto::password::PasswordHasherPool;
+use crate::crypto::secret::ServerSecret;
 use crate::error::AppError;
 use crate::store::{self, Db, tenants::Tenant};
 use crate::web::metrics::Metrics;
@@ -22,6 +23,7 @@ pub struct AppState {
     pub public_url: Arc<str>,
     pub db: Db,
     pub keys: Arc<KeyRing>,
+    pub secret: ServerSecret,
     pub passwords: PasswordHasherPool,
     pub templates: Arc<Templates>,
     pub metrics: Arc<Metrics>,
@@ -34,6 +36,7 @@ impl AppState {
         public_url: String,
         db: Db,
         keys: KeyRing,
+        secret: ServerSecret,
         passwords: PasswordHasherPool,
     ) -> AppState {
         let ttl = Duration::from_secs(config.server.cache_ttl_secs);
@@ -43,6 +46,7 @@ impl AppState {
             public_url: public_url.into(),
             db,
             keys: Arc::new(keys),
+            secret,
             passwords,
             templates: Arc::new(templates),
             metrics: Arc::new(Metrics::default()),

@@ -1,7 +1,9 @@
 //! Key material and secrets: signing keys, password hashing, random tokens and hashing of the
 //! secrets browsers and clients present.
 
+pub mod jwt;
 pub mod keyring;
 pub mod keys;
 pub mod password;
 pub mod random;
+pub mod secret;

@@ -1,7 +1,9 @@
 //! The OpenID Connect / OAuth 2.0 endpoints, one file per endpoint, all under a tenant's issuer
 //! `{public_url}/t/{tenant}`.
 
+pub mod client_auth;
 pub mod discovery;
+pub mod error;
 pub mod jwks;
 
 use axum::Router;

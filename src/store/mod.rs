@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod codes;
 pub mod tenants;
 pub mod users;
 

@@ -1,0 +1,159 @@
+//! Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3,
+//! OIDC Core §9): `client_secret_basic`, `client_secret_post`, or `none` for public clients.
+//! Confidential clients may use either secret method; using more than one at once is refused.
+
+use std::collections::HashMap;
+
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::error::OAuthError;
+use crate::crypto::random;
+use crate::store::{self, clients::Client, tenants::Tenant};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    Basic { id: String, secret: String },
+    Post { id: String, secret: String },
+    None { id: String },
+}
+
+impl Presented {
+    pub fn client_id(&self) -> &str {
+        match self {
+            Presented::Basic { id, .. } | Presented::Post { id, .. } | Presented::None { id } => id,
+        }
+    }
+    fn used_basic(&self) -> bool {
+        matches!(self, Presented::Basic { .. })
+    }
+}
+
+/// RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64.
+fn form_decode(s: &str) -> Option<String> {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Reads which credentials the request presents, without checking them.
+pub fn presented(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<Presented, OAuthError> {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        });
+    let form_id = form.get("client_id").filter(|s| !s.is_empty());
+    let form_secret = form.get("client_secret").filter(|s| !s.is_empty());
+    if let Some(b64) = basic {
+        if form_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "use only one client authentication method",
+            ));
+        }
+        let decoded = STANDARD
+            .decode(b64.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| OAuthError::invalid_client(true))?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| OAuthError::invalid_client(true))?;
+        let id = form_decode(id).ok_or_else(|| OAuthError::invalid_client(true))?;
+        let secret = form_decode(secret).ok_or_else(|| OAuthError::invalid_client(true))?;
+        if form_id.is_some_and(|f| *f != id) {
+            return Err(OAuthError::invalid_request(
+                "client_id does not match the credentials",
+            ));
+        }
+        return Ok(Presented::Basic { id, secret });
+    }
+    match (form_id, form_secret) {
+        (Some(id), Some(secret)) => Ok(Presented::Post {
+            id: id.clone(),
+            secret: secret.clone(),
+        }),
+        (Some(id), None) => Ok(Presented::None { id: id.clone() }),
+        _ => Err(OAuthError::invalid_client(false)),
+    }
+}
+
+/// Authenticates the client of `tenant`: the secret is compared in constant time against its
+/// stored SHA-256; a public client must not present a secret, a confidential one must.
+pub async fn authenticate(
+    db: &store::Db,
+    tenant: &Tenant,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<Client, OAuthError> {
+    let p = presented(headers, form)?;
+    let fail = || OAuthError::invalid_client(p.used_basic());
+    let client = store::clients::find(db, &tenant.id, p.client_id())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "client lookup failed");
+            OAuthError::server_error()
+        })?
+        .ok_or_else(fail)?;
+    let ok = match (&p, client.is_public, client.secret_hash.as_deref()) {
+        (Presented::None { .. }, true, _) => true,
+        (Presented::Basic { secret, .. } | Presented::Post { secret, .. }, false, Some(hash)) => {
+            random::verify_sha256(secret, hash)
+        }
+        _ => false,
+    };
+    if !ok {
+        return Err(fail());
+    }
+    Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_each_method() {
+        let mut h = HeaderMap::new();
+        let b = STANDARD.encode("my%20id:s%3Acret");
+        h.insert(header::AUTHORIZATION, format!("Basic {b}").parse().unwrap());
+        assert_eq!(
+            presented(&h, &form(&[])).unwrap(),
+            Presented::Basic {
+                id: "my id".into(),
+                secret: "s:cret".into()
+            }
+        );
+        let empty = HeaderMap::new();
+        assert_eq!(
+            presented(&empty, &form(&[("client_id", "a"), ("client_secret", "b")])).unwrap(),
+            Presented::Post {
+                id: "a".into(),
+                secret: "b".into()
+            }
+        );
+        assert_eq!(
+            presented(&empty, &form(&[("client_id", "a")])).unwrap(),
+            Presented::None { id: "a".into() }
+        );
+        assert_eq!(
+            presented(&empty, &form(&[])).unwrap_err().code,
+            "invalid_client"
+        );
+        let both = presented(&h, &form(&[("client_secret", "x")])).unwrap_err();
+        assert_eq!(both.code, "invalid_request");
+    }
+}
