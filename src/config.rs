@@ -18,7 +18,37 @@ pub struct Config {
     pub keys: KeysConfig,
     pub tokens: TokensConfig,
     pub password: PasswordConfig,
+    pub login: LoginConfig,
     pub demo: DemoConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginConfig {
+    /// How long a user has to finish the hosted login once /authorize sent them there.
+    pub transaction_ttl_secs: i64,
+    /// Lifetime of an SSO session (absolute).
+    pub session_ttl_secs: i64,
+    /// Wrong passwords per account name within the window before it is locked. Counted per
+    /// submitted name whether or not the account exists, so the lock reveals nothing.
+    pub max_failures_per_account: i64,
+    /// Wrong passwords per client IP within the window before the IP is locked.
+    pub max_failures_per_ip: i64,
+    pub failure_window_secs: i64,
+    pub lockout_secs: i64,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self {
+            transaction_ttl_secs: 900,
+            session_ttl_secs: 12 * 3600,
+            max_failures_per_account: 10,
+            max_failures_per_ip: 50,
+            failure_window_secs: 900,
+            lockout_secs: 900,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

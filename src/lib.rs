@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod error;
+pub mod login;
 pub mod model;
 pub mod oidc;
 pub mod ops;
@@ -83,6 +84,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/static/{theme}/{*file}", get(ops::static_file))
         .merge(oidc::router())
+        .merge(login::router())
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             web::metrics::track,

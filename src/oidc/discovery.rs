@@ -1,12 +1,42 @@
 //! OpenID Connect Discovery 1.0 §3: provider metadata at
-//! `{issuer}/.well-known/openid-configuration`. It lists only what this server actually does.
+//! `{issuer}/.well-known/openid-configuration`. It lists exactly what this server does.
 
 use axum::extract::State;
 use axum::response::IntoResponse;
 use serde_json::json;
 
+use super::authz_request::SUPPORTED_SCOPES;
 use crate::model::SigningAlg;
 use crate::state::{AppState, TenantCtx};
+
+/// The `acr` values Gatehouse can assert (DESIGN.md §6), plus the PAPE multi-factor URI that
+/// clients may request as a synonym of `mfa`.
+pub const ACR_VALUES: &[&str] = &[
+    "pwd",
+    "mfa",
+    "phr",
+    "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
+];
+
+pub const CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "azp",
+    "sid",
+    "at_hash",
+    "acr",
+    "amr",
+    "email",
+    "email_verified",
+    "name",
+    "preferred_username",
+    "phone_number",
+];
 
 pub async fn openid_configuration(
     State(_state): State<AppState>,
@@ -18,10 +48,32 @@ pub async fn openid_configuration(
     // minus the well-known suffix.
     let doc = json!({
         "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
         "jwks_uri": format!("{issuer}/jwks"),
+        "revocation_endpoint": format!("{issuer}/revoke"),
+        "introspection_endpoint": format!("{issuer}/introspect"),
+        "end_session_endpoint": format!("{issuer}/logout"),
+        "scopes_supported": SUPPORTED_SCOPES,
         "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_supported": CLAIMS,
+        "claims_parameter_supported": true,
+        "acr_values_supported": ACR_VALUES,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+        "ui_locales_supported": ["en"],
+        "claim_types_supported": ["normal"],
     });
     (super::cacheable_json(), doc.to_string())
 }

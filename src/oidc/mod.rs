@@ -1,10 +1,14 @@
 //! The OpenID Connect / OAuth 2.0 endpoints, one file per endpoint, all under a tenant's issuer
 //! `{public_url}/t/{tenant}`.
 
+pub mod authorize;
+pub mod authz_request;
 pub mod client_auth;
 pub mod discovery;
+pub mod end_session;
 pub mod error;
 pub mod jwks;
+pub mod response;
 
 use axum::Router;
 use axum::routing::get;
@@ -18,6 +22,10 @@ pub fn router() -> Router<AppState> {
             get(discovery::openid_configuration),
         )
         .route("/t/{tenant}/jwks", get(jwks::jwks))
+        .route(
+            "/t/{tenant}/logout",
+            get(end_session::logout_get).post(end_session::logout_post),
+        )
 }
 
 /// Headers for public, briefly cacheable documents (discovery, JWKS): a short max-age keeps key

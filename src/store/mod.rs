@@ -5,7 +5,11 @@
 pub mod audit;
 pub mod clients;
 pub mod codes;
+pub mod consents;
+pub mod rate_limits;
+pub mod sessions;
 pub mod tenants;
+pub mod transactions;
 pub mod users;
 
 use std::str::FromStr;

@@ -1,5 +1,7 @@
 //! HTTP plumbing shared by every route: security headers, metrics, templates, static assets.
 
+pub mod browser;
+pub mod cookies;
 pub mod headers;
 pub mod metrics;
 pub mod templates;

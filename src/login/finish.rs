@@ -1,0 +1,154 @@
+//! The last step of every successful interaction: record the authentication on the SSO session,
+//! mint a single-use authorization code (60 s, stored hashed) and answer the client.
+
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+
+use super::flow::server_error;
+use super::pages;
+use crate::crypto::random;
+use crate::model::now;
+use crate::oidc::authz_request::AuthRequest;
+use crate::oidc::response;
+use crate::state::{AppState, TenantCtx};
+use crate::store::clients::Client;
+use crate::store::codes::{self, AuthCode};
+use crate::store::sessions::{self, NewSession};
+use crate::web::cookies;
+
+/// RFC 6749 §4.1.2 recommends at most 10 minutes; one is plenty for a redirect.
+pub const CODE_TTL_SECS: i64 = 60;
+
+pub enum SessionChoice {
+    /// The user authenticated in this interaction: start a fresh session (a new cookie value,
+    /// so a planted cookie never becomes an authenticated one).
+    New,
+    /// Continue the SSO session with this id (no new authentication happened).
+    Existing(String),
+}
+
+pub struct Completion<'a> {
+    pub req: &'a AuthRequest,
+    pub client: &'a Client,
+    pub user_id: &'a str,
+    /// When the first factor was verified in this interaction (None: from the session).
+    pub auth_time: Option<i64>,
+    pub amr: Vec<String>,
+    pub acr: String,
+    pub session: SessionChoice,
+}
+
+pub fn session_cookie_path(ctx: &TenantCtx) -> String {
+    format!("/t/{}", ctx.tenant.slug)
+}
+
+pub async fn complete(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    ip: Option<String>,
+    c: Completion<'_>,
+) -> Result<Response, Response> {
+    let ts = now();
+    let secure = state.public_url.starts_with("https://");
+    let fail = |e: crate::store::StoreError| server_error(state, ctx, e);
+    let mut set_cookie = None;
+    let (session_id, auth_time, amr, acr) = match c.session {
+        SessionChoice::New => {
+            // Replace whatever session this browser had: the cookie value changes on login.
+            if let Some(old) = current_session(state, ctx, headers).await.map_err(fail)? {
+                sessions::end(&state.db, &old.id, ts).await.map_err(fail)?;
+            }
+            let token = random::token(32);
+            let auth_time = c.auth_time.unwrap_or(ts);
+            let user_agent = headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(256).collect::<String>());
+            let s = sessions::create(
+                &state.db,
+                NewSession {
+                    token_hash: &random::sha256_hex(&token),
+                    tenant_id: &ctx.tenant.id,
+                    user_id: c.user_id,
+                    auth_time,
+                    amr: &c.amr,
+                    acr: &c.acr,
+                    mfa_time: c.amr.iter().any(|m| m == "mfa").then_some(ts),
+                    user_agent: user_agent.as_deref(),
+                    ip: ip.as_deref(),
+                    now: ts,
+                    expires_at: ts + state.config.login.session_ttl_secs,
+                },
+            )
+            .await
+            .map_err(fail)?;
+            set_cookie = Some(cookies::set(
+                cookies::SESSION,
+                &token,
+                &session_cookie_path(ctx),
+                Some(state.config.login.session_ttl_secs),
+                secure,
+            ));
+            (s.id, auth_time, c.amr, c.acr)
+        }
+        SessionChoice::Existing(id) => {
+            let s = sessions::find_by_id(&state.db, &ctx.tenant.id, &id)
+                .await
+                .map_err(fail)?
+                .filter(|s| s.ended_at.is_none() && s.expires_at > ts && s.user_id == c.user_id)
+                .ok_or_else(|| pages::expired(state, &ctx.tenant, pages::app_home(&c.req.redirect_uri).as_deref()))?;
+            sessions::touch(&state.db, &s.id, ts).await.map_err(fail)?;
+            let amr = s.amr_list();
+            (s.id, s.auth_time, amr, s.acr)
+        }
+    };
+
+    let code = random::token(32);
+    let row = AuthCode {
+        id: random::sha256_hex(&code),
+        grant_id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: ctx.tenant.id.clone(),
+        client_id: c.client.id.clone(),
+        user_id: c.user_id.to_owned(),
+        session_id: Some(session_id),
+        redirect_uri: c.req.redirect_uri.clone(),
+        scope: c.req.scope.join(" "),
+        nonce: c.req.nonce.clone(),
+        code_challenge: c.req.code_challenge.clone(),
+        code_challenge_method: c.req.code_challenge_method.clone(),
+        auth_time,
+        amr: serde_json::to_string(&amr).unwrap_or_else(|_| "[]".into()),
+        acr,
+        claims: c.req.claims.as_ref().map(|v| v.to_string()),
+        created_at: ts,
+        expires_at: ts + CODE_TTL_SECS,
+        used_at: None,
+    };
+    codes::create(&state.db, &row).await.map_err(fail)?;
+
+    let mut res = response::send(
+        &state.templates,
+        &ctx.tenant.theme,
+        &ctx.issuer,
+        &c.req.redirect_uri,
+        c.req.response_mode,
+        vec![("code", Some(code)), ("state", c.req.state.clone())],
+    );
+    if let Some(cookie) = set_cookie {
+        res.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(res)
+}
+
+/// The live SSO session named by this browser's cookie, if any.
+pub async fn current_session(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+) -> Result<Option<sessions::SsoSession>, crate::store::StoreError> {
+    let Some(token) = cookies::get(headers, cookies::SESSION) else {
+        return Ok(None);
+    };
+    sessions::find_live(&state.db, &ctx.tenant.id, &random::sha256_hex(&token), now()).await
+}

@@ -1,0 +1,37 @@
+//! The hosted interaction: from `/authorize` through the hosted pages to the authorization
+//! response. A login transaction is a small state machine ([`flow::Stage`]); each request
+//! advances it by one step. The MFA stage (next issue) slots in between the password and consent
+//! stages in [`flow::after_authentication`].
+
+pub mod consent;
+pub mod finish;
+pub mod flow;
+pub mod pages;
+pub mod password;
+pub mod start;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/t/{tenant}/authorize",
+            get(start::authorize_get).post(start::authorize_post),
+        )
+        .route("/t/{tenant}/login", get(password::show).post(password::submit))
+        .route("/t/{tenant}/consent", get(consent::show).post(consent::submit))
+}
+
+/// Parses a form or query string, refusing a parameter given twice (RFC 6749 §3.1).
+pub fn parse_params(raw: &[u8]) -> Result<std::collections::HashMap<String, String>, String> {
+    let mut out = std::collections::HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        if out.insert(k.to_string(), v.into_owned()).is_some() {
+            return Err(format!("parameter `{k}` was given more than once"));
+        }
+    }
+    Ok(out)
+}

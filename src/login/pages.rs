@@ -1,0 +1,79 @@
+//! Page rendering helpers for the hosted login: the shared context every page needs and the
+//! friendly error page used for every dead end.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+
+use crate::state::AppState;
+use crate::store::tenants::Tenant;
+
+/// The context every page's base template reads.
+#[derive(Serialize)]
+pub struct Base<'a> {
+    pub theme: &'a str,
+    pub tenant_name: &'a str,
+    pub lang: &'a str,
+}
+
+impl<'a> Base<'a> {
+    pub fn new(tenant: &'a Tenant) -> Self {
+        Base {
+            theme: &tenant.theme,
+            tenant_name: &tenant.name,
+            lang: "en",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    title: &'a str,
+    message: &'a str,
+    back_url: Option<&'a str>,
+}
+
+/// The origin of a registered redirect URI: a safe "back to the application" link.
+pub fn app_home(redirect_uri: &str) -> Option<String> {
+    let url = url::Url::parse(redirect_uri).ok()?;
+    match url.scheme() {
+        "http" | "https" => Some(format!("{}/", url.origin().ascii_serialization())),
+        _ => None,
+    }
+}
+
+pub fn error(
+    state: &AppState,
+    tenant: &Tenant,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    back_url: Option<&str>,
+) -> Response {
+    state.templates.page(
+        status,
+        &tenant.theme,
+        "error.html",
+        ErrorPage {
+            base: Base::new(tenant),
+            title,
+            message,
+            back_url,
+        },
+    )
+}
+
+/// The page for a transaction that is unknown, expired, finished or from another browser.
+pub fn expired(state: &AppState, tenant: &Tenant, back_url: Option<&str>) -> Response {
+    error(
+        state,
+        tenant,
+        StatusCode::BAD_REQUEST,
+        "This sign-in has expired",
+        "This sign-in page is no longer valid: it was already used, it timed out, or it was \
+         opened in another browser. Go back to the application and sign in again.",
+        back_url,
+    )
+}

@@ -1,0 +1,172 @@
+//! `GET|POST {issuer}/authorize`: validate (see `oidc::authorize`), then either answer at once
+//! from the SSO session or start a hosted login transaction.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, RawForm, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+
+use super::finish::{self, Completion, SessionChoice};
+use super::flow::{self, Stage, TxState, server_error};
+use super::pages;
+use crate::model::now;
+use crate::oidc::authorize::{self, Rejection};
+use crate::oidc::response;
+use crate::state::{AppState, TenantCtx};
+use crate::store;
+use crate::web::browser::Browser;
+
+pub async fn authorize_get(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let raw = query.unwrap_or_default();
+    handle(&state, &ctx, &headers, addr, raw.as_bytes()).await
+}
+
+/// OIDC Core §3.1.2.1: the authorization endpoint must also accept POST (form-encoded).
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    handle(&state, &ctx, &headers, addr, &body).await
+}
+
+async fn handle(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    addr: SocketAddr,
+    raw: &[u8],
+) -> Response {
+    match run(state, ctx, headers, addr, raw).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn run(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    addr: SocketAddr,
+    raw: &[u8],
+) -> Result<Response, Response> {
+    let bad_request = |msg: &str| {
+        pages::error(state, &ctx.tenant, StatusCode::BAD_REQUEST, "Invalid request", msg, None)
+    };
+    let params: HashMap<String, String> = super::parse_params(raw).map_err(|m| bad_request(&m))?;
+    let client = match params.get("client_id") {
+        Some(id) if !id.is_empty() => store::clients::find(&state.db, &ctx.tenant.id, id)
+            .await
+            .map_err(|e| server_error(state, ctx, e))?,
+        _ => None,
+    };
+    let req = match authorize::validate(&params, client.as_ref()) {
+        Ok(r) => r,
+        Err(Rejection::Page { title, message }) => {
+            return Err(pages::error(state, &ctx.tenant, StatusCode::BAD_REQUEST, title, &message, None));
+        }
+        Err(Rejection::Redirect(e)) => {
+            return Err(response::send(
+                &state.templates,
+                &ctx.tenant.theme,
+                &ctx.issuer,
+                &e.redirect_uri,
+                e.response_mode,
+                vec![
+                    ("error", Some(e.error.to_owned())),
+                    ("error_description", Some(e.description)),
+                    ("state", e.state),
+                ],
+            ));
+        }
+    };
+    let Some(client) = client else {
+        return Err(bad_request("Unknown application."));
+    };
+    let deny = |error: &'static str, description: &str| {
+        response::send(
+            &state.templates,
+            &ctx.tenant.theme,
+            &ctx.issuer,
+            &req.redirect_uri,
+            req.response_mode,
+            vec![
+                ("error", Some(error.to_owned())),
+                ("error_description", Some(description.to_owned())),
+                ("state", req.state.clone()),
+            ],
+        )
+    };
+
+    let ts = now();
+    let session = finish::current_session(state, ctx, headers)
+        .await
+        .map_err(|e| server_error(state, ctx, e))?;
+    // A session answers this request only if the client did not ask for a fresh login and the
+    // authentication is recent enough for max_age (OIDC Core §3.1.2.1).
+    let usable = session.filter(|s| {
+        !req.has_prompt("login")
+            && !req.has_prompt("select_account")
+            // max_age=0 means "authenticate now", whatever the clock granularity.
+            && req.max_age.is_none_or(|m| m > 0 && ts - s.auth_time <= m)
+    });
+    let browser = Browser::from_headers(headers);
+    let secure = state.public_url.starts_with("https://");
+
+    let mut res = match usable {
+        Some(s) => {
+            let consent = flow::needs_consent(state, &client, &req, &s.user_id)
+                .await
+                .map_err(|e| server_error(state, ctx, e))?;
+            if consent && req.has_prompt("none") {
+                return Err(deny("consent_required", "the user has not consented to this client"));
+            }
+            if consent {
+                let extra = TxState {
+                    session_id: Some(s.id.clone()),
+                    acr: Some(s.acr.clone()),
+                };
+                flow::start(state, ctx, &browser, &req, Stage::Consent, Some(&s.user_id), extra)
+                    .await
+                    .map_err(|e| server_error(state, ctx, e))?
+            } else {
+                let ip = Some(addr.ip().to_string());
+                finish::complete(
+                    state,
+                    ctx,
+                    headers,
+                    ip,
+                    Completion {
+                        req: &req,
+                        client: &client,
+                        user_id: &s.user_id,
+                        auth_time: None,
+                        amr: s.amr_list(),
+                        acr: s.acr.clone(),
+                        session: SessionChoice::Existing(s.id.clone()),
+                    },
+                )
+                .await?
+            }
+        }
+        None if req.has_prompt("none") => {
+            return Err(deny("login_required", "the user is not signed in"));
+        }
+        None => flow::start(state, ctx, &browser, &req, Stage::Credentials, None, TxState::default())
+            .await
+            .map_err(|e| server_error(state, ctx, e))?,
+    };
+    if browser.is_new {
+        res.headers_mut().append(header::SET_COOKIE, browser.cookie(secure));
+    }
+    Ok(res)
+}

@@ -1,0 +1,187 @@
+//! RP-Initiated Logout 1.0: `GET|POST {issuer}/logout`. With a valid `id_token_hint` the SSO
+//! session ends at once; without one the user confirms first (a logout link on another site must
+//! not sign people out). `post_logout_redirect_uri` is honoured only when registered for the
+//! client, byte for byte; otherwise the user stays on Gatehouse's "signed out" page.
+
+
+use axum::extract::{RawForm, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::crypto::jwt;
+use crate::login::finish::{current_session, session_cookie_path};
+use crate::login::pages::{self, Base};
+use crate::model::now;
+use crate::state::{AppState, TenantCtx};
+use crate::store::{self, sessions};
+use crate::web::browser::Browser;
+use crate::web::cookies;
+
+#[derive(Serialize)]
+struct ConfirmPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    title: &'a str,
+    csrf: String,
+    post_logout_redirect_uri: Option<&'a str>,
+    state: Option<&'a str>,
+    client_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SignedOutPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    title: &'a str,
+}
+
+pub async fn logout_get(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    handle(&state, &ctx, &headers, q.unwrap_or_default().as_bytes()).await
+}
+
+pub async fn logout_post(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    handle(&state, &ctx, &headers, &body).await
+}
+
+fn bad(state: &AppState, ctx: &TenantCtx, msg: &str) -> Response {
+    pages::error(state, &ctx.tenant, StatusCode::BAD_REQUEST, "Sign-out request not valid", msg, None)
+}
+
+async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u8]) -> Response {
+    let Ok(params) = crate::login::parse_params(raw) else {
+        return bad(state, ctx, "A parameter was given more than once.");
+    };
+    let p = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
+
+    // The hint proves which client (and session) asks; signature and issuer must check out,
+    // expiry does not matter (§2: an expired ID token is still a valid hint).
+    let hint = match p("id_token_hint") {
+        Some(t) => match jwt::verify(&state.keys.current().set, t) {
+            Ok(v) if v.claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer.as_str()) => Some(v.claims),
+            _ => return bad(state, ctx, "The sign-out request carried an ID token this service did not issue."),
+        },
+        None => None,
+    };
+    let hint_aud = hint.as_ref().and_then(|c| match c.get("aud") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Array(a)) => a.first().and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    });
+    let client_id = match (p("client_id"), hint_aud.as_deref()) {
+        (Some(a), Some(b)) if a != b => return bad(state, ctx, "client_id does not match the ID token."),
+        (Some(a), _) => Some(a.to_owned()),
+        (None, b) => b.map(str::to_owned),
+    };
+    let redirect = match p("post_logout_redirect_uri") {
+        None => None,
+        Some(uri) => {
+            let Some(cid) = client_id.as_deref() else {
+                return bad(state, ctx, "The application must identify itself to be sent back after sign-out.");
+            };
+            let client = match store::clients::find(&state.db, &ctx.tenant.id, cid).await {
+                Ok(c) => c,
+                Err(e) => return crate::login::flow::server_error(state, ctx, e),
+            };
+            let registered = client
+                .and_then(|c| c.post_logout_redirect_uris().ok())
+                .is_some_and(|l| l.iter().any(|r| r == uri));
+            if !registered {
+                return bad(state, ctx, "The address to return to after sign-out is not registered for this application.");
+            }
+            Some(uri.to_owned())
+        }
+    };
+
+    let session = match current_session(state, ctx, headers).await {
+        Ok(s) => s,
+        Err(e) => return crate::login::flow::server_error(state, ctx, e),
+    };
+    let confirmed = match p("csrf") {
+        Some(token) => Browser::existing(headers).is_some_and(|b| b.verify_csrf(&state.secret, token)),
+        None => false,
+    };
+    let hint_sid = hint.as_ref().and_then(|c| c.get("sid")).and_then(Value::as_str);
+    let hint_matches = hint.is_some()
+        && match (&session, hint_sid) {
+            (Some(s), Some(sid)) => s.id == sid,
+            (None, _) => true,
+            (Some(_), None) => true,
+        };
+    if session.is_some() && !hint_matches && !confirmed {
+        return confirm_page(state, ctx, headers, redirect.as_deref(), p("state"), client_id.as_deref());
+    }
+    if let Some(s) = &session
+        && let Err(e) = sessions::end(&state.db, &s.id, now()).await
+    {
+        return crate::login::flow::server_error(state, ctx, e);
+    }
+    let secure = state.public_url.starts_with("https://");
+    let mut res = match redirect {
+        Some(uri) => {
+            let mut url = match url::Url::parse(&uri) {
+                Ok(u) => u,
+                Err(_) => return bad(state, ctx, "Invalid return address."),
+            };
+            if let Some(st) = p("state") {
+                url.query_pairs_mut().append_pair("state", st);
+            }
+            Redirect::to(url.as_str()).into_response()
+        }
+        None => state.templates.page(
+            StatusCode::OK,
+            &ctx.tenant.theme,
+            "signed_out.html",
+            SignedOutPage {
+                base: Base::new(&ctx.tenant),
+                title: "You have signed out",
+            },
+        ),
+    };
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::delete(cookies::SESSION, &session_cookie_path(ctx), secure),
+    );
+    res
+}
+
+fn confirm_page(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    redirect: Option<&str>,
+    st: Option<&str>,
+    client_id: Option<&str>,
+) -> Response {
+    let browser = Browser::from_headers(headers);
+    let mut res = state.templates.page(
+        StatusCode::OK,
+        &ctx.tenant.theme,
+        "logout.html",
+        ConfirmPage {
+            base: Base::new(&ctx.tenant),
+            title: "Sign out?",
+            csrf: browser.csrf_token(&state.secret),
+            post_logout_redirect_uri: redirect,
+            state: st,
+            client_id,
+        },
+    );
+    if browser.is_new {
+        let secure = state.public_url.starts_with("https://");
+        res.headers_mut().append(header::SET_COOKIE, browser.cookie(secure));
+    }
+    res
+}
+
