@@ -50,10 +50,11 @@ pub async fn show(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (tx, browser) = match flow::load(&state, &ctx, &headers, q.get("tx").map(String::as_str)).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (tx, browser) =
+        match flow::load(&state, &ctx, &headers, q.get("tx").map(String::as_str)).await {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
     match tx.stage() {
         Some(Stage::Consent) => {}
         Some(other) => return flow::redirect_to_stage(&ctx, other, &tx.handle),
@@ -130,13 +131,31 @@ async fn run(
             tx.req.response_mode,
             vec![
                 ("error", Some("access_denied".into())),
-                ("error_description", Some("the user denied the request".into())),
+                (
+                    "error_description",
+                    Some("the user denied the request".into()),
+                ),
                 ("state", tx.req.state.clone()),
             ],
         ));
     }
-    consents::grant(&state.db, &ctx.tenant.id, &user_id, &client.id, &tx.req.scope, now())
-        .await
-        .map_err(|e| server_error(state, ctx, e))?;
-    flow::finish_tx(state, ctx, headers, Some(addr.ip().to_string()), tx, &client).await
+    consents::grant(
+        &state.db,
+        &ctx.tenant.id,
+        &user_id,
+        &client.id,
+        &tx.req.scope,
+        now(),
+    )
+    .await
+    .map_err(|e| server_error(state, ctx, e))?;
+    flow::finish_tx(
+        state,
+        ctx,
+        headers,
+        Some(addr.ip().to_string()),
+        tx,
+        &client,
+    )
+    .await
 }

@@ -97,7 +97,13 @@ pub async fn complete(
                 .await
                 .map_err(fail)?
                 .filter(|s| s.ended_at.is_none() && s.expires_at > ts && s.user_id == c.user_id)
-                .ok_or_else(|| pages::expired(state, &ctx.tenant, pages::app_home(&c.req.redirect_uri).as_deref()))?;
+                .ok_or_else(|| {
+                    pages::expired(
+                        state,
+                        &ctx.tenant,
+                        pages::app_home(&c.req.redirect_uri).as_deref(),
+                    )
+                })?;
             sessions::touch(&state.db, &s.id, ts).await.map_err(fail)?;
             let amr = s.amr_list();
             (s.id, s.auth_time, amr, s.acr)
@@ -150,5 +156,11 @@ pub async fn current_session(
     let Some(token) = cookies::get(headers, cookies::SESSION) else {
         return Ok(None);
     };
-    sessions::find_live(&state.db, &ctx.tenant.id, &random::sha256_hex(&token), now()).await
+    sessions::find_live(
+        &state.db,
+        &ctx.tenant.id,
+        &random::sha256_hex(&token),
+        now(),
+    )
+    .await
 }

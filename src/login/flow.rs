@@ -214,9 +214,10 @@ pub async fn after_authentication(
         .await
         .map_err(|e| server_error(state, ctx, e))?;
     if consent {
-        let moved = transactions::advance(&state.db, &tx.row, from.as_str(), Stage::Consent.as_str())
-            .await
-            .map_err(|e| server_error(state, ctx, e))?;
+        let moved =
+            transactions::advance(&state.db, &tx.row, from.as_str(), Stage::Consent.as_str())
+                .await
+                .map_err(|e| server_error(state, ctx, e))?;
         if !moved {
             return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
         }
@@ -246,7 +247,11 @@ pub async fn finish_tx(
         (None, Some(id)) => SessionChoice::Existing(id.clone()),
         (None, None) => return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref())),
     };
-    let acr = tx.extra.acr.clone().unwrap_or_else(|| acr_for(&amr).to_owned());
+    let acr = tx
+        .extra
+        .acr
+        .clone()
+        .unwrap_or_else(|| acr_for(&amr).to_owned());
     finish::complete(
         state,
         ctx,

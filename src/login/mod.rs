@@ -21,8 +21,14 @@ pub fn router() -> Router<AppState> {
             "/t/{tenant}/authorize",
             get(start::authorize_get).post(start::authorize_post),
         )
-        .route("/t/{tenant}/login", get(password::show).post(password::submit))
-        .route("/t/{tenant}/consent", get(consent::show).post(consent::submit))
+        .route(
+            "/t/{tenant}/login",
+            get(password::show).post(password::submit),
+        )
+        .route(
+            "/t/{tenant}/consent",
+            get(consent::show).post(consent::submit),
+        )
 }
 
 /// Parses a form or query string, refusing a parameter given twice (RFC 6749 §3.1).

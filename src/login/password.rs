@@ -40,10 +40,11 @@ pub async fn show(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (tx, browser) = match flow::load(&state, &ctx, &headers, q.get("tx").map(String::as_str)).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (tx, browser) =
+        match flow::load(&state, &ctx, &headers, q.get("tx").map(String::as_str)).await {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
     match tx.stage() {
         Some(Stage::Credentials) => {}
         Some(other) => return flow::redirect_to_stage(&ctx, other, &tx.handle),
@@ -55,7 +56,16 @@ pub async fn show(
         Err(e) => return server_error(&state, &ctx, e),
     };
     let login = tx.req.login_hint.clone().unwrap_or_default();
-    render(&state, &ctx, &tx, &browser, &client.name, &login, None, StatusCode::OK)
+    render(
+        &state,
+        &ctx,
+        &tx,
+        &browser,
+        &client.name,
+        &login,
+        None,
+        StatusCode::OK,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -153,7 +163,11 @@ async fn run(
     );
     let fail = |e| server_error(state, ctx, e);
     for key in [&ip_key, &acct_key] {
-        if rate_limits::locked_until(&state.db, key, ts).await.map_err(fail)?.is_some() {
+        if rate_limits::locked_until(&state.db, key, ts)
+            .await
+            .map_err(fail)?
+            .is_some()
+        {
             return Err(too_many(state, ctx, back.as_deref()));
         }
     }
@@ -167,7 +181,10 @@ async fn run(
     };
     let ok = state
         .passwords
-        .verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref()))
+        .verify(
+            password,
+            user.as_ref().and_then(|u| u.password_hash.as_deref()),
+        )
         .await;
     let user = user.filter(|u| ok && !u.locked);
     let Some(user) = user else {
@@ -176,14 +193,21 @@ async fn run(
             window_secs: cfg.failure_window_secs,
             lockout_secs: cfg.lockout_secs,
         };
-        let ip_locked = rate_limits::record_failure(&state.db, &ip_key, window(cfg.max_failures_per_ip), ts)
-            .await
-            .map_err(fail)?;
-        let acct_locked =
-            rate_limits::record_failure(&state.db, &acct_key, window(cfg.max_failures_per_account), ts)
+        let ip_locked =
+            rate_limits::record_failure(&state.db, &ip_key, window(cfg.max_failures_per_ip), ts)
                 .await
                 .map_err(fail)?;
-        transactions::add_attempt(&state.db, &tx.row.id).await.map_err(fail)?;
+        let acct_locked = rate_limits::record_failure(
+            &state.db,
+            &acct_key,
+            window(cfg.max_failures_per_account),
+            ts,
+        )
+        .await
+        .map_err(fail)?;
+        transactions::add_attempt(&state.db, &tx.row.id)
+            .await
+            .map_err(fail)?;
         if ip_locked.is_some() || acct_locked.is_some() {
             tracing::warn!(ip = %addr.ip(), "sign-in locked after repeated failures");
             return Err(too_many(state, ctx, back.as_deref()));
@@ -199,7 +223,9 @@ async fn run(
             StatusCode::UNAUTHORIZED,
         ));
     };
-    rate_limits::clear(&state.db, &acct_key).await.map_err(fail)?;
+    rate_limits::clear(&state.db, &acct_key)
+        .await
+        .map_err(fail)?;
 
     tx.row.user_id = Some(user.id.clone());
     tx.row.auth_time = Some(ts);

@@ -60,7 +60,14 @@ async fn run(
     raw: &[u8],
 ) -> Result<Response, Response> {
     let bad_request = |msg: &str| {
-        pages::error(state, &ctx.tenant, StatusCode::BAD_REQUEST, "Invalid request", msg, None)
+        pages::error(
+            state,
+            &ctx.tenant,
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            msg,
+            None,
+        )
     };
     let params: HashMap<String, String> = super::parse_params(raw).map_err(|m| bad_request(&m))?;
     let client = match params.get("client_id") {
@@ -72,7 +79,14 @@ async fn run(
     let req = match authorize::validate(&params, client.as_ref()) {
         Ok(r) => r,
         Err(Rejection::Page { title, message }) => {
-            return Err(pages::error(state, &ctx.tenant, StatusCode::BAD_REQUEST, title, &message, None));
+            return Err(pages::error(
+                state,
+                &ctx.tenant,
+                StatusCode::BAD_REQUEST,
+                title,
+                &message,
+                None,
+            ));
         }
         Err(Rejection::Redirect(e)) => {
             return Err(response::send(
@@ -128,16 +142,27 @@ async fn run(
                 .await
                 .map_err(|e| server_error(state, ctx, e))?;
             if consent && req.has_prompt("none") {
-                return Err(deny("consent_required", "the user has not consented to this client"));
+                return Err(deny(
+                    "consent_required",
+                    "the user has not consented to this client",
+                ));
             }
             if consent {
                 let extra = TxState {
                     session_id: Some(s.id.clone()),
                     acr: Some(s.acr.clone()),
                 };
-                flow::start(state, ctx, &browser, &req, Stage::Consent, Some(&s.user_id), extra)
-                    .await
-                    .map_err(|e| server_error(state, ctx, e))?
+                flow::start(
+                    state,
+                    ctx,
+                    &browser,
+                    &req,
+                    Stage::Consent,
+                    Some(&s.user_id),
+                    extra,
+                )
+                .await
+                .map_err(|e| server_error(state, ctx, e))?
             } else {
                 let ip = Some(addr.ip().to_string());
                 finish::complete(
@@ -161,12 +186,21 @@ async fn run(
         None if req.has_prompt("none") => {
             return Err(deny("login_required", "the user is not signed in"));
         }
-        None => flow::start(state, ctx, &browser, &req, Stage::Credentials, None, TxState::default())
-            .await
-            .map_err(|e| server_error(state, ctx, e))?,
+        None => flow::start(
+            state,
+            ctx,
+            &browser,
+            &req,
+            Stage::Credentials,
+            None,
+            TxState::default(),
+        )
+        .await
+        .map_err(|e| server_error(state, ctx, e))?,
     };
     if browser.is_new {
-        res.headers_mut().append(header::SET_COOKIE, browser.cookie(secure));
+        res.headers_mut()
+            .append(header::SET_COOKIE, browser.cookie(secure));
     }
     Ok(res)
 }

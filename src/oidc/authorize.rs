@@ -15,7 +15,10 @@ use crate::store::clients::Client;
 /// client, delivered to its redirect URI.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rejection {
-    Page { title: &'static str, message: String },
+    Page {
+        title: &'static str,
+        message: String,
+    },
     Redirect(Box<ClientError>),
 }
 
@@ -85,7 +88,10 @@ fn page(title: &'static str, message: &str) -> Rejection {
 }
 
 fn get<'a>(d: &'a Draft, name: &str) -> Option<&'a str> {
-    d.params.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    d.params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
 }
 
 impl Draft<'_> {
@@ -227,8 +233,14 @@ fn check_pkce(d: &mut Draft) -> Result<(), Rejection> {
     let method = get(d, "code_challenge_method");
     let public = d.client.is_some_and(|c| c.is_public);
     match (challenge, method) {
-        (None, Some(_)) => Err(d.reject("invalid_request", "code_challenge is required with code_challenge_method")),
-        (None, None) if public => Err(d.reject("invalid_request", "PKCE with S256 is required for public clients")),
+        (None, Some(_)) => Err(d.reject(
+            "invalid_request",
+            "code_challenge is required with code_challenge_method",
+        )),
+        (None, None) if public => Err(d.reject(
+            "invalid_request",
+            "PKCE with S256 is required for public clients",
+        )),
         (None, None) => Ok(()),
         (Some(_), Some("plain")) | (Some(_), None) => Err(d.reject(
             "invalid_request",
@@ -240,7 +252,8 @@ fn check_pkce(d: &mut Draft) -> Result<(), Rejection> {
         (Some(c), Some(_)) => {
             // BASE64URL(SHA-256) is 43 characters; RFC 7636 §4.2 bounds 43-128.
             let ok = (43..=128).contains(&c.len())
-                && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
             if !ok {
                 return Err(d.reject("invalid_request", "code_challenge is malformed"));
             }
@@ -268,7 +281,10 @@ fn check_prompt(d: &mut Draft) -> Result<(), Rejection> {
     }
     // OIDC Core §3.1.2.1: `none` must not be combined with any other value.
     if values.iter().any(|v| v == "none") && values.len() > 1 {
-        return Err(d.reject("invalid_request", "prompt=none cannot be combined with other values"));
+        return Err(d.reject(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        ));
     }
     if let Some(req) = d.req.as_mut() {
         req.prompt = values;

@@ -57,7 +57,11 @@ impl AuthRequest {
         let mut out: Vec<String> = acr
             .get("values")
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         if let Some(v) = acr.get("value").and_then(|v| v.as_str()) {
             out.push(v.to_owned());

@@ -3,7 +3,6 @@
 //! not sign people out). `post_logout_redirect_uri` is honoured only when registered for the
 //! client, byte for byte; otherwise the user stays on Gatehouse's "signed out" page.
 
-
 use axum::extract::{RawForm, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -56,7 +55,14 @@ pub async fn logout_post(
 }
 
 fn bad(state: &AppState, ctx: &TenantCtx, msg: &str) -> Response {
-    pages::error(state, &ctx.tenant, StatusCode::BAD_REQUEST, "Sign-out request not valid", msg, None)
+    pages::error(
+        state,
+        &ctx.tenant,
+        StatusCode::BAD_REQUEST,
+        "Sign-out request not valid",
+        msg,
+        None,
+    )
 }
 
 async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u8]) -> Response {
@@ -69,8 +75,16 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
     // expiry does not matter (§2: an expired ID token is still a valid hint).
     let hint = match p("id_token_hint") {
         Some(t) => match jwt::verify(&state.keys.current().set, t) {
-            Ok(v) if v.claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer.as_str()) => Some(v.claims),
-            _ => return bad(state, ctx, "The sign-out request carried an ID token this service did not issue."),
+            Ok(v) if v.claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer.as_str()) => {
+                Some(v.claims)
+            }
+            _ => {
+                return bad(
+                    state,
+                    ctx,
+                    "The sign-out request carried an ID token this service did not issue.",
+                );
+            }
         },
         None => None,
     };
@@ -80,7 +94,9 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
         _ => None,
     });
     let client_id = match (p("client_id"), hint_aud.as_deref()) {
-        (Some(a), Some(b)) if a != b => return bad(state, ctx, "client_id does not match the ID token."),
+        (Some(a), Some(b)) if a != b => {
+            return bad(state, ctx, "client_id does not match the ID token.");
+        }
         (Some(a), _) => Some(a.to_owned()),
         (None, b) => b.map(str::to_owned),
     };
@@ -88,7 +104,11 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
         None => None,
         Some(uri) => {
             let Some(cid) = client_id.as_deref() else {
-                return bad(state, ctx, "The application must identify itself to be sent back after sign-out.");
+                return bad(
+                    state,
+                    ctx,
+                    "The application must identify itself to be sent back after sign-out.",
+                );
             };
             let client = match store::clients::find(&state.db, &ctx.tenant.id, cid).await {
                 Ok(c) => c,
@@ -98,7 +118,11 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
                 .and_then(|c| c.post_logout_redirect_uris().ok())
                 .is_some_and(|l| l.iter().any(|r| r == uri));
             if !registered {
-                return bad(state, ctx, "The address to return to after sign-out is not registered for this application.");
+                return bad(
+                    state,
+                    ctx,
+                    "The address to return to after sign-out is not registered for this application.",
+                );
             }
             Some(uri.to_owned())
         }
@@ -109,10 +133,15 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
         Err(e) => return crate::login::flow::server_error(state, ctx, e),
     };
     let confirmed = match p("csrf") {
-        Some(token) => Browser::existing(headers).is_some_and(|b| b.verify_csrf(&state.secret, token)),
+        Some(token) => {
+            Browser::existing(headers).is_some_and(|b| b.verify_csrf(&state.secret, token))
+        }
         None => false,
     };
-    let hint_sid = hint.as_ref().and_then(|c| c.get("sid")).and_then(Value::as_str);
+    let hint_sid = hint
+        .as_ref()
+        .and_then(|c| c.get("sid"))
+        .and_then(Value::as_str);
     let hint_matches = hint.is_some()
         && match (&session, hint_sid) {
             (Some(s), Some(sid)) => s.id == sid,
@@ -120,7 +149,14 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
             (Some(_), None) => true,
         };
     if session.is_some() && !hint_matches && !confirmed {
-        return confirm_page(state, ctx, headers, redirect.as_deref(), p("state"), client_id.as_deref());
+        return confirm_page(
+            state,
+            ctx,
+            headers,
+            redirect.as_deref(),
+            p("state"),
+            client_id.as_deref(),
+        );
     }
     if let Some(s) = &session
         && let Err(e) = sessions::end(&state.db, &s.id, now()).await
@@ -180,8 +216,8 @@ fn confirm_page(
     );
     if browser.is_new {
         let secure = state.public_url.starts_with("https://");
-        res.headers_mut().append(header::SET_COOKIE, browser.cookie(secure));
+        res.headers_mut()
+            .append(header::SET_COOKIE, browser.cookie(secure));
     }
     res
 }
-

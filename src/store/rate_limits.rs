@@ -23,9 +23,15 @@ pub async fn locked_until(db: &Db, key: &str, now: i64) -> StoreResult<Option<i6
 }
 
 /// Counts one failure; returns `Some(until)` when this failure locked the key.
-pub async fn record_failure(db: &Db, key: &str, limit: Limit, now: i64) -> StoreResult<Option<i64>> {
+pub async fn record_failure(
+    db: &Db,
+    key: &str,
+    limit: Limit,
+    now: i64,
+) -> StoreResult<Option<i64>> {
     let window_floor = now - limit.window_secs;
-    let failures = with_db!(db, |pool| sqlx::query_scalar::<_, i64>(
+    let failures = with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
         "INSERT INTO rate_limits (key, failures, window_start, locked_until) VALUES ($1, 1, $2, NULL) \
          ON CONFLICT (key) DO UPDATE SET \
            failures = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.failures + 1 END, \
@@ -36,10 +42,12 @@ pub async fn record_failure(db: &Db, key: &str, limit: Limit, now: i64) -> Store
     .bind(now)
     .bind(window_floor)
     .fetch_one(pool)
-    .await?);
+    .await?
+    });
     if failures >= limit.max_failures {
         let until = now + limit.lockout_secs;
-        with_db!(db, |pool| sqlx::query(
+        with_db!(db, |pool| {
+            sqlx::query(
             "UPDATE rate_limits SET locked_until = $2, failures = 0, window_start = $3 WHERE key = $1"
         )
         .bind(key)
@@ -47,7 +55,8 @@ pub async fn record_failure(db: &Db, key: &str, limit: Limit, now: i64) -> Store
         .bind(now)
         .execute(pool)
         .await?
-        .rows_affected());
+        .rows_affected()
+        });
         return Ok(Some(until));
     }
     Ok(None)
@@ -55,10 +64,12 @@ pub async fn record_failure(db: &Db, key: &str, limit: Limit, now: i64) -> Store
 
 /// Forgets the failures of `key` (after a success).
 pub async fn clear(db: &Db, key: &str) -> StoreResult<()> {
-    with_db!(db, |pool| sqlx::query("DELETE FROM rate_limits WHERE key = $1")
-        .bind(key)
-        .execute(pool)
-        .await?
-        .rows_affected());
+    with_db!(db, |pool| sqlx::query(
+        "DELETE FROM rate_limits WHERE key = $1"
+    )
+    .bind(key)
+    .execute(pool)
+    .await?
+    .rows_affected());
     Ok(())
 }

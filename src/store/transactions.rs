@@ -73,12 +73,7 @@ pub async fn find(db: &Db, tenant_id: &str, id: &str) -> StoreResult<Option<Logi
 
 /// Moves the transaction to `stage`, but only from `from`: a replayed or out-of-order POST (back
 /// button, double submit) changes nothing and the caller shows a friendly page.
-pub async fn advance(
-    db: &Db,
-    t: &LoginTransaction,
-    from: &str,
-    stage: &str,
-) -> StoreResult<bool> {
+pub async fn advance(db: &Db, t: &LoginTransaction, from: &str, stage: &str) -> StoreResult<bool> {
     let n = with_db!(db, |pool| sqlx::query(
         "UPDATE login_transactions SET stage = $3, user_id = $4, auth_time = $5, amr = $6, \
          state = $7 WHERE id = $1 AND stage = $2"
@@ -109,11 +104,13 @@ pub async fn add_attempt(db: &Db, id: &str) -> StoreResult<i64> {
 
 /// Deletes the transaction; true only for the caller that actually removed it (single finish).
 pub async fn delete(db: &Db, id: &str) -> StoreResult<bool> {
-    let n = with_db!(db, |pool| sqlx::query("DELETE FROM login_transactions WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?
-        .rows_affected());
+    let n = with_db!(db, |pool| sqlx::query(
+        "DELETE FROM login_transactions WHERE id = $1"
+    )
+    .bind(id)
+    .execute(pool)
+    .await?
+    .rows_affected());
     Ok(n == 1)
 }
 

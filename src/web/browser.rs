@@ -17,7 +17,10 @@ pub struct Browser {
 impl Browser {
     pub fn from_headers(headers: &HeaderMap) -> Browser {
         match cookies::get(headers, cookies::BROWSER).filter(|v| v.len() >= 32 && v.len() <= 64) {
-            Some(value) => Browser { value, is_new: false },
+            Some(value) => Browser {
+                value,
+                is_new: false,
+            },
             None => Browser {
                 value: random::token(32),
                 is_new: true,
@@ -45,6 +48,12 @@ impl Browser {
 
     /// The `Set-Cookie` header value (one year, whole site).
     pub fn cookie(&self, secure: bool) -> axum::http::HeaderValue {
-        cookies::set(cookies::BROWSER, &self.value, "/", Some(365 * 86_400), secure)
+        cookies::set(
+            cookies::BROWSER,
+            &self.value,
+            "/",
+            Some(365 * 86_400),
+            secure,
+        )
     }
 }

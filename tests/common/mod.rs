@@ -3,6 +3,9 @@
 //! run the `gatehouse` binary against the same database and keys.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod flow;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
