@@ -1,1 +1,148 @@
 use super::*;
+use crate::model::{ClientMfaPolicy, SigningAlg, TokenAuthMethod, TrustPolicy};
+
+fn client(public: bool) -> Client {
+    Client {
+        id: "app".into(),
+        tenant_id: "t".into(),
+        name: "App".into(),
+        secret_hash: (!public).then(|| "h".into()),
+        is_public: public,
+        first_party: false,
+        token_endpoint_auth_method: TokenAuthMethod::ClientSecretBasic,
+        redirect_uris: r#"["https://app.example/cb"]"#.into(),
+        post_logout_redirect_uris: "[]".into(),
+        grant_types: r#"["authorization_code","refresh_token"]"#.into(),
+        mfa_policy: ClientMfaPolicy::Inherit,
+        trust_policy: TrustPolicy::Any,
+        id_token_alg: SigningAlg::Rs256,
+        access_token_ttl_secs: 600,
+        id_token_ttl_secs: 600,
+        refresh_token_ttl_secs: 600,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn params(extra: &[(&str, &str)]) -> Params {
+    let mut p: Params = [
+        ("client_id", "app"),
+        ("redirect_uri", "https://app.example/cb"),
+        ("response_type", "code"),
+        ("scope", "openid email bogus"),
+        ("state", "s"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        p.insert(k.to_string(), v.to_string());
+    }
+    p
+}
+
+fn error_of(r: Result<AuthRequest, Rejection>) -> String {
+    match r {
+        Err(Rejection::Redirect(e)) => e.error.to_string(),
+        Err(Rejection::Page { title, .. }) => format!("page: {title}"),
+        Ok(_) => "ok".into(),
+    }
+}
+
+#[test]
+fn valid_request_is_normalised() {
+    let c = client(false);
+    let req = validate(
+        &params(&[
+            (
+                "claims",
+                r#"{"id_token":{"acr":{"essential":true,"values":["mfa"]}}}"#,
+            ),
+            ("acr_values", "mfa phr"),
+            ("max_age", "60"),
+        ]),
+        Some(&c),
+    )
+    .unwrap();
+    assert_eq!(req.scope, vec!["openid", "email"], "unknown scopes dropped");
+    assert_eq!(req.acr_values, vec!["mfa", "phr"]);
+    assert_eq!(req.max_age, Some(60));
+    assert_eq!(req.essential_acr(), vec!["mfa"]);
+    assert_eq!(req.response_mode, ResponseMode::Query);
+}
+
+#[test]
+fn checks_run_in_order() {
+    let c = client(false);
+    let p = client(true);
+    let table: &[(Option<&Client>, &[(&str, &str)], &str)] = &[
+        (None, &[], "page: Unknown application"),
+        (
+            Some(&c),
+            &[("redirect_uri", "https://app.example/other")],
+            "page: Invalid redirect",
+        ),
+        // A bad redirect wins over every later error: nothing is redirected to it.
+        (
+            Some(&c),
+            &[
+                ("redirect_uri", "https://evil.example/cb"),
+                ("response_type", "token"),
+            ],
+            "page: Invalid redirect",
+        ),
+        (
+            Some(&c),
+            &[("response_mode", "fragment")],
+            "invalid_request",
+        ),
+        (
+            Some(&c),
+            &[("request", "x"), ("response_type", "token")],
+            "request_not_supported",
+        ),
+        (
+            Some(&c),
+            &[("request_uri", "x")],
+            "request_uri_not_supported",
+        ),
+        (
+            Some(&c),
+            &[("response_type", "token")],
+            "unsupported_response_type",
+        ),
+        (Some(&c), &[("scope", "email")], "invalid_scope"),
+        (Some(&p), &[], "invalid_request"),
+        (
+            Some(&c),
+            &[
+                ("code_challenge", "short"),
+                ("code_challenge_method", "S256"),
+            ],
+            "invalid_request",
+        ),
+        (Some(&c), &[("prompt", "none consent")], "invalid_request"),
+        (Some(&c), &[("max_age", "x")], "invalid_request"),
+        (Some(&c), &[("claims", "[1]")], "invalid_request"),
+        (Some(&c), &[], "ok"),
+    ];
+    for (cl, extra, want) in table {
+        assert_eq!(error_of(validate(&params(extra), *cl)), *want, "{extra:?}");
+    }
+}
+
+#[test]
+fn pkce_s256_is_kept_for_public_clients() {
+    let p = client(true);
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let req = validate(
+        &params(&[
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ]),
+        Some(&p),
+    )
+    .unwrap();
+    assert_eq!(req.code_challenge.as_deref(), Some(challenge));
+    assert_eq!(req.code_challenge_method.as_deref(), Some("S256"));
+}
