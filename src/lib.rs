@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod demo;
 pub mod error;
 pub mod login;
+pub mod mfa;
 pub mod model;
 pub mod oidc;
 pub mod ops;

@@ -1,0 +1,4 @@
+//! Multi-factor authentication: the policy decision, the factors (one file each), recovery codes
+//! and trusted devices. Email, SMS and WebAuthn factors slot in as one new file each.
+
+pub mod policy;

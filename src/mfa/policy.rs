@@ -1,0 +1,262 @@
+//! The MFA decision (DESIGN.md §4 step 3, §5): a pure function of the tenant's and client's
+//! rules, what the request asks for, the user's factors, what this SSO session already proved,
+//! a trusted-device cookie and the time. No I/O, no clock.
+//!
+//! Like node-oidc-provider's prompt checks, every rule is a named check with a human reason; the
+//! reasons go into the audit log and `gatehouse explain` prints the same words.
+
+use serde::Serialize;
+
+use crate::model::{ClientMfaPolicy, MfaMethod, TenantMfaPolicy, TrustPolicy};
+
+/// The PAPE multi-factor policy URI: a synonym of `mfa` in `acr_values`.
+pub const PAPE_MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+
+/// Methods this build can verify; WebAuthn, email and SMS factors join as they land.
+pub const IMPLEMENTED: &[MfaMethod] = &[MfaMethod::Totp];
+
+#[derive(Debug, Clone)]
+pub struct Inputs<'a> {
+    pub tenant_policy: TenantMfaPolicy,
+    pub prompt_enrollment: bool,
+    pub allowed_methods: &'a [MfaMethod],
+    pub client_policy: ClientMfaPolicy,
+    pub trust_policy: TrustPolicy,
+    /// `acr_values` of the request (voluntary).
+    pub acr_values: &'a [String],
+    /// `acr` values requested as essential through the `claims` parameter.
+    pub essential_acr: &'a [String],
+    pub max_age: Option<i64>,
+    /// Kinds of the user's enrolled factors.
+    pub user_factors: &'a [MfaMethod],
+    /// When a second factor was last verified in this SSO session (None: never).
+    pub session_mfa_time: Option<i64>,
+    /// The browser presented a valid trusted-device token for this user.
+    pub trusted_device: bool,
+    /// The user chose "Skip" on an optional enrolment earlier in this interaction.
+    pub enrolment_skipped: bool,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Decision {
+    /// Nothing more to verify. `acr` is what the finished login may claim.
+    Pass { acr: &'static str, reason: String },
+    /// Ask for one of these enrolled factors (recovery codes are always offered too).
+    Challenge { methods: Vec<MfaMethod>, reason: String },
+    /// The user has no factor: set one up now (`skippable`: the tenant only offers it).
+    Enrol {
+        methods: Vec<MfaMethod>,
+        skippable: bool,
+        reason: String,
+    },
+    /// The requirement cannot be met; `error` is the OIDC error code for the client.
+    Deny { error: &'static str, reason: String },
+}
+
+impl Decision {
+    pub fn reason(&self) -> &str {
+        match self {
+            Decision::Pass { reason, .. }
+            | Decision::Challenge { reason, .. }
+            | Decision::Enrol { reason, .. }
+            | Decision::Deny { reason, .. } => reason,
+        }
+    }
+}
+
+/// One named rule that demands a second factor.
+struct Demand {
+    name: &'static str,
+    why: String,
+    /// The client cannot do without it (essential): failing it denies instead of degrading.
+    essential: bool,
+    /// Only a phishing-resistant factor (WebAuthn) satisfies it.
+    phishing_resistant: bool,
+}
+
+fn asks_mfa(v: &str) -> bool {
+    v == "mfa" || v == PAPE_MFA || v == "phr"
+}
+
+/// The named checks, in order; each returns a demand when it applies.
+fn demands(i: &Inputs) -> Vec<Demand> {
+    let mut out = Vec::new();
+    if i.tenant_policy == TenantMfaPolicy::Required {
+        out.push(Demand {
+            name: "tenant_requires_mfa",
+            why: "the organisation requires two-factor authentication".into(),
+            essential: true,
+            phishing_resistant: false,
+        });
+    }
+    match i.client_policy {
+        ClientMfaPolicy::Inherit => {}
+        ClientMfaPolicy::Required => out.push(Demand {
+            name: "client_requires_mfa",
+            why: "this application requires two-factor authentication".into(),
+            essential: true,
+            phishing_resistant: false,
+        }),
+        ClientMfaPolicy::PhishingResistant => out.push(Demand {
+            name: "client_requires_phishing_resistant",
+            why: "this application requires a security key or passkey".into(),
+            essential: true,
+            phishing_resistant: true,
+        }),
+    }
+    if let Some(v) = i.essential_acr.iter().find(|v| asks_mfa(v)) {
+        out.push(Demand {
+            name: "acr_requested",
+            why: format!("the application requires acr `{v}` (essential)"),
+            essential: true,
+            phishing_resistant: v == "phr",
+        });
+    } else if let Some(v) = i.acr_values.iter().find(|v| asks_mfa(v)) {
+        out.push(Demand {
+            name: "acr_requested",
+            why: format!("the application asked for acr `{v}`"),
+            essential: false,
+            phishing_resistant: v == "phr",
+        });
+    }
+    if !i.user_factors.is_empty() && i.tenant_policy != TenantMfaPolicy::Disabled {
+        out.push(Demand {
+            name: "user_enrolled",
+            why: "the user has set up two-factor authentication".into(),
+            essential: true,
+            phishing_resistant: false,
+        });
+    }
+    out
+}
+
+fn describe(ds: &[&Demand]) -> String {
+    ds.iter()
+        .map(|d| format!("{} ({})", d.name, d.why))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub fn decide(i: &Inputs) -> Decision {
+    let all = demands(i);
+    let usable: Vec<MfaMethod> = i
+        .allowed_methods
+        .iter()
+        .copied()
+        .filter(|m| IMPLEMENTED.contains(m))
+        .collect();
+
+    // Tenant disabled: no MFA stage at all. An essential demand cannot be met.
+    if i.tenant_policy == TenantMfaPolicy::Disabled {
+        if let Some(d) = all.iter().find(|d| d.essential) {
+            return Decision::Deny {
+                error: "unmet_authentication_requirements",
+                reason: format!("mfa_disabled: two-factor authentication is disabled for this organisation, but {}", describe(&[d])),
+            };
+        }
+        return Decision::Pass {
+            acr: "pwd",
+            reason: "mfa_disabled: the organisation has turned two-factor authentication off".into(),
+        };
+    }
+
+    // Phishing resistance needs WebAuthn, which this build cannot verify yet (DESIGN.md §6:
+    // answer honestly). Essential → deny; voluntary → fall back to the best available.
+    let phr_possible = IMPLEMENTED.contains(&MfaMethod::Webauthn)
+        && i.user_factors.contains(&MfaMethod::Webauthn);
+    if let Some(d) = all.iter().find(|d| d.phishing_resistant && d.essential)
+        && !phr_possible
+    {
+        return Decision::Deny {
+            error: "unmet_authentication_requirements",
+            reason: format!("phishing_resistant_unavailable: no security key or passkey can be used, but {}", describe(&[d])),
+        };
+    }
+
+    let essential: Vec<&Demand> = all.iter().filter(|d| d.essential).collect();
+    let voluntary: Vec<&Demand> = all.iter().filter(|d| !d.essential).collect();
+    if all.is_empty() {
+        if i.tenant_policy == TenantMfaPolicy::Optional
+            && i.prompt_enrollment
+            && i.user_factors.is_empty()
+            && !i.enrolment_skipped
+            && !usable.is_empty()
+        {
+            return Decision::Enrol {
+                methods: usable,
+                skippable: true,
+                reason: "prompt_enrollment: the organisation offers two-factor set-up at sign-in".into(),
+            };
+        }
+        return Decision::Pass {
+            acr: "pwd",
+            reason: "no_mfa_required: nothing requires a second factor".into(),
+        };
+    }
+    let reason = describe(&all.iter().collect::<Vec<_>>());
+
+    // Already proven in this SSO session, and fresh enough for max_age.
+    if let Some(t) = i.session_mfa_time {
+        let fresh = i.max_age.is_none_or(|m| m > 0 && i.now - t <= m);
+        if fresh {
+            return Decision::Pass {
+                acr: "mfa",
+                reason: format!("mfa_in_session: a second factor was verified in this session; required by {reason}"),
+            };
+        }
+    }
+    // A trusted device vouches for the second factor where the client allows it, unless
+    // max_age demands a fresh authentication.
+    if i.trusted_device && i.trust_policy == TrustPolicy::Any && i.max_age.is_none() {
+        return Decision::Pass {
+            acr: "mfa",
+            reason: format!("trusted_device: this device is trusted; required by {reason}"),
+        };
+    }
+    let enrolled: Vec<MfaMethod> = i
+        .user_factors
+        .iter()
+        .copied()
+        .filter(|m| usable.contains(m))
+        .collect();
+    if !enrolled.is_empty() {
+        let mut methods = enrolled;
+        methods.dedup();
+        let why = if i.session_mfa_time.is_some() {
+            format!("max_age_exceeded: a fresh second factor is needed; required by {reason}")
+        } else {
+            format!("required by {reason}")
+        };
+        return Decision::Challenge { methods, reason: why };
+    }
+    if usable.is_empty() {
+        if essential.is_empty() {
+            return Decision::Pass {
+                acr: "pwd",
+                reason: format!("no_usable_method: no allowed method can be set up; asked by {reason}"),
+            };
+        }
+        return Decision::Deny {
+            error: "unmet_authentication_requirements",
+            reason: format!("no_usable_method: no allowed method can be set up, but {reason}"),
+        };
+    }
+    // No factor yet: set one up. Only a voluntary request may be skipped (then acr stays pwd).
+    let skippable = essential.is_empty();
+    if skippable && i.enrolment_skipped {
+        return Decision::Pass {
+            acr: "pwd",
+            reason: format!("enrolment_skipped: the user skipped set-up; asked by {}", describe(&voluntary)),
+        };
+    }
+    Decision::Enrol {
+        methods: usable,
+        skippable,
+        reason: format!("no_factor: the user must set up a second factor; required by {reason}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;
