@@ -13,8 +13,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AccessTokenHash, AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret,
-    CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl,
-    RefreshToken, Scope, TokenResponse,
+    CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken,
+    Scope, TokenResponse,
 };
 
 const PW: &str = "correct horse battery";
@@ -38,7 +38,9 @@ struct Walk {
 async fn walk(srv: &TestServer, rp: &Rp, b: &Browser, extra_scopes: &[&str]) -> Walk {
     let http = http();
     let issuer = IssuerUrl::new(srv.issuer(&rp.tenant)).unwrap();
-    let meta = CoreProviderMetadata::discover_async(issuer, &http).await.expect("discovery");
+    let meta = CoreProviderMetadata::discover_async(issuer, &http)
+        .await
+        .expect("discovery");
     let client = CoreClient::from_provider_metadata(
         meta,
         ClientId::new(rp.client_id.clone()),
@@ -47,7 +49,11 @@ async fn walk(srv: &TestServer, rp: &Rp, b: &Browser, extra_scopes: &[&str]) -> 
     .set_redirect_uri(RedirectUrl::new(rp.redirect_uri.clone()).unwrap());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut req = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .set_pkce_challenge(challenge);
     for s in extra_scopes {
         req = req.add_scope(Scope::new(s.to_string()));
@@ -69,7 +75,10 @@ async fn walk(srv: &TestServer, rp: &Rp, b: &Browser, extra_scopes: &[&str]) -> 
         .expect("token response");
     let id_token = token.id_token().expect("id_token").clone();
     let id_verifier = client.id_token_verifier();
-    let claims = id_token.claims(&id_verifier, &nonce).expect("valid ID token").clone();
+    let claims = id_token
+        .claims(&id_verifier, &nonce)
+        .expect("valid ID token")
+        .clone();
     let expected_hash = claims.access_token_hash().expect("at_hash");
     let actual = AccessTokenHash::from_token(
         token.access_token(),
@@ -105,21 +114,37 @@ async fn full_flow_with_a_confidential_client(backend: Backend) {
     assert_eq!(c.email().unwrap().as_str(), "alice@example.com");
     assert_eq!(c.email_verified(), Some(true));
     // amr and acr for a password sign-in (DESIGN.md §6).
-    let amr: Vec<String> = c.auth_method_refs().unwrap().iter().map(|a| a.to_string()).collect();
+    let amr: Vec<String> = c
+        .auth_method_refs()
+        .unwrap()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
     assert_eq!(amr, vec!["pwd"]);
-    assert_eq!(c.auth_context_ref(), Some(&AuthenticationContextClass::new("pwd".into())));
+    assert_eq!(
+        c.auth_context_ref(),
+        Some(&AuthenticationContextClass::new("pwd".into()))
+    );
     let raw: serde_json::Value = decode_payload(&w.id_token);
     assert!(raw["sid"].is_string(), "sid claim");
     assert_eq!(raw["azp"], rp.client_id.as_str());
 
     // userinfo with the access token.
     let http = http();
-    let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(srv.issuer("acme")).unwrap(), &http)
-        .await
-        .unwrap();
-    let client = CoreClient::from_provider_metadata(meta, ClientId::new(rp.client_id.clone()), rp.secret.clone().map(ClientSecret::new));
+    let meta =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(srv.issuer("acme")).unwrap(), &http)
+            .await
+            .unwrap();
+    let client = CoreClient::from_provider_metadata(
+        meta,
+        ClientId::new(rp.client_id.clone()),
+        rp.secret.clone().map(ClientSecret::new),
+    );
     let info: CoreUserInfoClaims = client
-        .user_info(openidconnect::AccessToken::new(w.access_token.clone()), None)
+        .user_info(
+            openidconnect::AccessToken::new(w.access_token.clone()),
+            None,
+        )
         .unwrap()
         .request_async(&http)
         .await
@@ -146,7 +171,10 @@ async fn full_flow_with_a_confidential_client(backend: Backend) {
         .http()
         .post(format!("{}/revoke", srv.issuer("acme")))
         .basic_auth(&rp.client_id, rp.secret.as_deref())
-        .form(&[("token", new_rt.as_str()), ("token_type_hint", "refresh_token")])
+        .form(&[
+            ("token", new_rt.as_str()),
+            ("token_type_hint", "refresh_token"),
+        ])
         .send()
         .await
         .unwrap();
@@ -176,34 +204,61 @@ async fn full_flow_with_a_confidential_client(backend: Backend) {
     let loc = location(&res);
     assert!(loc.starts_with(POST_LOGOUT));
     assert_eq!(query(&loc)["state"], "bye");
-    let res = b.follow(&srv.base, b.get(&srv.authorize_url(&rp, &[("prompt", "none")])).await).await;
+    let res = b
+        .follow(
+            &srv.base,
+            b.get(&srv.authorize_url(&rp, &[("prompt", "none")])).await,
+        )
+        .await;
     assert_eq!(query(&location(&res))["error"], "login_required");
 }
-both_backends!(full_flow_with_a_confidential_client, super::full_flow_with_a_confidential_client);
+both_backends!(
+    full_flow_with_a_confidential_client,
+    super::full_flow_with_a_confidential_client
+);
 
 async fn public_client_with_pkce_and_other_algorithms(backend: Backend) {
     let srv = TestServer::start(backend).await;
     srv.tenant("acme", &[]).await;
     srv.user("acme", "alice@example.com", PW).await;
     for alg in ["ES256", "EdDSA"] {
-        let rp = srv.rp("acme", &["--public", "--first-party", "--id-token-alg", alg]).await;
+        let rp = srv
+            .rp(
+                "acme",
+                &["--public", "--first-party", "--id-token-alg", alg],
+            )
+            .await;
         let w = walk(&srv, &rp, &Browser::new(), &[]).await;
         let header: serde_json::Value = decode_part(&w.id_token, 0);
         assert_eq!(header["alg"], alg);
     }
 }
-both_backends!(public_client_with_pkce_and_other_algorithms, super::public_client_with_pkce_and_other_algorithms);
+both_backends!(
+    public_client_with_pkce_and_other_algorithms,
+    super::public_client_with_pkce_and_other_algorithms
+);
 
 async fn code_reuse_is_refused(backend: Backend) {
     let (srv, rp) = setup(backend, &["--first-party"]).await;
     let b = Browser::new();
-    let res = sign_in(&b, &srv, &srv.authorize_url(&rp, &[]), "alice@example.com", PW).await;
+    let res = sign_in(
+        &b,
+        &srv,
+        &srv.authorize_url(&rp, &[]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
     let code = query(&location(&res))["code"].clone();
     let redeem = || {
         srv.http()
             .post(format!("{}/token", srv.issuer("acme")))
             .basic_auth(&rp.client_id, rp.secret.as_deref())
-            .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", rp.redirect_uri.as_str())])
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", rp.redirect_uri.as_str()),
+            ])
             .send()
     };
     let first = redeem().await.unwrap();
@@ -229,7 +284,9 @@ both_backends!(code_reuse_is_refused, super::code_reuse_is_refused);
 fn decode_part(jwt: &str, i: usize) -> serde_json::Value {
     use base64::Engine;
     let part = jwt.split('.').nth(i).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
 

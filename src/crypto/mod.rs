@@ -6,4 +6,5 @@ pub mod keyring;
 pub mod keys;
 pub mod password;
 pub mod random;
+pub mod seal;
 pub mod secret;

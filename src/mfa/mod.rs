@@ -2,3 +2,5 @@
 //! and trusted devices. Email, SMS and WebAuthn factors slot in as one new file each.
 
 pub mod policy;
+pub mod recovery;
+pub mod totp;

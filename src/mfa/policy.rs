@@ -44,7 +44,10 @@ pub enum Decision {
     /// Nothing more to verify. `acr` is what the finished login may claim.
     Pass { acr: &'static str, reason: String },
     /// Ask for one of these enrolled factors (recovery codes are always offered too).
-    Challenge { methods: Vec<MfaMethod>, reason: String },
+    Challenge {
+        methods: Vec<MfaMethod>,
+        reason: String,
+    },
     /// The user has no factor: set one up now (`skippable`: the tenant only offers it).
     Enrol {
         methods: Vec<MfaMethod>,
@@ -153,25 +156,32 @@ pub fn decide(i: &Inputs) -> Decision {
         if let Some(d) = all.iter().find(|d| d.essential) {
             return Decision::Deny {
                 error: "unmet_authentication_requirements",
-                reason: format!("mfa_disabled: two-factor authentication is disabled for this organisation, but {}", describe(&[d])),
+                reason: format!(
+                    "mfa_disabled: two-factor authentication is disabled for this organisation, but {}",
+                    describe(&[d])
+                ),
             };
         }
         return Decision::Pass {
             acr: "pwd",
-            reason: "mfa_disabled: the organisation has turned two-factor authentication off".into(),
+            reason: "mfa_disabled: the organisation has turned two-factor authentication off"
+                .into(),
         };
     }
 
     // Phishing resistance needs WebAuthn, which this build cannot verify yet (DESIGN.md §6:
     // answer honestly). Essential → deny; voluntary → fall back to the best available.
-    let phr_possible = IMPLEMENTED.contains(&MfaMethod::Webauthn)
-        && i.user_factors.contains(&MfaMethod::Webauthn);
+    let phr_possible =
+        IMPLEMENTED.contains(&MfaMethod::Webauthn) && i.user_factors.contains(&MfaMethod::Webauthn);
     if let Some(d) = all.iter().find(|d| d.phishing_resistant && d.essential)
         && !phr_possible
     {
         return Decision::Deny {
             error: "unmet_authentication_requirements",
-            reason: format!("phishing_resistant_unavailable: no security key or passkey can be used, but {}", describe(&[d])),
+            reason: format!(
+                "phishing_resistant_unavailable: no security key or passkey can be used, but {}",
+                describe(&[d])
+            ),
         };
     }
 
@@ -187,7 +197,8 @@ pub fn decide(i: &Inputs) -> Decision {
             return Decision::Enrol {
                 methods: usable,
                 skippable: true,
-                reason: "prompt_enrollment: the organisation offers two-factor set-up at sign-in".into(),
+                reason: "prompt_enrollment: the organisation offers two-factor set-up at sign-in"
+                    .into(),
             };
         }
         return Decision::Pass {
@@ -203,7 +214,9 @@ pub fn decide(i: &Inputs) -> Decision {
         if fresh {
             return Decision::Pass {
                 acr: "mfa",
-                reason: format!("mfa_in_session: a second factor was verified in this session; required by {reason}"),
+                reason: format!(
+                    "mfa_in_session: a second factor was verified in this session; required by {reason}"
+                ),
             };
         }
     }
@@ -229,13 +242,18 @@ pub fn decide(i: &Inputs) -> Decision {
         } else {
             format!("required by {reason}")
         };
-        return Decision::Challenge { methods, reason: why };
+        return Decision::Challenge {
+            methods,
+            reason: why,
+        };
     }
     if usable.is_empty() {
         if essential.is_empty() {
             return Decision::Pass {
                 acr: "pwd",
-                reason: format!("no_usable_method: no allowed method can be set up; asked by {reason}"),
+                reason: format!(
+                    "no_usable_method: no allowed method can be set up; asked by {reason}"
+                ),
             };
         }
         return Decision::Deny {
@@ -248,7 +266,10 @@ pub fn decide(i: &Inputs) -> Decision {
     if skippable && i.enrolment_skipped {
         return Decision::Pass {
             acr: "pwd",
-            reason: format!("enrolment_skipped: the user skipped set-up; asked by {}", describe(&voluntary)),
+            reason: format!(
+                "enrolment_skipped: the user skipped set-up; asked by {}",
+                describe(&voluntary)
+            ),
         };
     }
     Decision::Enrol {

@@ -22,7 +22,12 @@ fn base() -> Inputs<'static> {
 }
 
 fn s(v: &[&str]) -> &'static [String] {
-    Box::leak(v.iter().map(|x| x.to_string()).collect::<Vec<_>>().into_boxed_slice())
+    Box::leak(
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    )
 }
 
 /// A compact name for an outcome, so the table reads in one line per case.
@@ -30,46 +35,226 @@ fn short(d: &Decision) -> String {
     match d {
         Decision::Pass { acr, .. } => format!("pass:{acr}"),
         Decision::Challenge { .. } => "challenge".into(),
-        Decision::Enrol { skippable, .. } => format!("enrol:{}", if *skippable { "skippable" } else { "required" }),
+        Decision::Enrol { skippable, .. } => format!(
+            "enrol:{}",
+            if *skippable { "skippable" } else { "required" }
+        ),
         Decision::Deny { error, .. } => format!("deny:{error}"),
     }
 }
 
 #[test]
 fn decision_table() {
-    type Case = (&'static str, fn(&mut Inputs<'static>), &'static str, &'static str);
+    type Case = (
+        &'static str,
+        fn(&mut Inputs<'static>),
+        &'static str,
+        &'static str,
+    );
     let cases: &[Case] = &[
         ("nothing required", |_| {}, "pass:pwd", "no_mfa_required"),
-        ("optional + prompt enrolment offers a skippable set-up", |i| i.prompt_enrollment = true, "enrol:skippable", "prompt_enrollment"),
-        ("prompt enrolment skipped", |i| { i.prompt_enrollment = true; i.enrolment_skipped = true; }, "pass:pwd", "no_mfa_required"),
-        ("enrolled user is challenged even when optional", |i| i.user_factors = &[Totp], "challenge", "user_enrolled"),
-        ("tenant required, no factor: enrol, no skip", |i| i.tenant_policy = TenantMfaPolicy::Required, "enrol:required", "tenant_requires_mfa"),
-        ("tenant required, factor: challenge", |i| { i.tenant_policy = TenantMfaPolicy::Required; i.user_factors = &[Totp]; }, "challenge", "tenant_requires_mfa"),
-        ("client raises an optional tenant", |i| i.client_policy = ClientMfaPolicy::Required, "enrol:required", "client_requires_mfa"),
-        ("acr_values=mfa asks for MFA (voluntary: skippable)", |i| i.acr_values = s(&["mfa"]), "enrol:skippable", "acr_requested"),
-        ("PAPE URI is a synonym", |i| { i.acr_values = s(&[PAPE_MFA]); i.user_factors = &[Totp]; }, "challenge", "acr_requested"),
-        ("voluntary acr after skip passes honestly", |i| { i.acr_values = s(&["mfa"]); i.enrolment_skipped = true; }, "pass:pwd", "enrolment_skipped"),
-        ("essential acr=mfa cannot be skipped", |i| i.essential_acr = s(&["mfa"]), "enrol:required", "acr_requested"),
-        ("step-up: MFA already in session", |i| { i.client_policy = ClientMfaPolicy::Required; i.user_factors = &[Totp]; i.session_mfa_time = Some(NOW - 60); }, "pass:mfa", "mfa_in_session"),
-        ("max_age exceeded needs a fresh factor", |i| { i.user_factors = &[Totp]; i.session_mfa_time = Some(NOW - 600); i.max_age = Some(300); }, "challenge", "max_age_exceeded"),
-        ("max_age within limit", |i| { i.user_factors = &[Totp]; i.session_mfa_time = Some(NOW - 60); i.max_age = Some(300); }, "pass:mfa", "mfa_in_session"),
-        ("trusted device satisfies trust_policy=any", |i| { i.user_factors = &[Totp]; i.trusted_device = true; }, "pass:mfa", "trusted_device"),
-        ("trusted device ignored for trust_policy=none", |i| { i.user_factors = &[Totp]; i.trusted_device = true; i.trust_policy = TrustPolicy::None; }, "challenge", "user_enrolled"),
-        ("trusted device ignored when max_age demands freshness", |i| { i.user_factors = &[Totp]; i.trusted_device = true; i.max_age = Some(60); }, "challenge", "user_enrolled"),
-        ("essential phr cannot be met without WebAuthn", |i| { i.essential_acr = s(&["phr"]); i.user_factors = &[Totp]; }, "deny:unmet_authentication_requirements", "phishing_resistant_unavailable"),
-        ("client phishing_resistant cannot be met yet", |i| i.client_policy = ClientMfaPolicy::PhishingResistant, "deny:unmet_authentication_requirements", "phishing_resistant_unavailable"),
-        ("voluntary phr falls back to the best available", |i| { i.acr_values = s(&["phr"]); i.user_factors = &[Totp]; }, "challenge", "acr_requested"),
-        ("tenant disabled ignores enrolled factors", |i| { i.tenant_policy = TenantMfaPolicy::Disabled; i.user_factors = &[Totp]; }, "pass:pwd", "mfa_disabled"),
-        ("tenant disabled + client required: unmet", |i| { i.tenant_policy = TenantMfaPolicy::Disabled; i.client_policy = ClientMfaPolicy::Required; }, "deny:unmet_authentication_requirements", "mfa_disabled"),
-        ("tenant disabled + voluntary acr: honest pwd", |i| { i.tenant_policy = TenantMfaPolicy::Disabled; i.acr_values = s(&["mfa"]); }, "pass:pwd", "mfa_disabled"),
-        ("required but no implemented method allowed", |i| { i.tenant_policy = TenantMfaPolicy::Required; i.allowed_methods = &[Sms]; }, "deny:unmet_authentication_requirements", "no_usable_method"),
+        (
+            "optional + prompt enrolment offers a skippable set-up",
+            |i| i.prompt_enrollment = true,
+            "enrol:skippable",
+            "prompt_enrollment",
+        ),
+        (
+            "prompt enrolment skipped",
+            |i| {
+                i.prompt_enrollment = true;
+                i.enrolment_skipped = true;
+            },
+            "pass:pwd",
+            "no_mfa_required",
+        ),
+        (
+            "enrolled user is challenged even when optional",
+            |i| i.user_factors = &[Totp],
+            "challenge",
+            "user_enrolled",
+        ),
+        (
+            "tenant required, no factor: enrol, no skip",
+            |i| i.tenant_policy = TenantMfaPolicy::Required,
+            "enrol:required",
+            "tenant_requires_mfa",
+        ),
+        (
+            "tenant required, factor: challenge",
+            |i| {
+                i.tenant_policy = TenantMfaPolicy::Required;
+                i.user_factors = &[Totp];
+            },
+            "challenge",
+            "tenant_requires_mfa",
+        ),
+        (
+            "client raises an optional tenant",
+            |i| i.client_policy = ClientMfaPolicy::Required,
+            "enrol:required",
+            "client_requires_mfa",
+        ),
+        (
+            "acr_values=mfa asks for MFA (voluntary: skippable)",
+            |i| i.acr_values = s(&["mfa"]),
+            "enrol:skippable",
+            "acr_requested",
+        ),
+        (
+            "PAPE URI is a synonym",
+            |i| {
+                i.acr_values = s(&[PAPE_MFA]);
+                i.user_factors = &[Totp];
+            },
+            "challenge",
+            "acr_requested",
+        ),
+        (
+            "voluntary acr after skip passes honestly",
+            |i| {
+                i.acr_values = s(&["mfa"]);
+                i.enrolment_skipped = true;
+            },
+            "pass:pwd",
+            "enrolment_skipped",
+        ),
+        (
+            "essential acr=mfa cannot be skipped",
+            |i| i.essential_acr = s(&["mfa"]),
+            "enrol:required",
+            "acr_requested",
+        ),
+        (
+            "step-up: MFA already in session",
+            |i| {
+                i.client_policy = ClientMfaPolicy::Required;
+                i.user_factors = &[Totp];
+                i.session_mfa_time = Some(NOW - 60);
+            },
+            "pass:mfa",
+            "mfa_in_session",
+        ),
+        (
+            "max_age exceeded needs a fresh factor",
+            |i| {
+                i.user_factors = &[Totp];
+                i.session_mfa_time = Some(NOW - 600);
+                i.max_age = Some(300);
+            },
+            "challenge",
+            "max_age_exceeded",
+        ),
+        (
+            "max_age within limit",
+            |i| {
+                i.user_factors = &[Totp];
+                i.session_mfa_time = Some(NOW - 60);
+                i.max_age = Some(300);
+            },
+            "pass:mfa",
+            "mfa_in_session",
+        ),
+        (
+            "trusted device satisfies trust_policy=any",
+            |i| {
+                i.user_factors = &[Totp];
+                i.trusted_device = true;
+            },
+            "pass:mfa",
+            "trusted_device",
+        ),
+        (
+            "trusted device ignored for trust_policy=none",
+            |i| {
+                i.user_factors = &[Totp];
+                i.trusted_device = true;
+                i.trust_policy = TrustPolicy::None;
+            },
+            "challenge",
+            "user_enrolled",
+        ),
+        (
+            "trusted device ignored when max_age demands freshness",
+            |i| {
+                i.user_factors = &[Totp];
+                i.trusted_device = true;
+                i.max_age = Some(60);
+            },
+            "challenge",
+            "user_enrolled",
+        ),
+        (
+            "essential phr cannot be met without WebAuthn",
+            |i| {
+                i.essential_acr = s(&["phr"]);
+                i.user_factors = &[Totp];
+            },
+            "deny:unmet_authentication_requirements",
+            "phishing_resistant_unavailable",
+        ),
+        (
+            "client phishing_resistant cannot be met yet",
+            |i| i.client_policy = ClientMfaPolicy::PhishingResistant,
+            "deny:unmet_authentication_requirements",
+            "phishing_resistant_unavailable",
+        ),
+        (
+            "voluntary phr falls back to the best available",
+            |i| {
+                i.acr_values = s(&["phr"]);
+                i.user_factors = &[Totp];
+            },
+            "challenge",
+            "acr_requested",
+        ),
+        (
+            "tenant disabled ignores enrolled factors",
+            |i| {
+                i.tenant_policy = TenantMfaPolicy::Disabled;
+                i.user_factors = &[Totp];
+            },
+            "pass:pwd",
+            "mfa_disabled",
+        ),
+        (
+            "tenant disabled + client required: unmet",
+            |i| {
+                i.tenant_policy = TenantMfaPolicy::Disabled;
+                i.client_policy = ClientMfaPolicy::Required;
+            },
+            "deny:unmet_authentication_requirements",
+            "mfa_disabled",
+        ),
+        (
+            "tenant disabled + voluntary acr: honest pwd",
+            |i| {
+                i.tenant_policy = TenantMfaPolicy::Disabled;
+                i.acr_values = s(&["mfa"]);
+            },
+            "pass:pwd",
+            "mfa_disabled",
+        ),
+        (
+            "required but no implemented method allowed",
+            |i| {
+                i.tenant_policy = TenantMfaPolicy::Required;
+                i.allowed_methods = &[Sms];
+            },
+            "deny:unmet_authentication_requirements",
+            "no_usable_method",
+        ),
     ];
     for (name, tweak, want, reason) in cases {
         let mut i = base();
         tweak(&mut i);
         let d = decide(&i);
         assert_eq!(short(&d), *want, "{name}: {d:?}");
-        assert!(d.reason().contains(reason), "{name}: reason `{}` lacks `{reason}`", d.reason());
+        assert!(
+            d.reason().contains(reason),
+            "{name}: reason `{}` lacks `{reason}`",
+            d.reason()
+        );
     }
 }
 
@@ -92,7 +277,8 @@ fn challenge_lists_the_enrolled_methods() {
         decide(&i),
         Decision::Challenge {
             methods: vec![Totp],
-            reason: "required by user_enrolled (the user has set up two-factor authentication)".into()
+            reason: "required by user_enrolled (the user has set up two-factor authentication)"
+                .into()
         }
     );
 }
