@@ -13,7 +13,7 @@ use gatehouse::admin::{self, CLI_ACTOR, clients::ClientRequest, users::UserReque
 use gatehouse::config::{Config, LogFormat};
 use gatehouse::crypto::keys::{self, KeySet};
 use gatehouse::crypto::password::PasswordHasherPool;
-use gatehouse::model::{self, ClientMfaPolicy, SigningAlg, TenantMfaPolicy, TrustPolicy};
+use gatehouse::model::{self, ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TrustPolicy};
 use gatehouse::store::{self, Db, tenants::TenantChanges};
 
 #[derive(Parser)]
@@ -96,6 +96,21 @@ enum TenantCommand {
         trusted_device_days: Option<i64>,
         #[arg(long)]
         theme: Option<String>,
+        /// Methods users may enrol, comma-separated (totp; email, sms, webauthn later).
+        #[arg(long, value_delimiter = ',')]
+        mfa_methods: Option<Vec<MfaMethod>>,
+        /// Recovery codes per user (1-16).
+        #[arg(long)]
+        recovery_codes: Option<i64>,
+        /// Give a fresh recovery code right after one is used.
+        #[arg(long, action = clap::ArgAction::Set)]
+        recovery_replace_on_use: Option<bool>,
+        /// Prove the mailbox before enrolling at sign-in: email | none.
+        #[arg(long)]
+        enrollment_proof: Option<String>,
+        /// Wrong codes allowed in one sign-in before it ends.
+        #[arg(long)]
+        mfa_max_attempts: Option<i64>,
     },
     List,
 }
@@ -376,6 +391,11 @@ async fn tenant_command(cmd: TenantCommand, db: Db) -> Result<Output> {
             prompt_enrollment,
             trusted_device_days,
             theme,
+            mfa_methods,
+            recovery_codes,
+            recovery_replace_on_use,
+            enrollment_proof,
+            mfa_max_attempts,
         } => {
             let changes = TenantChanges {
                 name,
@@ -383,6 +403,11 @@ async fn tenant_command(cmd: TenantCommand, db: Db) -> Result<Output> {
                 mfa_prompt_enrollment: prompt_enrollment,
                 trusted_device_days,
                 theme,
+                mfa_methods,
+                mfa_recovery_count: recovery_codes,
+                mfa_recovery_replace_on_use: recovery_replace_on_use,
+                mfa_enrollment_proof: enrollment_proof,
+                mfa_max_attempts,
             };
             let t = admin::tenants::update(&db, CLI_ACTOR, &slug, &changes).await?;
             Ok(Output::Value {

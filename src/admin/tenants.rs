@@ -56,6 +56,26 @@ pub async fn update(
             "theme: expected a folder name of letters, digits, - or _".into(),
         ));
     }
+    if let Some(n) = changes.mfa_recovery_count
+        && !(1..=16).contains(&n)
+    {
+        return Err(AdminError::Invalid("recovery codes: expected 1 to 16".into()));
+    }
+    if let Some(p) = &changes.mfa_enrollment_proof
+        && !["email", "none"].contains(&p.as_str())
+    {
+        return Err(AdminError::Invalid(format!(
+            "invalid enrollment proof `{p}`: expected one of email, none"
+        )));
+    }
+    if let Some(n) = changes.mfa_max_attempts
+        && !(1..=10).contains(&n)
+    {
+        return Err(AdminError::Invalid("MFA max attempts: expected 1 to 10".into()));
+    }
+    if changes.mfa_methods.as_ref().is_some_and(|m| m.is_empty()) {
+        return Err(AdminError::Invalid("MFA methods: name at least one".into()));
+    }
     let before = tenants::get_by_slug(db, slug).await?;
     let t = tenants::update(db, slug, changes).await?;
     // Turning `required` off never removes a factor: only the policy column changes here.

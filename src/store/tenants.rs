@@ -18,6 +18,14 @@ pub struct Tenant {
     #[serde(serialize_with = "super::ser_json_text")]
     pub mfa_methods: String,
     pub trusted_device_days: i64,
+    /// How many recovery codes a user gets (1–16).
+    pub mfa_recovery_count: i64,
+    /// Replace a recovery code with a fresh one the moment it is used.
+    pub mfa_recovery_replace_on_use: bool,
+    /// `email`: prove the mailbox before enrolling a factor at sign-in; `none`: don't.
+    pub mfa_enrollment_proof: String,
+    /// Wrong codes allowed in one sign-in before the transaction ends.
+    pub mfa_max_attempts: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -39,13 +47,19 @@ pub struct TenantChanges {
     pub mfa_prompt_enrollment: Option<bool>,
     pub trusted_device_days: Option<i64>,
     pub theme: Option<String>,
+    pub mfa_methods: Option<Vec<MfaMethod>>,
+    pub mfa_recovery_count: Option<i64>,
+    pub mfa_recovery_replace_on_use: Option<bool>,
+    pub mfa_enrollment_proof: Option<String>,
+    pub mfa_max_attempts: Option<i64>,
 }
 
 /// The column list every query of this file selects, as a literal for `concat!`.
 macro_rules! columns {
     () => {
         "id, slug, name, theme, mfa_policy, mfa_prompt_enrollment, mfa_methods, \
-                       trusted_device_days, created_at, updated_at"
+         trusted_device_days, mfa_recovery_count, mfa_recovery_replace_on_use, \
+         mfa_enrollment_proof, mfa_max_attempts, created_at, updated_at"
     };
 }
 
@@ -124,7 +138,11 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
         "UPDATE tenants SET name = COALESCE($2, name), mfa_policy = COALESCE($3, mfa_policy), \
          mfa_prompt_enrollment = COALESCE($4, mfa_prompt_enrollment), \
          trusted_device_days = COALESCE($5, trusted_device_days), theme = COALESCE($6, theme), \
-         updated_at = $7 WHERE slug = $1 RETURNING ",
+         updated_at = $7, mfa_methods = COALESCE($8, mfa_methods), \
+         mfa_recovery_count = COALESCE($9, mfa_recovery_count), \
+         mfa_recovery_replace_on_use = COALESCE($10, mfa_recovery_replace_on_use), \
+         mfa_enrollment_proof = COALESCE($11, mfa_enrollment_proof), \
+         mfa_max_attempts = COALESCE($12, mfa_max_attempts) WHERE slug = $1 RETURNING ",
         columns!(),
         ""
     );
@@ -136,6 +154,13 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
         .bind(changes.trusted_device_days)
         .bind(changes.theme.as_deref())
         .bind(now())
+        .bind(changes.mfa_methods.as_ref().map(|m| {
+            super::json_list(&m.iter().map(|x| x.as_str().to_owned()).collect::<Vec<_>>())
+        }))
+        .bind(changes.mfa_recovery_count)
+        .bind(changes.mfa_recovery_replace_on_use)
+        .bind(changes.mfa_enrollment_proof.as_deref())
+        .bind(changes.mfa_max_attempts)
         .fetch_optional(pool)
         .await?);
     updated.ok_or_else(|| StoreError::NotFound(format!("unknown tenant `{slug}`")))

@@ -1,0 +1,108 @@
+//! Trusted devices ("Trust this device"): the browser keeps a random token in an HttpOnly
+//! cookie, the database its SHA-256, per user, until it expires or is revoked.
+
+use serde::Serialize;
+
+use super::{Db, StoreResult, new_id};
+use crate::with_db;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct TrustedDevice {
+    pub id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub user_agent: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+macro_rules! columns {
+    () => {
+        "id, tenant_id, user_id, token_hash, user_agent, created_at, last_seen_at, expires_at, \
+         revoked_at"
+    };
+}
+
+pub async fn create(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    token_hash: &str,
+    user_agent: Option<&str>,
+    now: i64,
+    expires_at: i64,
+) -> StoreResult<()> {
+    with_db!(db, |pool| sqlx::query(
+        "INSERT INTO trusted_devices (id, tenant_id, user_id, token_hash, user_agent, created_at, \
+         last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)"
+    )
+    .bind(new_id())
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(token_hash)
+    .bind(user_agent)
+    .bind(now)
+    .bind(expires_at)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// The live device for this token and user, touching `last_seen_at`.
+pub async fn find_valid(db: &Db, user_id: &str, token_hash: &str, now: i64) -> StoreResult<Option<TrustedDevice>> {
+    let sql = concat!(
+        "UPDATE trusted_devices SET last_seen_at = $3 WHERE user_id = $1 AND token_hash = $2 \
+         AND revoked_at IS NULL AND expires_at > $3 RETURNING ",
+        columns!()
+    );
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, TrustedDevice>(sql)
+        .bind(user_id)
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?))
+}
+
+pub async fn list_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<Vec<TrustedDevice>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM trusted_devices WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+         ORDER BY created_at"
+    );
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, TrustedDevice>(sql)
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(pool)
+        .await?))
+}
+
+pub async fn revoke(db: &Db, user_id: &str, id: &str, now: i64) -> StoreResult<bool> {
+    let n = with_db!(db, |pool| sqlx::query(
+        "UPDATE trusted_devices SET revoked_at = $3 WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL"
+    )
+    .bind(user_id)
+    .bind(id)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(n == 1)
+}
+
+/// Voids every trusted device of the user (MFA reset, factor removal).
+pub async fn revoke_all_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| sqlx::query(
+        "UPDATE trusted_devices SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL"
+    )
+    .bind(user_id)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}

@@ -1,0 +1,139 @@
+//! Enrolled second factors. The TOTP seed is sealed (see `crypto::seal`); `last_step` makes a
+//! TOTP code single-use: it only moves forward, in one conditional UPDATE.
+
+use serde::Serialize;
+
+use super::{Db, StoreError, StoreResult, new_id};
+use crate::model::MfaMethod;
+use crate::with_db;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Factor {
+    pub id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    #[sqlx(try_from = "String")]
+    pub kind: MfaMethod,
+    pub label: String,
+    #[serde(skip)]
+    pub secret_sealed: Option<String>,
+    #[serde(skip)]
+    pub last_step: Option<i64>,
+    pub target: Option<String>,
+    #[serde(skip)]
+    pub credential: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+macro_rules! columns {
+    () => {
+        "id, tenant_id, user_id, kind, label, secret_sealed, last_step, target, credential, \
+         created_at, last_used_at"
+    };
+}
+
+pub struct NewFactor<'a> {
+    pub tenant_id: &'a str,
+    pub user_id: &'a str,
+    pub kind: MfaMethod,
+    pub label: &'a str,
+    pub secret_sealed: Option<&'a str>,
+    pub last_step: Option<i64>,
+    pub target: Option<&'a str>,
+    pub now: i64,
+}
+
+pub async fn create(db: &Db, f: NewFactor<'_>) -> StoreResult<Factor> {
+    let sql = concat!(
+        "INSERT INTO factors (",
+        columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $9) RETURNING ",
+        columns!()
+    );
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, Factor>(sql)
+        .bind(new_id())
+        .bind(f.tenant_id)
+        .bind(f.user_id)
+        .bind(f.kind.as_str())
+        .bind(f.label)
+        .bind(f.secret_sealed)
+        .bind(f.last_step)
+        .bind(f.target)
+        .bind(f.now)
+        .fetch_one(pool)
+        .await?))
+}
+
+pub async fn list_for_user(db: &Db, user_id: &str) -> StoreResult<Vec<Factor>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM factors WHERE user_id = $1 ORDER BY created_at, id"
+    );
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, Factor>(sql)
+        .bind(user_id)
+        .fetch_all(pool)
+        .await?))
+}
+
+pub async fn get(db: &Db, user_id: &str, id: &str) -> StoreResult<Factor> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM factors WHERE user_id = $1 AND id = $2"
+    );
+    let f = with_db!(db, |pool| sqlx::query_as::<_, Factor>(sql)
+        .bind(user_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?);
+    f.ok_or_else(|| StoreError::NotFound("unknown factor".into()))
+}
+
+/// Records a TOTP use at `step`; false when that step (or a later one) was already used, i.e. a
+/// replayed code. Atomic, so two concurrent submissions of one code cannot both pass.
+pub async fn accept_step(db: &Db, id: &str, step: i64, now: i64) -> StoreResult<bool> {
+    let n = with_db!(db, |pool| sqlx::query(
+        "UPDATE factors SET last_step = $2, last_used_at = $3 \
+         WHERE id = $1 AND (last_step IS NULL OR last_step < $2)"
+    )
+    .bind(id)
+    .bind(step)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(n == 1)
+}
+
+pub async fn rename(db: &Db, user_id: &str, id: &str, label: &str) -> StoreResult<bool> {
+    let n = with_db!(db, |pool| sqlx::query(
+        "UPDATE factors SET label = $3 WHERE user_id = $1 AND id = $2"
+    )
+    .bind(user_id)
+    .bind(id)
+    .bind(label)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(n == 1)
+}
+
+pub async fn delete(db: &Db, user_id: &str, id: &str) -> StoreResult<bool> {
+    let n = with_db!(db, |pool| sqlx::query("DELETE FROM factors WHERE user_id = $1 AND id = $2")
+        .bind(user_id)
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+pub async fn delete_all_for_user(db: &Db, user_id: &str) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| sqlx::query("DELETE FROM factors WHERE user_id = $1")
+        .bind(user_id)
+        .execute(pool)
+        .await?
+        .rows_affected()))
+}

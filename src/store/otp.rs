@@ -1,0 +1,101 @@
+//! One-time codes sent by email (or SMS later): hashed, short-lived, limited attempts, one live
+//! code per user and purpose (issuing a new one voids the previous).
+
+use super::{Db, StoreResult, new_id};
+use crate::with_db;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OtpChallenge {
+    pub id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub purpose: String,
+    pub target: String,
+    pub code_hash: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+macro_rules! columns {
+    () => {
+        "id, tenant_id, user_id, purpose, target, code_hash, attempts, created_at, expires_at, used_at"
+    };
+}
+
+pub struct NewOtp<'a> {
+    pub tenant_id: &'a str,
+    pub user_id: &'a str,
+    pub purpose: &'a str,
+    pub target: &'a str,
+    pub code_hash: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+pub async fn issue(db: &Db, o: NewOtp<'_>) -> StoreResult<()> {
+    with_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query("DELETE FROM otp_challenges WHERE user_id = $1 AND purpose = $2")
+            .bind(o.user_id)
+            .bind(o.purpose)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(concat!(
+            "INSERT INTO otp_challenges (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, NULL)"
+        ))
+        .bind(new_id())
+        .bind(o.tenant_id)
+        .bind(o.user_id)
+        .bind(o.purpose)
+        .bind(o.target)
+        .bind(o.code_hash)
+        .bind(o.now)
+        .bind(o.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// The live challenge for this user and purpose.
+pub async fn current(db: &Db, user_id: &str, purpose: &str, now: i64) -> StoreResult<Option<OtpChallenge>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM otp_challenges WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3"
+    );
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, OtpChallenge>(sql)
+        .bind(user_id)
+        .bind(purpose)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?))
+}
+
+pub async fn add_attempt(db: &Db, id: &str) -> StoreResult<i64> {
+    with_db!(db, |pool| Ok(sqlx::query_scalar::<_, i64>(
+        "UPDATE otp_challenges SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts"
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .unwrap_or(i64::MAX)))
+}
+
+/// Spends the challenge; false if someone else already did.
+pub async fn consume(db: &Db, id: &str, now: i64) -> StoreResult<bool> {
+    let n = with_db!(db, |pool| sqlx::query(
+        "UPDATE otp_challenges SET used_at = $2 WHERE id = $1 AND used_at IS NULL"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(n == 1)
+}
