@@ -4,8 +4,10 @@
 //! stages in [`flow::after_authentication`].
 
 pub mod consent;
+pub mod enrol;
 pub mod finish;
 pub mod flow;
+pub mod mfa;
 pub mod pages;
 pub mod password;
 pub mod start;
