@@ -13,7 +13,9 @@ use gatehouse::admin::{self, CLI_ACTOR, clients::ClientRequest, users::UserReque
 use gatehouse::config::{Config, LogFormat};
 use gatehouse::crypto::keys::{self, KeySet};
 use gatehouse::crypto::password::PasswordHasherPool;
-use gatehouse::model::{self, ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TrustPolicy};
+use gatehouse::model::{
+    self, ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TrustPolicy,
+};
 use gatehouse::store::{self, Db, tenants::TenantChanges};
 
 #[derive(Parser)]

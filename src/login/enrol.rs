@@ -81,8 +81,18 @@ pub async fn show(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match load_at(&state, &ctx, &headers, q.get("tx").map(String::as_str), Stage::Enrol).await {
-        Ok((tx, browser, _, user)) => render(&state, &ctx, &tx, &browser, &user, "", None, StatusCode::OK),
+    match load_at(
+        &state,
+        &ctx,
+        &headers,
+        q.get("tx").map(String::as_str),
+        Stage::Enrol,
+    )
+    .await
+    {
+        Ok((tx, browser, _, user)) => {
+            render(&state, &ctx, &tx, &browser, &user, "", None, StatusCode::OK)
+        }
         Err(r) => r,
     }
 }
@@ -108,26 +118,52 @@ async fn run(
 ) -> Result<Response, Response> {
     let form = super::parse_params(body).unwrap_or_default();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let (mut tx, browser, client, user) = load_at(state, ctx, headers, Some(field("tx")), Stage::Enrol).await?;
+    let (mut tx, browser, client, user) =
+        load_at(state, ctx, headers, Some(field("tx")), Stage::Enrol).await?;
     if !browser.verify_csrf(&state.secret, field("csrf")) {
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     }
     let ip = Some(addr.ip().to_string());
     if field("action") == "skip" {
         if !tx.extra.enrol_skippable {
-            return Err(render(state, ctx, &tx, &browser, &user, field("label"), Some("Two-factor authentication is required for your account."), StatusCode::FORBIDDEN));
+            return Err(render(
+                state,
+                ctx,
+                &tx,
+                &browser,
+                &user,
+                field("label"),
+                Some("Two-factor authentication is required for your account."),
+                StatusCode::FORBIDDEN,
+            ));
         }
         tx.extra.skipped = true;
         tx.extra.pending_totp = None;
-        mfa::record(state, &ctx.tenant, &user, &format!("user:{}", user.id), "mfa.enrolment_skipped", serde_json::json!({}))
-            .await
-            .map_err(|e| server_error(state, ctx, e))?;
-        return flow::after_authentication(state, ctx, headers, ip, tx, &client, Stage::Enrol).await;
-    }
-    let sealed = tx.extra.pending_totp.clone().unwrap_or_default();
-    let confirmed = mfa::confirm_totp(state, &ctx.tenant, &user, &sealed, field("label"), field("code"), &format!("user:{}", user.id))
+        mfa::record(
+            state,
+            &ctx.tenant,
+            &user,
+            &format!("user:{}", user.id),
+            "mfa.enrolment_skipped",
+            serde_json::json!({}),
+        )
         .await
         .map_err(|e| server_error(state, ctx, e))?;
+        return flow::after_authentication(state, ctx, headers, ip, tx, &client, Stage::Enrol)
+            .await;
+    }
+    let sealed = tx.extra.pending_totp.clone().unwrap_or_default();
+    let confirmed = mfa::confirm_totp(
+        state,
+        &ctx.tenant,
+        &user,
+        &sealed,
+        field("label"),
+        field("code"),
+        &format!("user:{}", user.id),
+    )
+    .await
+    .map_err(|e| server_error(state, ctx, e))?;
     let Some((_factor, codes)) = confirmed else {
         return Err(render(
             state,
@@ -136,7 +172,9 @@ async fn run(
             &browser,
             &user,
             field("label"),
-            Some("That code didn't work. Check the time on your phone and enter the current 6-digit code."),
+            Some(
+                "That code didn't work. Check the time on your phone and enter the current 6-digit code.",
+            ),
             StatusCode::UNAUTHORIZED,
         ));
     };
@@ -145,7 +183,12 @@ async fn run(
     record_second_factor(state, ctx, &mut tx).await?;
     match codes {
         Some(codes) => {
-            tx.extra.recovery_codes = seal::seal(&state.secret, SEAL_DISPLAY, serde_json::to_string(&codes).unwrap_or_default().as_bytes()).ok();
+            tx.extra.recovery_codes = seal::seal(
+                &state.secret,
+                SEAL_DISPLAY,
+                serde_json::to_string(&codes).unwrap_or_default().as_bytes(),
+            )
+            .ok();
             tx.extra.replacement = false;
             flow::move_to(state, ctx, tx, Stage::Enrol, Stage::RecoveryCodes).await
         }
@@ -183,7 +226,15 @@ pub async fn show_codes(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (tx, browser, _, _) = match load_at(&state, &ctx, &headers, q.get("tx").map(String::as_str), Stage::RecoveryCodes).await {
+    let (tx, browser, _, _) = match load_at(
+        &state,
+        &ctx,
+        &headers,
+        q.get("tx").map(String::as_str),
+        Stage::RecoveryCodes,
+    )
+    .await
+    {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -209,7 +260,15 @@ pub async fn download_codes(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (tx, _, _, user) = match load_at(&state, &ctx, &headers, q.get("tx").map(String::as_str), Stage::RecoveryCodes).await {
+    let (tx, _, _, user) = match load_at(
+        &state,
+        &ctx,
+        &headers,
+        q.get("tx").map(String::as_str),
+        Stage::RecoveryCodes,
+    )
+    .await
+    {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -223,7 +282,10 @@ pub async fn download_codes(
     }
     let mut res = text.into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     h.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"recovery-codes.txt\""),
@@ -240,7 +302,15 @@ pub async fn codes_done(
 ) -> Response {
     let form = super::parse_params(&body).unwrap_or_default();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let (mut tx, browser, client, _) = match load_at(&state, &ctx, &headers, Some(field("tx")), Stage::RecoveryCodes).await {
+    let (mut tx, browser, client, _) = match load_at(
+        &state,
+        &ctx,
+        &headers,
+        Some(field("tx")),
+        Stage::RecoveryCodes,
+    )
+    .await
+    {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -248,7 +318,17 @@ pub async fn codes_done(
         return pages::expired(&state, &ctx.tenant, tx.back_url().as_deref());
     }
     tx.extra.recovery_codes = None;
-    match flow::proceed(&state, &ctx, &headers, Some(addr.ip().to_string()), tx, &client, Stage::RecoveryCodes).await {
+    match flow::proceed(
+        &state,
+        &ctx,
+        &headers,
+        Some(addr.ip().to_string()),
+        tx,
+        &client,
+        Stage::RecoveryCodes,
+    )
+    .await
+    {
         Ok(r) | Err(r) => r,
     }
 }

@@ -249,7 +249,14 @@ pub fn stage_for(
     match decision {
         Decision::Pass { acr, .. } => {
             let from_amr = acr_for(amr);
-            extra.acr = Some(if *acr == "mfa" || from_amr != "pwd" { if from_amr == "phr" { "phr" } else { "mfa" } } else { "pwd" }.to_owned());
+            extra.acr = Some(
+                if *acr == "mfa" || from_amr != "pwd" {
+                    if from_amr == "phr" { "phr" } else { "mfa" }
+                } else {
+                    "pwd"
+                }
+                .to_owned(),
+            );
             Ok(None)
         }
         Decision::Challenge { methods, .. } => {

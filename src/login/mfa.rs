@@ -89,9 +89,13 @@ pub async fn load_at(
         .await
         .map_err(|e| server_error(state, ctx, e))?
         .ok_or_else(|| pages::expired(state, &ctx.tenant, None))?;
-    let user = store::users::get(&state.db, &ctx.tenant.id, tx.row.user_id.as_deref().unwrap_or_default())
-        .await
-        .map_err(|_| pages::expired(state, &ctx.tenant, tx.back_url().as_deref()))?;
+    let user = store::users::get(
+        &state.db,
+        &ctx.tenant.id,
+        tx.row.user_id.as_deref().unwrap_or_default(),
+    )
+    .await
+    .map_err(|_| pages::expired(state, &ctx.tenant, tx.back_url().as_deref()))?;
     Ok((tx, browser, client, user))
 }
 
@@ -101,10 +105,27 @@ pub async fn show(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match load_at(&state, &ctx, &headers, q.get("tx").map(String::as_str), Stage::Mfa).await {
+    match load_at(
+        &state,
+        &ctx,
+        &headers,
+        q.get("tx").map(String::as_str),
+        Stage::Mfa,
+    )
+    .await
+    {
         Ok((tx, browser, client, _)) => {
             let recovery = q.get("method").map(String::as_str) == Some("recovery");
-            render(&state, &ctx, &tx, &browser, &client, recovery, None, StatusCode::OK)
+            render(
+                &state,
+                &ctx,
+                &tx,
+                &browser,
+                &client,
+                recovery,
+                None,
+                StatusCode::OK,
+            )
         }
         Err(r) => r,
     }
@@ -143,7 +164,8 @@ async fn run(
 ) -> Result<Response, Response> {
     let form = super::parse_params(body).unwrap_or_default();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let (mut tx, browser, client, user) = load_at(state, ctx, headers, Some(field("tx")), Stage::Mfa).await?;
+    let (mut tx, browser, client, user) =
+        load_at(state, ctx, headers, Some(field("tx")), Stage::Mfa).await?;
     let back = tx.back_url();
     if !browser.verify_csrf(&state.secret, field("csrf")) {
         return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
@@ -151,17 +173,30 @@ async fn run(
     let fail = |e| server_error(state, ctx, e);
     let ts = now();
     let user_key = mfa::user_limit_key(&user.id);
-    if rate_limits::locked_until(&state.db, &user_key, ts).await.map_err(fail)?.is_some() {
+    if rate_limits::locked_until(&state.db, &user_key, ts)
+        .await
+        .map_err(fail)?
+        .is_some()
+    {
         return Err(locked_page(state, ctx, back.as_deref()));
     }
     let recovery = field("method") == "recovery";
     let (ok, replacement) = if recovery {
-        match mfa::use_recovery_code(state, &ctx.tenant, &user, field("recovery_code")).await.map_err(fail)? {
+        match mfa::use_recovery_code(state, &ctx.tenant, &user, field("recovery_code"))
+            .await
+            .map_err(fail)?
+        {
             Some(rep) => (true, rep),
             None => (false, None),
         }
     } else {
-        (mfa::verify_totp(state, &user.id, field("code")).await.map_err(fail)?.is_some(), None)
+        (
+            mfa::verify_totp(state, &user.id, field("code"))
+                .await
+                .map_err(fail)?
+                .is_some(),
+            None,
+        )
     };
 
     if !ok {
@@ -173,14 +208,24 @@ async fn run(
             window_secs: state.config.login.transaction_ttl_secs,
             lockout_secs: state.config.login.transaction_ttl_secs,
         };
-        let tx_over = rate_limits::record_failure(&state.db, &format!("mfa:tx:{}", tx.row.id), tx_limit, ts)
-            .await
-            .map_err(fail)?;
-        if user_locked.is_some() || tx_over.is_some() {
-            transactions::delete(&state.db, &tx.row.id).await.map_err(fail)?;
-            mfa::record(state, &ctx.tenant, &user, "system", "mfa.challenge_locked", serde_json::json!({ "ip": addr.ip().to_string() }))
+        let tx_over =
+            rate_limits::record_failure(&state.db, &format!("mfa:tx:{}", tx.row.id), tx_limit, ts)
                 .await
                 .map_err(fail)?;
+        if user_locked.is_some() || tx_over.is_some() {
+            transactions::delete(&state.db, &tx.row.id)
+                .await
+                .map_err(fail)?;
+            mfa::record(
+                state,
+                &ctx.tenant,
+                &user,
+                "system",
+                "mfa.challenge_locked",
+                serde_json::json!({ "ip": addr.ip().to_string() }),
+            )
+            .await
+            .map_err(fail)?;
             return Err(locked_page(state, ctx, back.as_deref()));
         }
         let msg = if recovery {
@@ -188,9 +233,20 @@ async fn run(
         } else {
             "That code didn't work. Check your authenticator app and try again."
         };
-        return Err(render(state, ctx, &tx, &browser, &client, recovery, Some(msg), StatusCode::UNAUTHORIZED));
+        return Err(render(
+            state,
+            ctx,
+            &tx,
+            &browser,
+            &client,
+            recovery,
+            Some(msg),
+            StatusCode::UNAUTHORIZED,
+        ));
     }
-    rate_limits::clear(&state.db, &user_key).await.map_err(fail)?;
+    rate_limits::clear(&state.db, &user_key)
+        .await
+        .map_err(fail)?;
 
     // Record the second factor: on the transaction for a fresh login, on the session for a
     // step-up (which then finishes on that session).
@@ -198,8 +254,12 @@ async fn run(
     record_second_factor(state, ctx, &mut tx).await?;
     let mut trust_cookie = None;
     if field("trust") == "on" && offer_trust(ctx, &client) {
-        let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-        let token = mfa::trust_device(state, &ctx.tenant, &user, ua).await.map_err(fail)?;
+        let ua = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let token = mfa::trust_device(state, &ctx.tenant, &user, ua)
+            .await
+            .map_err(fail)?;
         trust_cookie = Some(cookies::set(
             DEVICE_COOKIE,
             &token,
@@ -209,7 +269,14 @@ async fn run(
         ));
     }
     let mut res = if let Some(code) = replacement {
-        tx.extra.recovery_codes = seal::seal(&state.secret, "recovery-display", serde_json::to_string(&[code]).unwrap_or_default().as_bytes()).ok();
+        tx.extra.recovery_codes = seal::seal(
+            &state.secret,
+            "recovery-display",
+            serde_json::to_string(&[code])
+                .unwrap_or_default()
+                .as_bytes(),
+        )
+        .ok();
         tx.extra.replacement = true;
         flow::move_to(state, ctx, tx, Stage::Mfa, Stage::RecoveryCodes).await?
     } else {
@@ -222,7 +289,11 @@ async fn run(
 }
 
 /// Adds `otp` and `mfa` to what this interaction proved, and the acr `mfa`.
-pub async fn record_second_factor(state: &AppState, ctx: &TenantCtx, tx: &mut Tx) -> Result<(), Response> {
+pub async fn record_second_factor(
+    state: &AppState,
+    ctx: &TenantCtx,
+    tx: &mut Tx,
+) -> Result<(), Response> {
     let ts = now();
     tx.extra.acr = Some("mfa".into());
     if tx.row.auth_time.is_some() {

@@ -168,20 +168,33 @@ async fn run(
                         "a second factor is required: the user must interact",
                     ));
                 }
-                Ok(Some(stage)) => flow::start(state, ctx, &browser, &req, stage, Some(&s.user_id), extra)
-                    .await
-                    .map_err(|e| server_error(state, ctx, e))?,
+                Ok(Some(stage)) => {
+                    flow::start(state, ctx, &browser, &req, stage, Some(&s.user_id), extra)
+                        .await
+                        .map_err(|e| server_error(state, ctx, e))?
+                }
                 Ok(None) => {
                     let consent = flow::needs_consent(state, &client, &req, &s.user_id)
                         .await
                         .map_err(|e| server_error(state, ctx, e))?;
                     if consent && req.has_prompt("none") {
-                        return Err(deny("consent_required", "the user has not consented to this client"));
+                        return Err(deny(
+                            "consent_required",
+                            "the user has not consented to this client",
+                        ));
                     }
                     if consent {
-                        flow::start(state, ctx, &browser, &req, Stage::Consent, Some(&s.user_id), extra)
-                            .await
-                            .map_err(|e| server_error(state, ctx, e))?
+                        flow::start(
+                            state,
+                            ctx,
+                            &browser,
+                            &req,
+                            Stage::Consent,
+                            Some(&s.user_id),
+                            extra,
+                        )
+                        .await
+                        .map_err(|e| server_error(state, ctx, e))?
                     } else {
                         let ip = Some(addr.ip().to_string());
                         finish::complete(

@@ -45,13 +45,19 @@ pub async fn enrolled_kinds(state: &AppState, user_id: &str) -> StoreResult<Vec<
 }
 
 /// Whether the browser holds a valid trusted-device token for this user.
-pub async fn trusted_device(state: &AppState, headers: &HeaderMap, user_id: &str) -> StoreResult<bool> {
+pub async fn trusted_device(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: &str,
+) -> StoreResult<bool> {
     let Some(token) = cookies::get(headers, DEVICE_COOKIE) else {
         return Ok(false);
     };
-    Ok(devices::find_valid(&state.db, user_id, &random::sha256_hex(&token), now())
-        .await?
-        .is_some())
+    Ok(
+        devices::find_valid(&state.db, user_id, &random::sha256_hex(&token), now())
+            .await?
+            .is_some(),
+    )
 }
 
 /// What the policy needs to know about this request, user and session.
@@ -64,9 +70,16 @@ pub struct Context<'a> {
     pub enrolment_skipped: bool,
 }
 
-pub async fn decide(state: &AppState, headers: &HeaderMap, c: Context<'_>) -> StoreResult<Decision> {
+pub async fn decide(
+    state: &AppState,
+    headers: &HeaderMap,
+    c: Context<'_>,
+) -> StoreResult<Decision> {
     let kinds = enrolled_kinds(state, c.user_id).await?;
-    let allowed = c.tenant.mfa_methods().unwrap_or_else(|_| vec![MfaMethod::Totp]);
+    let allowed = c
+        .tenant
+        .mfa_methods()
+        .unwrap_or_else(|_| vec![MfaMethod::Totp]);
     let trusted = trusted_device(state, headers, c.user_id).await?;
     let essential = c.req.essential_acr();
     Ok(policy::decide(&Inputs {
@@ -102,7 +115,12 @@ pub struct Provisioning {
     pub qr_png_base64: String,
 }
 
-pub fn provisioning(state: &AppState, sealed: &str, tenant: &Tenant, user: &User) -> Option<Provisioning> {
+pub fn provisioning(
+    state: &AppState,
+    sealed: &str,
+    tenant: &Tenant,
+    user: &User,
+) -> Option<Provisioning> {
     let seed = open_seed(state, sealed)?;
     let (uri, qr) = totp::provisioning(&seed, &tenant.name, &user.email)?;
     Some(Provisioning {
@@ -130,9 +148,15 @@ pub async fn confirm_totp(
     let Some(step) = totp::verify(&seed, code, None, ts) else {
         return Ok(None);
     };
-    let first = factors::list_for_user(&state.db, &user.id).await?.is_empty();
+    let first = factors::list_for_user(&state.db, &user.id)
+        .await?
+        .is_empty();
     let label = label.trim();
-    let label = if label.is_empty() { "Authenticator app" } else { label };
+    let label = if label.is_empty() {
+        "Authenticator app"
+    } else {
+        label
+    };
     let label: String = label.chars().take(64).collect();
     let factor = factors::create(
         &state.db,
@@ -153,12 +177,24 @@ pub async fn confirm_totp(
     } else {
         None
     };
-    record(state, tenant, user, actor, "mfa.factor_added", json!({ "factor_id": factor.id, "kind": "totp", "label": factor.label })).await?;
+    record(
+        state,
+        tenant,
+        user,
+        actor,
+        "mfa.factor_added",
+        json!({ "factor_id": factor.id, "kind": "totp", "label": factor.label }),
+    )
+    .await?;
     Ok(Some((factor, codes)))
 }
 
 /// Checks a TOTP code against the user's authenticator apps (each code once).
-pub async fn verify_totp(state: &AppState, user_id: &str, code: &str) -> StoreResult<Option<Factor>> {
+pub async fn verify_totp(
+    state: &AppState,
+    user_id: &str,
+    code: &str,
+) -> StoreResult<Option<Factor>> {
     let ts = now();
     for f in factors::list_for_user(&state.db, user_id).await? {
         if f.kind != MfaMethod::Totp {
@@ -185,10 +221,21 @@ pub async fn regenerate_recovery_codes(
     audit_it: bool,
 ) -> StoreResult<Vec<String>> {
     let codes = recovery::generate(tenant.mfa_recovery_count.clamp(1, 16) as usize);
-    let hashes: Vec<String> = codes.iter().map(|c| recovery::hash(&state.secret, c)).collect();
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| recovery::hash(&state.secret, c))
+        .collect();
     recovery_codes::replace_set(&state.db, &tenant.id, &user.id, &hashes, now()).await?;
     if audit_it {
-        record(state, tenant, user, actor, "mfa.recovery_codes_regenerated", json!({ "count": codes.len() })).await?;
+        record(
+            state,
+            tenant,
+            user,
+            actor,
+            "mfa.recovery_codes_regenerated",
+            json!({ "count": codes.len() }),
+        )
+        .await?;
     }
     Ok(codes)
 }
@@ -205,12 +252,26 @@ pub async fn use_recovery_code(
         return Ok(None);
     }
     let ts = now();
-    if !recovery_codes::consume(&state.db, &user.id, &recovery::hash(&state.secret, code), ts).await? {
+    if !recovery_codes::consume(
+        &state.db,
+        &user.id,
+        &recovery::hash(&state.secret, code),
+        ts,
+    )
+    .await?
+    {
         return Ok(None);
     }
     let replacement = if tenant.mfa_recovery_replace_on_use {
         let fresh = recovery::generate(1).remove(0);
-        recovery_codes::add(&state.db, &tenant.id, &user.id, &recovery::hash(&state.secret, &fresh), ts).await?;
+        recovery_codes::add(
+            &state.db,
+            &tenant.id,
+            &user.id,
+            &recovery::hash(&state.secret, &fresh),
+            ts,
+        )
+        .await?;
         Some(fresh)
     } else {
         None
@@ -229,7 +290,12 @@ pub async fn use_recovery_code(
 }
 
 /// Remembers this browser for the user; returns the cookie token (the database keeps its hash).
-pub async fn trust_device(state: &AppState, tenant: &Tenant, user: &User, user_agent: Option<&str>) -> StoreResult<String> {
+pub async fn trust_device(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &User,
+    user_agent: Option<&str>,
+) -> StoreResult<String> {
     let token = random::token(32);
     let ts = now();
     devices::create(
@@ -242,12 +308,25 @@ pub async fn trust_device(state: &AppState, tenant: &Tenant, user: &User, user_a
         ts + tenant.trusted_device_days * 86_400,
     )
     .await?;
-    record(state, tenant, user, &format!("user:{}", user.id), "mfa.device_trusted", json!({})).await?;
+    record(
+        state,
+        tenant,
+        user,
+        &format!("user:{}", user.id),
+        "mfa.device_trusted",
+        json!({}),
+    )
+    .await?;
     Ok(token)
 }
 
 /// The admin "Reset MFA": every factor, recovery code and trusted device goes.
-pub async fn reset(state_db: &crate::store::Db, tenant: &Tenant, user: &User, actor: &str) -> StoreResult<u64> {
+pub async fn reset(
+    state_db: &crate::store::Db,
+    tenant: &Tenant,
+    user: &User,
+    actor: &str,
+) -> StoreResult<u64> {
     let removed = factors::delete_all_for_user(state_db, &user.id).await?;
     recovery_codes::delete_all_for_user(state_db, &user.id).await?;
     devices::revoke_all_for_user(state_db, &user.id, now()).await?;

@@ -1,0 +1,210 @@
+//! The MFA stage through the hosted pages: enrolment at sign-in (required and offered),
+//! challenges, recovery codes, trusted devices, step-up, prompt=none, unmet requirements and
+//! attempt limits. Codes are computed from the key the enrolment page shows.
+
+mod common;
+
+use common::browser::{self, Browser};
+use common::flow::{Rp, app_redirect, login_page, sign_in};
+use common::mfa::{code, key_from_page, recovery_codes_from_page};
+use common::{Backend, TestServer};
+use reqwest::Response;
+
+const PW: &str = "correct horse battery";
+
+async fn setup(backend: Backend, tenant_flags: &[&str], client_flags: &[&str]) -> (TestServer, Rp) {
+    let srv = TestServer::start(backend).await;
+    srv.tenant("acme", tenant_flags).await;
+    srv.cli_json(&["tenant", "update", "acme", "--enrollment-proof", "none"])
+        .await;
+    let mut flags = vec!["--first-party"];
+    flags.extend_from_slice(client_flags);
+    let rp = srv.rp("acme", &flags).await;
+    srv.user("acme", "alice@example.com", PW).await;
+    (srv, rp)
+}
+
+async fn page(res: Response) -> (String, String) {
+    assert_eq!(res.status(), 200, "page expected at {}", res.url());
+    let url = res.url().to_string();
+    (url, res.text().await.unwrap())
+}
+
+/// Signs in and enrols an authenticator app through the pages; returns (secret, recovery codes,
+/// final response).
+async fn enrol(
+    b: &Browser,
+    srv: &TestServer,
+    rp: &Rp,
+    label: &str,
+) -> (Vec<u8>, Vec<String>, Response) {
+    let res = sign_in(b, srv, &srv.authorize_url(rp, &[]), "alice@example.com", PW).await;
+    let (url, html) = page(res).await;
+    assert!(html.contains("Set up two-factor authentication"), "{html}");
+    assert!(
+        html.contains("data:image/png;base64,"),
+        "server-side QR code"
+    );
+    let secret = key_from_page(&html);
+    let mut form = browser::form(&html, &url);
+    form.set("label", label)
+        .set("code", &code(&secret, 0))
+        .set("action", "enable");
+    let res = b.follow(&srv.base, b.submit(&form).await).await;
+    let (url, html) = page(res).await;
+    assert!(html.contains("Note down your recovery codes"));
+    let codes = recovery_codes_from_page(&html);
+    let done = browser::forms(&html, &url).pop().unwrap();
+    let res = b.follow(&srv.base, b.submit(&done).await).await;
+    (secret, codes, res)
+}
+
+async fn session_amr(srv: &TestServer) -> (Vec<String>, String) {
+    // The newest session's amr/acr (the ID token shows the same values).
+    let db = &srv.state.db;
+    let tenant = gatehouse::store::tenants::get_by_slug(db, "acme")
+        .await
+        .unwrap();
+    let user = gatehouse::store::users::find_by_login(db, &tenant.id, "alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let row: (String, String) = gatehouse::with_db!(db, |pool| {
+        sqlx::query_as(
+        "SELECT amr, acr FROM sso_sessions WHERE user_id = $1 AND ended_at IS NULL ORDER BY created_at DESC LIMIT 1"
+    )
+    .bind(&user.id)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    });
+    (serde_json::from_str(&row.0).unwrap(), row.1)
+}
+
+async fn required_tenant_enrols_at_sign_in(backend: Backend) {
+    let (srv, rp) = setup(backend, &["--mfa", "required"], &[]).await;
+    let b = Browser::new();
+    let (login_url, html) = login_page(&b, &srv, &srv.authorize_url(&rp, &[])).await;
+    let mut form = browser::form(&html, &login_url);
+    form.set("login", "alice@example.com").set("password", PW);
+    let res = b.follow(&srv.base, b.submit(&form).await).await;
+    let (url, html) = page(res).await;
+    assert!(
+        !html.contains(">Skip<"),
+        "no way around a required enrolment"
+    );
+    // A wrong first code keeps the user on the page with an error tied to the input.
+    let mut form = browser::form(&html, &url);
+    form.set("code", "000000").set("action", "enable");
+    let res = b.submit(&form).await;
+    assert_eq!(res.status(), 401);
+    let html = res.text().await.unwrap();
+    assert!(html.contains(r#"aria-describedby="code-error""#));
+    // Skipping is refused server-side too.
+    let mut skip = browser::form(&html, &url);
+    skip.set("action", "skip");
+    assert_eq!(b.submit(&skip).await.status(), 403);
+
+    let b = Browser::new();
+    let (_secret, codes, res) = enrol(&b, &srv, &rp, "Pixel 8").await;
+    assert_eq!(codes.len(), 10);
+    assert!(app_redirect(&res, &rp).contains_key("code"));
+    let (amr, acr) = session_amr(&srv).await;
+    assert_eq!(amr, vec!["pwd", "otp", "mfa"]);
+    assert_eq!(acr, "mfa");
+}
+both_backends!(
+    required_tenant_enrols_at_sign_in,
+    super::required_tenant_enrols_at_sign_in
+);
+
+async fn offered_enrolment_can_be_skipped(backend: Backend) {
+    let (srv, rp) = setup(backend, &["--prompt-enrollment", "true"], &[]).await;
+    let b = Browser::new();
+    let res = sign_in(
+        &b,
+        &srv,
+        &srv.authorize_url(&rp, &[]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    let (url, html) = page(res).await;
+    assert!(html.contains("Set up two-factor authentication") && html.contains(">Skip<"));
+    let mut skip = browser::forms(&html, &url).pop().unwrap();
+    skip.set("action", "skip");
+    let res = b.follow(&srv.base, b.submit(&skip).await).await;
+    assert!(app_redirect(&res, &rp).contains_key("code"));
+    let (amr, acr) = session_amr(&srv).await;
+    assert_eq!((amr, acr.as_str()), (vec!["pwd".to_string()], "pwd"));
+}
+both_backends!(
+    offered_enrolment_can_be_skipped,
+    super::offered_enrolment_can_be_skipped
+);
+
+async fn enrolled_users_are_challenged_and_codes_work_once(backend: Backend) {
+    let (srv, rp) = setup(backend, &["--prompt-enrollment", "true"], &[]).await;
+    let (secret, codes, _) = enrol(&Browser::new(), &srv, &rp, "Phone").await;
+
+    // Optional tenant, enrolled user: challenged at every sign-in.
+    let b = Browser::new();
+    let res = sign_in(
+        &b,
+        &srv,
+        &srv.authorize_url(&rp, &[]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    let (url, html) = page(res).await;
+    assert!(html.contains("Enter the code from your authenticator app"));
+    assert!(html.contains("Trust this device"));
+    assert!(html.contains("Use a recovery code"));
+    let form = browser::form(&html, &url);
+    // The enrolment code was used: replaying it fails.
+    let mut replay = form.clone();
+    replay.set("code", &code(&secret, 0));
+    assert_eq!(b.submit(&replay).await.status(), 401);
+    let mut ok = form.clone();
+    ok.set("code", &code(&secret, 1));
+    let res = b.follow(&srv.base, b.submit(&ok).await).await;
+    assert!(app_redirect(&res, &rp).contains_key("code"));
+
+    // A recovery code works once.
+    for (attempt, expect_ok) in [(0, true), (1, false)] {
+        let b = Browser::new();
+        let res = sign_in(
+            &b,
+            &srv,
+            &srv.authorize_url(&rp, &[]),
+            "alice@example.com",
+            PW,
+        )
+        .await;
+        let (url, _) = page(res).await;
+        let res = b.get(&format!("{url}&method=recovery")).await;
+        let (rurl, rhtml) = page(res).await;
+        assert!(rhtml.contains("Recovery code"));
+        let mut f = browser::form(&rhtml, &rurl);
+        f.set("recovery_code", &codes[0].to_uppercase());
+        let res = b.follow(&srv.base, b.submit(&f).await).await;
+        if expect_ok {
+            assert!(
+                app_redirect(&res, &rp).contains_key("code"),
+                "attempt {attempt}"
+            );
+            let (amr, acr) = session_amr(&srv).await;
+            assert_eq!(
+                (amr, acr.as_str()),
+                (vec!["pwd".into(), "otp".into(), "mfa".into()], "mfa")
+            );
+        } else {
+            assert_eq!(res.status(), 401, "a used recovery code fails");
+        }
+    }
+}
+both_backends!(
+    enrolled_users_are_challenged_and_codes_work_once,
+    super::enrolled_users_are_challenged_and_codes_work_once
+);
