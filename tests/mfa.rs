@@ -208,3 +208,265 @@ both_backends!(
     enrolled_users_are_challenged_and_codes_work_once,
     super::enrolled_users_are_challenged_and_codes_work_once
 );
+
+/// Enrols alice directly in the store with a known seed (no code used yet), so a test can spend
+/// the codes of three consecutive steps (-1, 0, +1) in order.
+async fn enrol_in_store(srv: &TestServer) -> Vec<u8> {
+    use gatehouse::store::factors::{self, NewFactor};
+    let db = &srv.state.db;
+    let tenant = gatehouse::store::tenants::get_by_slug(db, "acme")
+        .await
+        .unwrap();
+    let user = gatehouse::store::users::find_by_login(db, &tenant.id, "alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let seed = gatehouse::mfa::totp::new_secret();
+    let sealed = gatehouse::crypto::seal::seal(&srv.state.secret, "totp-seed", &seed).unwrap();
+    factors::create(
+        db,
+        NewFactor {
+            tenant_id: &tenant.id,
+            user_id: &user.id,
+            kind: gatehouse::model::MfaMethod::Totp,
+            label: "Phone",
+            secret_sealed: Some(&sealed),
+            last_step: None,
+            target: None,
+            now: gatehouse::model::now(),
+        },
+    )
+    .await
+    .unwrap();
+    seed
+}
+
+/// Submits the MFA page shown by `res` with `code` (and "Trust this device" when `trust`).
+async fn answer(b: &Browser, srv: &TestServer, res: Response, code: &str, trust: bool) -> Response {
+    let (url, html) = page(res).await;
+    assert!(
+        html.contains("Enter the code from your authenticator app"),
+        "{html}"
+    );
+    let mut f = browser::form(&html, &url);
+    f.set("code", code);
+    if trust {
+        f.set("trust", "on");
+    }
+    b.follow(&srv.base, b.submit(&f).await).await
+}
+
+async fn trusted_device_and_step_up(backend: Backend) {
+    let (srv, rp) = setup(backend, &[], &[]).await;
+    let strict = srv
+        .rp("acme", &["--first-party", "--trust-policy", "none"])
+        .await;
+    let seed = enrol_in_store(&srv).await;
+    let b = Browser::new();
+
+    // Sign in with a code and "Trust this device".
+    let res = sign_in(
+        &b,
+        &srv,
+        &srv.authorize_url(&rp, &[]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    let res = answer(&b, &srv, res, &code(&seed, -1), true).await;
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("gh_device="))
+        .expect("device cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("Max-Age=2592000"));
+    assert!(app_redirect(&res, &rp).contains_key("code"));
+
+    // A new sign-in on this device skips the code: amr lists only what was verified now, acr
+    // says the device vouches for MFA.
+    let res = sign_in(
+        &b,
+        &srv,
+        &srv.authorize_url(&rp, &[("prompt", "login")]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    assert!(
+        app_redirect(&res, &rp).contains_key("code"),
+        "trusted device skips the challenge"
+    );
+    let (amr, acr) = session_amr(&srv).await;
+    assert_eq!((amr, acr.as_str()), (vec!["pwd".to_string()], "mfa"));
+
+    // A client that does not accept trusted devices steps up: only the second factor is asked
+    // (no password), and prompt=none cannot do that silently.
+    let res = b
+        .follow(
+            &srv.base,
+            b.get(&srv.authorize_url(&strict, &[("prompt", "none")]))
+                .await,
+        )
+        .await;
+    assert_eq!(app_redirect(&res, &strict)["error"], "interaction_required");
+    let res = b
+        .follow(&srv.base, b.get(&srv.authorize_url(&strict, &[])).await)
+        .await;
+    let res = answer(&b, &srv, res, &code(&seed, 0), false).await;
+    assert!(app_redirect(&res, &strict).contains_key("code"));
+    let (amr, acr) = session_amr(&srv).await;
+    assert_eq!(
+        (amr, acr.as_str()),
+        (vec!["pwd".into(), "otp".into(), "mfa".into()], "mfa")
+    );
+    // Now the session carries MFA: prompt=none works for the strict client.
+    let res = b
+        .follow(
+            &srv.base,
+            b.get(&srv.authorize_url(&strict, &[("prompt", "none")]))
+                .await,
+        )
+        .await;
+    assert!(app_redirect(&res, &strict).contains_key("code"));
+}
+both_backends!(
+    trusted_device_and_step_up,
+    super::trusted_device_and_step_up
+);
+
+async fn requirements_that_cannot_be_met_are_refused(backend: Backend) {
+    let (srv, rp) = setup(backend, &[], &[]).await;
+    let phr = r#"{"id_token":{"acr":{"essential":true,"values":["phr"]}}}"#;
+    let res = sign_in(
+        &Browser::new(),
+        &srv,
+        &srv.authorize_url(&rp, &[("claims", phr)]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    let q = app_redirect(&res, &rp);
+    assert_eq!(q["error"], "unmet_authentication_requirements");
+    assert_eq!(q["state"], "st-123");
+    let strict = srv
+        .rp(
+            "acme",
+            &["--first-party", "--mfa-policy", "phishing_resistant"],
+        )
+        .await;
+    let res = sign_in(
+        &Browser::new(),
+        &srv,
+        &srv.authorize_url(&strict, &[]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    assert_eq!(
+        app_redirect(&res, &strict)["error"],
+        "unmet_authentication_requirements"
+    );
+    // A voluntary acr_values=phr gets the best available (here: password; nothing enrolled,
+    // enrolment offered with Skip) and an honest acr.
+    let res = sign_in(
+        &Browser::new(),
+        &srv,
+        &srv.authorize_url(&rp, &[("acr_values", "phr")]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    let (url, html) = page(res).await;
+    assert!(html.contains(">Skip<"));
+    let _ = url;
+}
+both_backends!(
+    requirements_that_cannot_be_met_are_refused,
+    super::requirements_that_cannot_be_met_are_refused
+);
+
+async fn wrong_codes_end_the_sign_in(backend: Backend) {
+    let (srv, rp) = setup(backend, &[], &[]).await;
+    srv.cli_json(&["tenant", "update", "acme", "--mfa-max-attempts", "3"])
+        .await;
+    let seed = enrol_in_store(&srv).await;
+    let b = Browser::new();
+    let res = sign_in(
+        &b,
+        &srv,
+        &srv.authorize_url(&rp, &[]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    let (url, html) = page(res).await;
+    let form = browser::form(&html, &url);
+    for i in 0..3 {
+        let mut f = form.clone();
+        f.set("code", "123456");
+        let res = b.submit(&f).await;
+        if i < 2 {
+            assert_eq!(res.status(), 401);
+            assert!(res.text().await.unwrap().contains("That code didn"));
+        } else {
+            assert_eq!(res.status(), 429);
+            assert!(res.text().await.unwrap().contains("Too many attempts"));
+        }
+    }
+    // The transaction is over: even the right code is refused now.
+    let mut f = form.clone();
+    f.set("code", &code(&seed, 0));
+    assert_eq!(b.submit(&f).await.status(), 400);
+}
+both_backends!(
+    wrong_codes_end_the_sign_in,
+    super::wrong_codes_end_the_sign_in
+);
+
+async fn single_backup_code_is_replaced_on_use(backend: Backend) {
+    let (srv, rp) = setup(backend, &["--mfa", "required"], &[]).await;
+    srv.cli_json(&[
+        "tenant",
+        "update",
+        "acme",
+        "--recovery-codes",
+        "1",
+        "--recovery-replace-on-use",
+        "true",
+    ])
+    .await;
+    let (_seed, codes, _) = enrol(&Browser::new(), &srv, &rp, "Phone").await;
+    assert_eq!(codes.len(), 1);
+    let mut current = codes[0].clone();
+    for _ in 0..2 {
+        let b = Browser::new();
+        let res = sign_in(
+            &b,
+            &srv,
+            &srv.authorize_url(&rp, &[]),
+            "alice@example.com",
+            PW,
+        )
+        .await;
+        let (url, _) = page(res).await;
+        let (rurl, rhtml) = page(b.get(&format!("{url}&method=recovery")).await).await;
+        let mut f = browser::form(&rhtml, &rurl);
+        f.set("recovery_code", &current);
+        let res = b.follow(&srv.base, b.submit(&f).await).await;
+        let (url, html) = page(res).await;
+        assert!(html.contains("Your new recovery code"));
+        let fresh = recovery_codes_from_page(&html);
+        assert_eq!(fresh.len(), 1);
+        assert_ne!(fresh[0], current);
+        current = fresh[0].clone();
+        let done = browser::forms(&html, &url).pop().unwrap();
+        let res = b.follow(&srv.base, b.submit(&done).await).await;
+        assert!(app_redirect(&res, &rp).contains_key("code"));
+    }
+}
+both_backends!(
+    single_backup_code_is_replaced_on_use,
+    super::single_backup_code_is_replaced_on_use
+);
