@@ -470,3 +470,110 @@ both_backends!(
     single_backup_code_is_replaced_on_use,
     super::single_backup_code_is_replaced_on_use
 );
+
+async fn admin_reset_and_explain(backend: Backend) {
+    let (srv, rp) = setup(backend, &["--mfa", "required"], &[]).await;
+    let (_seed, _codes, _) = enrol(&Browser::new(), &srv, &rp, "Phone").await;
+    let users = srv.cli_json(&["user", "list", "acme"]).await;
+    assert_eq!(users["users"][0]["mfa"]["enabled"], true);
+    assert_eq!(users["users"][0]["mfa"]["recovery_codes_remaining"], 10);
+    assert_eq!(users["users"][0]["mfa"]["factors"][0]["label"], "Phone");
+
+    let why = srv
+        .cli_json(&["explain", "acme", &rp.client_id, "alice@example.com"])
+        .await;
+    assert_eq!(why["decision"]["outcome"], "challenge");
+    assert!(
+        why["decision"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("tenant_requires_mfa")
+    );
+    let phr = srv
+        .cli_json(&[
+            "explain",
+            "acme",
+            &rp.client_id,
+            "alice@example.com",
+            "--essential-acr",
+            "phr",
+        ])
+        .await;
+    assert_eq!(phr["decision"]["outcome"], "deny");
+    assert_eq!(
+        phr["decision"]["error"],
+        "unmet_authentication_requirements"
+    );
+
+    let reset = srv
+        .cli_json(&["user", "mfa-reset", "acme", "alice@example.com"])
+        .await;
+    assert_eq!(reset["factors_removed"], 1);
+    assert_eq!(reset["mfa_required_at_next_sign_in"], true);
+    let users = srv.cli_json(&["user", "list", "acme"]).await;
+    assert_eq!(users["users"][0]["mfa"]["enabled"], false);
+    assert_eq!(users["users"][0]["mfa"]["recovery_codes_remaining"], 0);
+
+    // Still required: the next sign-in enrols again.
+    let res = sign_in(
+        &Browser::new(),
+        &srv,
+        &srv.authorize_url(&rp, &[]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    let (_, html) = page(res).await;
+    assert!(html.contains("Set up two-factor authentication"));
+    // Made optional (unticking never removes factors; here there are none): password alone.
+    srv.cli_json(&["tenant", "update", "acme", "--mfa", "optional"])
+        .await;
+    let res = sign_in(
+        &Browser::new(),
+        &srv,
+        &srv.authorize_url(&rp, &[]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    assert!(app_redirect(&res, &rp).contains_key("code"));
+    // The audit log holds the reset.
+    let db = &srv.state.db;
+    let tenant = gatehouse::store::tenants::get_by_slug(db, "acme")
+        .await
+        .unwrap();
+    let events: Vec<String> = gatehouse::store::audit::list_for_tenant(db, &tenant.id, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    for e in ["mfa.factor_added", "mfa.reset", "login.mfa_decision"] {
+        assert!(events.iter().any(|x| x == e), "{e} in {events:?}");
+    }
+}
+both_backends!(admin_reset_and_explain, super::admin_reset_and_explain);
+
+async fn unticking_required_keeps_factors(backend: Backend) {
+    let (srv, rp) = setup(backend, &["--mfa", "required"], &[]).await;
+    enrol(&Browser::new(), &srv, &rp, "Phone").await;
+    srv.cli_json(&["tenant", "update", "acme", "--mfa", "optional"])
+        .await;
+    let users = srv.cli_json(&["user", "list", "acme"]).await;
+    assert_eq!(users["users"][0]["mfa"]["enabled"], true);
+    // Still challenged: enrolled users are asked at every sign-in.
+    let res = sign_in(
+        &Browser::new(),
+        &srv,
+        &srv.authorize_url(&rp, &[]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    let (_, html) = page(res).await;
+    assert!(html.contains("Enter the code from your authenticator app"));
+}
+both_backends!(
+    unticking_required_keeps_factors,
+    super::unticking_required_keeps_factors
+);
