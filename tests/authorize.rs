@@ -106,7 +106,9 @@ both_backends!(
 
 async fn errors_redirect_with_exact_codes(backend: Backend) {
     let (srv, rp, public) = setup(backend).await;
-    let cases: Vec<(&Rp, Vec<(&str, &str)>, &str)> = vec![
+    // (client, extra parameters, expected error)
+    type Case<'a> = (&'a Rp, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (&rp, vec![("response_type", "")], "invalid_request"),
         (
             &rp,

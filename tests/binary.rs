@@ -201,7 +201,9 @@ async fn demo_is_idempotent(backend: Backend) {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(keys.len(), 3);
+    // Three signing keys and the server secret, all private to the process owner.
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    assert!(keys.iter().any(|k| k.ends_with("server.secret")));
     for k in keys {
         assert_eq!(
             std::fs::metadata(&k).unwrap().permissions().mode() & 0o777,

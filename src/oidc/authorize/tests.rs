@@ -75,7 +75,9 @@ fn valid_request_is_normalised() {
 fn checks_run_in_order() {
     let c = client(false);
     let p = client(true);
-    let table: &[(Option<&Client>, &[(&str, &str)], &str)] = &[
+    // (client, extra parameters, expected outcome)
+    type Case<'a> = (Option<&'a Client>, &'a [(&'a str, &'a str)], &'a str);
+    let table: &[Case] = &[
         (None, &[], "page: Unknown application"),
         (
             Some(&c),
