@@ -261,20 +261,32 @@ pub fn decide(i: &Inputs) -> Decision {
             reason: format!("no_usable_method: no allowed method can be set up, but {reason}"),
         };
     }
-    // No factor yet: set one up. Only a voluntary request may be skipped (then acr stays pwd).
-    let skippable = essential.is_empty();
-    if skippable && i.enrolment_skipped {
+    // No factor yet. An essential demand means setting one up now. A voluntary `acr_values`
+    // gets the best available (OIDC Core §3.1.2.1: values in order of preference) and an honest
+    // `acr`, unless the tenant offers enrolment at sign-in anyway.
+    if essential.is_empty() {
+        let offered = i.tenant_policy == TenantMfaPolicy::Optional && i.prompt_enrollment;
+        if offered && !i.enrolment_skipped {
+            return Decision::Enrol {
+                methods: usable,
+                skippable: true,
+                reason: format!(
+                    "prompt_enrollment: set-up offered; asked by {}",
+                    describe(&voluntary)
+                ),
+            };
+        }
         return Decision::Pass {
             acr: "pwd",
             reason: format!(
-                "enrolment_skipped: the user skipped set-up; asked by {}",
+                "best_available: the user has no second factor; asked by {}",
                 describe(&voluntary)
             ),
         };
     }
     Decision::Enrol {
         methods: usable,
-        skippable,
+        skippable: false,
         reason: format!("no_factor: the user must set up a second factor; required by {reason}"),
     }
 }

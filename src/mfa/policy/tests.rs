@@ -96,8 +96,17 @@ fn decision_table() {
             "client_requires_mfa",
         ),
         (
-            "acr_values=mfa asks for MFA (voluntary: skippable)",
+            "voluntary acr_values=mfa without a factor: best available, honest acr",
             |i| i.acr_values = s(&["mfa"]),
+            "pass:pwd",
+            "best_available",
+        ),
+        (
+            "voluntary acr_values=mfa while the tenant offers enrolment",
+            |i| {
+                i.acr_values = s(&["mfa"]);
+                i.prompt_enrollment = true;
+            },
             "enrol:skippable",
             "acr_requested",
         ),
@@ -114,10 +123,11 @@ fn decision_table() {
             "voluntary acr after skip passes honestly",
             |i| {
                 i.acr_values = s(&["mfa"]);
+                i.prompt_enrollment = true;
                 i.enrolment_skipped = true;
             },
             "pass:pwd",
-            "enrolment_skipped",
+            "best_available",
         ),
         (
             "essential acr=mfa cannot be skipped",
