@@ -98,7 +98,7 @@ const MODULES = [
 
 /** Runs one module to an outcome: { status: 'PASS'|'FAIL'|'SKIP', detail }. Never throws. */
 async function runModule(mod, shared) {
-  const t = new TestContext(shared);
+  const t = new TestContext({ ...shared, module: mod.name });
   if (mod.token !== false && shared.tokenMissing) {
     return { status: 'FAIL', detail: `needs ${shared.discovery.token_endpoint}, which answers HTTP 404 (token endpoints not merged yet)` };
   }

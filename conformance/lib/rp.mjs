@@ -55,6 +55,11 @@ export class TestContext {
     this.warnings.push(message);
   }
 
+  /** Debug trace on stderr with CONFORMANCE_DEBUG=1 (stdout stays one line per module). */
+  log(...args) {
+    if (process.env.CONFORMANCE_DEBUG) console.error(`  [${this.module}]`, ...args);
+  }
+
   /**
    * An openid-client Configuration for `c` (a client from the fixtures), from discovery, with
    * ID token signatures checked against the JWKS even for token-endpoint ID tokens
@@ -124,6 +129,9 @@ export class TestContext {
     const url = client.buildAuthorizationUrl(config, p);
     if (mutate) mutate(url);
     const walk = await authorize(browser, url.href, { credentials, consent, method, loginDelayMs });
+    this.log(`${method} ${url.pathname}?${[...url.searchParams.keys()].join('&')}`,
+      `→ pages [${walk.pages.map((p) => `${p.kind} ${p.status}`).join(', ')}]`,
+      `→ ${typeof walk.callback === 'string' ? walk.callback.replace(/code=[^&]+/, 'code=…') : walk.callback ? 'form_post' : 'no redirect'}`);
     return { c, config, browser, state, nonce: n, verifier, url, ...walk };
   }
 
@@ -143,6 +151,8 @@ export class TestContext {
       idTokenExpected: true,
     });
     await this.validateIdToken(flow.config, tokens.id_token, tokens.access_token);
+    const { sub, auth_time, acr, amr, nonce, sid } = tokens.claims();
+    this.log('id_token', JSON.stringify({ sub, auth_time, acr, amr, nonce: nonce && 'yes', sid: sid && 'yes' }));
     return tokens;
   }
 
