@@ -13,7 +13,9 @@ use gatehouse::admin::{self, CLI_ACTOR, clients::ClientRequest, users::UserReque
 use gatehouse::config::{Config, LogFormat};
 use gatehouse::crypto::keys::{self, KeySet};
 use gatehouse::crypto::password::PasswordHasherPool;
-use gatehouse::model::{self, ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TrustPolicy};
+use gatehouse::model::{
+    self, ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TrustPolicy,
+};
 use gatehouse::store::{self, Db, tenants::TenantChanges};
 
 #[derive(Parser)]
@@ -55,6 +57,23 @@ enum Command {
     /// Users of a tenant.
     #[command(subcommand)]
     User(UserCommand),
+    /// Print the MFA decision (and its reason) for a sign-in of USER to CLIENT.
+    Explain {
+        tenant: String,
+        client_id: String,
+        email: String,
+        /// acr_values of the imagined request, space-separated (e.g. "mfa").
+        #[arg(long, default_value = "")]
+        acr_values: String,
+        /// An essential acr value requested through the claims parameter (e.g. phr).
+        #[arg(long)]
+        essential_acr: Option<String>,
+        #[arg(long)]
+        max_age: Option<i64>,
+        /// Assume a valid "Trust this device" cookie.
+        #[arg(long)]
+        trusted_device: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -168,6 +187,11 @@ enum UserCommand {
     List {
         tenant: String,
     },
+    /// The admin "Reset MFA": removes every factor, recovery code and trusted device.
+    MfaReset {
+        tenant: String,
+        email: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -245,6 +269,30 @@ async fn run(command: Command, config: Config) -> Result<Output> {
         Command::Client(c) => {
             let tokens = config.tokens.clone();
             with_db(&config, |db| client_command(c, db, tokens)).await
+        }
+        Command::Explain {
+            tenant,
+            client_id,
+            email,
+            acr_values,
+            essential_acr,
+            max_age,
+            trusted_device,
+        } => {
+            with_db(&config, |db| async move {
+                explain(
+                    &db,
+                    &tenant,
+                    &client_id,
+                    &email,
+                    &acr_values,
+                    essential_acr,
+                    max_age,
+                    trusted_device,
+                )
+                .await
+            })
+            .await
         }
         Command::User(u) => {
             let passwords = PasswordHasherPool::new(&config.password)?;
@@ -526,15 +574,102 @@ async fn user_command(cmd: UserCommand, db: Db, passwords: PasswordHasherPool) -
         UserCommand::List { tenant } => {
             let t = store::tenants::get_by_slug(&db, &tenant).await?;
             let us = store::users::list(&db, &t.id).await?;
-            let text = us
-                .iter()
-                .map(|u| format!("{:<38} {}", u.id, u.email))
-                .collect::<Vec<_>>()
-                .join("\n");
+            let mut rows = Vec::new();
+            let mut text = Vec::new();
+            for u in &us {
+                let factors = store::factors::list_for_user(&db, &u.id).await?;
+                let codes = store::recovery_codes::remaining(&db, &u.id).await?;
+                let mut v = serde_json::to_value(u)?;
+                v["mfa"] = json!({
+                    "enabled": !factors.is_empty(),
+                    "factors": factors,
+                    "recovery_codes_remaining": codes,
+                });
+                let status = if factors.is_empty() {
+                    "off".to_string()
+                } else {
+                    format!("on ({} factor(s), {codes} recovery codes)", factors.len())
+                };
+                text.push(format!("{:<38} {:<32} MFA {status}", u.id, u.email));
+                rows.push(v);
+            }
             Ok(Output::Value {
-                json: json!({ "users": us }),
-                text,
+                json: json!({ "users": rows }),
+                text: text.join("\n"),
+            })
+        }
+        UserCommand::MfaReset { tenant, email } => {
+            let t = store::tenants::get_by_slug(&db, &tenant).await?;
+            let u = store::users::find_by_login(&db, &t.id, &email)
+                .await?
+                .ok_or_else(|| format!("unknown user `{email}` in tenant `{tenant}`"))?;
+            let removed = gatehouse::mfa::service::reset(&db, &t, &u, CLI_ACTOR).await?;
+            Ok(Output::Value {
+                json: json!({
+                    "user_id": u.id,
+                    "email": u.email,
+                    "factors_removed": removed,
+                    "mfa_required_at_next_sign_in": t.mfa_policy == TenantMfaPolicy::Required,
+                }),
+                text: format!(
+                    "reset MFA of {}: {removed} factor(s) removed, recovery codes and trusted devices voided",
+                    u.email
+                ),
             })
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn explain(
+    db: &Db,
+    tenant: &str,
+    client_id: &str,
+    email: &str,
+    acr_values: &str,
+    essential_acr: Option<String>,
+    max_age: Option<i64>,
+    trusted_device: bool,
+) -> Result<Output> {
+    use gatehouse::mfa::policy::{self, Inputs};
+    let t = store::tenants::get_by_slug(db, tenant).await?;
+    let c = store::clients::find(db, &t.id, client_id)
+        .await?
+        .ok_or_else(|| format!("unknown client `{client_id}` in tenant `{tenant}`"))?;
+    let u = store::users::find_by_login(db, &t.id, email)
+        .await?
+        .ok_or_else(|| format!("unknown user `{email}` in tenant `{tenant}`"))?;
+    let kinds: Vec<MfaMethod> = store::factors::list_for_user(db, &u.id)
+        .await?
+        .into_iter()
+        .map(|f| f.kind)
+        .collect();
+    let allowed = t.mfa_methods()?;
+    let acr: Vec<String> = acr_values.split_whitespace().map(str::to_owned).collect();
+    let essential: Vec<String> = essential_acr.into_iter().collect();
+    let d = policy::decide(&Inputs {
+        tenant_policy: t.mfa_policy,
+        prompt_enrollment: t.mfa_prompt_enrollment,
+        allowed_methods: &allowed,
+        client_policy: c.mfa_policy,
+        trust_policy: c.trust_policy,
+        acr_values: &acr,
+        essential_acr: &essential,
+        max_age,
+        user_factors: &kinds,
+        session_mfa_time: None,
+        trusted_device,
+        enrolment_skipped: false,
+        now: model::now(),
+    });
+    let json = serde_json::to_value(&d)?;
+    let text = format!(
+        "{}: {}",
+        json["outcome"].as_str().unwrap_or_default(),
+        d.reason()
+    );
+    Ok(Output::Value {
+        json: json!({ "decision": json }),
+        text,
+    })
 }

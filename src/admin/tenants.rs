@@ -59,7 +59,9 @@ pub async fn update(
     if let Some(n) = changes.mfa_recovery_count
         && !(1..=16).contains(&n)
     {
-        return Err(AdminError::Invalid("recovery codes: expected 1 to 16".into()));
+        return Err(AdminError::Invalid(
+            "recovery codes: expected 1 to 16".into(),
+        ));
     }
     if let Some(p) = &changes.mfa_enrollment_proof
         && !["email", "none"].contains(&p.as_str())
@@ -71,7 +73,9 @@ pub async fn update(
     if let Some(n) = changes.mfa_max_attempts
         && !(1..=10).contains(&n)
     {
-        return Err(AdminError::Invalid("MFA max attempts: expected 1 to 10".into()));
+        return Err(AdminError::Invalid(
+            "MFA max attempts: expected 1 to 10".into(),
+        ));
     }
     if changes.mfa_methods.as_ref().is_some_and(|m| m.is_empty()) {
         return Err(AdminError::Invalid("MFA methods: name at least one".into()));

@@ -105,8 +105,10 @@ pub async fn complete(
                     )
                 })?;
             sessions::touch(&state.db, &s.id, ts).await.map_err(fail)?;
+            // The caller's acr: it may be higher than the session's when a trusted device
+            // vouches for the second factor.
             let amr = s.amr_list();
-            (s.id, s.auth_time, amr, s.acr)
+            (s.id, s.auth_time, amr, c.acr)
         }
     };
 

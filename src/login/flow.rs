@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::finish::{self, Completion, SessionChoice};
 use super::pages;
 use crate::crypto::random;
-use crate::model::now;
+use crate::mfa::policy::Decision;
+use crate::mfa::service::{self as mfa, Context};
+use crate::model::{MfaMethod, now};
 use crate::oidc::authz_request::AuthRequest;
 use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
@@ -21,28 +23,49 @@ use crate::web::browser::Browser;
 pub enum Stage {
     /// Identify + password on one form.
     Credentials,
+    /// Enter a code from an enrolled factor (or a recovery code).
+    Mfa,
+    /// Prove the account's mailbox before enrolling a factor at sign-in.
+    EnrolProof,
+    /// Set up an authenticator app.
+    Enrol,
+    /// Show freshly issued recovery codes once.
+    RecoveryCodes,
     /// The user has authenticated; the client needs their consent.
     Consent,
 }
+
+pub const ALL_STAGES: &[Stage] = &[
+    Stage::Credentials,
+    Stage::Mfa,
+    Stage::EnrolProof,
+    Stage::Enrol,
+    Stage::RecoveryCodes,
+    Stage::Consent,
+];
 
 impl Stage {
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Credentials => "credentials",
+            Stage::Mfa => "mfa",
+            Stage::EnrolProof => "enrol_proof",
+            Stage::Enrol => "enrol",
+            Stage::RecoveryCodes => "recovery_codes",
             Stage::Consent => "consent",
         }
     }
     pub fn parse(s: &str) -> Option<Stage> {
-        match s {
-            "credentials" => Some(Stage::Credentials),
-            "consent" => Some(Stage::Consent),
-            _ => None,
-        }
+        ALL_STAGES.iter().copied().find(|st| st.as_str() == s)
     }
     /// The hosted page that serves this stage.
     pub fn path(self) -> &'static str {
         match self {
             Stage::Credentials => "login",
+            Stage::Mfa => "mfa",
+            Stage::EnrolProof => "enrol/verify-email",
+            Stage::Enrol => "enrol",
+            Stage::RecoveryCodes => "recovery-codes",
             Stage::Consent => "consent",
         }
     }
@@ -55,6 +78,25 @@ pub struct TxState {
     pub session_id: Option<String>,
     /// The `acr` that the finished authentication reached.
     pub acr: Option<String>,
+    /// Methods offered at the MFA challenge.
+    #[serde(default)]
+    pub mfa_methods: Vec<MfaMethod>,
+    /// The enrolment on offer may be skipped.
+    #[serde(default)]
+    pub enrol_skippable: bool,
+    /// The user chose Skip.
+    #[serde(default)]
+    pub skipped: bool,
+    /// The mailbox was proven with a one-time code (enrolment hole, see `login::enrol`).
+    #[serde(default)]
+    pub proof_done: bool,
+    /// The pending TOTP seed, sealed.
+    pub pending_totp: Option<String>,
+    /// Recovery codes to show once, sealed.
+    pub recovery_codes: Option<String>,
+    /// The recovery-codes page shows a replacement for a used code (not a new set).
+    #[serde(default)]
+    pub replacement: bool,
 }
 
 /// A loaded transaction with its decoded request.
@@ -195,8 +237,75 @@ pub fn server_error(state: &AppState, ctx: &TenantCtx, e: impl std::fmt::Display
     )
 }
 
-/// The user has just authenticated in this transaction (the password stage passed). Decides the
-/// next stage: the MFA decision goes here, then consent, then finish.
+/// Where an MFA decision sends the interaction: a stage (with its scratch state), on to consent
+/// and finish (`Ok(None)`), or back to the client with an error.
+pub fn stage_for(
+    state: &AppState,
+    tenant: &crate::store::tenants::Tenant,
+    decision: &Decision,
+    extra: &mut TxState,
+    amr: &[String],
+) -> Result<Option<Stage>, (&'static str, String)> {
+    match decision {
+        Decision::Pass { acr, .. } => {
+            let from_amr = acr_for(amr);
+            extra.acr = Some(
+                if *acr == "mfa" || from_amr != "pwd" {
+                    if from_amr == "phr" { "phr" } else { "mfa" }
+                } else {
+                    "pwd"
+                }
+                .to_owned(),
+            );
+            Ok(None)
+        }
+        Decision::Challenge { methods, .. } => {
+            extra.mfa_methods = methods.clone();
+            Ok(Some(Stage::Mfa))
+        }
+        Decision::Enrol { skippable, .. } => {
+            extra.enrol_skippable = *skippable;
+            if extra.pending_totp.is_none() {
+                extra.pending_totp = mfa::new_pending_totp(state);
+            }
+            if tenant.mfa_enrollment_proof == "email" && !extra.proof_done {
+                Ok(Some(Stage::EnrolProof))
+            } else {
+                Ok(Some(Stage::Enrol))
+            }
+        }
+        Decision::Deny { error, reason } => Err((error, reason.clone())),
+    }
+}
+
+/// Sends an error to the client and drops the transaction.
+pub async fn deny(
+    state: &AppState,
+    ctx: &TenantCtx,
+    tx: &Tx,
+    error: &'static str,
+    description: &str,
+) -> Result<Response, Response> {
+    transactions::delete(&state.db, &tx.row.id)
+        .await
+        .map_err(|e| server_error(state, ctx, e))?;
+    Ok(crate::oidc::response::send(
+        &state.templates,
+        &ctx.tenant.theme,
+        &ctx.issuer,
+        &tx.req.redirect_uri,
+        tx.req.response_mode,
+        vec![
+            ("error", Some(error.to_owned())),
+            ("error_description", Some(description.to_owned())),
+            ("state", tx.req.state.clone()),
+        ],
+    ))
+}
+
+/// The user has authenticated in this transaction (password, or a continued SSO session
+/// needing more). Runs the MFA decision and moves to the stage it asks for, or on to consent
+/// and finish. `from` is the stage the transaction is in now.
 pub async fn after_authentication(
     state: &AppState,
     ctx: &TenantCtx,
@@ -207,21 +316,87 @@ pub async fn after_authentication(
     from: Stage,
 ) -> Result<Response, Response> {
     let user_id = tx.row.user_id.clone().unwrap_or_default();
+    // A step-up continues a session: what it already proved counts. A fresh login proves again.
+    let session_mfa_time = match (&tx.row.auth_time, &tx.extra.session_id) {
+        (None, Some(id)) => store::sessions::find_by_id(&state.db, &ctx.tenant.id, id)
+            .await
+            .map_err(|e| server_error(state, ctx, e))?
+            .and_then(|s| s.mfa_time),
+        _ => None,
+    };
+    let decision = mfa::decide(
+        state,
+        headers,
+        Context {
+            tenant: &ctx.tenant,
+            client,
+            req: &tx.req,
+            user_id: &user_id,
+            session_mfa_time,
+            enrolment_skipped: tx.extra.skipped,
+        },
+    )
+    .await
+    .map_err(|e| server_error(state, ctx, e))?;
+    tracing::info!(outcome = ?std::mem::discriminant(&decision), reason = decision.reason(), "mfa decision");
+    store::audit::record(
+        &state.db,
+        store::audit::NewEvent {
+            tenant_id: Some(&ctx.tenant.id),
+            user_id: Some(&user_id),
+            actor: "system",
+            event: "login.mfa_decision",
+            detail: serde_json::to_value(&decision).unwrap_or_default(),
+            ip: ip.as_deref(),
+        },
+    )
+    .await
+    .map_err(|e| server_error(state, ctx, e))?;
     let amr = tx.amr();
-    tx.extra.acr = Some(acr_for(&amr).to_owned());
+    match stage_for(state, &ctx.tenant, &decision, &mut tx.extra, &amr) {
+        Err((error, reason)) => deny(state, ctx, &tx, error, &reason).await,
+        Ok(Some(stage)) => move_to(state, ctx, tx, from, stage).await,
+        Ok(None) => proceed(state, ctx, headers, ip, tx, client, from).await,
+    }
+}
+
+/// Saves the transaction's scratch state and moves it from `from` to `to`.
+pub async fn move_to(
+    state: &AppState,
+    ctx: &TenantCtx,
+    mut tx: Tx,
+    from: Stage,
+    to: Stage,
+) -> Result<Response, Response> {
     tx.row.state = serde_json::to_string(&tx.extra).unwrap_or_else(|_| "{}".into());
+    let moved = transactions::advance(&state.db, &tx.row, from.as_str(), to.as_str())
+        .await
+        .map_err(|e| server_error(state, ctx, e))?;
+    if !moved {
+        return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
+    }
+    Ok(redirect_to_stage(ctx, to, &tx.handle))
+}
+
+/// Authentication is complete: ask for consent if needed, else finish.
+pub async fn proceed(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    ip: Option<String>,
+    mut tx: Tx,
+    client: &Client,
+    from: Stage,
+) -> Result<Response, Response> {
+    let user_id = tx.row.user_id.clone().unwrap_or_default();
+    if tx.extra.acr.is_none() {
+        tx.extra.acr = Some(acr_for(&tx.amr()).to_owned());
+    }
     let consent = needs_consent(state, client, &tx.req, &user_id)
         .await
         .map_err(|e| server_error(state, ctx, e))?;
     if consent {
-        let moved =
-            transactions::advance(&state.db, &tx.row, from.as_str(), Stage::Consent.as_str())
-                .await
-                .map_err(|e| server_error(state, ctx, e))?;
-        if !moved {
-            return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
-        }
-        return Ok(redirect_to_stage(ctx, Stage::Consent, &tx.handle));
+        return move_to(state, ctx, tx, from, Stage::Consent).await;
     }
     finish_tx(state, ctx, headers, ip, tx, client).await
 }

@@ -4,8 +4,10 @@
 //! stages in [`flow::after_authentication`].
 
 pub mod consent;
+pub mod enrol;
 pub mod finish;
 pub mod flow;
+pub mod mfa;
 pub mod pages;
 pub mod password;
 pub mod start;
@@ -25,6 +27,13 @@ pub fn router() -> Router<AppState> {
             "/t/{tenant}/login",
             get(password::show).post(password::submit),
         )
+        .route("/t/{tenant}/mfa", get(mfa::show).post(mfa::submit))
+        .route("/t/{tenant}/enrol", get(enrol::show).post(enrol::submit))
+        .route(
+            "/t/{tenant}/recovery-codes",
+            get(enrol::show_codes).post(enrol::codes_done),
+        )
+        .route("/t/{tenant}/recovery-codes.txt", get(enrol::download_codes))
         .route(
             "/t/{tenant}/consent",
             get(consent::show).post(consent::submit),

@@ -11,6 +11,7 @@ use axum::response::Response;
 use super::finish::{self, Completion, SessionChoice};
 use super::flow::{self, Stage, TxState, server_error};
 use super::pages;
+use crate::mfa::service::{self as mfa, Context};
 use crate::model::now;
 use crate::oidc::authorize::{self, Rejection};
 use crate::oidc::response;
@@ -138,49 +139,82 @@ async fn run(
 
     let mut res = match usable {
         Some(s) => {
-            let consent = flow::needs_consent(state, &client, &req, &s.user_id)
-                .await
-                .map_err(|e| server_error(state, ctx, e))?;
-            if consent && req.has_prompt("none") {
-                return Err(deny(
-                    "consent_required",
-                    "the user has not consented to this client",
-                ));
-            }
-            if consent {
-                let extra = TxState {
-                    session_id: Some(s.id.clone()),
-                    acr: Some(s.acr.clone()),
-                };
-                flow::start(
-                    state,
-                    ctx,
-                    &browser,
-                    &req,
-                    Stage::Consent,
-                    Some(&s.user_id),
-                    extra,
-                )
-                .await
-                .map_err(|e| server_error(state, ctx, e))?
-            } else {
-                let ip = Some(addr.ip().to_string());
-                finish::complete(
-                    state,
-                    ctx,
-                    headers,
-                    ip,
-                    Completion {
-                        req: &req,
-                        client: &client,
-                        user_id: &s.user_id,
-                        auth_time: None,
-                        amr: s.amr_list(),
-                        acr: s.acr.clone(),
-                        session: SessionChoice::Existing(s.id.clone()),
-                    },
-                )
-                .await?
+            // The session may still fall short of what this client or request demands (step-up).
+            let decision = mfa::decide(
+                state,
+                headers,
+                Context {
+                    tenant: &ctx.tenant,
+                    client: &client,
+                    req: &req,
+                    user_id: &s.user_id,
+                    session_mfa_time: s.mfa_time,
+                    enrolment_skipped: false,
+                },
+            )
+            .await
+            .map_err(|e| server_error(state, ctx, e))?;
+            let mut extra = TxState {
+                session_id: Some(s.id.clone()),
+                acr: Some(s.acr.clone()),
+                ..TxState::default()
+            };
+            match flow::stage_for(state, &ctx.tenant, &decision, &mut extra, &s.amr_list()) {
+                Err((error, reason)) => return Err(deny(error, &reason)),
+                // OIDC Core §3.1.2.6: prompt=none may not show the MFA pages.
+                Ok(Some(_)) if req.has_prompt("none") => {
+                    return Err(deny(
+                        "interaction_required",
+                        "a second factor is required: the user must interact",
+                    ));
+                }
+                Ok(Some(stage)) => {
+                    flow::start(state, ctx, &browser, &req, stage, Some(&s.user_id), extra)
+                        .await
+                        .map_err(|e| server_error(state, ctx, e))?
+                }
+                Ok(None) => {
+                    let consent = flow::needs_consent(state, &client, &req, &s.user_id)
+                        .await
+                        .map_err(|e| server_error(state, ctx, e))?;
+                    if consent && req.has_prompt("none") {
+                        return Err(deny(
+                            "consent_required",
+                            "the user has not consented to this client",
+                        ));
+                    }
+                    if consent {
+                        flow::start(
+                            state,
+                            ctx,
+                            &browser,
+                            &req,
+                            Stage::Consent,
+                            Some(&s.user_id),
+                            extra,
+                        )
+                        .await
+                        .map_err(|e| server_error(state, ctx, e))?
+                    } else {
+                        let ip = Some(addr.ip().to_string());
+                        finish::complete(
+                            state,
+                            ctx,
+                            headers,
+                            ip,
+                            Completion {
+                                req: &req,
+                                client: &client,
+                                user_id: &s.user_id,
+                                auth_time: None,
+                                amr: s.amr_list(),
+                                acr: extra.acr.clone().unwrap_or_else(|| s.acr.clone()),
+                                session: SessionChoice::Existing(s.id.clone()),
+                            },
+                        )
+                        .await?
+                    }
+                }
             }
         }
         None if req.has_prompt("none") => {

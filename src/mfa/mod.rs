@@ -3,4 +3,5 @@
 
 pub mod policy;
 pub mod recovery;
+pub mod service;
 pub mod totp;

@@ -54,7 +54,12 @@ pub async fn create(
 }
 
 /// The live device for this token and user, touching `last_seen_at`.
-pub async fn find_valid(db: &Db, user_id: &str, token_hash: &str, now: i64) -> StoreResult<Option<TrustedDevice>> {
+pub async fn find_valid(
+    db: &Db,
+    user_id: &str,
+    token_hash: &str,
+    now: i64,
+) -> StoreResult<Option<TrustedDevice>> {
     let sql = concat!(
         "UPDATE trusted_devices SET last_seen_at = $3 WHERE user_id = $1 AND token_hash = $2 \
          AND revoked_at IS NULL AND expires_at > $3 RETURNING ",
@@ -83,7 +88,8 @@ pub async fn list_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<Vec<
 }
 
 pub async fn revoke(db: &Db, user_id: &str, id: &str, now: i64) -> StoreResult<bool> {
-    let n = with_db!(db, |pool| sqlx::query(
+    let n = with_db!(db, |pool| {
+        sqlx::query(
         "UPDATE trusted_devices SET revoked_at = $3 WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL"
     )
     .bind(user_id)
@@ -91,7 +97,8 @@ pub async fn revoke(db: &Db, user_id: &str, id: &str, now: i64) -> StoreResult<b
     .bind(now)
     .execute(pool)
     .await?
-    .rows_affected());
+    .rows_affected()
+    });
     Ok(n == 1)
 }
 

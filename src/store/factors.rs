@@ -121,19 +121,23 @@ pub async fn rename(db: &Db, user_id: &str, id: &str, label: &str) -> StoreResul
 }
 
 pub async fn delete(db: &Db, user_id: &str, id: &str) -> StoreResult<bool> {
-    let n = with_db!(db, |pool| sqlx::query("DELETE FROM factors WHERE user_id = $1 AND id = $2")
-        .bind(user_id)
-        .bind(id)
-        .execute(pool)
-        .await?
-        .rows_affected());
+    let n = with_db!(db, |pool| sqlx::query(
+        "DELETE FROM factors WHERE user_id = $1 AND id = $2"
+    )
+    .bind(user_id)
+    .bind(id)
+    .execute(pool)
+    .await?
+    .rows_affected());
     Ok(n == 1)
 }
 
 pub async fn delete_all_for_user(db: &Db, user_id: &str) -> StoreResult<u64> {
-    Ok(with_db!(db, |pool| sqlx::query("DELETE FROM factors WHERE user_id = $1")
-        .bind(user_id)
-        .execute(pool)
-        .await?
-        .rows_affected()))
+    Ok(with_db!(db, |pool| sqlx::query(
+        "DELETE FROM factors WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .execute(pool)
+    .await?
+    .rows_affected()))
 }

@@ -63,7 +63,12 @@ pub async fn issue(db: &Db, o: NewOtp<'_>) -> StoreResult<()> {
 }
 
 /// The live challenge for this user and purpose.
-pub async fn current(db: &Db, user_id: &str, purpose: &str, now: i64) -> StoreResult<Option<OtpChallenge>> {
+pub async fn current(
+    db: &Db,
+    user_id: &str,
+    purpose: &str,
+    now: i64,
+) -> StoreResult<Option<OtpChallenge>> {
     let sql = concat!(
         "SELECT ",
         columns!(),

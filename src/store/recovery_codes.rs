@@ -5,7 +5,13 @@ use super::{Db, StoreResult, new_id};
 use crate::with_db;
 
 /// Replaces every code of the user with `hashes` (regenerating voids the old set).
-pub async fn replace_set(db: &Db, tenant_id: &str, user_id: &str, hashes: &[String], now: i64) -> StoreResult<()> {
+pub async fn replace_set(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    hashes: &[String],
+    now: i64,
+) -> StoreResult<()> {
     with_db!(db, |pool| {
         let mut tx = pool.begin().await?;
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
@@ -49,7 +55,8 @@ pub async fn add(db: &Db, tenant_id: &str, user_id: &str, hash: &str, now: i64) 
 
 /// Spends the code with this hash; false when it does not exist or was already used.
 pub async fn consume(db: &Db, user_id: &str, hash: &str, now: i64) -> StoreResult<bool> {
-    let n = with_db!(db, |pool| sqlx::query(
+    let n = with_db!(db, |pool| {
+        sqlx::query(
         "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL"
     )
     .bind(user_id)
@@ -57,7 +64,8 @@ pub async fn consume(db: &Db, user_id: &str, hash: &str, now: i64) -> StoreResul
     .bind(now)
     .execute(pool)
     .await?
-    .rows_affected());
+    .rows_affected()
+    });
     Ok(n == 1)
 }
 
@@ -71,10 +79,12 @@ pub async fn remaining(db: &Db, user_id: &str) -> StoreResult<i64> {
 }
 
 pub async fn delete_all_for_user(db: &Db, user_id: &str) -> StoreResult<()> {
-    with_db!(db, |pool| sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(pool)
-        .await?
-        .rows_affected());
+    with_db!(db, |pool| sqlx::query(
+        "DELETE FROM recovery_codes WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .execute(pool)
+    .await?
+    .rows_affected());
     Ok(())
 }

@@ -1,0 +1,314 @@
+//! The MFA challenge stage: "Enter the code from your authenticator app", with "Trust this
+//! device" and "Use a recovery code". Wrong codes count per transaction (the tenant's
+//! `mfa_max_attempts` ends it) and per user across transactions (lockout, see
+//! `mfa::service::USER_LIMIT`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, RawForm, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde::Serialize;
+
+use super::flow::{self, Stage, Tx, server_error};
+use super::pages::{self, Base};
+use crate::crypto::seal;
+use crate::mfa::service::{self as mfa, DEVICE_COOKIE};
+use crate::model::{TrustPolicy, now};
+use crate::state::{AppState, TenantCtx};
+use crate::store::clients::Client;
+use crate::store::rate_limits::{self, Limit};
+use crate::store::users::User;
+use crate::store::{self, sessions, transactions};
+use crate::web::browser::Browser;
+use crate::web::cookies;
+
+#[derive(Serialize)]
+struct MfaPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    title: &'a str,
+    tx: &'a str,
+    csrf: String,
+    recovery: bool,
+    offer_trust: bool,
+    trust_days: i64,
+    error: Option<&'a str>,
+    back_url: Option<String>,
+}
+
+fn offer_trust(ctx: &TenantCtx, client: &Client) -> bool {
+    ctx.tenant.trusted_device_days > 0 && client.trust_policy == TrustPolicy::Any
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render(
+    state: &AppState,
+    ctx: &TenantCtx,
+    tx: &Tx,
+    browser: &Browser,
+    client: &Client,
+    recovery: bool,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    state.templates.page(
+        status,
+        &ctx.tenant.theme,
+        "mfa.html",
+        MfaPage {
+            base: Base::new(&ctx.tenant),
+            title: "Two-factor authentication",
+            tx: &tx.handle,
+            csrf: browser.csrf_token(&state.secret),
+            recovery,
+            offer_trust: offer_trust(ctx, client),
+            trust_days: ctx.tenant.trusted_device_days,
+            error,
+            back_url: tx.back_url(),
+        },
+    )
+}
+
+/// Loads the transaction at `stage` with its client and user, or the page to show instead.
+pub async fn load_at(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    handle: Option<&str>,
+    stage: Stage,
+) -> Result<(Tx, Browser, Client, User), Response> {
+    let (tx, browser) = flow::load(state, ctx, headers, handle).await?;
+    match tx.stage() {
+        Some(s) if s == stage => {}
+        Some(other) => return Err(flow::redirect_to_stage(ctx, other, &tx.handle)),
+        None => return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref())),
+    }
+    let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
+        .await
+        .map_err(|e| server_error(state, ctx, e))?
+        .ok_or_else(|| pages::expired(state, &ctx.tenant, None))?;
+    let user = store::users::get(
+        &state.db,
+        &ctx.tenant.id,
+        tx.row.user_id.as_deref().unwrap_or_default(),
+    )
+    .await
+    .map_err(|_| pages::expired(state, &ctx.tenant, tx.back_url().as_deref()))?;
+    Ok((tx, browser, client, user))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    match load_at(
+        &state,
+        &ctx,
+        &headers,
+        q.get("tx").map(String::as_str),
+        Stage::Mfa,
+    )
+    .await
+    {
+        Ok((tx, browser, client, _)) => {
+            let recovery = q.get("method").map(String::as_str) == Some("recovery");
+            render(
+                &state,
+                &ctx,
+                &tx,
+                &browser,
+                &client,
+                recovery,
+                None,
+                StatusCode::OK,
+            )
+        }
+        Err(r) => r,
+    }
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    match run(&state, &ctx, addr, &headers, &body).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+fn locked_page(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> Response {
+    pages::error(
+        state,
+        &ctx.tenant,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts",
+        "Too many wrong codes were entered. For your security, wait 15 minutes, then go back to \
+         the application and sign in again.",
+        back,
+    )
+}
+
+async fn run(
+    state: &AppState,
+    ctx: &TenantCtx,
+    addr: SocketAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, Response> {
+    let form = super::parse_params(body).unwrap_or_default();
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let (mut tx, browser, client, user) =
+        load_at(state, ctx, headers, Some(field("tx")), Stage::Mfa).await?;
+    let back = tx.back_url();
+    if !browser.verify_csrf(&state.secret, field("csrf")) {
+        return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
+    }
+    let fail = |e| server_error(state, ctx, e);
+    let ts = now();
+    let user_key = mfa::user_limit_key(&user.id);
+    if rate_limits::locked_until(&state.db, &user_key, ts)
+        .await
+        .map_err(fail)?
+        .is_some()
+    {
+        return Err(locked_page(state, ctx, back.as_deref()));
+    }
+    let recovery = field("method") == "recovery";
+    let (ok, replacement) = if recovery {
+        match mfa::use_recovery_code(state, &ctx.tenant, &user, field("recovery_code"))
+            .await
+            .map_err(fail)?
+        {
+            Some(rep) => (true, rep),
+            None => (false, None),
+        }
+    } else {
+        (
+            mfa::verify_totp(state, &user.id, field("code"))
+                .await
+                .map_err(fail)?
+                .is_some(),
+            None,
+        )
+    };
+
+    if !ok {
+        let user_locked = rate_limits::record_failure(&state.db, &user_key, mfa::USER_LIMIT, ts)
+            .await
+            .map_err(fail)?;
+        let tx_limit = Limit {
+            max_failures: ctx.tenant.mfa_max_attempts.max(1),
+            window_secs: state.config.login.transaction_ttl_secs,
+            lockout_secs: state.config.login.transaction_ttl_secs,
+        };
+        let tx_over =
+            rate_limits::record_failure(&state.db, &format!("mfa:tx:{}", tx.row.id), tx_limit, ts)
+                .await
+                .map_err(fail)?;
+        if user_locked.is_some() || tx_over.is_some() {
+            transactions::delete(&state.db, &tx.row.id)
+                .await
+                .map_err(fail)?;
+            mfa::record(
+                state,
+                &ctx.tenant,
+                &user,
+                "system",
+                "mfa.challenge_locked",
+                serde_json::json!({ "ip": addr.ip().to_string() }),
+            )
+            .await
+            .map_err(fail)?;
+            return Err(locked_page(state, ctx, back.as_deref()));
+        }
+        let msg = if recovery {
+            "That recovery code is not valid or was already used."
+        } else {
+            "That code didn't work. Check your authenticator app and try again."
+        };
+        return Err(render(
+            state,
+            ctx,
+            &tx,
+            &browser,
+            &client,
+            recovery,
+            Some(msg),
+            StatusCode::UNAUTHORIZED,
+        ));
+    }
+    rate_limits::clear(&state.db, &user_key)
+        .await
+        .map_err(fail)?;
+
+    // Record the second factor: on the transaction for a fresh login, on the session for a
+    // step-up (which then finishes on that session).
+    let ip = Some(addr.ip().to_string());
+    record_second_factor(state, ctx, &mut tx).await?;
+    let mut trust_cookie = None;
+    if field("trust") == "on" && offer_trust(ctx, &client) {
+        let ua = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let token = mfa::trust_device(state, &ctx.tenant, &user, ua)
+            .await
+            .map_err(fail)?;
+        trust_cookie = Some(cookies::set(
+            DEVICE_COOKIE,
+            &token,
+            &format!("/t/{}", ctx.tenant.slug),
+            Some(ctx.tenant.trusted_device_days * 86_400),
+            state.public_url.starts_with("https://"),
+        ));
+    }
+    let mut res = if let Some(code) = replacement {
+        tx.extra.recovery_codes = seal::seal(
+            &state.secret,
+            "recovery-display",
+            serde_json::to_string(&[code])
+                .unwrap_or_default()
+                .as_bytes(),
+        )
+        .ok();
+        tx.extra.replacement = true;
+        flow::move_to(state, ctx, tx, Stage::Mfa, Stage::RecoveryCodes).await?
+    } else {
+        flow::proceed(state, ctx, headers, ip, tx, &client, Stage::Mfa).await?
+    };
+    if let Some(c) = trust_cookie {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(res)
+}
+
+/// Adds `otp` and `mfa` to what this interaction proved, and the acr `mfa`.
+pub async fn record_second_factor(
+    state: &AppState,
+    ctx: &TenantCtx,
+    tx: &mut Tx,
+) -> Result<(), Response> {
+    let ts = now();
+    tx.extra.acr = Some("mfa".into());
+    if tx.row.auth_time.is_some() {
+        tx.row.amr = serde_json::to_string(&mfa::amr_with_otp(&tx.amr())).unwrap_or_default();
+        return Ok(());
+    }
+    if let Some(id) = &tx.extra.session_id {
+        let s = sessions::find_by_id(&state.db, &ctx.tenant.id, id)
+            .await
+            .map_err(|e| server_error(state, ctx, e))?
+            .ok_or_else(|| pages::expired(state, &ctx.tenant, tx.back_url().as_deref()))?;
+        let amr = mfa::amr_with_otp(&s.amr_list());
+        sessions::reauthenticate(&state.db, &s.id, s.auth_time, &amr, "mfa", Some(ts), ts)
+            .await
+            .map_err(|e| server_error(state, ctx, e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! MFA operations shared by the hosted login, the account pages and the admin CLI: reading a
+//! user's factors into a policy decision, enrolling and verifying TOTP, recovery codes, trusted
+//! devices and the admin reset. Every change writes an audit event.
+
+use axum::http::HeaderMap;
+use serde_json::json;
+
+use super::policy::{self, Decision, Inputs};
+use super::{recovery, totp};
+use crate::crypto::{random, seal};
+use crate::model::{MfaMethod, now};
+use crate::oidc::authz_request::AuthRequest;
+use crate::state::AppState;
+use crate::store::clients::Client;
+use crate::store::factors::{self, Factor, NewFactor};
+use crate::store::rate_limits::Limit;
+use crate::store::tenants::Tenant;
+use crate::store::users::User;
+use crate::store::{StoreResult, audit, devices, recovery_codes};
+use crate::web::cookies;
+
+pub const DEVICE_COOKIE: &str = "gh_device";
+const SEAL_TOTP: &str = "totp-seed";
+
+/// Per-user limit on wrong second-factor codes across sign-ins. NIST SP 800-63B §5.2.2 allows
+/// at most 100 consecutive failures; Gatehouse locks after 10 within 15 minutes, for 15 minutes.
+pub const USER_LIMIT: Limit = Limit {
+    max_failures: 10,
+    window_secs: 900,
+    lockout_secs: 900,
+};
+
+pub fn user_limit_key(user_id: &str) -> String {
+    format!("mfa:user:{user_id}")
+}
+
+pub async fn enrolled_kinds(state: &AppState, user_id: &str) -> StoreResult<Vec<MfaMethod>> {
+    let mut kinds: Vec<MfaMethod> = factors::list_for_user(&state.db, user_id)
+        .await?
+        .into_iter()
+        .map(|f| f.kind)
+        .collect();
+    kinds.dedup();
+    Ok(kinds)
+}
+
+/// Whether the browser holds a valid trusted-device token for this user.
+pub async fn trusted_device(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: &str,
+) -> StoreResult<bool> {
+    let Some(token) = cookies::get(headers, DEVICE_COOKIE) else {
+        return Ok(false);
+    };
+    Ok(
+        devices::find_valid(&state.db, user_id, &random::sha256_hex(&token), now())
+            .await?
+            .is_some(),
+    )
+}
+
+/// What the policy needs to know about this request, user and session.
+pub struct Context<'a> {
+    pub tenant: &'a Tenant,
+    pub client: &'a Client,
+    pub req: &'a AuthRequest,
+    pub user_id: &'a str,
+    pub session_mfa_time: Option<i64>,
+    pub enrolment_skipped: bool,
+}
+
+pub async fn decide(
+    state: &AppState,
+    headers: &HeaderMap,
+    c: Context<'_>,
+) -> StoreResult<Decision> {
+    let kinds = enrolled_kinds(state, c.user_id).await?;
+    let allowed = c
+        .tenant
+        .mfa_methods()
+        .unwrap_or_else(|_| vec![MfaMethod::Totp]);
+    let trusted = trusted_device(state, headers, c.user_id).await?;
+    let essential = c.req.essential_acr();
+    Ok(policy::decide(&Inputs {
+        tenant_policy: c.tenant.mfa_policy,
+        prompt_enrollment: c.tenant.mfa_prompt_enrollment,
+        allowed_methods: &allowed,
+        client_policy: c.client.mfa_policy,
+        trust_policy: c.client.trust_policy,
+        acr_values: &c.req.acr_values,
+        essential_acr: &essential,
+        max_age: c.req.max_age,
+        user_factors: &kinds,
+        session_mfa_time: c.session_mfa_time,
+        trusted_device: trusted,
+        enrolment_skipped: c.enrolment_skipped,
+        now: now(),
+    }))
+}
+
+/// A fresh TOTP seed for enrolment, sealed so it can wait in the transaction or account session.
+pub fn new_pending_totp(state: &AppState) -> Option<String> {
+    seal::seal(&state.secret, SEAL_TOTP, &totp::new_secret()).ok()
+}
+
+pub fn open_seed(state: &AppState, sealed: &str) -> Option<Vec<u8>> {
+    seal::open(&state.secret, SEAL_TOTP, sealed).ok()
+}
+
+/// The enrolment screen's material: grouped key, otpauth URI and QR code (base64 PNG).
+pub struct Provisioning {
+    pub key: String,
+    pub uri: String,
+    pub qr_png_base64: String,
+}
+
+pub fn provisioning(
+    state: &AppState,
+    sealed: &str,
+    tenant: &Tenant,
+    user: &User,
+) -> Option<Provisioning> {
+    let seed = open_seed(state, sealed)?;
+    let (uri, qr) = totp::provisioning(&seed, &tenant.name, &user.email)?;
+    Some(Provisioning {
+        key: totp::grouped_key(&seed),
+        uri,
+        qr_png_base64: qr,
+    })
+}
+
+/// Confirms a pending TOTP enrolment with the user's first code. Returns the new factor and,
+/// when it is the user's first factor, a fresh set of recovery codes to show once.
+pub async fn confirm_totp(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &User,
+    sealed: &str,
+    label: &str,
+    code: &str,
+    actor: &str,
+) -> StoreResult<Option<(Factor, Option<Vec<String>>)>> {
+    let Some(seed) = open_seed(state, sealed) else {
+        return Ok(None);
+    };
+    let ts = now();
+    let Some(step) = totp::verify(&seed, code, None, ts) else {
+        return Ok(None);
+    };
+    let first = factors::list_for_user(&state.db, &user.id)
+        .await?
+        .is_empty();
+    let label = label.trim();
+    let label = if label.is_empty() {
+        "Authenticator app"
+    } else {
+        label
+    };
+    let label: String = label.chars().take(64).collect();
+    let factor = factors::create(
+        &state.db,
+        NewFactor {
+            tenant_id: &tenant.id,
+            user_id: &user.id,
+            kind: MfaMethod::Totp,
+            label: &label,
+            secret_sealed: Some(sealed),
+            last_step: Some(step),
+            target: None,
+            now: ts,
+        },
+    )
+    .await?;
+    let codes = if first {
+        Some(regenerate_recovery_codes(state, tenant, user, actor, false).await?)
+    } else {
+        None
+    };
+    record(
+        state,
+        tenant,
+        user,
+        actor,
+        "mfa.factor_added",
+        json!({ "factor_id": factor.id, "kind": "totp", "label": factor.label }),
+    )
+    .await?;
+    Ok(Some((factor, codes)))
+}
+
+/// Checks a TOTP code against the user's authenticator apps (each code once).
+pub async fn verify_totp(
+    state: &AppState,
+    user_id: &str,
+    code: &str,
+) -> StoreResult<Option<Factor>> {
+    let ts = now();
+    for f in factors::list_for_user(&state.db, user_id).await? {
+        if f.kind != MfaMethod::Totp {
+            continue;
+        }
+        let Some(seed) = f.secret_sealed.as_deref().and_then(|s| open_seed(state, s)) else {
+            continue;
+        };
+        if let Some(step) = totp::verify(&seed, code, f.last_step, ts)
+            && factors::accept_step(&state.db, &f.id, step, ts).await?
+        {
+            return Ok(Some(f));
+        }
+    }
+    Ok(None)
+}
+
+/// Voids the old set and returns `tenant.mfa_recovery_count` new codes (shown once).
+pub async fn regenerate_recovery_codes(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &User,
+    actor: &str,
+    audit_it: bool,
+) -> StoreResult<Vec<String>> {
+    let codes = recovery::generate(tenant.mfa_recovery_count.clamp(1, 16) as usize);
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| recovery::hash(&state.secret, c))
+        .collect();
+    recovery_codes::replace_set(&state.db, &tenant.id, &user.id, &hashes, now()).await?;
+    if audit_it {
+        record(
+            state,
+            tenant,
+            user,
+            actor,
+            "mfa.recovery_codes_regenerated",
+            json!({ "count": codes.len() }),
+        )
+        .await?;
+    }
+    Ok(codes)
+}
+
+/// Spends a recovery code. `Some(replacement)` on success, where `replacement` is a fresh code
+/// when the tenant replaces codes on use.
+pub async fn use_recovery_code(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &User,
+    code: &str,
+) -> StoreResult<Option<Option<String>>> {
+    if recovery::normalize(code).len() != 12 {
+        return Ok(None);
+    }
+    let ts = now();
+    if !recovery_codes::consume(
+        &state.db,
+        &user.id,
+        &recovery::hash(&state.secret, code),
+        ts,
+    )
+    .await?
+    {
+        return Ok(None);
+    }
+    let replacement = if tenant.mfa_recovery_replace_on_use {
+        let fresh = recovery::generate(1).remove(0);
+        recovery_codes::add(
+            &state.db,
+            &tenant.id,
+            &user.id,
+            &recovery::hash(&state.secret, &fresh),
+            ts,
+        )
+        .await?;
+        Some(fresh)
+    } else {
+        None
+    };
+    let remaining = recovery_codes::remaining(&state.db, &user.id).await?;
+    record(
+        state,
+        tenant,
+        user,
+        &format!("user:{}", user.id),
+        "mfa.recovery_code_used",
+        json!({ "remaining": remaining, "replaced": replacement.is_some() }),
+    )
+    .await?;
+    Ok(Some(replacement))
+}
+
+/// Remembers this browser for the user; returns the cookie token (the database keeps its hash).
+pub async fn trust_device(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &User,
+    user_agent: Option<&str>,
+) -> StoreResult<String> {
+    let token = random::token(32);
+    let ts = now();
+    devices::create(
+        &state.db,
+        &tenant.id,
+        &user.id,
+        &random::sha256_hex(&token),
+        user_agent,
+        ts,
+        ts + tenant.trusted_device_days * 86_400,
+    )
+    .await?;
+    record(
+        state,
+        tenant,
+        user,
+        &format!("user:{}", user.id),
+        "mfa.device_trusted",
+        json!({}),
+    )
+    .await?;
+    Ok(token)
+}
+
+/// The admin "Reset MFA": every factor, recovery code and trusted device goes.
+pub async fn reset(
+    state_db: &crate::store::Db,
+    tenant: &Tenant,
+    user: &User,
+    actor: &str,
+) -> StoreResult<u64> {
+    let removed = factors::delete_all_for_user(state_db, &user.id).await?;
+    recovery_codes::delete_all_for_user(state_db, &user.id).await?;
+    devices::revoke_all_for_user(state_db, &user.id, now()).await?;
+    audit::record(
+        state_db,
+        audit::NewEvent {
+            tenant_id: Some(&tenant.id),
+            user_id: Some(&user.id),
+            actor,
+            event: "mfa.reset",
+            detail: json!({ "factors_removed": removed }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(removed)
+}
+
+pub async fn record(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &User,
+    actor: &str,
+    event: &str,
+    detail: serde_json::Value,
+) -> StoreResult<()> {
+    audit::record(
+        &state.db,
+        audit::NewEvent {
+            tenant_id: Some(&tenant.id),
+            user_id: Some(&user.id),
+            actor,
+            event,
+            detail,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// amr after a second factor (RFC 8176): the first factor's methods plus `otp` and `mfa`.
+pub fn amr_with_otp(first: &[String]) -> Vec<String> {
+    let mut amr: Vec<String> = first.to_vec();
+    for m in ["otp", "mfa"] {
+        if !amr.iter().any(|x| x == m) {
+            amr.push(m.to_owned());
+        }
+    }
+    amr
+}
