@@ -2,21 +2,18 @@
 //! Admin commands print one JSON object with `--json`; every failure is one line on stderr and a
 //! non-zero exit.
 
-use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod cli;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 
-use gatehouse::admin::{self, CLI_ACTOR, clients::ClientRequest, users::UserRequest};
 use gatehouse::config::{Config, LogFormat};
-use gatehouse::crypto::keys::{self, KeySet};
 use gatehouse::crypto::password::PasswordHasherPool;
-use gatehouse::model::{
-    self, ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TrustPolicy,
-};
-use gatehouse::store::{self, Db, tenants::TenantChanges};
+use gatehouse::model::{ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TrustPolicy};
+use gatehouse::store::Db;
 
 #[derive(Parser)]
 #[command(
@@ -77,7 +74,7 @@ enum Command {
 }
 
 #[derive(Subcommand)]
-enum KeysCommand {
+pub(crate) enum KeysCommand {
     /// Show kid, algorithm, state and dates of every key.
     List,
     /// Make a new key active and retire the old one after the longest token lifetime.
@@ -92,7 +89,7 @@ enum KeysCommand {
 }
 
 #[derive(Subcommand)]
-enum TenantCommand {
+pub(crate) enum TenantCommand {
     Create {
         slug: String,
         #[arg(long)]
@@ -135,7 +132,7 @@ enum TenantCommand {
 }
 
 #[derive(Args)]
-struct ClientCreate {
+pub(crate) struct ClientCreate {
     tenant: String,
     #[arg(long = "redirect-uri", required = true)]
     redirect_uris: Vec<String>,
@@ -164,13 +161,13 @@ struct ClientCreate {
 }
 
 #[derive(Subcommand)]
-enum ClientCommand {
+pub(crate) enum ClientCommand {
     Create(ClientCreate),
     List { tenant: String },
 }
 
 #[derive(Subcommand)]
-enum UserCommand {
+pub(crate) enum UserCommand {
     Create {
         tenant: String,
         email: String,
@@ -245,12 +242,12 @@ fn init_logging(config: &Config) {
     }
 }
 
-enum Output {
+pub(crate) enum Output {
     Quiet,
     Value { json: Value, text: String },
 }
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+pub(crate) type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 async fn run(command: Command, config: Config) -> Result<Output> {
     match command {
@@ -264,11 +261,11 @@ async fn run(command: Command, config: Config) -> Result<Output> {
                 text: "database is up to date".into(),
             })
         }
-        Command::Keys(k) => keys_command(k, &config),
-        Command::Tenant(t) => with_db(&config, |db| tenant_command(t, db)).await,
+        Command::Keys(k) => cli::keys::keys_command(k, &config),
+        Command::Tenant(t) => with_db(&config, |db| cli::tenants::tenant_command(t, db)).await,
         Command::Client(c) => {
             let tokens = config.tokens.clone();
-            with_db(&config, |db| client_command(c, db, tokens)).await
+            with_db(&config, |db| cli::clients::client_command(c, db, tokens)).await
         }
         Command::Explain {
             tenant,
@@ -280,7 +277,7 @@ async fn run(command: Command, config: Config) -> Result<Output> {
             trusted_device,
         } => {
             with_db(&config, |db| async move {
-                explain(
+                cli::explain::explain(
                     &db,
                     &tenant,
                     &client_id,
@@ -296,7 +293,7 @@ async fn run(command: Command, config: Config) -> Result<Output> {
         }
         Command::User(u) => {
             let passwords = PasswordHasherPool::new(&config.password)?;
-            with_db(&config, |db| user_command(u, db, passwords)).await
+            with_db(&config, |db| cli::users::user_command(u, db, passwords)).await
         }
     }
 }
@@ -330,346 +327,4 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
     gatehouse::serve(state, listener, gatehouse::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-fn key_json(k: &keys::SigningKey) -> Value {
-    json!({
-        "kid": k.kid,
-        "alg": k.alg,
-        "state": k.state.as_str(),
-        "created_at": model::rfc3339(k.created_at),
-        "retire_at": k.retire_at.map(model::rfc3339),
-    })
-}
-
-fn keys_command(cmd: KeysCommand, config: &Config) -> Result<Output> {
-    let dir = &config.keys.dir;
-    match cmd {
-        KeysCommand::List => {
-            let set = KeySet::load_or_create(dir, model::now())?;
-            let rows: Vec<Value> = set.keys().iter().map(key_json).collect();
-            let mut text = format!(
-                "{:<24} {:<6} {:<8} {:<22} RETIRES",
-                "KID", "ALG", "STATE", "CREATED"
-            );
-            for k in set.keys() {
-                text.push_str(&format!(
-                    "\n{:<24} {:<6} {:<8} {:<22} {}",
-                    k.kid,
-                    k.alg.as_str(),
-                    k.state.as_str(),
-                    model::rfc3339(k.created_at),
-                    k.retire_at
-                        .map(model::rfc3339)
-                        .unwrap_or_else(|| "-".into())
-                ));
-            }
-            Ok(Output::Value {
-                json: json!({ "keys": rows }),
-                text,
-            })
-        }
-        KeysCommand::Rotate { alg, stage } => {
-            let now = model::now();
-            KeySet::load_or_create(dir, now)?;
-            let algs: Vec<SigningAlg> = alg
-                .map(|a| vec![a])
-                .unwrap_or_else(|| SigningAlg::ALL.to_vec());
-            let mut rotated = Vec::new();
-            let mut text = Vec::new();
-            for a in algs {
-                let r = keys::rotate(dir, a, stage, config.tokens.max_lifetime_secs, now)?;
-                text.push(match &r.retired_kid {
-                    Some(old) => format!(
-                        "{}: {} is now {}; {} retires at {}",
-                        a,
-                        r.kid,
-                        r.new_state.as_str(),
-                        old,
-                        r.retire_at.map(model::rfc3339).unwrap_or_default()
-                    ),
-                    None => format!("{}: {} is now {}", a, r.kid, r.new_state.as_str()),
-                });
-                rotated.push(json!({
-                    "alg": a,
-                    "kid": r.kid,
-                    "state": r.new_state.as_str(),
-                    "retired_kid": r.retired_kid,
-                    "retire_at": r.retire_at.map(model::rfc3339),
-                }));
-            }
-            Ok(Output::Value {
-                json: json!({ "rotated": rotated }),
-                text: text.join("\n"),
-            })
-        }
-    }
-}
-
-fn tenant_json(t: &store::tenants::Tenant) -> Value {
-    serde_json::to_value(t).unwrap_or(Value::Null)
-}
-
-async fn tenant_command(cmd: TenantCommand, db: Db) -> Result<Output> {
-    match cmd {
-        TenantCommand::Create {
-            slug,
-            name,
-            mfa,
-            prompt_enrollment,
-        } => {
-            let t = admin::tenants::create(
-                &db,
-                CLI_ACTOR,
-                &slug,
-                name.as_deref(),
-                mfa,
-                prompt_enrollment,
-            )
-            .await?;
-            Ok(Output::Value {
-                text: format!("created tenant {} (MFA {})", t.slug, t.mfa_policy),
-                json: tenant_json(&t),
-            })
-        }
-        TenantCommand::Update {
-            slug,
-            name,
-            mfa,
-            prompt_enrollment,
-            trusted_device_days,
-            theme,
-            mfa_methods,
-            recovery_codes,
-            recovery_replace_on_use,
-            enrollment_proof,
-            mfa_max_attempts,
-        } => {
-            let changes = TenantChanges {
-                name,
-                mfa_policy: mfa,
-                mfa_prompt_enrollment: prompt_enrollment,
-                trusted_device_days,
-                theme,
-                mfa_methods,
-                mfa_recovery_count: recovery_codes,
-                mfa_recovery_replace_on_use: recovery_replace_on_use,
-                mfa_enrollment_proof: enrollment_proof,
-                mfa_max_attempts,
-            };
-            let t = admin::tenants::update(&db, CLI_ACTOR, &slug, &changes).await?;
-            Ok(Output::Value {
-                text: format!("updated tenant {} (MFA {})", t.slug, t.mfa_policy),
-                json: tenant_json(&t),
-            })
-        }
-        TenantCommand::List => {
-            let ts = store::tenants::list(&db).await?;
-            let text = ts
-                .iter()
-                .map(|t| format!("{:<24} {:<10} {}", t.slug, t.mfa_policy.as_str(), t.name))
-                .collect::<Vec<_>>()
-                .join("\n");
-            Ok(Output::Value {
-                json: json!({ "tenants": ts.iter().map(tenant_json).collect::<Vec<_>>() }),
-                text,
-            })
-        }
-    }
-}
-
-async fn client_command(
-    cmd: ClientCommand,
-    db: Db,
-    tokens: gatehouse::config::TokensConfig,
-) -> Result<Output> {
-    match cmd {
-        ClientCommand::Create(c) => {
-            let req = ClientRequest {
-                name: c.name,
-                redirect_uris: c.redirect_uris,
-                post_logout_redirect_uris: c.post_logout_redirect_uris,
-                public: c.public,
-                first_party: c.first_party,
-                mfa_policy: c.mfa_policy,
-                trust_policy: c.trust_policy,
-                id_token_alg: c.id_token_alg,
-                access_token_ttl_secs: c.access_token_ttl,
-                id_token_ttl_secs: c.id_token_ttl,
-                refresh_token_ttl_secs: c.refresh_token_ttl,
-            };
-            let created = admin::clients::create(&db, &tokens, CLI_ACTOR, &c.tenant, req).await?;
-            let mut value = serde_json::to_value(&created.client)?;
-            value["client_secret"] = json!(created.secret);
-            let text = match &created.secret {
-                Some(s) => format!(
-                    "client_id:     {}\nclient_secret: {s}\n(the secret is shown only now; store it safely)",
-                    created.client.id
-                ),
-                None => format!(
-                    "client_id:     {}\n(public client: no secret, PKCE S256 required)",
-                    created.client.id
-                ),
-            };
-            Ok(Output::Value { json: value, text })
-        }
-        ClientCommand::List { tenant } => {
-            let t = store::tenants::get_by_slug(&db, &tenant).await?;
-            let cs = store::clients::list(&db, &t.id).await?;
-            let text = cs
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{:<24} {:<8} {}",
-                        c.id,
-                        if c.is_public { "public" } else { "secret" },
-                        c.name
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            Ok(Output::Value {
-                json: json!({ "clients": cs }),
-                text,
-            })
-        }
-    }
-}
-
-/// Reads a password without echo on a terminal, or the first line of piped input.
-fn read_password() -> Result<String> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        return Ok(rpassword::prompt_password("Password: ")?);
-    }
-    let mut line = String::new();
-    stdin.lock().read_line(&mut line)?;
-    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
-}
-
-async fn user_command(cmd: UserCommand, db: Db, passwords: PasswordHasherPool) -> Result<Output> {
-    match cmd {
-        UserCommand::Create {
-            tenant,
-            email,
-            password_stdin: _,
-            username,
-            name,
-            email_verified,
-        } => {
-            let password = read_password()?;
-            let req = UserRequest {
-                email,
-                username,
-                name,
-                email_verified,
-            };
-            let u =
-                admin::users::create(&db, &passwords, CLI_ACTOR, &tenant, req, &password).await?;
-            Ok(Output::Value {
-                text: format!("created user {} ({})", u.id, u.email),
-                json: serde_json::to_value(&u)?,
-            })
-        }
-        UserCommand::List { tenant } => {
-            let t = store::tenants::get_by_slug(&db, &tenant).await?;
-            let us = store::users::list(&db, &t.id).await?;
-            let mut rows = Vec::new();
-            let mut text = Vec::new();
-            for u in &us {
-                let factors = store::factors::list_for_user(&db, &u.id).await?;
-                let codes = store::recovery_codes::remaining(&db, &u.id).await?;
-                let mut v = serde_json::to_value(u)?;
-                v["mfa"] = json!({
-                    "enabled": !factors.is_empty(),
-                    "factors": factors,
-                    "recovery_codes_remaining": codes,
-                });
-                let status = if factors.is_empty() {
-                    "off".to_string()
-                } else {
-                    format!("on ({} factor(s), {codes} recovery codes)", factors.len())
-                };
-                text.push(format!("{:<38} {:<32} MFA {status}", u.id, u.email));
-                rows.push(v);
-            }
-            Ok(Output::Value {
-                json: json!({ "users": rows }),
-                text: text.join("\n"),
-            })
-        }
-        UserCommand::MfaReset { tenant, email } => {
-            let t = store::tenants::get_by_slug(&db, &tenant).await?;
-            let u = store::users::find_by_login(&db, &t.id, &email)
-                .await?
-                .ok_or_else(|| format!("unknown user `{email}` in tenant `{tenant}`"))?;
-            let removed = gatehouse::mfa::service::reset(&db, &t, &u, CLI_ACTOR).await?;
-            Ok(Output::Value {
-                json: json!({
-                    "user_id": u.id,
-                    "email": u.email,
-                    "factors_removed": removed,
-                    "mfa_required_at_next_sign_in": t.mfa_policy == TenantMfaPolicy::Required,
-                }),
-                text: format!(
-                    "reset MFA of {}: {removed} factor(s) removed, recovery codes and trusted devices voided",
-                    u.email
-                ),
-            })
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn explain(
-    db: &Db,
-    tenant: &str,
-    client_id: &str,
-    email: &str,
-    acr_values: &str,
-    essential_acr: Option<String>,
-    max_age: Option<i64>,
-    trusted_device: bool,
-) -> Result<Output> {
-    use gatehouse::mfa::policy::{self, Inputs};
-    let t = store::tenants::get_by_slug(db, tenant).await?;
-    let c = store::clients::find(db, &t.id, client_id)
-        .await?
-        .ok_or_else(|| format!("unknown client `{client_id}` in tenant `{tenant}`"))?;
-    let u = store::users::find_by_login(db, &t.id, email)
-        .await?
-        .ok_or_else(|| format!("unknown user `{email}` in tenant `{tenant}`"))?;
-    let kinds: Vec<MfaMethod> = store::factors::list_for_user(db, &u.id)
-        .await?
-        .into_iter()
-        .map(|f| f.kind)
-        .collect();
-    let allowed = t.mfa_methods()?;
-    let acr: Vec<String> = acr_values.split_whitespace().map(str::to_owned).collect();
-    let essential: Vec<String> = essential_acr.into_iter().collect();
-    let d = policy::decide(&Inputs {
-        tenant_policy: t.mfa_policy,
-        prompt_enrollment: t.mfa_prompt_enrollment,
-        allowed_methods: &allowed,
-        client_policy: c.mfa_policy,
-        trust_policy: c.trust_policy,
-        acr_values: &acr,
-        essential_acr: &essential,
-        max_age,
-        user_factors: &kinds,
-        session_mfa_time: None,
-        trusted_device,
-        enrolment_skipped: false,
-        now: model::now(),
-    });
-    let json = serde_json::to_value(&d)?;
-    let text = format!(
-        "{}: {}",
-        json["outcome"].as_str().unwrap_or_default(),
-        d.reason()
-    );
-    Ok(Output::Value {
-        json: json!({ "decision": json }),
-        text,
-    })
 }

@@ -71,6 +71,25 @@ impl OAuthError {
             status: StatusCode::UNAUTHORIZED,
         }
     }
+    /// RFC 6750 §3.1: 403 with `WWW-Authenticate: Bearer error="insufficient_scope"`.
+    pub fn insufficient_scope(d: impl Into<String>) -> Self {
+        let description = d.into();
+        OAuthError {
+            code: "insufficient_scope",
+            www_authenticate: Some(format!(
+                "Bearer realm=\"gatehouse\", error=\"insufficient_scope\", error_description=\"{}\"",
+                description.replace('"', "'")
+            )),
+            description,
+            status: StatusCode::FORBIDDEN,
+        }
+    }
+    /// Logs `detail` (never sent to the client) and returns [`OAuthError::server_error`], so
+    /// every 5xx reads the same on the wire.
+    pub fn internal(context: &'static str, detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "{context}");
+        Self::server_error()
+    }
     pub fn server_error() -> Self {
         OAuthError {
             code: "server_error",

@@ -3,15 +3,24 @@
 
 pub mod authorize;
 pub mod authz_request;
+pub mod bearer;
+pub mod claims;
 pub mod client_auth;
 pub mod discovery;
 pub mod end_session;
 pub mod error;
+pub mod form;
+pub mod grants;
+pub mod introspect;
 pub mod jwks;
 pub mod response;
+pub mod revoke;
+pub mod scope;
+pub mod token;
+pub mod userinfo;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::state::AppState;
 
@@ -22,6 +31,13 @@ pub fn router() -> Router<AppState> {
             get(discovery::openid_configuration),
         )
         .route("/t/{tenant}/jwks", get(jwks::jwks))
+        .route("/t/{tenant}/token", post(token::token))
+        .route(
+            "/t/{tenant}/userinfo",
+            get(userinfo::get).post(userinfo::post),
+        )
+        .route("/t/{tenant}/revoke", post(revoke::revoke))
+        .route("/t/{tenant}/introspect", post(introspect::introspect))
         .route(
             "/t/{tenant}/logout",
             get(end_session::logout_get).post(end_session::logout_post),

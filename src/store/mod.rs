@@ -13,6 +13,7 @@ pub mod rate_limits;
 pub mod recovery_codes;
 pub mod sessions;
 pub mod tenants;
+pub mod tokens;
 pub mod transactions;
 pub mod users;
 

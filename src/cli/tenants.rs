@@ -1,0 +1,80 @@
+//! `gatehouse tenant create|update|list`.
+
+use serde_json::{Value, json};
+
+use crate::TenantCommand;
+use crate::{Output, Result};
+use gatehouse::admin::{self, CLI_ACTOR};
+use gatehouse::store::{self, Db, tenants::TenantChanges};
+
+fn tenant_json(t: &store::tenants::Tenant) -> Value {
+    serde_json::to_value(t).unwrap_or(Value::Null)
+}
+
+pub async fn tenant_command(cmd: TenantCommand, db: Db) -> Result<Output> {
+    match cmd {
+        TenantCommand::Create {
+            slug,
+            name,
+            mfa,
+            prompt_enrollment,
+        } => {
+            let t = admin::tenants::create(
+                &db,
+                CLI_ACTOR,
+                &slug,
+                name.as_deref(),
+                mfa,
+                prompt_enrollment,
+            )
+            .await?;
+            Ok(Output::Value {
+                text: format!("created tenant {} (MFA {})", t.slug, t.mfa_policy),
+                json: tenant_json(&t),
+            })
+        }
+        TenantCommand::Update {
+            slug,
+            name,
+            mfa,
+            prompt_enrollment,
+            trusted_device_days,
+            theme,
+            mfa_methods,
+            recovery_codes,
+            recovery_replace_on_use,
+            enrollment_proof,
+            mfa_max_attempts,
+        } => {
+            let changes = TenantChanges {
+                name,
+                mfa_policy: mfa,
+                mfa_prompt_enrollment: prompt_enrollment,
+                trusted_device_days,
+                theme,
+                mfa_methods,
+                mfa_recovery_count: recovery_codes,
+                mfa_recovery_replace_on_use: recovery_replace_on_use,
+                mfa_enrollment_proof: enrollment_proof,
+                mfa_max_attempts,
+            };
+            let t = admin::tenants::update(&db, CLI_ACTOR, &slug, &changes).await?;
+            Ok(Output::Value {
+                text: format!("updated tenant {} (MFA {})", t.slug, t.mfa_policy),
+                json: tenant_json(&t),
+            })
+        }
+        TenantCommand::List => {
+            let ts = store::tenants::list(&db).await?;
+            let text = ts
+                .iter()
+                .map(|t| format!("{:<24} {:<10} {}", t.slug, t.mfa_policy.as_str(), t.name))
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok(Output::Value {
+                json: json!({ "tenants": ts.iter().map(tenant_json).collect::<Vec<_>>() }),
+                text,
+            })
+        }
+    }
+}

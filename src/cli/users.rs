@@ -1,0 +1,100 @@
+//! `gatehouse user create|list|mfa-reset`.
+
+use std::io::{BufRead, IsTerminal};
+
+use serde_json::json;
+
+use crate::UserCommand;
+use crate::{Output, Result};
+use gatehouse::admin::{self, CLI_ACTOR, users::UserRequest};
+use gatehouse::crypto::password::PasswordHasherPool;
+use gatehouse::model::TenantMfaPolicy;
+use gatehouse::store::{self, Db};
+
+/// Reads a password without echo on a terminal, or the first line of piped input.
+fn read_password() -> Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(rpassword::prompt_password("Password: ")?);
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+pub async fn user_command(
+    cmd: UserCommand,
+    db: Db,
+    passwords: PasswordHasherPool,
+) -> Result<Output> {
+    match cmd {
+        UserCommand::Create {
+            tenant,
+            email,
+            password_stdin: _,
+            username,
+            name,
+            email_verified,
+        } => {
+            let password = read_password()?;
+            let req = UserRequest {
+                email,
+                username,
+                name,
+                email_verified,
+            };
+            let u =
+                admin::users::create(&db, &passwords, CLI_ACTOR, &tenant, req, &password).await?;
+            Ok(Output::Value {
+                text: format!("created user {} ({})", u.id, u.email),
+                json: serde_json::to_value(&u)?,
+            })
+        }
+        UserCommand::List { tenant } => {
+            let t = store::tenants::get_by_slug(&db, &tenant).await?;
+            let us = store::users::list(&db, &t.id).await?;
+            let mut rows = Vec::new();
+            let mut text = Vec::new();
+            for u in &us {
+                let factors = store::factors::list_for_user(&db, &u.id).await?;
+                let codes = store::recovery_codes::remaining(&db, &u.id).await?;
+                let mut v = serde_json::to_value(u)?;
+                v["mfa"] = json!({
+                    "enabled": !factors.is_empty(),
+                    "factors": factors,
+                    "recovery_codes_remaining": codes,
+                });
+                let status = if factors.is_empty() {
+                    "off".to_string()
+                } else {
+                    format!("on ({} factor(s), {codes} recovery codes)", factors.len())
+                };
+                text.push(format!("{:<38} {:<32} MFA {status}", u.id, u.email));
+                rows.push(v);
+            }
+            Ok(Output::Value {
+                json: json!({ "users": rows }),
+                text: text.join("\n"),
+            })
+        }
+        UserCommand::MfaReset { tenant, email } => {
+            let t = store::tenants::get_by_slug(&db, &tenant).await?;
+            let u = store::users::find_by_login(&db, &t.id, &email)
+                .await?
+                .ok_or_else(|| format!("unknown user `{email}` in tenant `{tenant}`"))?;
+            let removed = gatehouse::mfa::service::reset(&db, &t, &u, CLI_ACTOR).await?;
+            Ok(Output::Value {
+                json: json!({
+                    "user_id": u.id,
+                    "email": u.email,
+                    "factors_removed": removed,
+                    "mfa_required_at_next_sign_in": t.mfa_policy == TenantMfaPolicy::Required,
+                }),
+                text: format!(
+                    "reset MFA of {}: {removed} factor(s) removed, recovery codes and trusted devices voided",
+                    u.email
+                ),
+            })
+        }
+    }
+}

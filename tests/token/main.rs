@@ -1,0 +1,12 @@
+//! The token side of the authorization-code flow over HTTP against a real server, on SQLite and
+//! PostgreSQL: the token endpoint (code, refresh, client_credentials), UserInfo, revocation and
+//! introspection. One module per area; every test starts its own server.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod code;
+mod fixture;
+mod refresh;
+mod requests;
+mod resource;
