@@ -165,8 +165,11 @@ export class Browser {
 export function pageKind(res) {
   const path = new URL(res.url).pathname;
   const forms = parseForms(res.body);
+  if (res.status >= 400) return 'error';
   if (forms.some((f) => f.fields.password !== undefined)) return 'login';
   if (forms.some((f) => f.buttons.some((b) => b.name === 'decision'))) return 'consent';
+  // The MFA set-up offered at sign-in; only a skippable one has a Skip button.
+  if (/\/enrol(\/|$)/.test(path)) return 'enrol';
   if (/\/logout$/.test(path) && forms.length) return 'logout-confirm';
   // OAuth 2.0 Form Post Response Mode: a page whose form posts to another origin (the client).
   if (forms.some((f) => f.action && new URL(f.action, res.url).origin !== new URL(res.url).origin)) {
@@ -177,8 +180,9 @@ export function pageKind(res) {
 
 /**
  * Drives an authorization request through the hosted pages like a person with JavaScript off:
- * signs in with `credentials` when the login page shows (and only then), answers the consent
- * page with `consent` ('allow' | 'deny'), and stops at the first redirect off the OP.
+ * signs in with `credentials` when the login page shows (and only then), presses Skip on an
+ * optional two-factor set-up page, answers the consent page with `consent` ('allow' | 'deny'),
+ * and stops at the first redirect off the OP.
  *
  * Returns `{ callback, pages }` where `callback` is the authorization response URL (or null if
  * the OP stopped on a page) and `pages` lists the hosted pages seen, in order.
@@ -203,6 +207,11 @@ export async function authorize(browser, url, { credentials, consent = 'allow', 
       if (loginDelayMs) await new Promise((r) => setTimeout(r, loginDelayMs));
       const form = forms.find((f) => f.fields.password !== undefined);
       res = await browser.submit(res.url, form, { login: credentials.login, password: credentials.password });
+    } else if (kind === 'enrol' && forms.some((f) => f.buttons.some((b) => b.name === 'action' && b.value === 'skip'))) {
+      // A person who does not want to set up two-factor authentication now presses Skip.
+      const form = forms.find((f) => f.buttons.some((b) => b.name === 'action' && b.value === 'skip'));
+      const button = form.buttons.find((b) => b.name === 'action' && b.value === 'skip');
+      res = await browser.submit(res.url, form, {}, button);
     } else if (kind === 'form-post') {
       // A browser with JavaScript off shows a "Continue" button; pressing it posts to the client.
       // Hand that POST to the caller as a Request, which openid-client accepts as the callback.

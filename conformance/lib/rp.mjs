@@ -232,7 +232,8 @@ export function requireCallback(flow) {
   const last = flow.pages[flow.pages.length - 1];
   const seen = flow.pages.map((p) => p.kind).join(' → ') || 'nothing';
   const text = last ? pageText(last.body).slice(0, 160) : '';
-  throw new Fail(`the OP did not redirect back (pages: ${seen}; last HTTP ${last?.status}: "${text}")`);
+  const where = last ? new URL(last.url).pathname : '?';
+  throw new Fail(`the OP did not redirect back (pages: ${seen}; last: HTTP ${last?.status} at ${where}${text ? `: "${text}"` : ''})`);
 }
 
 /** Visible text of an HTML page, for messages. */
