@@ -20,6 +20,7 @@ pub struct Config {
     pub password: PasswordConfig,
     pub login: LoginConfig,
     pub demo: DemoConfig,
+    pub mail: crate::notify::mail::MailConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -12,6 +12,7 @@ pub mod error;
 pub mod login;
 pub mod mfa;
 pub mod model;
+pub mod notify;
 pub mod oidc;
 pub mod ops;
 pub mod state;

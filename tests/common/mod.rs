@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod flow;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
