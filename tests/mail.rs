@@ -125,7 +125,11 @@ async fn every_kind_is_delivered_with_its_subject_and_body() {
         );
         assert!(mail.header("Date").is_some(), "{name}");
         assert!(mail.body.starts_with("Hello,\n\n"), "{name}: {}", mail.body);
-        assert!(mail.body.ends_with("replies are not read.)\n"), "{name}: {:?}", mail.body);
+        assert!(
+            mail.body.ends_with("replies are not read.)\n"),
+            "{name}: {:?}",
+            mail.body
+        );
         assert!(!mail.body.contains("\n\n\n"), "{name}: {}", mail.body);
         for n in needles {
             assert!(mail.body.contains(n), "{name}: {n:?} not in\n{}", mail.body);
@@ -464,4 +468,79 @@ fn test_server_decoders() {
     assert_eq!(path_arg("to: <c@d>", "TO:").unwrap(), "c@d");
     assert_eq!(path_arg("FROM:<>", "FROM:").unwrap(), "");
     assert!(path_arg("TO:c@d", "TO:").is_none());
+}
+
+#[tokio::test]
+async fn starttls_required_is_never_downgraded() {
+    // The test server offers no STARTTLS: a `tls=required` URL must fail, not send in clear.
+    let smtp = SmtpServer::start().await;
+    let config = MailConfig {
+        smtp_url: Some(SmtpUrl::try_from(format!("{}?tls=required", smtp.url())).unwrap()),
+        timeout_secs: 5,
+        ..MailConfig::default()
+    };
+    let mailer = Mailer::new(&config, &themes()).unwrap();
+    let err = mailer
+        .notify(&Templates::new(&themes()), "default", "Acme", TO, code("1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MailError::Smtp(_)), "{err:?}");
+    assert!(smtp.messages().is_empty());
+}
+
+/// Collects log output for one current-thread test.
+#[derive(Clone, Default)]
+struct LogBuf(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_name_the_kind_and_domain_never_the_code() {
+    let logs = LogBuf::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (smtp, mailer, templates) = smtp_mailer().await;
+    mailer
+        .notify(&templates, "default", "Acme", TO, code("564738"))
+        .await
+        .unwrap();
+    smtp.reject_recipients(true);
+    let _ = mailer
+        .notify(&templates, "default", "Acme", TO, code("564738"))
+        .await
+        .unwrap_err();
+    let dir = tempfile::tempdir().unwrap();
+    let file_config = MailConfig {
+        dir: dir.path().to_path_buf(),
+        ..MailConfig::default()
+    };
+    Mailer::new(&file_config, &themes())
+        .unwrap()
+        .notify(&templates, "default", "Acme", TO, code("564738"))
+        .await
+        .unwrap();
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("mail sent"), "{text}");
+    assert!(text.contains("mail not sent"), "{text}");
+    assert!(text.contains("mail written to file"), "{text}");
+    assert!(text.contains("enrollment_code"), "{text}");
+    assert!(text.contains("example.com"), "{text}");
+    assert!(!text.contains("564738"), "{text}");
+    assert!(!text.contains("ana@"), "{text}");
+    assert!(!text.contains("verification"), "{text}");
 }
