@@ -20,6 +20,7 @@ pub struct Config {
     pub password: PasswordConfig,
     pub login: LoginConfig,
     pub demo: DemoConfig,
+    pub mail: crate::notify::mail::MailConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -304,6 +305,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.mail.validate().map_err(ConfigError)?;
         let p = &self.password;
         // OWASP Password Storage Cheat Sheet: argon2id with at least m=19 MiB, t=2, p=1.
         if p.memory_kib < 19_456 || p.iterations < 2 || p.parallelism < 1 {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod login;
 pub mod mfa;
 pub mod model;
+pub mod notify;
 pub mod oidc;
 pub mod ops;
 pub mod state;
@@ -46,6 +47,8 @@ pub enum StartError {
     Keys(#[from] crypto::keys::KeyError),
     #[error(transparent)]
     Password(#[from] crypto::password::PasswordError),
+    #[error(transparent)]
+    Mail(#[from] notify::mail::MailError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -70,8 +73,9 @@ pub async fn build_state(config: Config, public_url: String) -> Result<AppState,
     let keys = KeyRing::open(&config.keys.dir, model::now())?;
     let secret = crypto::secret::ServerSecret::load_or_create(&config.keys.dir)?;
     let passwords = PasswordHasherPool::new(&config.password)?;
+    let mailer = notify::mail::Mailer::new(&config.mail, &config.server.themes_dir)?;
     Ok(AppState::new(
-        config, public_url, db, keys, secret, passwords,
+        config, public_url, db, keys, secret, passwords, mailer,
     ))
 }
 

@@ -293,7 +293,11 @@ async fn run(command: Command, config: Config) -> Result<Output> {
         }
         Command::User(u) => {
             let passwords = PasswordHasherPool::new(&config.password)?;
-            with_db(&config, |db| cli::users::user_command(u, db, passwords)).await
+            let cfg = config.clone();
+            with_db(&config, |db| {
+                cli::users::user_command(u, db, passwords, cfg)
+            })
+            .await
         }
     }
 }

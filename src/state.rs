@@ -12,6 +12,7 @@ use crate::crypto::keyring::KeyRing;
 use crate::crypto::password::PasswordHasherPool;
 use crate::crypto::secret::ServerSecret;
 use crate::error::AppError;
+use crate::notify::mail::Mailer;
 use crate::store::{self, Db, tenants::Tenant};
 use crate::web::metrics::Metrics;
 use crate::web::templates::Templates;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     pub secret: ServerSecret,
     pub passwords: PasswordHasherPool,
+    pub mailer: Mailer,
     pub templates: Arc<Templates>,
     pub metrics: Arc<Metrics>,
     pub tenants: Arc<TtlCache<Tenant>>,
@@ -38,6 +40,7 @@ impl AppState {
         keys: KeyRing,
         secret: ServerSecret,
         passwords: PasswordHasherPool,
+        mailer: Mailer,
     ) -> AppState {
         let ttl = Duration::from_secs(config.server.cache_ttl_secs);
         let templates = Templates::new(&config.server.themes_dir);
@@ -48,6 +51,7 @@ impl AppState {
             keys: Arc::new(keys),
             secret,
             passwords,
+            mailer,
             templates: Arc::new(templates),
             metrics: Arc::new(Metrics::default()),
             tenants: Arc::new(TtlCache::new(ttl)),

@@ -26,6 +26,7 @@ pub async fn user_command(
     cmd: UserCommand,
     db: Db,
     passwords: PasswordHasherPool,
+    config: gatehouse::config::Config,
 ) -> Result<Output> {
     match cmd {
         UserCommand::Create {
@@ -83,12 +84,26 @@ pub async fn user_command(
                 .await?
                 .ok_or_else(|| format!("unknown user `{email}` in tenant `{tenant}`"))?;
             let removed = gatehouse::mfa::service::reset(&db, &t, &u, CLI_ACTOR).await?;
+            // Tell the user (best effort: the reset stands even if mail is down).
+            let themes = &config.server.themes_dir;
+            let sent = match gatehouse::notify::mail::Mailer::new(&config.mail, themes) {
+                Ok(mailer) => {
+                    let templates = gatehouse::web::templates::Templates::new(themes);
+                    let kind = gatehouse::notify::mail::MailKind::MfaReset;
+                    mailer
+                        .notify(&templates, &t.theme, &t.name, &u.email, kind)
+                        .await
+                        .is_ok()
+                }
+                Err(_) => false,
+            };
             Ok(Output::Value {
                 json: json!({
                     "user_id": u.id,
                     "email": u.email,
                     "factors_removed": removed,
                     "mfa_required_at_next_sign_in": t.mfa_policy == TenantMfaPolicy::Required,
+                    "user_notified": sent,
                 }),
                 text: format!(
                     "reset MFA of {}: {removed} factor(s) removed, recovery codes and trusted devices voided",

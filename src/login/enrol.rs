@@ -16,7 +16,6 @@ use super::pages::{self, Base};
 use crate::crypto::seal;
 use crate::mfa::service as mfa;
 use crate::state::{AppState, TenantCtx};
-use crate::store::tenants::Tenant;
 use crate::store::users::User;
 use crate::web::browser::Browser;
 
@@ -178,7 +177,6 @@ async fn run(
             StatusCode::UNAUTHORIZED,
         ));
     };
-    notify_enabled(state, &ctx.tenant, &user).await;
     tx.extra.pending_totp = None;
     record_second_factor(state, ctx, &mut tx).await?;
     match codes {
@@ -195,10 +193,6 @@ async fn run(
         None => flow::proceed(state, ctx, headers, ip, tx, &client, Stage::Enrol).await,
     }
 }
-
-/// Tells the user by email that two-factor authentication was turned on (best effort: a mail
-/// outage must not lock them out, so failures are logged, not fatal).
-async fn notify_enabled(_state: &AppState, _tenant: &Tenant, _user: &User) {}
 
 #[derive(Serialize)]
 struct CodesPage<'a> {

@@ -5,6 +5,7 @@
 
 pub mod consent;
 pub mod enrol;
+pub mod enrol_proof;
 pub mod finish;
 pub mod flow;
 pub mod mfa;
@@ -29,6 +30,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/t/{tenant}/mfa", get(mfa::show).post(mfa::submit))
         .route("/t/{tenant}/enrol", get(enrol::show).post(enrol::submit))
+        .route(
+            "/t/{tenant}/enrol/verify-email",
+            get(enrol_proof::show).post(enrol_proof::submit),
+        )
         .route(
             "/t/{tenant}/recovery-codes",
             get(enrol::show_codes).post(enrol::codes_done),

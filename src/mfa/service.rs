@@ -9,6 +9,7 @@ use super::policy::{self, Decision, Inputs};
 use super::{recovery, totp};
 use crate::crypto::{random, seal};
 use crate::model::{MfaMethod, now};
+use crate::notify::mail::MailKind;
 use crate::oidc::authz_request::AuthRequest;
 use crate::state::AppState;
 use crate::store::clients::Client;
@@ -186,6 +187,15 @@ pub async fn confirm_totp(
         json!({ "factor_id": factor.id, "kind": "totp", "label": factor.label }),
     )
     .await?;
+    notify(
+        state,
+        tenant,
+        user,
+        MailKind::MfaEnabled {
+            method_label: format!("Authenticator app ({})", factor.label),
+        },
+    )
+    .await;
     Ok(Some((factor, codes)))
 }
 
@@ -227,6 +237,7 @@ pub async fn regenerate_recovery_codes(
         .collect();
     recovery_codes::replace_set(&state.db, &tenant.id, &user.id, &hashes, now()).await?;
     if audit_it {
+        notify(state, tenant, user, MailKind::RecoveryCodesRegenerated).await;
         record(
             state,
             tenant,
@@ -286,6 +297,15 @@ pub async fn use_recovery_code(
         json!({ "remaining": remaining, "replaced": replacement.is_some() }),
     )
     .await?;
+    notify(
+        state,
+        tenant,
+        user,
+        MailKind::RecoveryCodeUsed {
+            remaining: u32::try_from(remaining).unwrap_or(0),
+        },
+    )
+    .await;
     Ok(Some(replacement))
 }
 
@@ -376,4 +396,22 @@ pub fn amr_with_otp(first: &[String]) -> Vec<String> {
         }
     }
     amr
+}
+
+/// Emails the user about a security event. Best effort: a mail outage must not lock anyone out
+/// of their account, so a failure is logged (without the address) and the action stands.
+pub async fn notify(state: &AppState, tenant: &Tenant, user: &User, kind: MailKind) {
+    if let Err(e) = state
+        .mailer
+        .notify(
+            &state.templates,
+            &tenant.theme,
+            &tenant.name,
+            &user.email,
+            kind,
+        )
+        .await
+    {
+        tracing::warn!(error = %e, user_id = %user.id, "security notification not sent");
+    }
 }

@@ -139,3 +139,15 @@ pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> StoreResul
     .rows_affected());
     Ok(())
 }
+
+pub async fn mark_email_verified(db: &Db, user_id: &str) -> StoreResult<()> {
+    with_db!(db, |pool| sqlx::query(
+        "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE id = $1"
+    )
+    .bind(user_id)
+    .bind(now())
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}

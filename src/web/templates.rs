@@ -51,12 +51,15 @@ impl Templates {
             }
             Ok(None)
         });
+        // A plain name resolves in the including template's folder: `base.html` from
+        // `dark/login.html` is `dark/base.html`, `base.txt` from `dark/mail/x.txt` is
+        // `dark/mail/base.txt`. Names with a `/` are full `{theme}/{path}` names.
         env.set_path_join_callback(|name, parent| {
             if name.contains('/') {
                 return name.to_owned().into();
             }
-            let theme = parent.split_once('/').map_or(DEFAULT_THEME, |(t, _)| t);
-            format!("{theme}/{name}").into()
+            let dir = parent.rsplit_once('/').map_or(DEFAULT_THEME, |(d, _)| d);
+            format!("{dir}/{name}").into()
         });
         Templates { env }
     }

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod flow;
 pub mod mfa;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -128,6 +129,7 @@ impl TestEnv {
         config.server.keys_reload_secs = 1;
         config.server.shutdown_grace_secs = 2;
         config.demo.credentials_file = dir.path().join("data/demo-credentials.json");
+        config.mail.dir = dir.path().join("data/mail");
         TestEnv { dir, db, config }
     }
 
@@ -148,6 +150,10 @@ impl TestEnv {
                 self.config.demo.credentials_file.display().to_string(),
             ),
             ("GATEHOUSE_SERVER__LOG_LEVEL".into(), "warn".into()),
+            (
+                "GATEHOUSE_MAIL__DIR".into(),
+                self.config.mail.dir.display().to_string(),
+            ),
         ]
     }
 

@@ -1,0 +1,140 @@
+//! The MFA stage with real mail: the enrolment proof code read from the SMTP listener, and the
+//! security notifications (MFA turned on, recovery code used, MFA reset).
+
+mod common;
+
+use std::time::Duration;
+
+use common::browser::{self, Browser};
+use common::flow::{app_redirect, sign_in};
+use common::mfa::{code, key_from_page, recovery_codes_from_page};
+use common::smtp::SmtpServer;
+use common::{Backend, TestEnv, TestServer};
+
+const PW: &str = "correct horse battery";
+const ALICE: &str = "alice@example.com";
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn setup(backend: Backend) -> (TestServer, SmtpServer, common::flow::Rp) {
+    let smtp = SmtpServer::start().await;
+    let mut env = TestEnv::new(backend).await;
+    env.config.mail = smtp.mail_config();
+    let srv = TestServer::start_with(env).await;
+    srv.tenant("acme", &["--name", "Acme", "--mfa", "required"])
+        .await;
+    let rp = srv.rp("acme", &["--first-party"]).await;
+    srv.user("acme", ALICE, PW).await;
+    (srv, smtp, rp)
+}
+
+async fn page(res: reqwest::Response) -> (String, String) {
+    assert_eq!(res.status(), 200, "page expected at {}", res.url());
+    let url = res.url().to_string();
+    (url, res.text().await.unwrap())
+}
+
+async fn email_proof_guards_enrolment_and_changes_are_mailed(backend: Backend) {
+    let (srv, smtp, rp) = setup(backend).await;
+    let b = Browser::new();
+    let res = sign_in(&b, &srv, &srv.authorize_url(&rp, &[]), ALICE, PW).await;
+    let (url, html) = page(res).await;
+    assert!(html.contains("Confirm it"), "{html}");
+    assert!(html.contains("a•••@example.com"));
+    assert!(!url.contains("alice"));
+    let mail = smtp.wait_for(ALICE, WAIT).await;
+    assert_eq!(mail.subject, "Your verification code");
+    let proof = mail.code().expect("6-digit code in the mail");
+
+    // A wrong code is refused; the page tells why.
+    let mut f = browser::form(&html, &url);
+    f.set(
+        "code",
+        if proof == "000000" {
+            "111111"
+        } else {
+            "000000"
+        },
+    );
+    let res = b.submit(&f).await;
+    assert_eq!(res.status(), 401);
+    // "Send again" right away is throttled.
+    let mut resend = browser::forms(&html, &url).pop().unwrap();
+    resend.set("action", "resend");
+    assert_eq!(b.submit(&resend).await.status(), 429);
+    // The right code opens the enrolment page.
+    f.set("code", &proof);
+    let res = b.follow(&srv.base, b.submit(&f).await).await;
+    let (url, html) = page(res).await;
+    assert!(html.contains("Set up two-factor authentication"));
+    let secret = key_from_page(&html);
+    let mut f = browser::form(&html, &url);
+    f.set("label", "Pixel 8")
+        .set("code", &code(&secret, 0))
+        .set("action", "enable");
+    let res = b.follow(&srv.base, b.submit(&f).await).await;
+    let (url, html) = page(res).await;
+    let codes = recovery_codes_from_page(&html);
+    // The same codes download as text until Done.
+    let txt = b
+        .get(&url.replace("/recovery-codes?", "/recovery-codes.txt?"))
+        .await;
+    assert_eq!(
+        txt.headers()["content-disposition"],
+        "attachment; filename=\"recovery-codes.txt\""
+    );
+    assert!(txt.text().await.unwrap().contains(&codes[0]));
+    let done = browser::forms(&html, &url).pop().unwrap();
+    let res = b.follow(&srv.base, b.submit(&done).await).await;
+    assert!(app_redirect(&res, &rp).contains_key("code"));
+
+    let on = smtp.wait_for(ALICE, WAIT).await;
+    assert_eq!(on.subject, "Two-factor authentication was turned on");
+    assert!(on.body.contains("Pixel 8"));
+
+    // Using a recovery code sends a notice too.
+    let b = Browser::new();
+    let res = sign_in(&b, &srv, &srv.authorize_url(&rp, &[]), ALICE, PW).await;
+    let (url, _) = page(res).await;
+    let (rurl, rhtml) = page(b.get(&format!("{url}&method=recovery")).await).await;
+    let mut f = browser::form(&rhtml, &rurl);
+    f.set("recovery_code", &codes[3]);
+    let res = b.follow(&srv.base, b.submit(&f).await).await;
+    assert!(app_redirect(&res, &rp).contains_key("code"));
+    let used = smtp.wait_for(ALICE, WAIT).await;
+    assert!(
+        used.subject.to_lowercase().contains("recovery code"),
+        "{}",
+        used.subject
+    );
+    assert!(used.body.contains('9'), "remaining count: {}", used.body);
+
+    // An admin reset is mailed as well.
+    let out = srv
+        .env
+        .command(&["user", "mfa-reset", "acme", ALICE, "--json"])
+        .env("GATEHOUSE_MAIL__SMTP_URL", smtp.url())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["user_notified"], true);
+    let reset = smtp.wait_for(ALICE, WAIT).await;
+    assert!(
+        reset.subject.to_lowercase().contains("reset"),
+        "{}",
+        reset.subject
+    );
+    // No code or secret ever shows in a security notice.
+    for m in [&on, &used, &reset] {
+        assert!(!m.body.contains(&codes[0]));
+    }
+}
+both_backends!(
+    email_proof_guards_enrolment_and_changes_are_mailed,
+    super::email_proof_guards_enrolment_and_changes_are_mailed
+);
