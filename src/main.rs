@@ -54,6 +54,9 @@ enum Command {
     /// Users of a tenant.
     #[command(subcommand)]
     User(UserCommand),
+    /// The audit log of a tenant.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the MFA decision (and its reason) for a sign-in of USER to CLIENT.
     Explain {
         tenant: String,
@@ -70,6 +73,19 @@ enum Command {
         /// Assume a valid "Trust this device" cookie.
         #[arg(long)]
         trusted_device: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Newest events first.
+    List {
+        tenant: String,
+        /// Only this user's events.
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
     },
 }
 
@@ -288,6 +304,16 @@ async fn run(command: Command, config: Config) -> Result<Output> {
                     trusted_device,
                 )
                 .await
+            })
+            .await
+        }
+        Command::Audit(AuditCommand::List {
+            tenant,
+            user,
+            limit,
+        }) => {
+            with_db(&config, |db| async move {
+                cli::audit::list(&db, &tenant, user.as_deref(), limit).await
             })
             .await
         }

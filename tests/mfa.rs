@@ -571,3 +571,137 @@ both_backends!(
     unticking_required_keeps_factors,
     super::unticking_required_keeps_factors
 );
+
+/// Redeems the code of an application redirect and returns the verified ID token's claims.
+async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
+    let q = app_redirect(res, rp);
+    let token: serde_json::Value = srv
+        .http()
+        .post(format!("{}/token", srv.issuer("acme")))
+        .basic_auth(&rp.client_id, rp.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", q["code"].as_str()),
+            ("redirect_uri", rp.redirect_uri.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwt = token["id_token"].as_str().expect("id_token");
+    let verified = gatehouse::crypto::jwt::verify(&srv.state.keys.current().set, jwt)
+        .expect("valid signature");
+    serde_json::Value::Object(verified.claims)
+}
+
+/// DESIGN.md §6, row by row, from real ID tokens.
+async fn amr_and_acr_pin_every_row(backend: Backend) {
+    let (srv, rp) = setup(backend, &[], &[]).await;
+    let b = Browser::new();
+    let row = |amr: &[&str], acr: &str| (serde_json::json!(amr), serde_json::json!(acr));
+
+    // Password only.
+    let res = sign_in(
+        &b,
+        &srv,
+        &srv.authorize_url(&rp, &[]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    let c = id_token(&srv, &rp, &res).await;
+    assert_eq!((c["amr"].clone(), c["acr"].clone()), row(&["pwd"], "pwd"));
+
+    // Password + authenticator app.
+    let seed = enrol_in_store(&srv).await;
+    let res = sign_in(
+        &b,
+        &srv,
+        &srv.authorize_url(&rp, &[("prompt", "login")]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    let res = answer(&b, &srv, res, &code(&seed, -1), true).await;
+    let c = id_token(&srv, &rp, &res).await;
+    assert_eq!(
+        (c["amr"].clone(), c["acr"].clone()),
+        row(&["pwd", "otp", "mfa"], "mfa")
+    );
+
+    // Trusted device: no method added, acr tells the assurance that holds.
+    let res = sign_in(
+        &b,
+        &srv,
+        &srv.authorize_url(&rp, &[("prompt", "login")]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    let c = id_token(&srv, &rp, &res).await;
+    assert_eq!((c["amr"].clone(), c["acr"].clone()), row(&["pwd"], "mfa"));
+
+    // Password + recovery code (another browser: no trusted device there).
+    let db = &srv.state.db;
+    let tenant = gatehouse::store::tenants::get_by_slug(db, "acme")
+        .await
+        .unwrap();
+    let user = gatehouse::store::users::find_by_login(db, &tenant.id, "alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let codes = gatehouse::mfa::service::regenerate_recovery_codes(
+        &srv.state, &tenant, &user, "test", false,
+    )
+    .await
+    .unwrap();
+    let b2 = Browser::new();
+    let res = sign_in(
+        &b2,
+        &srv,
+        &srv.authorize_url(&rp, &[]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    let (url, _) = page(res).await;
+    let (rurl, rhtml) = page(b2.get(&format!("{url}&method=recovery")).await).await;
+    let mut f = browser::form(&rhtml, &rurl);
+    f.set("recovery_code", &codes[0]);
+    let res = b2.follow(&srv.base, b2.submit(&f).await).await;
+    let c = id_token(&srv, &rp, &res).await;
+    assert_eq!(
+        (c["amr"].clone(), c["acr"].clone()),
+        row(&["pwd", "otp", "mfa"], "mfa")
+    );
+
+    // The audit log tells a recovery code from an app code; `audit list` shows it.
+    let audit = srv
+        .cli_json(&["audit", "list", "acme", "--user", "alice@example.com"])
+        .await;
+    let events: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    for e in [
+        "mfa.recovery_code_used",
+        "mfa.challenge_passed",
+        "mfa.device_trusted",
+        "login.mfa_decision",
+    ] {
+        assert!(events.contains(&e), "{e} in {events:?}");
+    }
+    let passed = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "mfa.challenge_passed")
+        .unwrap();
+    assert_eq!(passed["detail"]["client_id"], rp.client_id.as_str());
+    assert!(passed["detail"]["ip"].is_string());
+}
+both_backends!(amr_and_acr_pin_every_row, super::amr_and_acr_pin_every_row);

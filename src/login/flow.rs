@@ -346,7 +346,14 @@ pub async fn after_authentication(
             user_id: Some(&user_id),
             actor: "system",
             event: "login.mfa_decision",
-            detail: serde_json::to_value(&decision).unwrap_or_default(),
+            detail: serde_json::json!({
+                "decision": decision,
+                "client_id": client.id,
+                "user_agent": headers
+                    .get(axum::http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            }),
             ip: ip.as_deref(),
         },
     )

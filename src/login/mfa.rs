@@ -199,7 +199,24 @@ async fn run(
         )
     };
 
+    // Who and where, for the audit log: client, IP and user agent (never the code).
+    let context = serde_json::json!({
+        "client_id": client.id,
+        "ip": addr.ip().to_string(),
+        "user_agent": headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
+        "method": if recovery { "recovery_code" } else { "totp" },
+    });
     if !ok {
+        mfa::record(
+            state,
+            &ctx.tenant,
+            &user,
+            "system",
+            "mfa.challenge_failed",
+            context.clone(),
+        )
+        .await
+        .map_err(fail)?;
         let user_locked = rate_limits::record_failure(&state.db, &user_key, mfa::USER_LIMIT, ts)
             .await
             .map_err(fail)?;
@@ -222,7 +239,7 @@ async fn run(
                 &user,
                 "system",
                 "mfa.challenge_locked",
-                serde_json::json!({ "ip": addr.ip().to_string() }),
+                context.clone(),
             )
             .await
             .map_err(fail)?;
@@ -247,6 +264,16 @@ async fn run(
     rate_limits::clear(&state.db, &user_key)
         .await
         .map_err(fail)?;
+    mfa::record(
+        state,
+        &ctx.tenant,
+        &user,
+        &format!("user:{}", user.id),
+        "mfa.challenge_passed",
+        context,
+    )
+    .await
+    .map_err(fail)?;
 
     // Record the second factor: on the transaction for a fresh login, on the session for a
     // step-up (which then finishes on that session).

@@ -64,3 +64,21 @@ pub async fn list_for_tenant(db: &Db, tenant_id: &str, limit: i64) -> StoreResul
     .fetch_all(pool)
     .await?))
 }
+
+/// The newest events of one user in a tenant.
+pub async fn list_for_user(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    limit: i64,
+) -> StoreResult<Vec<AuditEvent>> {
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, AuditEvent>(
+        "SELECT id, tenant_id, user_id, actor, event, detail, ip, created_at FROM audit_events \
+         WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC, id LIMIT $3"
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?))
+}
