@@ -3,6 +3,7 @@
 //! `main.rs` is only the CLI; everything else lives here so integration tests can build the same
 //! router and serve it on port 0.
 
+pub mod account;
 pub mod admin;
 pub mod cache;
 pub mod config;
@@ -90,6 +91,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/static/{theme}/{*file}", get(ops::static_file))
         .merge(oidc::router())
         .merge(login::router())
+        .merge(account::router())
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             web::metrics::track,

@@ -143,6 +143,9 @@ pub(crate) enum TenantCommand {
         /// Wrong codes allowed in one sign-in before it ends.
         #[arg(long)]
         mfa_max_attempts: Option<i64>,
+        /// Changes on the account pages need a sign-in at most this many seconds old.
+        #[arg(long)]
+        account_reauth_secs: Option<i64>,
     },
     List,
 }

@@ -77,6 +77,13 @@ pub async fn update(
             "MFA max attempts: expected 1 to 10".into(),
         ));
     }
+    if let Some(n) = changes.account_reauth_secs
+        && !(60..=86_400).contains(&n)
+    {
+        return Err(AdminError::Invalid(
+            "account re-authentication window: expected 60 to 86400 seconds".into(),
+        ));
+    }
     if changes.mfa_methods.as_ref().is_some_and(|m| m.is_empty()) {
         return Err(AdminError::Invalid("MFA methods: name at least one".into()));
     }

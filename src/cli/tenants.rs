@@ -45,6 +45,7 @@ pub async fn tenant_command(cmd: TenantCommand, db: Db) -> Result<Output> {
             recovery_replace_on_use,
             enrollment_proof,
             mfa_max_attempts,
+            account_reauth_secs,
         } => {
             let changes = TenantChanges {
                 name,
@@ -57,6 +58,7 @@ pub async fn tenant_command(cmd: TenantCommand, db: Db) -> Result<Output> {
                 mfa_recovery_replace_on_use: recovery_replace_on_use,
                 mfa_enrollment_proof: enrollment_proof,
                 mfa_max_attempts,
+                account_reauth_secs,
             };
             let t = admin::tenants::update(&db, CLI_ACTOR, &slug, &changes).await?;
             Ok(Output::Value {

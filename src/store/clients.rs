@@ -162,3 +162,17 @@ pub async fn set_secret_hash(db: &Db, client_id: &str, secret_hash: &str) -> Sto
     }
     Ok(())
 }
+
+/// Replaces the registered redirect URIs (the built-in account client follows the public URL).
+pub async fn set_redirect_uris(db: &Db, client_id: &str, uris: &[String]) -> StoreResult<()> {
+    with_db!(db, |pool| sqlx::query(
+        "UPDATE clients SET redirect_uris = $2, updated_at = $3 WHERE id = $1"
+    )
+    .bind(client_id)
+    .bind(json_list(uris))
+    .bind(now())
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}

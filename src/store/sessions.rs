@@ -159,3 +159,16 @@ pub async fn end(db: &Db, id: &str, now: i64) -> StoreResult<()> {
     .rows_affected());
     Ok(())
 }
+
+/// Ends every live session of the user except `keep` ("Sign out of all other devices").
+pub async fn end_others(db: &Db, user_id: &str, keep: &str, now: i64) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| sqlx::query(
+        "UPDATE sso_sessions SET ended_at = $3 WHERE user_id = $1 AND id <> $2 AND ended_at IS NULL"
+    )
+    .bind(user_id)
+    .bind(keep)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}

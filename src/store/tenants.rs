@@ -26,6 +26,8 @@ pub struct Tenant {
     pub mfa_enrollment_proof: String,
     /// Wrong codes allowed in one sign-in before the transaction ends.
     pub mfa_max_attempts: i64,
+    /// Changes on the account pages need a sign-in at most this many seconds old.
+    pub account_reauth_secs: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -52,6 +54,7 @@ pub struct TenantChanges {
     pub mfa_recovery_replace_on_use: Option<bool>,
     pub mfa_enrollment_proof: Option<String>,
     pub mfa_max_attempts: Option<i64>,
+    pub account_reauth_secs: Option<i64>,
 }
 
 /// The column list every query of this file selects, as a literal for `concat!`.
@@ -59,7 +62,7 @@ macro_rules! columns {
     () => {
         "id, slug, name, theme, mfa_policy, mfa_prompt_enrollment, mfa_methods, \
          trusted_device_days, mfa_recovery_count, mfa_recovery_replace_on_use, \
-         mfa_enrollment_proof, mfa_max_attempts, created_at, updated_at"
+         mfa_enrollment_proof, mfa_max_attempts, account_reauth_secs, created_at, updated_at"
     };
 }
 
@@ -142,7 +145,8 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
          mfa_recovery_count = COALESCE($9, mfa_recovery_count), \
          mfa_recovery_replace_on_use = COALESCE($10, mfa_recovery_replace_on_use), \
          mfa_enrollment_proof = COALESCE($11, mfa_enrollment_proof), \
-         mfa_max_attempts = COALESCE($12, mfa_max_attempts) WHERE slug = $1 RETURNING ",
+         mfa_max_attempts = COALESCE($12, mfa_max_attempts), \
+         account_reauth_secs = COALESCE($13, account_reauth_secs) WHERE slug = $1 RETURNING ",
         columns!(),
         ""
     );
@@ -161,6 +165,7 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
         .bind(changes.mfa_recovery_replace_on_use)
         .bind(changes.mfa_enrollment_proof.as_deref())
         .bind(changes.mfa_max_attempts)
+        .bind(changes.account_reauth_secs)
         .fetch_optional(pool)
         .await?);
     updated.ok_or_else(|| StoreError::NotFound(format!("unknown tenant `{slug}`")))

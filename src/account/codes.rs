@@ -1,0 +1,146 @@
+//! Recovery codes on the account pages: "Generate new recovery codes" and the page that shows a
+//! fresh set once (carried by a sealed, short-lived cookie so no code ever sits in a URL).
+
+use axum::extract::{RawForm, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+
+use super::guard::{self, Visitor};
+use super::manage::{actor, forged, form, home, recent_visitor};
+use crate::crypto::seal;
+use crate::login::flow::server_error;
+use crate::login::pages::Base;
+use crate::mfa::service as mfa;
+use crate::model::now;
+use crate::state::{AppState, TenantCtx};
+use crate::store::{factors, recovery_codes};
+use crate::web::cookies;
+
+const FLASH: &str = "gh_flash";
+const SEAL_FLASH: &str = "account-flash";
+
+// ---- recovery codes -----------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+struct Flash {
+    user_id: String,
+    codes: Vec<String>,
+    exp: i64,
+}
+
+/// Carries freshly issued codes to the next GET in a sealed, short-lived, HttpOnly cookie: no
+/// secret in a URL, nothing stored, shown once.
+pub(super) fn with_flash(
+    state: &AppState,
+    ctx: &TenantCtx,
+    v: &Visitor,
+    codes: Vec<String>,
+    to: &str,
+) -> Response {
+    let flash = Flash {
+        user_id: v.user.id.clone(),
+        codes,
+        exp: now() + 300,
+    };
+    let Ok(sealed) = seal::seal(
+        &state.secret,
+        SEAL_FLASH,
+        &serde_json::to_vec(&flash).unwrap_or_default(),
+    ) else {
+        return server_error(state, ctx, "sealing failed");
+    };
+    let mut res = Redirect::to(to).into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::set(
+            FLASH,
+            &sealed,
+            &home(ctx),
+            Some(300),
+            state.public_url.starts_with("https://"),
+        ),
+    );
+    res
+}
+
+#[derive(Serialize)]
+struct CodesPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    title: &'a str,
+    csrf: String,
+    codes: Vec<String>,
+    remaining: i64,
+}
+
+pub async fn codes_page(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("{}/recovery-codes", home(&ctx));
+    let v = match guard::visitor(&state, &ctx, &headers, &path).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let codes = cookies::get(&headers, FLASH)
+        .and_then(|s| seal::open(&state.secret, SEAL_FLASH, &s).ok())
+        .and_then(|b| serde_json::from_slice::<Flash>(&b).ok())
+        .filter(|f| f.user_id == v.user.id && f.exp > now())
+        .map(|f| f.codes)
+        .unwrap_or_default();
+    let remaining = recovery_codes::remaining(&state.db, &v.user.id)
+        .await
+        .unwrap_or(0);
+    let mut res = state.templates.page(
+        StatusCode::OK,
+        &ctx.tenant.theme,
+        "account_codes.html",
+        CodesPage {
+            base: Base::new(&ctx.tenant),
+            title: "Note down your recovery codes",
+            csrf: v.browser.csrf_token(&state.secret),
+            codes,
+            remaining,
+        },
+    );
+    // Shown once: the cookie goes with this response.
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::delete(FLASH, &home(&ctx), state.public_url.starts_with("https://")),
+    );
+    res
+}
+
+/// "Generate new recovery codes": the old set stops working.
+pub async fn regenerate(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    let v = match recent_visitor(&state, &ctx, &headers, &home(&ctx)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if form(&state, &v, &body).is_none() {
+        return forged(&state, &ctx);
+    }
+    let fs = factors::list_for_user(&state.db, &v.user.id)
+        .await
+        .unwrap_or_default();
+    if fs.is_empty() {
+        return Redirect::to(&home(&ctx)).into_response();
+    }
+    match mfa::regenerate_recovery_codes(&state, &ctx.tenant, &v.user, &actor(&v), true).await {
+        Ok(codes) => with_flash(
+            &state,
+            &ctx,
+            &v,
+            codes,
+            &format!("{}/recovery-codes", home(&ctx)),
+        ),
+        Err(e) => server_error(&state, &ctx, e),
+    }
+}

@@ -1,0 +1,437 @@
+//! The changes a user makes on "Manage two-factor": add an authenticator app, rename or remove a
+//! method, generate new recovery codes, revoke trusted devices, sign out elsewhere. Each one
+//! checks the CSRF token and the re-authentication window, writes an audit event, emails the
+//! user, and redirects (POST-redirect-GET).
+
+use axum::extract::{Path, RawForm, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::guard::{self, Visitor};
+use crate::crypto::seal;
+use crate::login::flow::server_error;
+use crate::login::pages::{self, Base};
+use crate::mfa::service as mfa;
+use crate::model::{TenantMfaPolicy, now};
+use crate::notify::mail::MailKind;
+use crate::state::{AppState, TenantCtx};
+use crate::store::{devices, factors, recovery_codes, sessions};
+
+const SEAL_PENDING: &str = "account-pending-totp";
+
+pub(super) fn home(ctx: &TenantCtx) -> String {
+    format!("/t/{}/account", ctx.tenant.slug)
+}
+
+pub(super) fn actor(v: &Visitor) -> String {
+    format!("user:{}", v.user.id)
+}
+
+/// A signed-in visitor who authenticated recently, or the page/redirect to show instead.
+pub(super) async fn recent_visitor(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<Visitor, Response> {
+    let v = guard::visitor(state, ctx, headers, path).await?;
+    let has_factor = !factors::list_for_user(&state.db, &v.user.id)
+        .await
+        .map_err(|e| server_error(state, ctx, e))?
+        .is_empty();
+    if !v.recent(ctx.tenant.account_reauth_secs, has_factor) {
+        return Err(reauth_page(state, ctx, path));
+    }
+    Ok(v)
+}
+
+#[derive(Serialize)]
+struct ReauthPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    title: &'a str,
+    next: &'a str,
+    minutes: i64,
+    tenant_slug: &'a str,
+}
+
+fn reauth_page(state: &AppState, ctx: &TenantCtx, next: &str) -> Response {
+    state.templates.page(
+        StatusCode::FORBIDDEN,
+        &ctx.tenant.theme,
+        "account_reauth.html",
+        ReauthPage {
+            base: Base::new(&ctx.tenant),
+            title: "Enter your password to continue",
+            next,
+            minutes: (ctx.tenant.account_reauth_secs / 60).max(1),
+            tenant_slug: &ctx.tenant.slug,
+        },
+    )
+}
+
+/// Parses the form and checks its CSRF token against the visitor's browser.
+pub(super) fn form(
+    state: &AppState,
+    v: &Visitor,
+    body: &[u8],
+) -> Option<std::collections::HashMap<String, String>> {
+    let f = crate::login::parse_params(body).unwrap_or_default();
+    let token = f.get("csrf").map(String::as_str).unwrap_or("");
+    v.browser.verify_csrf(&state.secret, token).then_some(f)
+}
+
+/// The answer to a form whose CSRF token does not check out.
+pub(super) fn forged(state: &AppState, ctx: &TenantCtx) -> Response {
+    pages::error(
+        state,
+        &ctx.tenant,
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "For your security the form could not be accepted. Reload the page and try again.",
+        Some(&home(ctx)),
+    )
+}
+
+// ---- add an authenticator app -------------------------------------------------------------
+
+/// The pending seed travels in the form, sealed with the user's id and an expiry, so nothing is
+/// stored before the user confirms and a sealed seed is useless to anyone else.
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    user_id: String,
+    seed: String,
+    exp: i64,
+}
+
+#[derive(Serialize)]
+struct AddPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    title: &'a str,
+    csrf: String,
+    pending: String,
+    key: String,
+    qr: String,
+    label: &'a str,
+    error: Option<&'a str>,
+}
+
+fn add_page(
+    state: &AppState,
+    ctx: &TenantCtx,
+    v: &Visitor,
+    sealed_seed: &str,
+    label: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let pending = Pending {
+        user_id: v.user.id.clone(),
+        seed: sealed_seed.to_owned(),
+        exp: now() + 900,
+    };
+    let Ok(pending) = seal::seal(
+        &state.secret,
+        SEAL_PENDING,
+        &serde_json::to_vec(&pending).unwrap_or_default(),
+    ) else {
+        return server_error(state, ctx, "sealing failed");
+    };
+    let Some(p) = mfa::provisioning(state, sealed_seed, &ctx.tenant, &v.user) else {
+        return server_error(state, ctx, "provisioning failed");
+    };
+    state.templates.page(
+        status,
+        &ctx.tenant.theme,
+        "account_add_totp.html",
+        AddPage {
+            base: Base::new(&ctx.tenant),
+            title: "Add an authenticator app",
+            csrf: v.browser.csrf_token(&state.secret),
+            pending,
+            key: p.key,
+            qr: p.qr_png_base64,
+            label,
+            error,
+        },
+    )
+}
+
+pub async fn add_totp_page(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("{}/add/totp", home(&ctx));
+    let v = match recent_visitor(&state, &ctx, &headers, &path).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(seed) = mfa::new_pending_totp(&state) else {
+        return server_error(&state, &ctx, "no seed");
+    };
+    add_page(&state, &ctx, &v, &seed, "", None, StatusCode::OK)
+}
+
+pub async fn add_totp(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    let path = format!("{}/add/totp", home(&ctx));
+    let v = match recent_visitor(&state, &ctx, &headers, &path).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(f) = form(&state, &v, &body) else {
+        return forged(&state, &ctx);
+    };
+    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
+    let pending: Option<Pending> = seal::open(&state.secret, SEAL_PENDING, field("pending"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|p: &Pending| p.user_id == v.user.id && p.exp > now());
+    let Some(pending) = pending else {
+        return Redirect::to(&path).into_response();
+    };
+    let confirmed = mfa::confirm_totp(
+        &state,
+        &ctx.tenant,
+        &v.user,
+        &pending.seed,
+        field("label"),
+        field("code"),
+        &actor(&v),
+    )
+    .await;
+    // The code just entered proves the new factor: this session now carries MFA, so the
+    // account pages (a client under the same policy) do not ask for it again right away.
+    if let Ok(Some(_)) = &confirmed {
+        let ts = now();
+        let amr = mfa::amr_with_otp(&v.session.amr_list());
+        if let Err(e) = sessions::reauthenticate(
+            &state.db,
+            &v.session.id,
+            v.session.auth_time,
+            &amr,
+            "mfa",
+            Some(ts),
+            ts,
+        )
+        .await
+        {
+            return server_error(&state, &ctx, e);
+        }
+    }
+    match confirmed {
+        Ok(Some((_, Some(codes)))) => super::codes::with_flash(
+            &state,
+            &ctx,
+            &v,
+            codes,
+            &format!("{}/recovery-codes", home(&ctx)),
+        ),
+        Ok(Some((_, None))) => Redirect::to(&format!("{}?done=added", home(&ctx))).into_response(),
+        Ok(None) => add_page(
+            &state,
+            &ctx,
+            &v,
+            &pending.seed,
+            field("label"),
+            Some(
+                "That code didn't work. Check the time on your phone and enter the current 6-digit code.",
+            ),
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(e) => server_error(&state, &ctx, e),
+    }
+}
+
+// ---- rename / remove ----------------------------------------------------------------------
+
+pub async fn rename(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    Path((_, id)): Path<(String, String)>,
+    RawForm(body): RawForm,
+) -> Response {
+    let v = match recent_visitor(&state, &ctx, &headers, &home(&ctx)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(f) = form(&state, &v, &body) else {
+        return forged(&state, &ctx);
+    };
+    let label: String = f
+        .get("label")
+        .map(|s| s.trim())
+        .unwrap_or("")
+        .chars()
+        .take(64)
+        .collect();
+    if label.is_empty() {
+        return Redirect::to(&home(&ctx)).into_response();
+    }
+    match factors::rename(&state.db, &v.user.id, &id, &label).await {
+        Ok(true) => {
+            let _ = mfa::record(
+                &state,
+                &ctx.tenant,
+                &v.user,
+                &actor(&v),
+                "mfa.factor_renamed",
+                json!({ "factor_id": id, "label": label }),
+            )
+            .await;
+            Redirect::to(&format!("{}?done=renamed", home(&ctx))).into_response()
+        }
+        Ok(false) => Redirect::to(&home(&ctx)).into_response(),
+        Err(e) => server_error(&state, &ctx, e),
+    }
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    Path((_, id)): Path<(String, String)>,
+    RawForm(body): RawForm,
+) -> Response {
+    let v = match recent_visitor(&state, &ctx, &headers, &home(&ctx)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if form(&state, &v, &body).is_none() {
+        return forged(&state, &ctx);
+    }
+    let fail = |e| server_error(&state, &ctx, e);
+    let fs = match factors::list_for_user(&state.db, &v.user.id).await {
+        Ok(fs) => fs,
+        Err(e) => return fail(e),
+    };
+    let Some(factor) = fs.iter().find(|f| f.id == id) else {
+        return Redirect::to(&home(&ctx)).into_response();
+    };
+    if fs.len() == 1 && ctx.tenant.mfa_policy == TenantMfaPolicy::Required {
+        return pages::error(
+            &state,
+            &ctx.tenant,
+            StatusCode::CONFLICT,
+            "This method cannot be removed",
+            "Your organisation requires two-factor authentication, so you need at least one method. Add another method first, then remove this one.",
+            Some(&home(&ctx)),
+        );
+    }
+    let ts = now();
+    let result = async {
+        factors::delete(&state.db, &v.user.id, &id).await?;
+        // A removed factor voids the trust it vouched for; with no factor left the recovery
+        // codes go too.
+        devices::revoke_all_for_user(&state.db, &v.user.id, ts).await?;
+        if fs.len() == 1 {
+            recovery_codes::delete_all_for_user(&state.db, &v.user.id).await?;
+        }
+        mfa::record(
+            &state,
+            &ctx.tenant,
+            &v.user,
+            &actor(&v),
+            "mfa.factor_removed",
+            json!({ "factor_id": id, "kind": factor.kind, "label": factor.label }),
+        )
+        .await
+    }
+    .await;
+    if let Err(e) = result {
+        return fail(e);
+    }
+    let label = format!(
+        "{} ({})",
+        super::overview::kind_label(factor.kind),
+        factor.label
+    );
+    mfa::notify(
+        &state,
+        &ctx.tenant,
+        &v.user,
+        MailKind::MfaFactorRemoved {
+            method_label: label,
+        },
+    )
+    .await;
+    Redirect::to(&format!("{}?done=removed", home(&ctx))).into_response()
+}
+
+// ---- devices and sessions -----------------------------------------------------------------
+
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    Path((_, id)): Path<(String, String)>,
+    RawForm(body): RawForm,
+) -> Response {
+    let v = match recent_visitor(&state, &ctx, &headers, &home(&ctx)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if form(&state, &v, &body).is_none() {
+        return forged(&state, &ctx);
+    }
+    match devices::revoke(&state.db, &v.user.id, &id, now()).await {
+        Ok(true) => {
+            let _ = mfa::record(
+                &state,
+                &ctx.tenant,
+                &v.user,
+                &actor(&v),
+                "mfa.device_revoked",
+                json!({ "device_id": id }),
+            )
+            .await;
+            Redirect::to(&format!("{}?done=revoked", home(&ctx))).into_response()
+        }
+        Ok(false) => Redirect::to(&home(&ctx)).into_response(),
+        Err(e) => server_error(&state, &ctx, e),
+    }
+}
+
+/// "Sign out of all other devices": ends every other SSO session and voids trusted devices.
+pub async fn sign_out_others(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    let v = match recent_visitor(&state, &ctx, &headers, &home(&ctx)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if form(&state, &v, &body).is_none() {
+        return forged(&state, &ctx);
+    }
+    let ts = now();
+    let result = async {
+        let ended = sessions::end_others(&state.db, &v.user.id, &v.session.id, ts).await?;
+        devices::revoke_all_for_user(&state.db, &v.user.id, ts).await?;
+        mfa::record(
+            &state,
+            &ctx.tenant,
+            &v.user,
+            &actor(&v),
+            "session.signed_out_elsewhere",
+            json!({ "sessions_ended": ended }),
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("{}?done=signed-out", home(&ctx))).into_response(),
+        Err(e) => server_error(&state, &ctx, e),
+    }
+}

@@ -1,0 +1,44 @@
+//! Hosted self-service: "Manage two-factor" at `{issuer}/account`. Plain HTML forms with CSRF
+//! tokens and POST-redirect-GET; every change needs a recent authentication, writes an audit
+//! event and emails the user.
+
+pub mod codes;
+pub mod guard;
+pub mod manage;
+pub mod overview;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/t/{tenant}/account", get(overview::show))
+        .route("/t/{tenant}/account/callback", get(overview::callback))
+        .route("/t/{tenant}/account/reauth", get(overview::reauth))
+        .route(
+            "/t/{tenant}/account/add/totp",
+            get(manage::add_totp_page).post(manage::add_totp),
+        )
+        .route(
+            "/t/{tenant}/account/factors/{id}/rename",
+            post(manage::rename),
+        )
+        .route(
+            "/t/{tenant}/account/factors/{id}/remove",
+            post(manage::remove),
+        )
+        .route(
+            "/t/{tenant}/account/recovery-codes",
+            get(codes::codes_page).post(codes::regenerate),
+        )
+        .route(
+            "/t/{tenant}/account/devices/{id}/revoke",
+            post(manage::revoke_device),
+        )
+        .route(
+            "/t/{tenant}/account/sessions/others",
+            post(manage::sign_out_others),
+        )
+}

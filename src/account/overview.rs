@@ -1,0 +1,242 @@
+//! The "Two-factor authentication" overview, the login callback and the re-authentication step.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Serialize;
+
+use super::guard::{self, Visitor};
+use crate::crypto::random;
+use crate::login::flow::server_error;
+use crate::login::pages::{self, Base};
+use crate::model::{now, rfc3339};
+use crate::state::{AppState, TenantCtx};
+use crate::store::{self, codes, devices, factors, recovery_codes};
+use crate::web::browser::Browser;
+
+#[derive(Serialize)]
+struct FactorRow {
+    id: String,
+    label: String,
+    kind: &'static str,
+    added: String,
+    last_used: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DeviceRow {
+    id: String,
+    description: String,
+    created: String,
+    last_seen: String,
+}
+
+#[derive(Serialize)]
+struct OverviewPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    title: &'a str,
+    csrf: String,
+    email: &'a str,
+    enabled: bool,
+    required: bool,
+    can_add: bool,
+    factors: Vec<FactorRow>,
+    recovery_remaining: i64,
+    devices: Vec<DeviceRow>,
+    notice: Option<&'a str>,
+    back: Option<(String, String)>,
+}
+
+/// "Chrome on Linux" from a user agent: enough for a person to recognise a device.
+pub fn describe_user_agent(ua: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map_or("A browser", |(_, name)| name);
+    let os = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map_or("an unknown system", |(_, name)| name);
+    format!("{browser} on {os}")
+}
+
+pub fn kind_label(kind: crate::model::MfaMethod) -> &'static str {
+    match kind {
+        crate::model::MfaMethod::Totp => "Authenticator app",
+        crate::model::MfaMethod::Email => "Email code",
+        crate::model::MfaMethod::Sms => "Text message",
+        crate::model::MfaMethod::Webauthn => "Security key or passkey",
+    }
+}
+
+/// `?return_to=` back to the application, only when it is a registered redirect URI of the
+/// named client (never an open redirect).
+async fn back_link(
+    state: &AppState,
+    ctx: &TenantCtx,
+    q: &HashMap<String, String>,
+) -> Option<(String, String)> {
+    let (client_id, ret) = (q.get("client_id")?, q.get("return_to")?);
+    let client = store::clients::find(&state.db, &ctx.tenant.id, client_id)
+        .await
+        .ok()??;
+    let ok = client.redirect_uris().ok()?.iter().any(|u| u == ret)
+        || client
+            .post_logout_redirect_uris()
+            .ok()?
+            .iter()
+            .any(|u| u == ret);
+    ok.then(|| (ret.clone(), client.name.clone()))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let path = format!("/t/{}/account", ctx.tenant.slug);
+    let v = match guard::visitor(&state, &ctx, &headers, &path).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match render(&state, &ctx, &v, &q).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn render(
+    state: &AppState,
+    ctx: &TenantCtx,
+    v: &Visitor,
+    q: &HashMap<String, String>,
+) -> Result<Response, Response> {
+    let fail = |e| server_error(state, ctx, e);
+    let ts = now();
+    let fs = factors::list_for_user(&state.db, &v.user.id)
+        .await
+        .map_err(fail)?;
+    let remaining = recovery_codes::remaining(&state.db, &v.user.id)
+        .await
+        .map_err(fail)?;
+    let ds = devices::list_for_user(&state.db, &v.user.id, ts)
+        .await
+        .map_err(fail)?;
+    let notice = match q.get("done").map(String::as_str) {
+        Some("added") => Some("Two-factor authentication is on."),
+        Some("removed") => Some("The method was removed."),
+        Some("renamed") => Some("The name was changed."),
+        Some("revoked") => Some("The device is no longer trusted."),
+        Some("signed-out") => Some("You were signed out on all other devices."),
+        Some("codes") => Some("Your new recovery codes are active; the old ones no longer work."),
+        _ => None,
+    };
+    let allowed = ctx.tenant.mfa_methods().unwrap_or_default();
+    Ok(state.templates.page(
+        StatusCode::OK,
+        &ctx.tenant.theme,
+        "account.html",
+        OverviewPage {
+            base: Base::new(&ctx.tenant),
+            title: "Two-factor authentication",
+            csrf: v.browser.csrf_token(&state.secret),
+            email: &v.user.email,
+            enabled: !fs.is_empty(),
+            required: ctx.tenant.mfa_policy == crate::model::TenantMfaPolicy::Required,
+            can_add: ctx.tenant.mfa_policy != crate::model::TenantMfaPolicy::Disabled
+                && allowed.contains(&crate::model::MfaMethod::Totp),
+            factors: fs
+                .iter()
+                .map(|f| FactorRow {
+                    id: f.id.clone(),
+                    label: f.label.clone(),
+                    kind: kind_label(f.kind),
+                    added: rfc3339(f.created_at),
+                    last_used: f.last_used_at.map(rfc3339),
+                })
+                .collect(),
+            recovery_remaining: remaining,
+            devices: ds
+                .iter()
+                .map(|d| DeviceRow {
+                    id: d.id.clone(),
+                    description: describe_user_agent(d.user_agent.as_deref().unwrap_or("")),
+                    created: rfc3339(d.created_at),
+                    last_seen: rfc3339(d.last_seen_at),
+                })
+                .collect(),
+            notice,
+            back: back_link(state, ctx, q).await,
+        },
+    ))
+}
+
+/// The account client's redirect URI: spends the code (nobody else may) and returns to the
+/// page the visitor asked for. The SSO session was set by the login itself.
+pub async fn callback(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let home = format!("/t/{}/account", ctx.tenant.slug);
+    if q.contains_key("error") {
+        return pages::error(
+            &state,
+            &ctx.tenant,
+            StatusCode::BAD_REQUEST,
+            "Could not sign you in",
+            "The sign-in did not complete. Please try again.",
+            Some(&home),
+        );
+    }
+    let Some(browser) = Browser::existing(&headers) else {
+        return pages::expired(&state, &ctx.tenant, Some(&home));
+    };
+    let Some(path) = q
+        .get("state")
+        .and_then(|s| guard::decode_return(&state, &browser, s))
+    else {
+        return pages::expired(&state, &ctx.tenant, Some(&home));
+    };
+    if let Some(code) = q.get("code") {
+        let _ = codes::redeem(&state.db, &random::sha256_hex(code), &ctx.tenant.id, now()).await;
+    }
+    Redirect::to(&path).into_response()
+}
+
+/// "Enter your password to continue": a fresh sign-in (password, and the second factor when the
+/// user has one) before a change, then back to the page.
+pub async fn reauth(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let home = format!("/t/{}/account", ctx.tenant.slug);
+    let next = q
+        .get("next")
+        .filter(|p| p.starts_with(&home) && !p.contains("//"))
+        .cloned()
+        .unwrap_or(home);
+    match guard::login_redirect(&state, &ctx, &headers, &next, true).await {
+        Ok(r) | Err(r) => r,
+    }
+}

@@ -1,0 +1,305 @@
+//! "Manage two-factor" at `{issuer}/account`, through its HTML forms: sign-in via the hosted
+//! login, adding an authenticator app, renaming, new recovery codes, removal rules, trusted
+//! devices, signing out elsewhere, the re-authentication window, CSRF, and the mails.
+
+mod common;
+
+use std::time::Duration;
+
+use common::browser::{self, Browser, location};
+use common::flow::{REDIRECT, sign_in};
+use common::mfa::{code, key_from_page, recovery_codes_from_page};
+use common::smtp::SmtpServer;
+use common::{Backend, TestEnv, TestServer};
+
+const PW: &str = "correct horse battery";
+const ALICE: &str = "alice@example.com";
+
+async fn setup(backend: Backend, mfa: &str) -> (TestServer, SmtpServer) {
+    let smtp = SmtpServer::start().await;
+    let mut env = TestEnv::new(backend).await;
+    env.config.mail = smtp.mail_config();
+    let srv = TestServer::start_with(env).await;
+    srv.tenant("acme", &["--name", "Acme", "--mfa", mfa]).await;
+    srv.cli_json(&["tenant", "update", "acme", "--enrollment-proof", "none"])
+        .await;
+    srv.user("acme", ALICE, PW).await;
+    (srv, smtp)
+}
+
+/// Opens the account pages in `b`, signing in through the hosted login when asked.
+async fn open_account(b: &Browser, srv: &TestServer, suffix: &str) -> (String, String) {
+    let url = format!("{}/account{suffix}", srv.issuer("acme"));
+    let res = b.follow(&srv.base, b.get(&url).await).await;
+    let res = if res.url().path().ends_with("/login") {
+        let at = res.url().to_string();
+        let html = res.text().await.unwrap();
+        let mut f = browser::form(&html, &at);
+        f.set("login", ALICE).set("password", PW);
+        b.follow(&srv.base, b.submit(&f).await).await
+    } else {
+        res
+    };
+    assert_eq!(res.status(), 200, "account page at {}", res.url());
+    let at = res.url().to_string();
+    (at, res.text().await.unwrap())
+}
+
+fn form_with_action(html: &str, url: &str, needle: &str) -> browser::Form {
+    browser::forms(html, url)
+        .into_iter()
+        .find(|f| f.action.contains(needle))
+        .unwrap_or_else(|| panic!("form with `{needle}` in {html}"))
+}
+
+/// Adds an authenticator app through the pages; returns (secret, recovery codes).
+async fn add_totp(b: &Browser, srv: &TestServer, label: &str, step: i64) -> (Vec<u8>, Vec<String>) {
+    let (url, html) = open_account(b, srv, "/add/totp").await;
+    assert!(html.contains("Add an authenticator app"));
+    let secret = key_from_page(&html);
+    let mut f = browser::form(&html, &url);
+    f.set("label", label).set("code", &code(&secret, step));
+    let res = b.submit(&f).await;
+    assert_eq!(res.status(), 303);
+    let res = b.follow(&srv.base, res).await;
+    let at = res.url().to_string();
+    let html = res.text().await.unwrap();
+    assert!(at.ends_with("/account/recovery-codes"), "{at}");
+    (secret, recovery_codes_from_page(&html))
+}
+
+async fn manage_two_factor_end_to_end(backend: Backend) {
+    let (srv, smtp) = setup(backend, "optional").await;
+    let b = Browser::new();
+    let (url, html) = open_account(&b, &srv, "").await;
+    assert!(url.ends_with("/t/acme/account"), "{url}");
+    assert!(html.contains("Two-factor authentication") && html.contains("Status:</strong> Off"));
+    assert!(html.contains("Add two-factor"));
+
+    // Add an authenticator app: recovery codes shown once (first factor), mail sent.
+    let (_secret, codes) = add_totp(&b, &srv, "Pixel 8", 0).await;
+    assert_eq!(codes.len(), 10);
+    let again = b
+        .get(&format!("{}/account/recovery-codes", srv.issuer("acme")))
+        .await;
+    let again = again.text().await.unwrap();
+    assert!(
+        recovery_codes_from_page(&again).is_empty(),
+        "codes are shown once"
+    );
+    let mail = smtp.wait_for(ALICE, Duration::from_secs(10)).await;
+    assert_eq!(mail.subject, "Two-factor authentication was turned on");
+
+    let (url, html) = open_account(&b, &srv, "").await;
+    assert!(
+        html.contains("Status:</strong> On")
+            && html.contains("Pixel 8")
+            && html.contains("10 recovery codes left")
+    );
+
+    // Rename.
+    let mut rename = form_with_action(&html, &url, "/rename");
+    rename.set("label", "Work phone");
+    let res = b.follow(&srv.base, b.submit(&rename).await).await;
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Work phone") && html.contains("The name was changed."));
+
+    // New recovery codes: the old set stops working; mail sent.
+    let regen = form_with_action(&html, &url, "/recovery-codes");
+    let res = b.follow(&srv.base, b.submit(&regen).await).await;
+    let fresh = recovery_codes_from_page(&res.text().await.unwrap());
+    assert_eq!(fresh.len(), 10);
+    assert!(!fresh.contains(&codes[0]));
+    let mail = smtp.wait_for(ALICE, Duration::from_secs(10)).await;
+    assert!(
+        mail.subject.to_lowercase().contains("recovery codes"),
+        "{}",
+        mail.subject
+    );
+
+    // Remove (optional tenant: allowed) → mail, status off.
+    let (url, html) = open_account(&b, &srv, "").await;
+    let remove = form_with_action(&html, &url, "/remove");
+    let res = b.follow(&srv.base, b.submit(&remove).await).await;
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Status:</strong> Off"), "{html}");
+    let mail = smtp.wait_for(ALICE, Duration::from_secs(10)).await;
+    assert!(
+        mail.subject.to_lowercase().contains("removed"),
+        "{}",
+        mail.subject
+    );
+
+    // Every change is in the audit log.
+    let audit = srv
+        .cli_json(&["audit", "list", "acme", "--user", ALICE])
+        .await;
+    let events: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    for e in [
+        "mfa.factor_added",
+        "mfa.factor_renamed",
+        "mfa.recovery_codes_regenerated",
+        "mfa.factor_removed",
+    ] {
+        assert!(events.contains(&e), "{e} in {events:?}");
+    }
+}
+both_backends!(
+    manage_two_factor_end_to_end,
+    super::manage_two_factor_end_to_end
+);
+
+async fn last_factor_cannot_be_removed_when_required(backend: Backend) {
+    let (srv, _smtp) = setup(backend, "required").await;
+    let rp = srv.rp("acme", &["--first-party"]).await;
+    // Enrol at sign-in (required), which also signs the browser in.
+    let b = Browser::new();
+    let res = sign_in(&b, &srv, &srv.authorize_url(&rp, &[]), ALICE, PW).await;
+    let at = res.url().to_string();
+    let html = res.text().await.unwrap();
+    let secret = key_from_page(&html);
+    let mut f = browser::form(&html, &at);
+    f.set("code", &code(&secret, 0)).set("action", "enable");
+    let res = b.follow(&srv.base, b.submit(&f).await).await;
+    let at = res.url().to_string();
+    let done = browser::forms(&res.text().await.unwrap(), &at)
+        .pop()
+        .unwrap();
+    b.follow(&srv.base, b.submit(&done).await).await;
+
+    let (url, html) = open_account(&b, &srv, "").await;
+    assert!(html.contains("required by your organisation"));
+    let remove = form_with_action(&html, &url, "/remove");
+    let res = b.submit(&remove).await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("cannot be removed"));
+    let users = srv.cli_json(&["user", "list", "acme"]).await;
+    assert_eq!(users["users"][0]["mfa"]["enabled"], true);
+}
+both_backends!(
+    last_factor_cannot_be_removed_when_required,
+    super::last_factor_cannot_be_removed_when_required
+);
+
+async fn stale_sessions_and_forged_forms_change_nothing(backend: Backend) {
+    let (srv, _smtp) = setup(backend, "optional").await;
+    let b = Browser::new();
+    add_totp(&b, &srv, "Phone", 0).await;
+    let (url, html) = open_account(&b, &srv, "").await;
+    let remove = form_with_action(&html, &url, "/remove");
+
+    // A forged form (bad CSRF token) is refused.
+    let mut forged = remove.clone();
+    forged.set("csrf", "nope");
+    assert_eq!(b.submit(&forged).await.status(), 403);
+
+    // A session older than the re-authentication window (a stolen cookie, say) must sign in
+    // again before any change.
+    srv.cli_json(&["tenant", "update", "acme", "--account-reauth-secs", "60"])
+        .await;
+    let db = &srv.state.db;
+    let old = gatehouse::model::now() - 3600;
+    gatehouse::with_db!(db, |pool| sqlx::query(
+        "UPDATE sso_sessions SET auth_time = $1, mfa_time = $1"
+    )
+    .bind(old)
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
+    let res = b.submit(&remove).await;
+    assert_eq!(res.status(), 403);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Enter your password to continue"));
+    let res = b
+        .get(&format!("{}/account/add/totp", srv.issuer("acme")))
+        .await;
+    assert_eq!(res.status(), 403);
+    let users = srv.cli_json(&["user", "list", "acme"]).await;
+    assert_eq!(
+        users["users"][0]["mfa"]["enabled"], true,
+        "nothing was removed"
+    );
+
+    // Continue → a fresh sign-in (password and code) → back on the page.
+    let form = browser::form(&html, &url);
+    let res = b
+        .get(&format!(
+            "{}?next={}",
+            form.action,
+            urlencode(form.get("next").unwrap())
+        ))
+        .await;
+    let res = b.follow(&srv.base, res).await;
+    assert!(res.url().path().ends_with("/login"), "{}", res.url());
+}
+both_backends!(
+    stale_sessions_and_forged_forms_change_nothing,
+    super::stale_sessions_and_forged_forms_change_nothing
+);
+
+async fn back_link_and_sign_out_elsewhere(backend: Backend) {
+    let (srv, _smtp) = setup(backend, "optional").await;
+    let rp = srv
+        .rp("acme", &["--first-party", "--name", "Care Portal"])
+        .await;
+    let b1 = Browser::new();
+    let b2 = Browser::new();
+    for b in [&b1, &b2] {
+        open_account(b, &srv, "").await;
+    }
+    let ret = urlencode(REDIRECT);
+    let (_, html) = open_account(
+        &b1,
+        &srv,
+        &format!("?client_id={}&return_to={ret}", rp.client_id),
+    )
+    .await;
+    assert!(html.contains("Back to Care Portal"));
+    let (_, html) = open_account(
+        &b1,
+        &srv,
+        &format!(
+            "?client_id={}&return_to={}",
+            rp.client_id,
+            urlencode("https://evil.example/")
+        ),
+    )
+    .await;
+    assert!(
+        !html.contains("Back to"),
+        "unregistered return_to gets no link"
+    );
+
+    let (url, html) = open_account(&b1, &srv, "").await;
+    let out = form_with_action(&html, &url, "/sessions/others");
+    let res = b1.follow(&srv.base, b1.submit(&out).await).await;
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("signed out on all other devices")
+    );
+    // b2's session is over: the account page sends it to the login again.
+    let res = b2
+        .follow(
+            &srv.base,
+            b2.get(&format!("{}/account", srv.issuer("acme"))).await,
+        )
+        .await;
+    assert!(res.url().path().ends_with("/login"));
+    let _ = location;
+}
+both_backends!(
+    back_link_and_sign_out_elsewhere,
+    super::back_link_and_sign_out_elsewhere
+);
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
