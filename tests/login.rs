@@ -344,3 +344,34 @@ both_backends!(logout_ends_the_session, super::logout_ends_the_session);
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+async fn a_tenant_theme_overrides_templates_by_name(backend: Backend) {
+    let (srv, rp) = setup(backend, &["--first-party"]).await;
+    srv.cli_json(&["tenant", "update", "acme", "--theme", "high-contrast"])
+        .await;
+    let b = Browser::new();
+    let (_, html) = login_page(&b, &srv, &srv.authorize_url(&rp, &[])).await;
+    // base.html comes from the theme, login.html from the default theme.
+    assert!(html.contains("theme-high-contrast") && html.contains("Skip to content"));
+    assert!(html.contains("/static/high-contrast/gatehouse.css"));
+    assert!(html.contains(r#"autocomplete="current-password""#));
+    let css = b
+        .get(&format!("{}/static/high-contrast/gatehouse.css", srv.base))
+        .await;
+    assert!(css.text().await.unwrap().contains("High-contrast"));
+    // A file the theme does not have falls back to the default theme.
+    let js = b
+        .get(&format!("{}/static/high-contrast/recovery.js", srv.base))
+        .await;
+    assert_eq!(js.status(), 200);
+    // An unknown theme name is refused by the admin command.
+    let out = srv
+        .env
+        .cli(&["tenant", "update", "acme", "--theme", "../etc"])
+        .await;
+    assert!(!out.status.success());
+}
+both_backends!(
+    a_tenant_theme_overrides_templates_by_name,
+    super::a_tenant_theme_overrides_templates_by_name
+);
