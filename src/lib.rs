@@ -93,6 +93,10 @@ pub fn build_app(state: AppState) -> Router {
         .merge(login::router())
         .merge(account::router())
         .layer(axum::middleware::from_fn_with_state(
+            state.templates.catalog.clone(),
+            web::i18n::negotiate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             web::metrics::track,
         ))

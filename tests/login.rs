@@ -375,3 +375,61 @@ both_backends!(
     a_tenant_theme_overrides_templates_by_name,
     super::a_tenant_theme_overrides_templates_by_name
 );
+
+async fn pages_speak_the_requested_language(backend: Backend) {
+    let (srv, rp) = setup(backend, &["--first-party"]).await;
+    // Default: English.
+    let (_, html) = login_page(&Browser::new(), &srv, &srv.authorize_url(&rp, &[])).await;
+    assert!(html.contains(">Sign in</button>") && html.contains(r#"<html lang="en">"#));
+    // ui_locales picks French and is remembered for the rest of the sign-in.
+    let b = Browser::new();
+    let (url, html) = login_page(
+        &b,
+        &srv,
+        &srv.authorize_url(&rp, &[("ui_locales", "fr-CA en")]),
+    )
+    .await;
+    assert!(html.contains(">Se connecter</button>"), "{html}");
+    assert!(html.contains(r#"<html lang="fr">"#));
+    let mut f = browser::form(&html, &url);
+    f.set("login", "alice@example.com")
+        .set("password", "wrong password!");
+    let res = b.submit(&f).await;
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("E-mail ou mot de passe incorrect.")
+    );
+    // Accept-Language works without ui_locales; an unknown language falls back to English.
+    let res = srv
+        .http()
+        .get(format!("{}/login?tx=nope", srv.issuer("acme")))
+        .header("accept-language", "fr-FR,fr;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Cette connexion a expiré")
+    );
+    let res = srv
+        .http()
+        .get(format!("{}/login?tx=nope", srv.issuer("acme")))
+        .header("accept-language", "tlh")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("This sign-in has expired")
+    );
+}
+both_backends!(
+    pages_speak_the_requested_language,
+    super::pages_speak_the_requested_language
+);

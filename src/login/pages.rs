@@ -13,7 +13,7 @@ use crate::store::tenants::Tenant;
 pub struct Base<'a> {
     pub theme: &'a str,
     pub tenant_name: &'a str,
-    pub lang: &'a str,
+    pub lang: String,
 }
 
 impl<'a> Base<'a> {
@@ -21,7 +21,7 @@ impl<'a> Base<'a> {
         Base {
             theme: &tenant.theme,
             tenant_name: &tenant.name,
-            lang: "en",
+            lang: crate::web::i18n::current(),
         }
     }
 }

@@ -3,5 +3,6 @@
 pub mod browser;
 pub mod cookies;
 pub mod headers;
+pub mod i18n;
 pub mod metrics;
 pub mod templates;

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 pub struct Templates {
     env: Environment<'static>,
+    pub catalog: std::sync::Arc<super::i18n::Catalog>,
 }
 
 pub const DEFAULT_THEME: &str = "default";
@@ -61,7 +62,25 @@ impl Templates {
             let dir = parent.rsplit_once('/').map_or(DEFAULT_THEME, |(d, _)| d);
             format!("{dir}/{name}").into()
         });
-        Templates { env }
+        // `t("English text", name=value)`: the catalogue entry for the request's language, with
+        // `{name}` placeholders filled in.
+        let catalog = std::sync::Arc::new(super::i18n::Catalog::load(themes_dir));
+        let cat = catalog.clone();
+        env.add_function(
+            "t",
+            move |text: String,
+                  kwargs: minijinja::value::Kwargs|
+                  -> Result<String, minijinja::Error> {
+                let lang = super::i18n::current();
+                let mut out = cat.translate(&lang, &text).to_owned();
+                for name in kwargs.args() {
+                    let v: minijinja::Value = kwargs.get(name)?;
+                    out = out.replace(&format!("{{{name}}}"), &v.to_string());
+                }
+                Ok(out)
+            },
+        );
+        Templates { env, catalog }
     }
 
     pub fn render(
