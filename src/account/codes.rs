@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::guard::{self, Visitor};
-use super::manage::{actor, forged, form, home, recent_visitor};
+use super::manage::{actor, change, home};
 use crate::crypto::seal;
 use crate::login::flow::server_error;
 use crate::login::pages::Base;
@@ -120,13 +120,10 @@ pub async fn regenerate(
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
-    let v = match recent_visitor(&state, &ctx, &headers, &home(&ctx)).await {
-        Ok(v) => v,
+    let (v, _) = match change(&state, &ctx, &headers, &body, &home(&ctx)).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    if form(&state, &v, &body).is_none() {
-        return forged(&state, &ctx);
-    }
     let fs = factors::list_for_user(&state.db, &v.user.id)
         .await
         .unwrap_or_default();

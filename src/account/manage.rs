@@ -83,6 +83,20 @@ pub(super) fn form(
     v.browser.verify_csrf(&state.secret, token).then_some(f)
 }
 
+/// A change request: a recently authenticated visitor and a genuine form (CSRF checked), or
+/// the page to show instead.
+pub(super) async fn change(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    body: &[u8],
+    path: &str,
+) -> Result<(Visitor, std::collections::HashMap<String, String>), Response> {
+    let v = recent_visitor(state, ctx, headers, path).await?;
+    let f = form(state, &v, body).ok_or_else(|| forged(state, ctx))?;
+    Ok((v, f))
+}
+
 /// The answer to a form whose CSRF token does not check out.
 pub(super) fn forged(state: &AppState, ctx: &TenantCtx) -> Response {
     pages::error(
@@ -183,12 +197,9 @@ pub async fn add_totp(
     RawForm(body): RawForm,
 ) -> Response {
     let path = format!("{}/add/totp", home(&ctx));
-    let v = match recent_visitor(&state, &ctx, &headers, &path).await {
-        Ok(v) => v,
+    let (v, f) = match change(&state, &ctx, &headers, &body, &path).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(f) = form(&state, &v, &body) else {
-        return forged(&state, &ctx);
     };
     let field = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     let pending: Option<Pending> = seal::open(&state.secret, SEAL_PENDING, field("pending"))
@@ -260,12 +271,9 @@ pub async fn rename(
     Path((_, id)): Path<(String, String)>,
     RawForm(body): RawForm,
 ) -> Response {
-    let v = match recent_visitor(&state, &ctx, &headers, &home(&ctx)).await {
-        Ok(v) => v,
+    let (v, f) = match change(&state, &ctx, &headers, &body, &home(&ctx)).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(f) = form(&state, &v, &body) else {
-        return forged(&state, &ctx);
     };
     let label: String = f
         .get("label")
@@ -302,13 +310,10 @@ pub async fn remove(
     Path((_, id)): Path<(String, String)>,
     RawForm(body): RawForm,
 ) -> Response {
-    let v = match recent_visitor(&state, &ctx, &headers, &home(&ctx)).await {
-        Ok(v) => v,
+    let (v, _) = match change(&state, &ctx, &headers, &body, &home(&ctx)).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    if form(&state, &v, &body).is_none() {
-        return forged(&state, &ctx);
-    }
     let fail = |e| server_error(&state, &ctx, e);
     let fs = match factors::list_for_user(&state.db, &v.user.id).await {
         Ok(fs) => fs,
@@ -376,13 +381,10 @@ pub async fn revoke_device(
     Path((_, id)): Path<(String, String)>,
     RawForm(body): RawForm,
 ) -> Response {
-    let v = match recent_visitor(&state, &ctx, &headers, &home(&ctx)).await {
-        Ok(v) => v,
+    let (v, _) = match change(&state, &ctx, &headers, &body, &home(&ctx)).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    if form(&state, &v, &body).is_none() {
-        return forged(&state, &ctx);
-    }
     match devices::revoke(&state.db, &v.user.id, &id, now()).await {
         Ok(true) => {
             let _ = mfa::record(
@@ -408,13 +410,10 @@ pub async fn sign_out_others(
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
-    let v = match recent_visitor(&state, &ctx, &headers, &home(&ctx)).await {
-        Ok(v) => v,
+    let (v, _) = match change(&state, &ctx, &headers, &body, &home(&ctx)).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    if form(&state, &v, &body).is_none() {
-        return forged(&state, &ctx);
-    }
     let ts = now();
     let result = async {
         let ended = sessions::end_others(&state.db, &v.user.id, &v.session.id, ts).await?;

@@ -39,7 +39,7 @@ pub const CLAIMS: &[&str] = &[
 ];
 
 pub async fn openid_configuration(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     ctx: TenantCtx,
 ) -> impl IntoResponse {
     let issuer = &ctx.issuer;
@@ -72,7 +72,7 @@ pub async fn openid_configuration(
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
-        "ui_locales_supported": ["en"],
+        "ui_locales_supported": state.templates.catalog.languages(),
         "claim_types_supported": ["normal"],
     });
     (super::cacheable_json(), doc.to_string())
