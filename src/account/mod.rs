@@ -17,6 +17,7 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/account", get(overview::show))
         .route("/t/{tenant}/account/callback", get(overview::callback))
         .route("/t/{tenant}/account/reauth", get(overview::reauth))
+        .route("/t/{tenant}/account/add", get(overview::choose_method))
         .route(
             "/t/{tenant}/account/add/totp",
             get(manage::add_totp_page).post(manage::add_totp),
