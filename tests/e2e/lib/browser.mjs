@@ -50,6 +50,8 @@ export class Scenario {
     /** Accessibility violations found by capture(): `{ capture, id, impact, help, targets }`. */
     this.violations = [];
     this.known = [];
+    this.minor = [];
+    this.axeRuns = 0;
     /** Checks of KNOWN_DEFECTS: `{ id, reproduced, detail }`. */
     this.defects = [];
     this.screenshots = [];
@@ -136,8 +138,14 @@ export class Scenario {
       // eslint-disable-next-line no-undef
       axe.run(document, { resultTypes: ['violations'] }),
     );
+    this.axeRuns += 1;
     for (const v of result.violations) {
-      if (!FAILING_IMPACTS.has(v.impact)) continue;
+      if (!FAILING_IMPACTS.has(v.impact)) {
+        // Minor and moderate findings do not fail; E2E_VERBOSE=1 prints them.
+        this.minor.push({ capture: label, id: v.id, impact: v.impact, help: v.help,
+          targets: v.nodes.map((n) => n.target.join(' ')) });
+        continue;
+      }
       const entry = {
         capture: label,
         id: v.id,

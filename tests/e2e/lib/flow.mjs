@@ -22,6 +22,14 @@ export async function expectHeading(page, expected) {
   return text;
 }
 
+/**
+ * Clicks `locator` (a submit button or link) and waits for the page it leads to, as a person
+ * waits for the next page: one helper, so the waiting strategy lives in one place.
+ */
+export async function clickAndWait(page, locator) {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
+}
+
 /** Captures the current page when `name` is given (a scenario may walk a page without shots). */
 async function maybeCapture(t, page, name) {
   if (name) await t.capture(page, name);
@@ -58,7 +66,7 @@ export async function signIn(t, page, user, { shot, password = user.password } =
   await maybeCapture(t, page, shot);
   await page.locator('#login').fill(user.email);
   await page.locator('#password').fill(password);
-  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await clickAndWait(page, page.getByRole('button', { name: 'Sign in' }));
 }
 
 /** "Confirm it's you": the 6-digit code from the newest verification mail to the user. */
@@ -67,7 +75,7 @@ export async function confirmEmail(t, page, user, { shot } = {}) {
   const { code } = await waitForCode(user.email);
   await maybeCapture(t, page, shot);
   await page.locator('#code').fill(code);
-  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Continue' }).click()]);
+  await clickAndWait(page, page.getByRole('button', { name: 'Continue' }));
 }
 
 /**
@@ -91,7 +99,7 @@ export async function enrolTotp(t, page, { shot, label = 'E2E phone' } = {}) {
   const authenticator = new Authenticator(grouped);
   await page.locator('#label').fill(label);
   await page.locator('#code').fill(await authenticator.nextCode());
-  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Enable' }).click()]);
+  await clickAndWait(page, page.getByRole('button', { name: 'Enable' }));
   return authenticator;
 }
 
@@ -120,7 +128,7 @@ export async function noteRecoveryCodes(t, page, { shot, count = 10 } = {}) {
   } else {
     t.knownDefect('hidden-copy-button', !copyVisible, 'the Copy button is visible with JavaScript off');
   }
-  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Done' }).click()]);
+  await clickAndWait(page, page.getByRole('button', { name: 'Done' }));
   return codes;
 }
 
@@ -132,18 +140,18 @@ export async function answerTotp(t, page, authenticator, { shot, trust = false, 
   await maybeCapture(t, page, shot);
   await input.fill(code ?? (await authenticator.nextCode()));
   if (trust) await page.getByLabel(/Trust this device/).check();
-  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Verify' }).click()]);
+  await clickAndWait(page, page.getByRole('button', { name: 'Verify' }));
 }
 
 /** From the code prompt, "Use a recovery code", then enter `code`. */
 export async function answerRecovery(t, page, code, { shot } = {}) {
   await expectHeading(page, 'Two-factor authentication');
-  await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Use a recovery code' }).click()]);
+  await clickAndWait(page, page.getByRole('link', { name: 'Use a recovery code' }));
   const input = page.getByLabel('Recovery code');
   assert((await input.count()) === 1, 'no input labelled "Recovery code"');
   await maybeCapture(t, page, shot);
   await input.fill(code);
-  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Verify' }).click()]);
+  await clickAndWait(page, page.getByRole('button', { name: 'Verify' }));
 }
 
 /**
@@ -165,7 +173,7 @@ export async function signOut(t, page, issuer, { confirmShot, doneShot } = {}) {
   await page.goto(`${issuer}/logout`);
   await expectHeading(page, 'Sign out?');
   await maybeCapture(t, page, confirmShot);
-  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign out' }).click()]);
+  await clickAndWait(page, page.getByRole('button', { name: 'Sign out' }));
   await expectHeading(page, 'You have signed out');
   await maybeCapture(t, page, doneShot);
   const cookies = await page.context().cookies();
