@@ -1,0 +1,380 @@
+#!/usr/bin/env node
+// Gatehouse end-to-end browser suite: Debian's chromium (playwright-core) walks the hosted
+// sign-in pages from a real client redirect to the authorization response, takes screenshots
+// of every distinct page at desktop and phone widths, and checks each with axe-core.
+//
+// Output: one line per scenario,
+//
+//   PASS <scenario>
+//   FAIL <scenario>: <reason>        (axe details and the server's view follow on stderr)
+//
+// and last `N passed, N failed`. Exit status 1 if anything failed.
+//
+// Started by ./run, which provides GATEHOUSE_URL, GATEHOUSE_BIN, GATEHOUSE_MAIL__DIR and the
+// GATEHOUSE_* settings the admin CLI needs to reach the same database. Arguments filter
+// scenarios by name (substring).
+//
+// Adding a scenario: write `async function name(t, fx)` below (t: a Scenario from
+// lib/browser.mjs — contexts, capture(), app.callbackFor(); fx: the fixtures from setup()), using the
+// page steps of lib/flow.mjs, and list it in SCENARIOS. Give each new page a new capture
+// number; a scenario that needs different tenant settings gets its own tenant in setup()
+// (tenant settings are cached by the server, so they are never changed after start).
+
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startApp } from './lib/app.mjs';
+import { launch, Scenario, SCREENSHOTS } from './lib/browser.mjs';
+import {
+  AssertionError, answerRecovery, clickAndWait, answerTotp, assert, confirmEmail, enrolTotp, expectCallback,
+  expectFieldError, expectHeading, noteRecoveryCodes, open, signIn, signOut,
+} from './lib/flow.mjs';
+import { BASE_URL, createTenant, createUser } from './lib/gatehouse.mjs';
+import { messagesTo } from './lib/mail.mjs';
+import { authorizationRequest, redeem } from './lib/oidc.mjs';
+
+if (!BASE_URL || !process.env.GATEHOUSE_MAIL__DIR) {
+  console.error('GATEHOUSE_URL / GATEHOUSE_MAIL__DIR are not set; run ./tests/e2e/run');
+  process.exit(2);
+}
+
+const SCENARIO_TIMEOUT_MS = 60_000;
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: one tenant per set of MFA settings, each with one client at http://127.0.0.1:9/cb.
+
+async function setup() {
+  const [mfa, strict, optional] = await Promise.all([
+    // MFA required; enrolment at sign-in proven by a code sent by email; trusted devices.
+    createTenant('e2e', {
+      name: 'Acme',
+      settings: { mfa: 'required', 'enrollment-proof': 'email', 'trusted-device-days': 30 },
+    }),
+    // One wrong code ends the sign-in ("Too many attempts"); no email proof, to keep it short.
+    createTenant('e2e-strict', {
+      name: 'Strict Corp',
+      settings: { mfa: 'required', 'enrollment-proof': 'none', 'mfa-max-attempts': 1 },
+    }),
+    // MFA optional but offered at sign-in (skippable set-up), and a third-party client (consent).
+    createTenant('e2e-optional', {
+      name: 'Optional Ltd',
+      settings: { mfa: 'optional', 'prompt-enrollment': 'true' },
+      client: { name: 'Partner app', firstParty: false },
+    }),
+  ]);
+  return { mfa, strict, optional };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared steps
+
+const amr = (claims) => (Array.isArray(claims.amr) ? claims.amr : []);
+
+/**
+ * Signs a new user in from the client's redirect and walks the required set-up: [Confirm it's
+ * you] → Set up two-factor → recovery codes → back at the application. `shots` names the
+ * captures (omit for a set-up that is only a means to an end). Returns what the person now
+ * holds: the authenticator app, the recovery codes, and the page (signed in).
+ */
+async function enrolNewUser(t, fixture, { label, page, shots = {}, extra = {} } = {}) {
+  const user = await createUser(fixture.slug, label);
+  page ??= await t.page();
+  const req = authorizationRequest(fixture, extra);
+  await open(page, req);
+  await signIn(t, page, user, { shot: shots.login });
+  if (fixture.tenant?.mfa_enrollment_proof === 'email') {
+    await confirmEmail(t, page, user, { shot: shots.confirm });
+  }
+  const authenticator = await enrolTotp(t, page, { shot: shots.enrol });
+  const codes = await noteRecoveryCodes(t, page, { shot: shots.codes });
+  return { user, page, authenticator, codes, req };
+}
+
+/** Completes at the redirect URI and redeems the code; returns the ID token's claims. */
+async function backAtApp(t, page, req) {
+  const code = await expectCallback(t, page, req);
+  return redeem(req, code);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+/** 1. First sign-in where the tenant requires MFA: email proof, TOTP set-up, recovery codes. */
+async function enrolment_with_email_proof(t, fx) {
+  const { user, page, req } = await enrolNewUser(t, fx.mfa, {
+    label: 'enrol',
+    shots: { login: '01-login', confirm: '02-confirm-email', enrol: '03-enrol-totp', codes: '04-recovery-codes' },
+  });
+  const claims = await backAtApp(t, page, req);
+  assert(claims.acr === 'mfa', `acr ${claims.acr}, expected mfa`);
+  assert(amr(claims).includes('otp'), `amr ${JSON.stringify(claims.amr)} lacks otp`);
+  const subjects = (await messagesTo(user.email)).map((m) => m.subject);
+  assert(subjects.includes('Two-factor authentication was turned on'),
+    `no "turned on" notice mailed; subjects: ${JSON.stringify(subjects)}`);
+}
+
+/**
+ * 2. Sign out, sign in with the app code (a wrong code first), trust the device; then a
+ * `prompt=login` sign-in asks for the password only.
+ */
+async function totp_challenge_and_trusted_device(t, fx) {
+  const { user, page, authenticator } = await enrolNewUser(t, fx.mfa, { label: 'trust' });
+  await signOut(t, page, fx.mfa.issuer, { confirmShot: '05-logout-confirm', doneShot: '06-signed-out' });
+
+  let req = authorizationRequest(fx.mfa);
+  await open(page, req);
+  await signIn(t, page, user);
+  await answerTotp(t, page, authenticator, { shot: '07-mfa-totp', code: authenticator.wrongCode() });
+  await expectHeading(page, 'Two-factor authentication');
+  await expectFieldError(page, '#code', /didn.t work/);
+  await t.capture(page, '08-mfa-totp-error');
+  // A TOTP step works once: nextCode() uses the step after the one spent at enrolment.
+  await answerTotp(t, page, authenticator, { trust: true });
+  let claims = await backAtApp(t, page, req);
+  assert(claims.acr === 'mfa' && amr(claims).includes('otp'), `after the code: acr ${claims.acr}, amr ${JSON.stringify(claims.amr)}`);
+  const device = (await page.context().cookies()).find((c) => c.name === 'gh_device');
+  assert(device && device.httpOnly, 'no HttpOnly gh_device cookie after "Trust this device"');
+
+  req = authorizationRequest(fx.mfa, { prompt: 'login' });
+  await open(page, req);
+  await signIn(t, page, user);
+  claims = await backAtApp(t, page, req);
+  // The device vouches for the second factor: acr mfa, but amr says only the password was verified.
+  assert(claims.acr === 'mfa' && JSON.stringify(claims.amr) === '["pwd"]',
+    `prompt=login on a trusted device: acr ${claims.acr}, amr ${JSON.stringify(claims.amr)}`);
+  if (process.env.E2E_VERBOSE) console.error(`  prompt=login claims: acr ${claims.acr} amr ${JSON.stringify(claims.amr)}`);
+}
+
+/** 3. A recovery code works once; the second use is refused with an error tied to the input. */
+async function recovery_code_once(t, fx) {
+  const { user, page, codes } = await enrolNewUser(t, fx.mfa, { label: 'recovery' });
+  await signOut(t, page, fx.mfa.issuer);
+
+  let req = authorizationRequest(fx.mfa);
+  await open(page, req);
+  await signIn(t, page, user);
+  await answerRecovery(t, page, codes[3], { shot: '09-mfa-recovery' });
+  const claims = await backAtApp(t, page, req);
+  assert(claims.acr === 'mfa', `recovery code: acr ${claims.acr}, expected mfa`);
+  const subjects = (await messagesTo(user.email)).map((m) => m.subject);
+  assert(subjects.includes('A recovery code was used'), `no "recovery code used" notice; subjects: ${JSON.stringify(subjects)}`);
+
+  await signOut(t, page, fx.mfa.issuer);
+  req = authorizationRequest(fx.mfa);
+  await open(page, req);
+  await signIn(t, page, user);
+  await answerRecovery(t, page, codes[3]);
+  await expectHeading(page, 'Two-factor authentication');
+  await expectFieldError(page, '#recovery_code', /not valid or was already used/);
+  await t.capture(page, '10-mfa-recovery-error');
+  assert(!t.app.callbackFor(req.state), 'a spent recovery code reached the application');
+}
+
+/** 4. A wrong password: one generic message, announced and tied to both inputs. */
+async function wrong_password(t, fx) {
+  const user = await createUser(fx.mfa.slug, 'wrongpw');
+  const page = await t.page();
+  await open(page, authorizationRequest(fx.mfa));
+  await signIn(t, page, user, { password: 'not the password' });
+  await expectHeading(page, 'Sign in');
+  const message = await expectFieldError(page, '#password', /Wrong email or password/);
+  await expectFieldError(page, '#login', /Wrong email or password/);
+  assert((await page.locator('#login').inputValue()) === user.email, 'the email was not kept after the error');
+  assert((await page.locator('#password').inputValue()) === '', 'the password field was refilled');
+  await t.capture(page, '11-login-error');
+  // The right password then moves on.
+  await signIn(t, page, user);
+  await expectHeading(page, "Confirm it's you");
+  assert(message.length < 80, 'the message is not the short generic one');
+}
+
+/** 5. Dead ends: a sign-in page opened in another browser, and an authorization request for an unknown client. */
+async function dead_ends(t, fx) {
+  const first = await t.page();
+  await open(first, authorizationRequest(fx.mfa));
+  await expectHeading(first, 'Sign in');
+  const loginUrl = first.url();
+  assert(/[?&]tx=/.test(loginUrl), `the login page URL carries no transaction: ${loginUrl}`);
+
+  // The same sign-in URL in another browser (no binding cookie): the friendly "expired" page.
+  const other = await t.page();
+  const res = await other.goto(loginUrl);
+  await expectHeading(other, 'This sign-in has expired');
+  assert(res.status() === 400, `expired page status ${res.status()}, expected 400`);
+  await t.capture(other, '12-sign-in-expired');
+
+  // An unknown client: an HTML error page, never a redirect to the (unverified) redirect URI.
+  const bogus = authorizationRequest({ ...fx.mfa, client: { id: 'no-such-client' } });
+  const res2 = await other.goto(bogus.url);
+  assert(res2.status() >= 400, `unknown client: status ${res2.status()}`);
+  assert(!t.app.callbackFor(bogus.state) && !other.url().startsWith('http://127.0.0.1:9/'), 'redirected for an unknown client');
+  const h1 = await expectHeading(other, /.+/);
+  assert(!/sign in$/i.test(h1), `unknown client got "${h1}"`);
+  await t.capture(other, '13-authorize-error');
+}
+
+/** 6. With mfa-max-attempts 1, one wrong code ends the sign-in on "Too many attempts". */
+async function too_many_attempts(t, fx) {
+  const { user, authenticator } = await enrolNewUser(t, fx.strict, { label: 'strict' });
+  const page = await t.page(); // another browser: no SSO session, no trusted device
+  const req = authorizationRequest(fx.strict);
+  await open(page, req);
+  await signIn(t, page, user);
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/mfa')),
+    answerTotp(t, page, authenticator, { code: authenticator.wrongCode() }),
+  ]);
+  await expectHeading(page, 'Too many attempts');
+  assert(response.status() === 429, `status ${response.status()}, expected 429`);
+  await t.capture(page, '14-too-many-attempts');
+  // The transaction is gone: going back to the code prompt finds the "expired" page.
+  await page.goBack();
+  await expectHeading(page, 'This sign-in has expired');
+}
+
+/** 7. MFA optional but offered: Skip the set-up, then the consent page of a third-party client. */
+async function optional_enrolment_and_consent(t, fx) {
+  const user = await createUser(fx.optional.slug, 'optional');
+  const page = await t.page();
+  const req = authorizationRequest(fx.optional, { scope: 'openid email profile' });
+  await open(page, req);
+  await signIn(t, page, user);
+  // The offer must come first, with its Skip; today the email proof comes before it.
+  const h1 = await expectHeading(page, /^(Set up two-factor authentication|Confirm it's you)$/);
+  if (!t.knownDefect('optional-enrolment-proof-before-skip', h1 !== "Confirm it's you",
+    'an optional set-up starts with "Confirm it\'s you" (no Skip) and mails a code')) {
+    await confirmEmail(t, page, user);
+  }
+  await expectHeading(page, 'Set up two-factor authentication');
+  await t.capture(page, '15-enrol-optional');
+  await clickAndWait(page, page.getByRole('button', { name: 'Skip' }));
+  await expectHeading(page, `Allow ${fx.optional.client.name} to access your account?`);
+  await t.capture(page, '16-consent');
+  await clickAndWait(page, page.getByRole('button', { name: 'Allow' }));
+  const claims = await backAtApp(t, page, req);
+  assert(claims.acr === 'pwd' && JSON.stringify(claims.amr) === '["pwd"]', `acr ${claims.acr}, amr ${JSON.stringify(claims.amr)}`);
+}
+
+/**
+ * 8. Everything with JavaScript off, on a phone: enrolment with the email proof, the form_post
+ * response's Continue button, sign-out, a recovery code, the app code with "Trust this
+ * device", and a password-only sign-in on the trusted device.
+ */
+async function no_javascript(t, fx) {
+  const page = await t.page({ profile: 'phone', javaScript: false });
+  const { user, authenticator, codes, req } = await enrolNewUser(t, fx.mfa, {
+    label: 'nojs', page, extra: { response_mode: 'form_post' },
+  });
+  await expectHeading(page, 'Continue to the application');
+  await t.capture(page, '17-form-post-continue');
+  await clickAndWait(page, page.getByRole('button', { name: 'Continue' }));
+  await backAtApp(t, page, req);
+  assert(t.app.callbackFor(req.state).method === 'POST', 'form_post response was not a POST');
+
+  const again = async (answer, extra = {}) => {
+    await signOut(t, page, fx.mfa.issuer);
+    const r = authorizationRequest(fx.mfa, extra);
+    await open(page, r);
+    await signIn(t, page, user);
+    await answer?.();
+    return backAtApp(t, page, r);
+  };
+  await again(() => answerRecovery(t, page, codes[0]));
+  await again(() => answerTotp(t, page, authenticator, { trust: true }));
+  const claims = await again(null, { prompt: 'login' });
+  assert(claims.acr === 'mfa' && !amr(claims).includes('otp'),
+    `trusted device without JavaScript: acr ${claims.acr}, amr ${JSON.stringify(claims.amr)}`);
+}
+
+const SCENARIOS = [
+  enrolment_with_email_proof,
+  totp_challenge_and_trusted_device,
+  recovery_code_once,
+  wrong_password,
+  dead_ends,
+  too_many_attempts,
+  optional_enrolment_and_consent,
+  no_javascript,
+].map((fn) => ({ name: fn.name.replace(/_/g, '-'), fn }));
+
+// ---------------------------------------------------------------------------------------------
+// Runner
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000} s`)), ms); }),
+  ]);
+}
+
+async function main() {
+  const filters = process.argv.slice(2);
+  const selected = SCENARIOS.filter((s) => !filters.length || filters.some((f) => s.name.includes(f)));
+  // Screenshots of this run only: old PNGs (and failure shots) go first.
+  await mkdir(SCREENSHOTS, { recursive: true });
+  for (const f of await readdir(SCREENSHOTS)) if (f.endsWith('.png')) await rm(join(SCREENSHOTS, f));
+  await rm(join(SCREENSHOTS, 'failures'), { recursive: true, force: true });
+
+  const fx = await setup();
+  const app = await startApp();
+  const browser = await launch(app.port);
+  let passed = 0;
+  let failed = 0;
+  try {
+    for (const { name, fn } of selected) {
+      const t = new Scenario(browser, app, name);
+      let reason = null;
+      try {
+        await withTimeout(fn(t, fx), SCENARIO_TIMEOUT_MS, name);
+      } catch (e) {
+        reason = e instanceof AssertionError ? e.message : (e.stack || String(e)).split('\n').slice(0, 3).join(' | ');
+        // The page it stopped on, for whoever reads the failure.
+        const page = t.contexts.at(-1)?.pages().at(-1);
+        if (page) {
+          await mkdir(join(SCREENSHOTS, 'failures'), { recursive: true });
+          await page.screenshot({ path: join(SCREENSHOTS, 'failures', `${name}.png`), fullPage: true }).catch(() => {});
+        }
+      }
+      if (!reason && t.violations.length) {
+        const rules = [...new Set(t.violations.map((v) => `${v.id} (${v.capture})`))];
+        reason = `axe: ${t.violations.length} serious/critical violation(s): ${rules.join(', ')}`;
+      }
+      for (const v of t.violations) {
+        console.error(`  axe ${v.impact} ${v.id} on ${v.capture}: ${v.help}\n    ${v.targets.join('\n    ')}`);
+      }
+      for (const d of t.defects) {
+        console.error(d.reproduced
+          ? `  known defect ${d.id}: ${d.detail} (see lib/known.mjs)`
+          : `  fixed? ${d.id} no longer reproduces: remove it from lib/known.mjs`);
+      }
+      if (process.env.E2E_VERBOSE) {
+        console.error(`  ${t.screenshots.length} screenshots, ${t.axeRuns} axe runs`);
+        for (const v of t.minor) console.error(`  axe (${v.impact}, not failing) ${v.id} on ${v.capture}: ${v.help} [${v.targets.join(', ')}]`);
+      }
+      for (const v of t.known) {
+        console.error(`  axe (known) ${v.impact} ${v.id} on ${v.capture}: ${v.help} [${v.targets.join(', ')}]`);
+      }
+      await t.close();
+      if (reason) {
+        failed += 1;
+        console.log(`FAIL ${name}: ${reason}`);
+      } else {
+        passed += 1;
+        console.log(`PASS ${name}`);
+      }
+    }
+  } finally {
+    await browser.close();
+    await app.close();
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`error: ${e.stack || e}`);
+    process.exit(2);
+  },
+);
