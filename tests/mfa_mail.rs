@@ -138,3 +138,48 @@ both_backends!(
     email_proof_guards_enrolment_and_changes_are_mailed,
     super::email_proof_guards_enrolment_and_changes_are_mailed
 );
+
+/// An offered (skippable) set-up shows the screen with Skip first; the email proof comes only
+/// when the user chooses Enable, and the checked code is bound after the proof.
+async fn offered_set_up_asks_for_the_proof_only_on_enable(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let mut env = TestEnv::new(backend).await;
+    env.config.mail = smtp.mail_config();
+    let srv = TestServer::start_with(env).await;
+    srv.tenant("acme", &["--prompt-enrollment", "true"]).await;
+    let rp = srv.rp("acme", &["--first-party"]).await;
+    srv.user("acme", ALICE, PW).await;
+
+    let b = Browser::new();
+    let res = sign_in(&b, &srv, &srv.authorize_url(&rp, &[]), ALICE, PW).await;
+    let (url, html) = page(res).await;
+    assert!(html.contains("Set up two-factor authentication") && html.contains(">Skip<"));
+    assert_eq!(
+        smtp.count_to(ALICE),
+        0,
+        "no mail just for showing the offer"
+    );
+    let secret = key_from_page(&html);
+    let mut f = browser::form(&html, &url);
+    f.set("label", "Tablet")
+        .set("code", &code(&secret, 0))
+        .set("action", "enable");
+    let res = b.follow(&srv.base, b.submit(&f).await).await;
+    let (url, html) = page(res).await;
+    assert!(html.contains("Confirm it"));
+    let proof = smtp.wait_for(ALICE, WAIT).await.code().unwrap();
+    let mut f = browser::form(&html, &url);
+    f.set("code", &proof);
+    let res = b.follow(&srv.base, b.submit(&f).await).await;
+    let (url, html) = page(res).await;
+    assert_eq!(recovery_codes_from_page(&html).len(), 10);
+    let done = browser::forms(&html, &url).pop().unwrap();
+    let res = b.follow(&srv.base, b.submit(&done).await).await;
+    assert!(app_redirect(&res, &rp).contains_key("code"));
+    let users = srv.cli_json(&["user", "list", "acme"]).await;
+    assert_eq!(users["users"][0]["mfa"]["factors"][0]["label"], "Tablet");
+}
+both_backends!(
+    offered_set_up_asks_for_the_proof_only_on_enable,
+    super::offered_set_up_asks_for_the_proof_only_on_enable
+);

@@ -125,7 +125,7 @@ async fn run(
             .map_err(|e| server_error(state, ctx, e))?;
         return Ok(response::send(
             &state.templates,
-            &ctx.tenant.theme,
+            &ctx.tenant,
             &ctx.issuer,
             &tx.req.redirect_uri,
             tx.req.response_mode,

@@ -152,18 +152,7 @@ async fn run(
             .await;
     }
     let sealed = tx.extra.pending_totp.clone().unwrap_or_default();
-    let confirmed = mfa::confirm_totp(
-        state,
-        &ctx.tenant,
-        &user,
-        &sealed,
-        field("label"),
-        field("code"),
-        &format!("user:{}", user.id),
-    )
-    .await
-    .map_err(|e| server_error(state, ctx, e))?;
-    let Some((_factor, codes)) = confirmed else {
+    let Some(step) = mfa::check_pending(state, &sealed, field("code")) else {
         return Err(render(
             state,
             ctx,
@@ -177,6 +166,55 @@ async fn run(
             StatusCode::UNAUTHORIZED,
         ));
     };
+    // An offered set-up proves the mailbox now, before anything is bound; the checked code
+    // waits in the transaction so the user does not type it again.
+    if ctx.tenant.mfa_enrollment_proof == "email" && !tx.extra.proof_done {
+        tx.extra.verified_totp = Some((field("label").to_owned(), step));
+        return flow::move_to(state, ctx, tx, Stage::Enrol, Stage::EnrolProof).await;
+    }
+    bind_and_continue(
+        state,
+        ctx,
+        headers,
+        ip,
+        tx,
+        &client,
+        &user,
+        field("label"),
+        step,
+        Stage::Enrol,
+    )
+    .await
+}
+
+/// Binds the checked authenticator app, records the second factor on this sign-in, then shows
+/// the recovery codes (first factor) or continues.
+#[allow(clippy::too_many_arguments)]
+pub async fn bind_and_continue(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    ip: Option<String>,
+    mut tx: Tx,
+    client: &crate::store::clients::Client,
+    user: &crate::store::users::User,
+    label: &str,
+    step: i64,
+    from: Stage,
+) -> Result<Response, Response> {
+    let sealed = tx.extra.pending_totp.clone().unwrap_or_default();
+    let (_factor, codes) = mfa::bind_totp(
+        state,
+        &ctx.tenant,
+        user,
+        &sealed,
+        label,
+        step,
+        &format!("user:{}", user.id),
+    )
+    .await
+    .map_err(|e| server_error(state, ctx, e))?;
+    tx.extra.verified_totp = None;
     tx.extra.pending_totp = None;
     record_second_factor(state, ctx, &mut tx).await?;
     match codes {
@@ -188,9 +226,9 @@ async fn run(
             )
             .ok();
             tx.extra.replacement = false;
-            flow::move_to(state, ctx, tx, Stage::Enrol, Stage::RecoveryCodes).await
+            flow::move_to(state, ctx, tx, from, Stage::RecoveryCodes).await
         }
-        None => flow::proceed(state, ctx, headers, ip, tx, &client, Stage::Enrol).await,
+        None => flow::proceed(state, ctx, headers, ip, tx, client, from).await,
     }
 }
 

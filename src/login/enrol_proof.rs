@@ -164,11 +164,12 @@ pub async fn show(
 pub async fn submit(
     State(state): State<AppState>,
     ctx: TenantCtx,
-    ConnectInfo(_addr): ConnectInfo<SocketAddr>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
-    match run(&state, &ctx, &headers, &body).await {
+    let ip = Some(addr.ip().to_string());
+    match run(&state, &ctx, &headers, ip, &body).await {
         Ok(r) | Err(r) => r,
     }
 }
@@ -177,11 +178,12 @@ async fn run(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,
+    ip: Option<String>,
     body: &[u8],
 ) -> Result<Response, Response> {
     let form = super::parse_params(body).unwrap_or_default();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let (mut tx, browser, _, user) =
+    let (mut tx, browser, client, user) =
         load_at(state, ctx, headers, Some(field("tx")), Stage::EnrolProof).await?;
     if !browser.verify_csrf(&state.secret, field("csrf")) {
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
@@ -276,5 +278,21 @@ async fn run(
         .await
         .map_err(fail)?;
     tx.extra.proof_done = true;
+    // An offered set-up checked its first code before the proof: bind it now.
+    if let Some((label, step)) = tx.extra.verified_totp.clone() {
+        return super::enrol::bind_and_continue(
+            state,
+            ctx,
+            headers,
+            ip,
+            tx,
+            &client,
+            &user,
+            &label,
+            step,
+            Stage::EnrolProof,
+        )
+        .await;
+    }
     flow::move_to(state, ctx, tx, Stage::EnrolProof, Stage::Enrol).await
 }

@@ -137,7 +137,7 @@ pub async fn complete(
 
     let mut res = response::send(
         &state.templates,
-        &ctx.tenant.theme,
+        &ctx.tenant,
         &ctx.issuer,
         &c.req.redirect_uri,
         c.req.response_mode,

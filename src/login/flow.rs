@@ -84,6 +84,10 @@ pub struct TxState {
     /// The enrolment on offer may be skipped.
     #[serde(default)]
     pub enrol_skippable: bool,
+    /// A first TOTP code checked before the email proof: (device name, matched step). The
+    /// factor is bound once the proof succeeds.
+    #[serde(default)]
+    pub verified_totp: Option<(String, i64)>,
     /// The user chose Skip.
     #[serde(default)]
     pub skipped: bool,
@@ -268,7 +272,9 @@ pub fn stage_for(
             if extra.pending_totp.is_none() {
                 extra.pending_totp = mfa::new_pending_totp(state);
             }
-            if tenant.mfa_enrollment_proof == "email" && !extra.proof_done {
+            // A required enrolment proves the mailbox first (the enrolment hole). An offered one
+            // shows the set-up with Skip first; the proof comes when the user chooses Enable.
+            if tenant.mfa_enrollment_proof == "email" && !extra.proof_done && !*skippable {
                 Ok(Some(Stage::EnrolProof))
             } else {
                 Ok(Some(Stage::Enrol))
@@ -291,7 +297,7 @@ pub async fn deny(
         .map_err(|e| server_error(state, ctx, e))?;
     Ok(crate::oidc::response::send(
         &state.templates,
-        &ctx.tenant.theme,
+        &ctx.tenant,
         &ctx.issuer,
         &tx.req.redirect_uri,
         tx.req.response_mode,

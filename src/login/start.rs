@@ -92,7 +92,7 @@ async fn run(
         Err(Rejection::Redirect(e)) => {
             return Err(response::send(
                 &state.templates,
-                &ctx.tenant.theme,
+                &ctx.tenant,
                 &ctx.issuer,
                 &e.redirect_uri,
                 e.response_mode,
@@ -110,7 +110,7 @@ async fn run(
     let deny = |error: &'static str, description: &str| {
         response::send(
             &state.templates,
-            &ctx.tenant.theme,
+            &ctx.tenant,
             &ctx.issuer,
             &req.redirect_uri,
             req.response_mode,

@@ -142,13 +142,32 @@ pub async fn confirm_totp(
     code: &str,
     actor: &str,
 ) -> StoreResult<Option<(Factor, Option<Vec<String>>)>> {
-    let Some(seed) = open_seed(state, sealed) else {
+    let Some(step) = check_pending(state, sealed, code) else {
         return Ok(None);
     };
+    bind_totp(state, tenant, user, sealed, label, step, actor)
+        .await
+        .map(Some)
+}
+
+/// Checks the first code of a pending enrolment; the matched step, when it is right.
+pub fn check_pending(state: &AppState, sealed: &str, code: &str) -> Option<i64> {
+    let seed = open_seed(state, sealed)?;
+    totp::verify(&seed, code, None, now())
+}
+
+/// Stores a TOTP factor whose first code (at `step`) was already checked. Returns the factor
+/// and, for a first factor, recovery codes to show once.
+pub async fn bind_totp(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &User,
+    sealed: &str,
+    label: &str,
+    step: i64,
+    actor: &str,
+) -> StoreResult<(Factor, Option<Vec<String>>)> {
     let ts = now();
-    let Some(step) = totp::verify(&seed, code, None, ts) else {
-        return Ok(None);
-    };
     let first = factors::list_for_user(&state.db, &user.id)
         .await?
         .is_empty();
@@ -196,7 +215,7 @@ pub async fn confirm_totp(
         },
     )
     .await;
-    Ok(Some((factor, codes)))
+    Ok((factor, codes))
 }
 
 /// Checks a TOTP code against the user's authenticator apps (each code once).

@@ -16,12 +16,13 @@ struct FormPostPage<'a> {
     fields: &'a [(String, String)],
     theme: &'a str,
     title: &'a str,
+    tenant_name: &'a str,
 }
 
 /// Sends `params` (plus `iss`) to `redirect_uri` using `mode`.
 pub fn send(
     templates: &Templates,
-    theme: &str,
+    tenant: &crate::store::tenants::Tenant,
     issuer: &str,
     redirect_uri: &str,
     mode: ResponseMode,
@@ -43,13 +44,14 @@ pub fn send(
         ResponseMode::FormPost => {
             let mut res = templates.page(
                 StatusCode::OK,
-                theme,
+                &tenant.theme,
                 "form_post.html",
                 FormPostPage {
                     action: redirect_uri,
                     fields: &fields,
-                    theme,
+                    theme: &tenant.theme,
                     title: "Continue",
+                    tenant_name: &tenant.name,
                 },
             );
             res.headers_mut()

@@ -4,23 +4,7 @@
 // the entry and let the check fail normally).
 
 /** Functional defects, checked with Scenario.knownDefect(id, ok). */
-export const KNOWN_DEFECTS = {
-  'hidden-copy-button': {
-    where: 'themes/default/static/gatehouse.css (`.button, button { display: inline-block }`) + recovery_codes.html `#copy-codes`',
-    what: 'The Copy button has the `hidden` attribute until recovery.js reveals it, but the theme\'s '
-      + '`button { display: inline-block }` overrides the user-agent `[hidden] { display: none }`, so '
-      + 'without JavaScript a Copy button that does nothing is shown.',
-    fix: 'add `[hidden] { display: none !important; }` to gatehouse.css',
-  },
-  'optional-enrolment-proof-before-skip': {
-    where: 'src/login/flow.rs, Decision::Enrol (EnrolProof stage chosen even when `skippable`)',
-    what: 'With MFA optional + prompt-enrollment and enrollment-proof email, every sign-in of a user '
-      + 'without a factor first mails a code and shows "Confirm it\'s you", which has no Skip: the '
-      + 'person must fetch the email before they can decline the set-up.',
-    fix: 'show the set-up offer (with Skip) first and ask for the email proof only once the person '
-      + 'chooses to set up, or offer Skip on the proof page',
-  },
-};
+export const KNOWN_DEFECTS = {};
 
 /**
  * axe violations (serious/critical) that are known, as `{ page, rule }` (page: a capture name
