@@ -124,3 +124,14 @@ pub fn rfc3339(ts: i64) -> String {
         })
         .unwrap_or_default()
 }
+
+/// Unix seconds as "23 Nov 2026, 13:27 UTC" for pages people read.
+pub fn human_time(ts: i64) -> String {
+    let fmt = time::macros::format_description!(
+        "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+    );
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_default()
+}

@@ -72,12 +72,15 @@ struct CodesPage<'a> {
     csrf: String,
     codes: Vec<String>,
     remaining: i64,
+    /// Where Done leads: the first method was just added, or a new set was generated.
+    done: &'a str,
 }
 
 pub async fn codes_page(
     State(state): State<AppState>,
     ctx: TenantCtx,
     headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
     let path = format!("{}/recovery-codes", home(&ctx));
     let v = match guard::visitor(&state, &ctx, &headers, &path).await {
@@ -103,6 +106,11 @@ pub async fn codes_page(
             csrf: v.browser.csrf_token(&state.secret),
             codes,
             remaining,
+            done: if q.contains_key("first") {
+                "added"
+            } else {
+                "codes"
+            },
         },
     );
     // Shown once: the cookie goes with this response.

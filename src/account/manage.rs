@@ -244,7 +244,7 @@ pub async fn add_totp(
             &ctx,
             &v,
             codes,
-            &format!("{}/recovery-codes", home(&ctx)),
+            &format!("{}/recovery-codes?first=1", home(&ctx)),
         ),
         Ok(Some((_, None))) => Redirect::to(&format!("{}?done=added", home(&ctx))).into_response(),
         Ok(None) => add_page(

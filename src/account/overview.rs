@@ -11,7 +11,7 @@ use super::guard::{self, Visitor};
 use crate::crypto::random;
 use crate::login::flow::server_error;
 use crate::login::pages::{self, Base};
-use crate::model::{now, rfc3339};
+use crate::model::{human_time, now};
 use crate::state::{AppState, TenantCtx};
 use crate::store::{self, codes, devices, factors, recovery_codes};
 use crate::web::browser::Browser;
@@ -168,8 +168,8 @@ async fn render(
                     id: f.id.clone(),
                     label: f.label.clone(),
                     kind: kind_label(f.kind),
-                    added: rfc3339(f.created_at),
-                    last_used: f.last_used_at.map(rfc3339),
+                    added: human_time(f.created_at),
+                    last_used: f.last_used_at.map(human_time),
                 })
                 .collect(),
             recovery_remaining: remaining,
@@ -178,8 +178,8 @@ async fn render(
                 .map(|d| DeviceRow {
                     id: d.id.clone(),
                     description: describe_user_agent(d.user_agent.as_deref().unwrap_or("")),
-                    created: rfc3339(d.created_at),
-                    last_seen: rfc3339(d.last_seen_at),
+                    created: human_time(d.created_at),
+                    last_seen: human_time(d.last_seen_at),
                 })
                 .collect(),
             notice,

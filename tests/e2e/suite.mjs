@@ -30,6 +30,7 @@ import {
 } from './lib/flow.mjs';
 import { BASE_URL, createTenant, createUser } from './lib/gatehouse.mjs';
 import { messagesTo } from './lib/mail.mjs';
+import { Authenticator } from './lib/totp.mjs';
 import { authorizationRequest, redeem } from './lib/oidc.mjs';
 
 if (!BASE_URL || !process.env.GATEHOUSE_MAIL__DIR) {
@@ -280,6 +281,65 @@ async function no_javascript(t, fx) {
     `trusted device without JavaScript: acr ${claims.acr}, amr ${JSON.stringify(claims.amr)}`);
 }
 
+/**
+ * 9. "Manage two-factor" at {issuer}/account, reached with the SSO session of a sign-in from the
+ * application: add an authenticator app through the page (reading the bold key), note the
+ * recovery codes, generate new ones, rename, then remove the method.
+ */
+async function manage_two_factor(t, fx) {
+  const user = await createUser(fx.optional.slug, 'manage');
+  const page = await t.page();
+  const req = authorizationRequest(fx.optional, { scope: 'openid email profile' });
+  await open(page, req);
+  await signIn(t, page, user);
+  await expectHeading(page, 'Set up two-factor authentication');
+  await clickAndWait(page, page.getByRole('button', { name: 'Skip' }));
+  await clickAndWait(page, page.getByRole('button', { name: 'Allow' }));
+  await backAtApp(t, page, req);
+
+  const account = `${fx.optional.issuer}/account`;
+  await page.goto(account);
+  await expectHeading(page, 'Two-factor authentication');
+  await t.capture(page, '18-account-overview-off');
+  await clickAndWait(page, page.getByRole('link', { name: 'Add two-factor' }));
+  await expectHeading(page, 'Add two-factor');
+  await t.capture(page, '19-account-choose-method');
+  await clickAndWait(page, page.getByRole('link', { name: 'Authenticator app' }));
+  await expectHeading(page, 'Add an authenticator app');
+  await t.capture(page, '20-account-add-totp');
+  const grouped = ((await page.locator('strong.key#totp-key').textContent()) || '').trim();
+  const authenticator = new Authenticator(grouped);
+  await page.locator('#label').fill('Pixel 8');
+  await page.locator('#code').fill(await authenticator.nextCode());
+  await clickAndWait(page, page.getByRole('button', { name: 'Enable' }));
+  await expectHeading(page, 'Note down your recovery codes');
+  const first = await page.locator('#recovery-codes code').allTextContents();
+  assert(first.length === 10, `${first.length} recovery codes shown`);
+  await t.capture(page, '21-account-recovery-codes');
+  await clickAndWait(page, page.getByRole('link', { name: 'Done' }));
+  await expectHeading(page, 'Two-factor authentication');
+  assert((await page.content()).includes('Pixel 8'), 'the new method is listed');
+  await t.capture(page, '22-account-overview-on');
+
+  await clickAndWait(page, page.getByRole('button', { name: 'Generate new recovery codes' }));
+  await expectHeading(page, 'Note down your recovery codes');
+  const fresh = await page.locator('#recovery-codes code').allTextContents();
+  assert(fresh.length === 10 && !fresh.includes(first[0]), 'a new set replaced the old one');
+  await clickAndWait(page, page.getByRole('link', { name: 'Done' }));
+
+  await page.locator('input[name="label"]').first().fill('Work phone');
+  await clickAndWait(page, page.getByRole('button', { name: 'Rename' }));
+  assert((await page.content()).includes('Work phone'), 'renamed');
+  await clickAndWait(page, page.getByRole('button', { name: 'Remove Work phone' }));
+  await expectHeading(page, 'Two-factor authentication');
+  assert((await page.content()).includes('The method was removed.'), 'removal confirmed');
+  await t.capture(page, '23-account-after-remove');
+  const mails = await messagesTo(user.email);
+  for (const subject of ['Two-factor authentication was turned on', 'recovery codes', 'removed']) {
+    assert(mails.some((m) => m.subject.toLowerCase().includes(subject.toLowerCase())), `a mail about "${subject}"`);
+  }
+}
+
 const SCENARIOS = [
   enrolment_with_email_proof,
   totp_challenge_and_trusted_device,
@@ -289,6 +349,7 @@ const SCENARIOS = [
   too_many_attempts,
   optional_enrolment_and_consent,
   no_javascript,
+  manage_two_factor,
 ].map((fn) => ({ name: fn.name.replace(/_/g, '-'), fn }));
 
 // ---------------------------------------------------------------------------------------------
