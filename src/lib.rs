@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod error;
+pub mod housekeeping;
 pub mod login;
 pub mod mfa;
 pub mod model;
@@ -128,6 +129,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let reload = spawn_key_reload(&state);
+    let sweeper = housekeeping::spawn(state.db.clone());
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let db = state.db.clone();
     let app = build_app(state);
@@ -152,6 +154,7 @@ pub async fn serve(
         }
     };
     reload.abort();
+    sweeper.abort();
     db.close().await;
     result
 }

@@ -433,3 +433,48 @@ both_backends!(
     pages_speak_the_requested_language,
     super::pages_speak_the_requested_language
 );
+
+async fn housekeeping_removes_expired_rows(backend: Backend) {
+    let (srv, rp) = setup(backend, &["--first-party"]).await;
+    let b = Browser::new();
+    let res = sign_in(
+        &b,
+        &srv,
+        &srv.authorize_url(&rp, &[]),
+        "alice@example.com",
+        PW,
+    )
+    .await;
+    app_redirect(&res, &rp);
+    // An abandoned sign-in leaves a transaction behind.
+    login_page(&Browser::new(), &srv, &srv.authorize_url(&rp, &[])).await;
+    let db = &srv.state.db;
+    let count = |table: &'static str| async move {
+        let sql = match table {
+            "codes" => "SELECT COUNT(*) FROM authorization_codes",
+            _ => "SELECT COUNT(*) FROM login_transactions",
+        };
+        gatehouse::with_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(pool)
+            .await
+            .unwrap())
+    };
+    assert_eq!(count("codes").await, 1);
+    assert_eq!(count("tx").await, 1);
+    // Nothing is due yet.
+    assert_eq!(
+        gatehouse::housekeeping::sweep(db, gatehouse::model::now())
+            .await
+            .unwrap(),
+        0
+    );
+    // Two days later both are gone.
+    let later = gatehouse::model::now() + 2 * 86_400;
+    assert!(gatehouse::housekeeping::sweep(db, later).await.unwrap() >= 2);
+    assert_eq!(count("codes").await, 0);
+    assert_eq!(count("tx").await, 0);
+}
+both_backends!(
+    housekeeping_removes_expired_rows,
+    super::housekeeping_removes_expired_rows
+);
