@@ -72,6 +72,8 @@ pub struct ServerConfig {
     pub cache_ttl_secs: u64,
     /// How often the server re-reads `keys/` so a rotation reaches running nodes.
     pub keys_reload_secs: u64,
+    /// Load balancers / reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -219,6 +221,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 20,
             cache_ttl_secs: 10,
             keys_reload_secs: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -306,6 +309,10 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.mail.validate().map_err(ConfigError)?;
+        for p in &self.server.trusted_proxies {
+            p.parse::<crate::web::client_ip::IpNet>()
+                .map_err(|e| ConfigError(format!("server.trusted_proxies: {e}")))?;
+        }
         let p = &self.password;
         // OWASP Password Storage Cheat Sheet: argon2id with at least m=19 MiB, t=2, p=1.
         if p.memory_kib < 19_456 || p.iterations < 2 || p.parallelism < 1 {

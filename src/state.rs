@@ -30,6 +30,8 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     pub metrics: Arc<Metrics>,
     pub tenants: Arc<TtlCache<Tenant>>,
+    /// Parsed `server.trusted_proxies` (validated at config load).
+    pub trusted_proxies: Arc<[crate::web::client_ip::IpNet]>,
 }
 
 impl AppState {
@@ -44,6 +46,12 @@ impl AppState {
     ) -> AppState {
         let ttl = Duration::from_secs(config.server.cache_ttl_secs);
         let templates = Templates::new(&config.server.themes_dir);
+        let trusted_proxies: Arc<[crate::web::client_ip::IpNet]> = config
+            .server
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect();
         AppState {
             config: Arc::new(config),
             public_url: public_url.into(),
@@ -55,6 +63,7 @@ impl AppState {
             templates: Arc::new(templates),
             metrics: Arc::new(Metrics::default()),
             tenants: Arc::new(TtlCache::new(ttl)),
+            trusted_proxies,
         }
     }
 

@@ -478,3 +478,41 @@ both_backends!(
     housekeeping_removes_expired_rows,
     super::housekeeping_removes_expired_rows
 );
+
+async fn per_ip_limits_see_through_trusted_proxies_only(backend: Backend) {
+    let mut env = TestEnv::new(backend).await;
+    env.config.login.max_failures_per_ip = 3;
+    env.config.server.trusted_proxies = vec!["127.0.0.1".into()];
+    let srv = TestServer::start_with(env).await;
+    srv.tenant("acme", &[]).await;
+    let rp = srv.rp("acme", &["--first-party"]).await;
+    srv.user("acme", "alice@example.com", PW).await;
+    let url = srv.authorize_url(&rp, &[]);
+    // Client A (behind the trusted proxy) fails with three different account names.
+    let a = Browser::with_header("x-forwarded-for", "203.0.113.1");
+    for (i, name) in ["a1@example.com", "a2@example.com", "a3@example.com"]
+        .iter()
+        .enumerate()
+    {
+        let status = sign_in(&a, &srv, &url, name, "wrong password")
+            .await
+            .status();
+        assert_eq!(status, if i < 2 { 401 } else { 429 });
+    }
+    // Client B behind the same proxy is not locked with A.
+    let b = Browser::with_header("x-forwarded-for", "203.0.113.2");
+    let res = sign_in(&b, &srv, &url, "alice@example.com", PW).await;
+    assert!(app_redirect(&res, &rp).contains_key("code"));
+    // A spoofed first entry does not escape the lock: the rightmost untrusted address counts.
+    let spoof = Browser::with_header("x-forwarded-for", "198.51.100.9, 203.0.113.1");
+    assert_eq!(
+        sign_in(&spoof, &srv, &url, "alice@example.com", PW)
+            .await
+            .status(),
+        429
+    );
+}
+both_backends!(
+    per_ip_limits_see_through_trusted_proxies_only,
+    super::per_ip_limits_see_through_trusted_proxies_only
+);

@@ -73,3 +73,13 @@ fn missing_named_file_is_an_error() {
     let err = Config::load(Path::new("/nonexistent/gatehouse.toml"), true).unwrap_err();
     assert!(err.to_string().contains("does not exist"));
 }
+
+#[test]
+fn trusted_proxies_must_be_networks() {
+    let err = load_str("[server]\ntrusted_proxies = [\"10.0.0.0/99\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("server.trusted_proxies"), "{err}");
+    let c = load_str("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
+    assert_eq!(c.server.trusted_proxies.len(), 2);
+}

@@ -2,9 +2,8 @@
 //! asks for and allows or denies it. Allowed scopes are remembered per user and client.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, RawForm, State};
+use axum::extract::{Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
@@ -15,6 +14,7 @@ use crate::model::now;
 use crate::oidc::response;
 use crate::state::{AppState, TenantCtx};
 use crate::store::{self, consents};
+use crate::web::client_ip::ClientIp;
 
 #[derive(Serialize)]
 struct ScopeLine {
@@ -91,11 +91,11 @@ pub async fn show(
 pub async fn submit(
     State(state): State<AppState>,
     ctx: TenantCtx,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
-    match run(&state, &ctx, addr, &headers, &body).await {
+    match run(&state, &ctx, client_ip, &headers, &body).await {
         Ok(r) | Err(r) => r,
     }
 }
@@ -103,7 +103,7 @@ pub async fn submit(
 async fn run(
     state: &AppState,
     ctx: &TenantCtx,
-    addr: SocketAddr,
+    client_ip: std::net::IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, Response> {
@@ -153,7 +153,7 @@ async fn run(
         state,
         ctx,
         headers,
-        Some(addr.ip().to_string()),
+        Some(client_ip.to_string()),
         tx,
         &client,
     )

@@ -3,9 +3,8 @@
 //! shown once. The Skip button appears only when the tenant merely offers enrolment.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, RawForm, State};
+use axum::extract::{Query, RawForm, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -18,6 +17,7 @@ use crate::mfa::service as mfa;
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
 use crate::web::browser::Browser;
+use crate::web::client_ip::ClientIp;
 
 const SEAL_DISPLAY: &str = "recovery-display";
 
@@ -99,11 +99,11 @@ pub async fn show(
 pub async fn submit(
     State(state): State<AppState>,
     ctx: TenantCtx,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
-    match run(&state, &ctx, addr, &headers, &body).await {
+    match run(&state, &ctx, client_ip, &headers, &body).await {
         Ok(r) | Err(r) => r,
     }
 }
@@ -111,7 +111,7 @@ pub async fn submit(
 async fn run(
     state: &AppState,
     ctx: &TenantCtx,
-    addr: SocketAddr,
+    client_ip: std::net::IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, Response> {
@@ -122,7 +122,7 @@ async fn run(
     if !browser.verify_csrf(&state.secret, field("csrf")) {
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     }
-    let ip = Some(addr.ip().to_string());
+    let ip = Some(client_ip.to_string());
     if field("action") == "skip" {
         if !tx.extra.enrol_skippable {
             return Err(render(
@@ -328,7 +328,7 @@ pub async fn download_codes(
 pub async fn codes_done(
     State(state): State<AppState>,
     ctx: TenantCtx,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
@@ -354,7 +354,7 @@ pub async fn codes_done(
         &state,
         &ctx,
         &headers,
-        Some(addr.ip().to_string()),
+        Some(client_ip.to_string()),
         tx,
         &client,
         Stage::RecoveryCodes,

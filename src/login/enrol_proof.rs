@@ -4,9 +4,8 @@
 //! Codes: 6 digits, 10 minutes, HMAC-stored, 5 attempts, one resend per 30 seconds.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, RawForm, State};
+use axum::extract::{Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
@@ -20,6 +19,7 @@ use crate::state::{AppState, TenantCtx};
 use crate::store::otp::{self, NewOtp};
 use crate::store::users::User;
 use crate::web::browser::Browser;
+use crate::web::client_ip::ClientIp;
 
 const PURPOSE: &str = "enrollment_proof";
 const CODE_MINUTES: i64 = 10;
@@ -164,11 +164,11 @@ pub async fn show(
 pub async fn submit(
     State(state): State<AppState>,
     ctx: TenantCtx,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
-    let ip = Some(addr.ip().to_string());
+    let ip = Some(client_ip.to_string());
     match run(&state, &ctx, &headers, ip, &body).await {
         Ok(r) | Err(r) => r,
     }

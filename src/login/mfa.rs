@@ -4,9 +4,8 @@
 //! `mfa::service::USER_LIMIT`).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, RawForm, State};
+use axum::extract::{Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
@@ -22,6 +21,7 @@ use crate::store::rate_limits::{self, Limit};
 use crate::store::users::User;
 use crate::store::{self, sessions, transactions};
 use crate::web::browser::Browser;
+use crate::web::client_ip::ClientIp;
 use crate::web::cookies;
 
 #[derive(Serialize)]
@@ -134,11 +134,11 @@ pub async fn show(
 pub async fn submit(
     State(state): State<AppState>,
     ctx: TenantCtx,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
-    match run(&state, &ctx, addr, &headers, &body).await {
+    match run(&state, &ctx, client_ip, &headers, &body).await {
         Ok(r) | Err(r) => r,
     }
 }
@@ -158,7 +158,7 @@ fn locked_page(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> Respons
 async fn run(
     state: &AppState,
     ctx: &TenantCtx,
-    addr: SocketAddr,
+    client_ip: std::net::IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, Response> {
@@ -202,7 +202,7 @@ async fn run(
     // Who and where, for the audit log: client, IP and user agent (never the code).
     let context = serde_json::json!({
         "client_id": client.id,
-        "ip": addr.ip().to_string(),
+        "ip": client_ip.to_string(),
         "user_agent": headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
         "method": if recovery { "recovery_code" } else { "totp" },
     });
@@ -277,7 +277,7 @@ async fn run(
 
     // Record the second factor: on the transaction for a fresh login, on the session for a
     // step-up (which then finishes on that session).
-    let ip = Some(addr.ip().to_string());
+    let ip = Some(client_ip.to_string());
     record_second_factor(state, ctx, &mut tx).await?;
     let mut trust_cookie = None;
     if field("trust") == "on" && offer_trust(ctx, &client) {

@@ -5,9 +5,8 @@
 //! client IP; past the limit the key is locked for a while and a "try again later" page shows.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, RawForm, State};
+use axum::extract::{Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
@@ -20,6 +19,7 @@ use crate::state::{AppState, TenantCtx};
 use crate::store::rate_limits::{self, Limit};
 use crate::store::transactions;
 use crate::store::{self, users};
+use crate::web::client_ip::ClientIp;
 
 #[derive(Serialize)]
 struct LoginPage<'a> {
@@ -111,11 +111,11 @@ fn too_many(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> Response {
 pub async fn submit(
     State(state): State<AppState>,
     ctx: TenantCtx,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
-    match run(&state, &ctx, addr, &headers, &body).await {
+    match run(&state, &ctx, client_ip, &headers, &body).await {
         Ok(r) | Err(r) => r,
     }
 }
@@ -123,7 +123,7 @@ pub async fn submit(
 async fn run(
     state: &AppState,
     ctx: &TenantCtx,
-    addr: SocketAddr,
+    client_ip: std::net::IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, Response> {
@@ -154,7 +154,7 @@ async fn run(
     let password = field("password");
     let ts = now();
     let cfg = &state.config.login;
-    let ip_key = format!("pwd:ip:{}", addr.ip());
+    let ip_key = format!("pwd:ip:{}", client_ip);
     // The account key hashes the name so the table holds no emails of strangers.
     let acct_key = format!(
         "pwd:acct:{}:{}",
@@ -209,7 +209,7 @@ async fn run(
             .await
             .map_err(fail)?;
         if ip_locked.is_some() || acct_locked.is_some() {
-            tracing::warn!(ip = %addr.ip(), "sign-in locked after repeated failures");
+            tracing::warn!(ip = %client_ip, "sign-in locked after repeated failures");
             return Err(too_many(state, ctx, back.as_deref()));
         }
         return Err(render(
@@ -234,7 +234,7 @@ async fn run(
         state,
         ctx,
         headers,
-        Some(addr.ip().to_string()),
+        Some(client_ip.to_string()),
         tx,
         &client,
         Stage::Credentials,

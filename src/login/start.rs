@@ -2,9 +2,8 @@
 //! from the SSO session or start a hosted login transaction.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, RawForm, RawQuery, State};
+use axum::extract::{RawForm, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
@@ -18,37 +17,38 @@ use crate::oidc::response;
 use crate::state::{AppState, TenantCtx};
 use crate::store;
 use crate::web::browser::Browser;
+use crate::web::client_ip::ClientIp;
 
 pub async fn authorize_get(
     State(state): State<AppState>,
     ctx: TenantCtx,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let raw = query.unwrap_or_default();
-    handle(&state, &ctx, &headers, addr, raw.as_bytes()).await
+    handle(&state, &ctx, &headers, client_ip, raw.as_bytes()).await
 }
 
 /// OIDC Core §3.1.2.1: the authorization endpoint must also accept POST (form-encoded).
 pub async fn authorize_post(
     State(state): State<AppState>,
     ctx: TenantCtx,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
-    handle(&state, &ctx, &headers, addr, &body).await
+    handle(&state, &ctx, &headers, client_ip, &body).await
 }
 
 async fn handle(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,
-    addr: SocketAddr,
+    client_ip: std::net::IpAddr,
     raw: &[u8],
 ) -> Response {
-    match run(state, ctx, headers, addr, raw).await {
+    match run(state, ctx, headers, client_ip, raw).await {
         Ok(r) | Err(r) => r,
     }
 }
@@ -57,7 +57,7 @@ async fn run(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,
-    addr: SocketAddr,
+    client_ip: std::net::IpAddr,
     raw: &[u8],
 ) -> Result<Response, Response> {
     let bad_request = |msg: &str| {
@@ -196,7 +196,7 @@ async fn run(
                         .await
                         .map_err(|e| server_error(state, ctx, e))?
                     } else {
-                        let ip = Some(addr.ip().to_string());
+                        let ip = Some(client_ip.to_string());
                         finish::complete(
                             state,
                             ctx,

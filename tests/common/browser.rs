@@ -119,6 +119,20 @@ impl Browser {
         }
     }
 
+    /// A browser whose every request carries `name: value` (e.g. a proxy's X-Forwarded-For).
+    pub fn with_header(name: &'static str, value: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(name, value.parse().unwrap());
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
+                .build()
+                .unwrap(),
+        }
+    }
+
     pub async fn get(&self, url: &str) -> Response {
         self.http.get(url).send().await.unwrap()
     }
