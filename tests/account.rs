@@ -7,13 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::browser::{self, Browser, location};
-use common::flow::{REDIRECT, sign_in};
+use common::flow::{ALICE, PW, REDIRECT, alice_signs_in};
 use common::mfa::{code, key_from_page, recovery_codes_from_page};
 use common::smtp::SmtpServer;
 use common::{Backend, TestEnv, TestServer};
-
-const PW: &str = "correct horse battery";
-const ALICE: &str = "alice@example.com";
 
 async fn setup(backend: Backend, mfa: &str) -> (TestServer, SmtpServer) {
     let smtp = SmtpServer::start().await;
@@ -163,7 +160,7 @@ async fn last_factor_cannot_be_removed_when_required(backend: Backend) {
     let rp = srv.rp("acme", &["--first-party"]).await;
     // Enrol at sign-in (required), which also signs the browser in.
     let b = Browser::new();
-    let res = sign_in(&b, &srv, &srv.authorize_url(&rp, &[]), ALICE, PW).await;
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     let at = res.url().to_string();
     let html = res.text().await.unwrap();
     let secret = key_from_page(&html);

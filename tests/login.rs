@@ -4,10 +4,8 @@
 mod common;
 
 use common::browser::{self, Browser, location, query};
-use common::flow::{POST_LOGOUT, Rp, app_redirect, login_page, sign_in};
+use common::flow::{POST_LOGOUT, PW, Rp, alice_signs_in, app_redirect, login_page, sign_in};
 use common::{Backend, TestEnv, TestServer};
-
-const PW: &str = "correct horse battery";
 
 async fn setup(backend: Backend, client_flags: &[&str]) -> (TestServer, Rp) {
     let srv = TestServer::start(backend).await;
@@ -288,14 +286,7 @@ both_backends!(
 async fn logout_ends_the_session(backend: Backend) {
     let (srv, rp) = setup(backend, &["--first-party"]).await;
     let b = Browser::new();
-    let res = sign_in(
-        &b,
-        &srv,
-        &srv.authorize_url(&rp, &[]),
-        "alice@example.com",
-        PW,
-    )
-    .await;
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     app_redirect(&res, &rp);
     let logout = format!("{}/logout", srv.issuer("acme"));
 
@@ -437,14 +428,7 @@ both_backends!(
 async fn housekeeping_removes_expired_rows(backend: Backend) {
     let (srv, rp) = setup(backend, &["--first-party"]).await;
     let b = Browser::new();
-    let res = sign_in(
-        &b,
-        &srv,
-        &srv.authorize_url(&rp, &[]),
-        "alice@example.com",
-        PW,
-    )
-    .await;
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     app_redirect(&res, &rp);
     // An abandoned sign-in leaves a transaction behind.
     login_page(&Browser::new(), &srv, &srv.authorize_url(&rp, &[])).await;

@@ -5,12 +5,10 @@
 mod common;
 
 use common::browser::{self, Browser};
-use common::flow::{Rp, app_redirect, login_page, sign_in};
+use common::flow::{PW, Rp, alice_signs_in, app_redirect, login_page, sign_in};
 use common::mfa::{code, key_from_page, recovery_codes_from_page};
 use common::{Backend, TestServer};
 use reqwest::Response;
-
-const PW: &str = "correct horse battery";
 
 async fn setup(backend: Backend, tenant_flags: &[&str], client_flags: &[&str]) -> (TestServer, Rp) {
     let srv = TestServer::start(backend).await;
@@ -121,14 +119,7 @@ both_backends!(
 async fn offered_enrolment_can_be_skipped(backend: Backend) {
     let (srv, rp) = setup(backend, &["--prompt-enrollment", "true"], &[]).await;
     let b = Browser::new();
-    let res = sign_in(
-        &b,
-        &srv,
-        &srv.authorize_url(&rp, &[]),
-        "alice@example.com",
-        PW,
-    )
-    .await;
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     let (url, html) = page(res).await;
     assert!(html.contains("Set up two-factor authentication") && html.contains(">Skip<"));
     let mut skip = browser::forms(&html, &url).pop().unwrap();
@@ -149,14 +140,7 @@ async fn enrolled_users_are_challenged_and_codes_work_once(backend: Backend) {
 
     // Optional tenant, enrolled user: challenged at every sign-in.
     let b = Browser::new();
-    let res = sign_in(
-        &b,
-        &srv,
-        &srv.authorize_url(&rp, &[]),
-        "alice@example.com",
-        PW,
-    )
-    .await;
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     let (url, html) = page(res).await;
     assert!(html.contains("Enter the code from your authenticator app"));
     assert!(html.contains("Trust this device"));
@@ -174,14 +158,7 @@ async fn enrolled_users_are_challenged_and_codes_work_once(backend: Backend) {
     // A recovery code works once.
     for (attempt, expect_ok) in [(0, true), (1, false)] {
         let b = Browser::new();
-        let res = sign_in(
-            &b,
-            &srv,
-            &srv.authorize_url(&rp, &[]),
-            "alice@example.com",
-            PW,
-        )
-        .await;
+        let res = alice_signs_in(&b, &srv, &rp, &[]).await;
         let (url, _) = page(res).await;
         let res = b.get(&format!("{url}&method=recovery")).await;
         let (rurl, rhtml) = page(res).await;
@@ -265,14 +242,7 @@ async fn trusted_device_and_step_up(backend: Backend) {
     let b = Browser::new();
 
     // Sign in with a code and "Trust this device".
-    let res = sign_in(
-        &b,
-        &srv,
-        &srv.authorize_url(&rp, &[]),
-        "alice@example.com",
-        PW,
-    )
-    .await;
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     let res = answer(&b, &srv, res, &code(&seed, -1), true).await;
     let cookie = res
         .headers()
@@ -286,14 +256,7 @@ async fn trusted_device_and_step_up(backend: Backend) {
 
     // A new sign-in on this device skips the code: amr lists only what was verified now, acr
     // says the device vouches for MFA.
-    let res = sign_in(
-        &b,
-        &srv,
-        &srv.authorize_url(&rp, &[("prompt", "login")]),
-        "alice@example.com",
-        PW,
-    )
-    .await;
+    let res = alice_signs_in(&b, &srv, &rp, &[("prompt", "login")]).await;
     assert!(
         app_redirect(&res, &rp).contains_key("code"),
         "trusted device skips the challenge"
@@ -387,14 +350,7 @@ async fn wrong_codes_end_the_sign_in(backend: Backend) {
         .await;
     let seed = enrol_in_store(&srv).await;
     let b = Browser::new();
-    let res = sign_in(
-        &b,
-        &srv,
-        &srv.authorize_url(&rp, &[]),
-        "alice@example.com",
-        PW,
-    )
-    .await;
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     let (url, html) = page(res).await;
     let form = browser::form(&html, &url);
     for i in 0..3 {
@@ -436,14 +392,7 @@ async fn single_backup_code_is_replaced_on_use(backend: Backend) {
     let mut current = codes[0].clone();
     for _ in 0..2 {
         let b = Browser::new();
-        let res = sign_in(
-            &b,
-            &srv,
-            &srv.authorize_url(&rp, &[]),
-            "alice@example.com",
-            PW,
-        )
-        .await;
+        let res = alice_signs_in(&b, &srv, &rp, &[]).await;
         let (url, _) = page(res).await;
         let (rurl, rhtml) = page(b.get(&format!("{url}&method=recovery")).await).await;
         let mut f = browser::form(&rhtml, &rurl);
@@ -603,27 +552,13 @@ async fn amr_and_acr_pin_every_row(backend: Backend) {
     let row = |amr: &[&str], acr: &str| (serde_json::json!(amr), serde_json::json!(acr));
 
     // Password only.
-    let res = sign_in(
-        &b,
-        &srv,
-        &srv.authorize_url(&rp, &[]),
-        "alice@example.com",
-        PW,
-    )
-    .await;
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     let c = id_token(&srv, &rp, &res).await;
     assert_eq!((c["amr"].clone(), c["acr"].clone()), row(&["pwd"], "pwd"));
 
     // Password + authenticator app.
     let seed = enrol_in_store(&srv).await;
-    let res = sign_in(
-        &b,
-        &srv,
-        &srv.authorize_url(&rp, &[("prompt", "login")]),
-        "alice@example.com",
-        PW,
-    )
-    .await;
+    let res = alice_signs_in(&b, &srv, &rp, &[("prompt", "login")]).await;
     let res = answer(&b, &srv, res, &code(&seed, -1), true).await;
     let c = id_token(&srv, &rp, &res).await;
     assert_eq!(
@@ -632,14 +567,7 @@ async fn amr_and_acr_pin_every_row(backend: Backend) {
     );
 
     // Trusted device: no method added, acr tells the assurance that holds.
-    let res = sign_in(
-        &b,
-        &srv,
-        &srv.authorize_url(&rp, &[("prompt", "login")]),
-        "alice@example.com",
-        PW,
-    )
-    .await;
+    let res = alice_signs_in(&b, &srv, &rp, &[("prompt", "login")]).await;
     let c = id_token(&srv, &rp, &res).await;
     assert_eq!((c["amr"].clone(), c["acr"].clone()), row(&["pwd"], "mfa"));
 
@@ -658,14 +586,7 @@ async fn amr_and_acr_pin_every_row(backend: Backend) {
     .await
     .unwrap();
     let b2 = Browser::new();
-    let res = sign_in(
-        &b2,
-        &srv,
-        &srv.authorize_url(&rp, &[]),
-        "alice@example.com",
-        PW,
-    )
-    .await;
+    let res = alice_signs_in(&b2, &srv, &rp, &[]).await;
     let (url, _) = page(res).await;
     let (rurl, rhtml) = page(b2.get(&format!("{url}&method=recovery")).await).await;
     let mut f = browser::form(&rhtml, &rurl);

@@ -6,13 +6,11 @@ mod common;
 use std::time::Duration;
 
 use common::browser::{self, Browser};
-use common::flow::{app_redirect, sign_in};
+use common::flow::{ALICE, PW, alice_signs_in, app_redirect};
 use common::mfa::{code, key_from_page, recovery_codes_from_page};
 use common::smtp::SmtpServer;
 use common::{Backend, TestEnv, TestServer};
 
-const PW: &str = "correct horse battery";
-const ALICE: &str = "alice@example.com";
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn setup(backend: Backend) -> (TestServer, SmtpServer, common::flow::Rp) {
@@ -36,7 +34,7 @@ async fn page(res: reqwest::Response) -> (String, String) {
 async fn email_proof_guards_enrolment_and_changes_are_mailed(backend: Backend) {
     let (srv, smtp, rp) = setup(backend).await;
     let b = Browser::new();
-    let res = sign_in(&b, &srv, &srv.authorize_url(&rp, &[]), ALICE, PW).await;
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     let (url, html) = page(res).await;
     assert!(html.contains("Confirm it"), "{html}");
     assert!(html.contains("a•••@example.com"));
@@ -93,7 +91,7 @@ async fn email_proof_guards_enrolment_and_changes_are_mailed(backend: Backend) {
 
     // Using a recovery code sends a notice too.
     let b = Browser::new();
-    let res = sign_in(&b, &srv, &srv.authorize_url(&rp, &[]), ALICE, PW).await;
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     let (url, _) = page(res).await;
     let (rurl, rhtml) = page(b.get(&format!("{url}&method=recovery")).await).await;
     let mut f = browser::form(&rhtml, &rurl);
@@ -151,7 +149,7 @@ async fn offered_set_up_asks_for_the_proof_only_on_enable(backend: Backend) {
     srv.user("acme", ALICE, PW).await;
 
     let b = Browser::new();
-    let res = sign_in(&b, &srv, &srv.authorize_url(&rp, &[]), ALICE, PW).await;
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     let (url, html) = page(res).await;
     assert!(html.contains("Set up two-factor authentication") && html.contains(">Skip<"));
     assert_eq!(

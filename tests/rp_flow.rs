@@ -6,7 +6,7 @@
 mod common;
 
 use common::browser::{self, Browser, location, query};
-use common::flow::{POST_LOGOUT, Rp, sign_in};
+use common::flow::{POST_LOGOUT, PW, Rp, alice_signs_in, sign_in};
 use common::{Backend, TestServer};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreUserInfoClaims,
@@ -16,8 +16,6 @@ use openidconnect::{
     CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken,
     Scope, TokenResponse,
 };
-
-const PW: &str = "correct horse battery";
 
 fn http() -> openidconnect::reqwest::Client {
     openidconnect::reqwest::Client::builder()
@@ -241,14 +239,7 @@ both_backends!(
 async fn code_reuse_is_refused(backend: Backend) {
     let (srv, rp) = setup(backend, &["--first-party"]).await;
     let b = Browser::new();
-    let res = sign_in(
-        &b,
-        &srv,
-        &srv.authorize_url(&rp, &[]),
-        "alice@example.com",
-        PW,
-    )
-    .await;
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     let code = query(&location(&res))["code"].clone();
     let redeem = || {
         srv.http()

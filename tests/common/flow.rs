@@ -14,6 +14,10 @@ pub struct Rp {
     pub redirect_uri: String,
 }
 
+/// The user the flow tests sign in as, and her password.
+pub const ALICE: &str = "alice@example.com";
+pub const PW: &str = "correct horse battery";
+
 pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
 pub const POST_LOGOUT: &str = "http://127.0.0.1:9/signed-out";
 
@@ -105,6 +109,16 @@ pub async fn sign_in(
     let mut form = browser::form(&html, &url);
     form.set("login", login).set("password", password);
     b.follow(&srv.base, b.submit(&form).await).await
+}
+
+/// Alice signs in from `rp`'s authorization request (with `extra` parameters).
+pub async fn alice_signs_in(
+    b: &Browser,
+    srv: &TestServer,
+    rp: &Rp,
+    extra: &[(&str, &str)],
+) -> Response {
+    sign_in(b, srv, &srv.authorize_url(rp, extra), ALICE, PW).await
 }
 
 /// Asserts a redirect to the application and returns its query parameters.
