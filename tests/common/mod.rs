@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod burst;
 pub mod flow;
 pub mod mfa;
 pub mod smtp;
