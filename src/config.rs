@@ -19,6 +19,7 @@ pub struct Config {
     pub tokens: TokensConfig,
     pub password: PasswordConfig,
     pub login: LoginConfig,
+    pub otp: OtpConfig,
     pub demo: DemoConfig,
     pub mail: crate::notify::mail::MailConfig,
 }
@@ -49,6 +50,62 @@ impl Default for LoginConfig {
             failure_window_secs: 900,
             lockout_secs: 900,
         }
+    }
+}
+
+/// `[otp]`: limits shared by every kind of one-time code sent by mail (the enrolment proof now;
+/// the email factor, registration and reset later). Deployment-wide rather than per tenant:
+/// they protect the outbound mail reputation and bound guessing, which no tenant should loosen.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtpConfig {
+    /// How long a mailed code works.
+    pub code_ttl_secs: i64,
+    /// Wrong tries of one code before it is dead (the user asks for a new one).
+    pub max_attempts_per_code: i64,
+    /// Wrong codes per user and purpose within the window, across codes, transactions and
+    /// sign-ins, before the user is locked out of that purpose.
+    pub max_failures_per_user: i64,
+    pub failure_window_secs: i64,
+    pub lockout_secs: i64,
+    /// At most one code per user, and per transaction or session, this often ("Send again").
+    pub resend_interval_secs: i64,
+    /// Codes mailed per user within 24 hours (all purposes together).
+    pub max_mails_per_day: i64,
+}
+
+impl Default for OtpConfig {
+    fn default() -> Self {
+        Self {
+            code_ttl_secs: 600,
+            max_attempts_per_code: 5,
+            max_failures_per_user: 10,
+            failure_window_secs: 900,
+            lockout_secs: 900,
+            resend_interval_secs: 30,
+            max_mails_per_day: 10,
+        }
+    }
+}
+
+impl OtpConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, v, min, max) in [
+            ("otp.code_ttl_secs", self.code_ttl_secs, 60, 3600),
+            ("otp.max_attempts_per_code", self.max_attempts_per_code, 1, 10),
+            ("otp.max_failures_per_user", self.max_failures_per_user, 1, 100),
+            ("otp.failure_window_secs", self.failure_window_secs, 1, 86_400),
+            ("otp.lockout_secs", self.lockout_secs, 1, 86_400),
+            ("otp.resend_interval_secs", self.resend_interval_secs, 1, 3600),
+            ("otp.max_mails_per_day", self.max_mails_per_day, 1, 1000),
+        ] {
+            if v < min || v > max {
+                return Err(ConfigError(format!(
+                    "{key}: expected an integer between {min} and {max}"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -309,6 +366,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.mail.validate().map_err(ConfigError)?;
+        self.otp.validate()?;
         for p in &self.server.trusted_proxies {
             p.parse::<crate::web::client_ip::IpNet>()
                 .map_err(|e| ConfigError(format!("server.trusted_proxies: {e}")))?;

@@ -16,6 +16,7 @@ pub mod mfa;
 pub mod model;
 pub mod notify;
 pub mod oidc;
+pub mod otp;
 pub mod ops;
 pub mod state;
 pub mod store;

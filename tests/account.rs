@@ -59,6 +59,16 @@ async fn add_totp(b: &Browser, srv: &TestServer, label: &str, step: i64) -> (Vec
     let res = b.submit(&f).await;
     assert_eq!(res.status(), 303);
     let res = b.follow(&srv.base, res).await;
+    // Without the mailbox proof (`setup` turns it off) binding a first factor upgrades nothing:
+    // the new app answers a challenge (its next code) before the recovery codes are shown.
+    assert!(res.url().path().ends_with("/mfa"), "{}", res.url());
+    let res = {
+        let at = res.url().to_string();
+        let html = res.text().await.unwrap();
+        let mut f = browser::form(&html, &at);
+        f.set("code", &code(&secret, step + 1));
+        b.follow(&srv.base, b.submit(&f).await).await
+    };
     let at = res.url().to_string();
     let html = res.text().await.unwrap();
     assert!(at.contains("/account/recovery-codes"), "{at}");

@@ -4,12 +4,13 @@
 //! user, and redirects (POST-redirect-GET).
 
 use axum::extract::{Path, RawForm, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::guard::{self, Visitor};
+use super::proof::{self, Gate};
 use crate::crypto::seal;
 use crate::login::flow::server_error;
 use crate::login::pages::{self, Base};
@@ -184,6 +185,10 @@ pub async fn add_totp_page(
         Ok(v) => v,
         Err(r) => return r,
     };
+    // A first factor comes after the mailbox proof, as at sign-in.
+    if let Err(r) = proof::gate(&state, &ctx, &headers, &v, &path).await {
+        return r;
+    }
     let Some(seed) = mfa::new_pending_totp(&state) else {
         return server_error(&state, &ctx, "no seed");
     };
@@ -209,6 +214,16 @@ pub async fn add_totp(
     let Some(pending) = pending else {
         return Redirect::to(&path).into_response();
     };
+    // Checked again at the bind: the page may predate the tenant's proof or the proof expired.
+    let gate = match proof::gate(&state, &ctx, &headers, &v, &path).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let mailbox = if gate == Gate::Proven {
+        mfa::MailboxProof::Proven
+    } else {
+        mfa::MailboxProof::NotProven
+    };
     let confirmed = mfa::confirm_totp(
         &state,
         &ctx.tenant,
@@ -217,11 +232,15 @@ pub async fn add_totp(
         field("label"),
         field("code"),
         &actor(&v),
+        mailbox,
     )
     .await;
-    // The code just entered proves the new factor: this session now carries MFA, so the
-    // account pages (a client under the same policy) do not ask for it again right away.
-    if let Ok(Some(_)) = &confirmed {
+    // The session carries MFA only when this first factor's code was just verified *and* the
+    // mailbox was proven in this session: two things a stolen password alone cannot give. On
+    // a tenant without the proof (or for a further factor) binding upgrades nothing: the new
+    // factor was chosen by whoever held the session, so it counts once it answers a challenge.
+    let mut spent_proof = None;
+    if let (Ok(Some((_, Some(_)))), Gate::Proven) = (&confirmed, gate) {
         let ts = now();
         let amr = mfa::amr_with_otp(&v.session.amr_list());
         if let Err(e) = sessions::reauthenticate(
@@ -237,8 +256,9 @@ pub async fn add_totp(
         {
             return server_error(&state, &ctx, e);
         }
+        spent_proof = Some(proof::forget(&state, &ctx));
     }
-    match confirmed {
+    let mut res = match confirmed {
         Ok(Some((_, Some(codes)))) => super::codes::with_flash(
             &state,
             &ctx,
@@ -259,7 +279,11 @@ pub async fn add_totp(
             StatusCode::UNAUTHORIZED,
         ),
         Err(e) => server_error(&state, &ctx, e),
+    };
+    if let Some(c) = spent_proof {
+        res.headers_mut().append(header::SET_COOKIE, c);
     }
+    res
 }
 
 // ---- rename / remove ----------------------------------------------------------------------

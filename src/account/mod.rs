@@ -6,6 +6,7 @@ pub mod codes;
 pub mod guard;
 pub mod manage;
 pub mod overview;
+pub mod proof;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -21,6 +22,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/t/{tenant}/account/add/totp",
             get(manage::add_totp_page).post(manage::add_totp),
+        )
+        .route(
+            "/t/{tenant}/account/verify-email",
+            get(proof::show).post(proof::submit),
         )
         .route(
             "/t/{tenant}/account/factors/{id}/rename",

@@ -83,3 +83,16 @@ fn trusted_proxies_must_be_networks() {
     let c = load_str("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
     assert_eq!(c.server.trusted_proxies.len(), 2);
 }
+
+#[test]
+fn otp_limits_default_and_are_checked() {
+    let c = load_str("").unwrap();
+    assert_eq!(c.otp.max_attempts_per_code, 5);
+    assert_eq!(c.otp.max_failures_per_user, 10);
+    assert_eq!(c.otp.resend_interval_secs, 30);
+    assert_eq!(c.otp.max_mails_per_day, 10);
+    let err = load_str("[otp]\nmax_mails_per_day = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("otp.max_mails_per_day"), "{err}");
+}

@@ -203,6 +203,11 @@ pub async fn bind_and_continue(
     from: Stage,
 ) -> Result<Response, Response> {
     let sealed = tx.extra.pending_totp.clone().unwrap_or_default();
+    let proof = if tx.extra.proof_done {
+        mfa::MailboxProof::Proven
+    } else {
+        mfa::MailboxProof::NotProven
+    };
     let (_factor, codes) = mfa::bind_totp(
         state,
         &ctx.tenant,
@@ -211,6 +216,7 @@ pub async fn bind_and_continue(
         label,
         step,
         &format!("user:{}", user.id),
+        proof,
     )
     .await
     .map_err(|e| server_error(state, ctx, e))?;

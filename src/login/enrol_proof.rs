@@ -1,7 +1,8 @@
 //! The enrolment hole, closed: before a factor is bound during sign-in (when MFA has just become
 //! required for a user with no factor), the user proves they read the account's mailbox with a
 //! one-time code. Someone holding only a stolen password cannot enrol their own authenticator.
-//! Codes: 6 digits, 10 minutes, HMAC-stored, 5 attempts, one resend per 30 seconds.
+//! The codes and every limit on them live in [`crate::otp`]; this is the page. The account
+//! pages ask for the same proof through [`crate::account::proof`] with the same messages.
 
 use std::collections::HashMap;
 
@@ -14,17 +15,104 @@ use super::flow::{self, Stage, Tx, server_error};
 use super::mfa::load_at;
 use super::pages::{self, Base};
 use crate::model::now;
-use crate::notify::mail::MailKind;
+use crate::otp::{Checked, Codes, OtpError, Purpose, Recipient, Sent, mask_email};
 use crate::state::{AppState, TenantCtx};
-use crate::store::otp::{self, NewOtp};
 use crate::store::users::User;
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
 
-const PURPOSE: &str = "enrollment_proof";
-const CODE_MINUTES: i64 = 10;
-const MAX_ATTEMPTS: i64 = 5;
-const RESEND_AFTER_SECS: i64 = 30;
+/// What the proof page says: a notice or an error, and the status it is served with.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Say {
+    pub notice: Option<&'static str>,
+    pub error: Option<&'static str>,
+    pub status: Option<StatusCode>,
+    /// Minutes until a lock or a throttle ends, for the `{minutes}` placeholder.
+    pub minutes: i64,
+}
+
+const LOCKED: &str =
+    "Too many wrong codes were entered. For your security, wait {minutes} minutes, then try again.";
+
+fn minutes_until(until: i64) -> i64 {
+    ((until - now() + 59) / 60).max(1)
+}
+
+/// The words for a send outcome (first visit or "Send again"). A failed delivery is told as
+/// such; the page still offers "Send again".
+pub fn say_sent(sent: Result<Option<Sent>, OtpError>, resend: bool) -> Result<Say, OtpError> {
+    Ok(match sent {
+        Ok(None) => Say::default(),
+        Ok(Some(Sent::Sent { .. })) => Say {
+            notice: resend.then_some("We sent a new code."),
+            ..Say::default()
+        },
+        Ok(Some(Sent::Throttled { retry_after })) => Say {
+            notice: Some(
+                "A code was sent less than a minute ago. Check your inbox, or try again shortly.",
+            ),
+            status: resend.then_some(StatusCode::TOO_MANY_REQUESTS),
+            minutes: minutes_until(now() + retry_after),
+            ..Say::default()
+        },
+        Ok(Some(Sent::DailyCapReached { until })) => Say {
+            error: Some(
+                "We have sent as many codes as we can today. Use the last code we sent, or try again tomorrow.",
+            ),
+            status: Some(StatusCode::TOO_MANY_REQUESTS),
+            minutes: minutes_until(until),
+            ..Say::default()
+        },
+        Ok(Some(Sent::Locked { until })) => Say {
+            error: Some(LOCKED),
+            status: Some(StatusCode::TOO_MANY_REQUESTS),
+            minutes: minutes_until(until),
+            ..Say::default()
+        },
+        Err(OtpError::Mail(e)) => {
+            tracing::warn!(error = %e, "enrolment proof code not sent");
+            Say {
+                error: Some("We could not send the code just now. Select Send again in a moment."),
+                status: Some(StatusCode::SERVICE_UNAVAILABLE),
+                ..Say::default()
+            }
+        }
+        Err(e) => return Err(e),
+    })
+}
+
+/// The words for a checked code that did not verify.
+pub fn say_checked(checked: Checked) -> Say {
+    let (error, status, minutes) = match checked {
+        Checked::Verified => (None, None, 0),
+        Checked::Wrong { remaining: 0 } => (
+            Some("Too many wrong codes. Select Send again for a new one."),
+            Some(StatusCode::UNAUTHORIZED),
+            0,
+        ),
+        Checked::Wrong { .. } => (
+            Some("That code didn't work. Check the email and try again."),
+            Some(StatusCode::UNAUTHORIZED),
+            0,
+        ),
+        Checked::Locked { until } => (
+            Some(LOCKED),
+            Some(StatusCode::TOO_MANY_REQUESTS),
+            minutes_until(until),
+        ),
+        Checked::Expired => (
+            Some("That code has expired. Select Send again for a new one."),
+            Some(StatusCode::UNAUTHORIZED),
+            0,
+        ),
+    };
+    Say {
+        notice: None,
+        error,
+        status,
+        minutes,
+    }
+}
 
 #[derive(Serialize)]
 struct ProofPage<'a> {
@@ -36,77 +124,19 @@ struct ProofPage<'a> {
     masked_email: String,
     notice: Option<&'a str>,
     error: Option<&'a str>,
+    minutes: i64,
 }
 
-/// `a•••@example.com`: enough to recognise the address, not enough to harvest it.
-fn mask(email: &str) -> String {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}•••@{domain}")
-        }
-        None => "your email address".into(),
-    }
-}
-
-fn code_hash(state: &AppState, user_id: &str, code: &str) -> String {
-    state.secret.mac(
-        "otp:enrollment_proof",
-        &format!("{user_id}:{}", code.trim()),
-    )
-}
-
-/// Issues a fresh code and mails it. Errors are logged; the page still offers "Send again".
-async fn send_code(state: &AppState, ctx: &TenantCtx, user: &User) -> Result<(), Response> {
-    let code = format!("{:06}", rand::random_range(0..1_000_000u32));
-    let ts = now();
-    otp::issue(
-        &state.db,
-        NewOtp {
-            tenant_id: &ctx.tenant.id,
-            user_id: &user.id,
-            purpose: PURPOSE,
-            target: &user.email,
-            code_hash: &code_hash(state, &user.id, &code),
-            now: ts,
-            expires_at: ts + CODE_MINUTES * 60,
-        },
-    )
-    .await
-    .map_err(|e| server_error(state, ctx, e))?;
-    let kind = MailKind::EnrollmentCode {
-        code,
-        minutes: CODE_MINUTES as u32,
-    };
-    if let Err(e) = state
-        .mailer
-        .notify(
-            &state.templates,
-            &ctx.tenant.theme,
-            &ctx.tenant.name,
-            &user.email,
-            kind,
-        )
-        .await
-    {
-        tracing::warn!(error = %e, "enrolment proof code not sent");
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
 fn render(
     state: &AppState,
     ctx: &TenantCtx,
     tx: &Tx,
     browser: &Browser,
     user: &User,
-    notice: Option<&str>,
-    error: Option<&str>,
-    status: StatusCode,
+    say: Say,
 ) -> Response {
     state.templates.page(
-        status,
+        say.status.unwrap_or(StatusCode::OK),
         &ctx.tenant.theme,
         "enrol_proof.html",
         ProofPage {
@@ -114,9 +144,10 @@ fn render(
             title: "Confirm it's you",
             tx: &tx.handle,
             csrf: browser.csrf_token(&state.secret),
-            masked_email: mask(&user.email),
-            notice,
-            error,
+            masked_email: mask_email(&user.email),
+            notice: say.notice,
+            error: say.error,
+            minutes: say.minutes,
         },
     )
 }
@@ -140,25 +171,21 @@ pub async fn show(
         Err(r) => return r,
     };
     // The first visit sends the code; reloading the page does not send another.
-    match otp::current(&state.db, &user.id, PURPOSE, now()).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            if let Err(r) = send_code(&state, &ctx, &user).await {
-                return r;
-            }
-        }
-        Err(e) => return server_error(&state, &ctx, e),
+    let sent = Codes::new(&state)
+        .ensure_sent(
+            Purpose::EnrollmentProof,
+            Recipient {
+                tenant: &ctx.tenant,
+                user: &user,
+                scope: &tx.row.id,
+            },
+            now(),
+        )
+        .await;
+    match say_sent(sent, false) {
+        Ok(say) => render(&state, &ctx, &tx, &browser, &user, say),
+        Err(e) => server_error(&state, &ctx, e),
     }
-    render(
-        &state,
-        &ctx,
-        &tx,
-        &browser,
-        &user,
-        None,
-        None,
-        StatusCode::OK,
-    )
 }
 
 pub async fn submit(
@@ -188,95 +215,43 @@ async fn run(
     if !browser.verify_csrf(&state.secret, field("csrf")) {
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     }
-    let fail = |e| server_error(state, ctx, e);
-    let ts = now();
-    let current = otp::current(&state.db, &user.id, PURPOSE, ts)
-        .await
-        .map_err(fail)?;
+    let codes = Codes::new(state);
 
     if field("action") == "resend" {
-        if current
-            .as_ref()
-            .is_some_and(|c| c.created_at + RESEND_AFTER_SECS > ts)
-        {
-            return Err(render(
-                state,
-                ctx,
-                &tx,
-                &browser,
-                &user,
-                Some(
-                    "A code was sent less than a minute ago. Check your inbox, or try again shortly.",
-                ),
-                None,
-                StatusCode::TOO_MANY_REQUESTS,
-            ));
-        }
-        send_code(state, ctx, &user).await?;
-        return Ok(render(
-            state,
-            ctx,
-            &tx,
-            &browser,
-            &user,
-            Some("We sent a new code."),
-            None,
-            StatusCode::OK,
-        ));
+        let sent = codes
+            .send(
+                Purpose::EnrollmentProof,
+                Recipient {
+                    tenant: &ctx.tenant,
+                    user: &user,
+                    scope: &tx.row.id,
+                },
+                now(),
+            )
+            .await
+            .map(Some);
+        let say = say_sent(sent, true).map_err(|e| server_error(state, ctx, e))?;
+        return Ok(render(state, ctx, &tx, &browser, &user, say));
     }
 
-    let Some(challenge) = current else {
+    let checked = codes
+        .verify(Purpose::EnrollmentProof, &user.id, field("code"), now())
+        .await
+        .map_err(|e| server_error(state, ctx, e))?;
+    if checked != Checked::Verified {
         return Err(render(
             state,
             ctx,
             &tx,
             &browser,
             &user,
-            None,
-            Some("That code has expired. Select Send again for a new one."),
-            StatusCode::UNAUTHORIZED,
+            say_checked(checked),
         ));
-    };
-    let attempts = otp::add_attempt(&state.db, &challenge.id)
-        .await
-        .map_err(fail)?;
-    let matches = state.secret.verify_mac(
-        "otp:enrollment_proof",
-        &format!("{}:{}", user.id, field("code").trim()),
-        &challenge.code_hash,
-    );
-    if attempts > MAX_ATTEMPTS || !matches {
-        let msg = if attempts >= MAX_ATTEMPTS {
-            "Too many wrong codes. Select Send again for a new one."
-        } else {
-            "That code didn't work. Check the email and try again."
-        };
-        if attempts >= MAX_ATTEMPTS {
-            otp::consume(&state.db, &challenge.id, ts)
-                .await
-                .map_err(fail)?;
-        }
-        return Err(render(
-            state,
-            ctx,
-            &tx,
-            &browser,
-            &user,
-            None,
-            Some(msg),
-            StatusCode::UNAUTHORIZED,
-        ));
-    }
-    if !otp::consume(&state.db, &challenge.id, ts)
-        .await
-        .map_err(fail)?
-    {
-        return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     }
     // Reading the code proves the address works: it is verified from now on.
     crate::store::users::mark_email_verified(&state.db, &user.id)
         .await
-        .map_err(fail)?;
+        .map_err(|e| server_error(state, ctx, e))?;
     tx.extra.proof_done = true;
     // An offered set-up checked its first code before the proof: bind it now.
     if let Some((label, step)) = tx.extra.verified_totp.clone() {

@@ -131,6 +131,15 @@ pub fn provisioning(
     })
 }
 
+/// Whether the account's mailbox was proven (a mailed one-time code, `crate::otp`) in the flow
+/// that binds a factor. A first factor needs it when the tenant's `mfa_enrollment_proof` is
+/// `email`, on every path: otherwise whoever holds the password could bind their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailboxProof {
+    Proven,
+    NotProven,
+}
+
 /// Confirms a pending TOTP enrolment with the user's first code. Returns the new factor and,
 /// when it is the user's first factor, a fresh set of recovery codes to show once.
 pub async fn confirm_totp(
@@ -141,11 +150,12 @@ pub async fn confirm_totp(
     label: &str,
     code: &str,
     actor: &str,
+    proof: MailboxProof,
 ) -> StoreResult<Option<(Factor, Option<Vec<String>>)>> {
     let Some(step) = check_pending(state, sealed, code) else {
         return Ok(None);
     };
-    bind_totp(state, tenant, user, sealed, label, step, actor)
+    bind_totp(state, tenant, user, sealed, label, step, actor, proof)
         .await
         .map(Some)
 }
@@ -157,7 +167,9 @@ pub fn check_pending(state: &AppState, sealed: &str, code: &str) -> Option<i64> 
 }
 
 /// Stores a TOTP factor whose first code (at `step`) was already checked. Returns the factor
-/// and, for a first factor, recovery codes to show once.
+/// and, for a first factor, recovery codes to show once. Refuses a first factor without the
+/// mailbox proof the tenant asks for (the callers check first; this is the last line).
+#[allow(clippy::too_many_arguments)]
 pub async fn bind_totp(
     state: &AppState,
     tenant: &Tenant,
@@ -166,11 +178,17 @@ pub async fn bind_totp(
     label: &str,
     step: i64,
     actor: &str,
+    proof: MailboxProof,
 ) -> StoreResult<(Factor, Option<Vec<String>>)> {
     let ts = now();
     let first = factors::list_for_user(&state.db, &user.id)
         .await?
         .is_empty();
+    if first && tenant.mfa_enrollment_proof == "email" && proof != MailboxProof::Proven {
+        return Err(crate::store::StoreError::Conflict(
+            "a first factor needs the enrolment proof".into(),
+        ));
+    }
     let label = label.trim();
     let label = if label.is_empty() {
         "Authenticator app"

@@ -82,14 +82,21 @@ pub async fn current(
         .await?))
 }
 
-pub async fn add_attempt(db: &Db, id: &str) -> StoreResult<i64> {
+/// Reserves one guess on a live challenge before the code is compared: counts it only while
+/// the challenge is unspent, unexpired and below `max` attempts, in one statement, so a burst
+/// of guesses can never compare more than `max` times. The attempt number, or None when the
+/// challenge is dead (spent, expired or out of attempts).
+pub async fn reserve_attempt(db: &Db, id: &str, max: i64, now: i64) -> StoreResult<Option<i64>> {
     with_db!(db, |pool| Ok(sqlx::query_scalar::<_, i64>(
-        "UPDATE otp_challenges SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts"
+        "UPDATE otp_challenges SET attempts = attempts + 1 \
+         WHERE id = $1 AND used_at IS NULL AND expires_at > $3 AND attempts < $2 \
+         RETURNING attempts"
     )
     .bind(id)
+    .bind(max)
+    .bind(now)
     .fetch_optional(pool)
-    .await?
-    .unwrap_or(i64::MAX)))
+    .await?))
 }
 
 /// Spends the challenge; false if someone else already did.
