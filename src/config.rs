@@ -92,11 +92,31 @@ impl OtpConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         for (key, v, min, max) in [
             ("otp.code_ttl_secs", self.code_ttl_secs, 60, 3600),
-            ("otp.max_attempts_per_code", self.max_attempts_per_code, 1, 10),
-            ("otp.max_failures_per_user", self.max_failures_per_user, 1, 100),
-            ("otp.failure_window_secs", self.failure_window_secs, 1, 86_400),
+            (
+                "otp.max_attempts_per_code",
+                self.max_attempts_per_code,
+                1,
+                10,
+            ),
+            (
+                "otp.max_failures_per_user",
+                self.max_failures_per_user,
+                1,
+                100,
+            ),
+            (
+                "otp.failure_window_secs",
+                self.failure_window_secs,
+                1,
+                86_400,
+            ),
             ("otp.lockout_secs", self.lockout_secs, 1, 86_400),
-            ("otp.resend_interval_secs", self.resend_interval_secs, 1, 3600),
+            (
+                "otp.resend_interval_secs",
+                self.resend_interval_secs,
+                1,
+                3600,
+            ),
             ("otp.max_mails_per_day", self.max_mails_per_day, 1, 1000),
         ] {
             if v < min || v > max {

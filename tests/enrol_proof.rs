@@ -180,7 +180,11 @@ async fn sending_is_throttled_and_capped(backend: Backend) {
         .iter()
         .map(|r| r.status().as_u16())
         .collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 19);
     let code = smtp.wait_for(ALICE, WAIT).await.code().unwrap();
     // Give a stray second delivery time to show up before counting.
@@ -192,10 +196,18 @@ async fn sending_is_throttled_and_capped(backend: Backend) {
     let mut f = verify1.clone();
     f.set("code", &code);
     let res = b1.follow(&srv.base, b1.submit(&f).await).await;
-    assert!(res.text().await.unwrap().contains("Set up two-factor authentication"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Set up two-factor authentication")
+    );
     let b2 = Browser::new();
     let (_, resend2, html) = proof_page(&b2, &srv, &rp).await;
-    assert!(html.contains("A code was sent less than a minute ago"), "{html}");
+    assert!(
+        html.contains("A code was sent less than a minute ago"),
+        "{html}"
+    );
     assert_eq!(b2.submit(&resend2).await.status(), 429);
     assert_eq!(smtp.count_to(ALICE), 2);
 

@@ -78,13 +78,15 @@ pub async fn status(
         .await
         .map_err(|e| server_error(state, ctx, e))?
         .is_empty();
-    Ok(if has_factor || ctx.tenant.mfa_enrollment_proof != "email" {
-        Gate::NotNeeded
-    } else if held(state, headers, v) {
-        Gate::Proven
-    } else {
-        Gate::Missing
-    })
+    Ok(
+        if has_factor || ctx.tenant.mfa_enrollment_proof != "email" {
+            Gate::NotNeeded
+        } else if held(state, headers, v) {
+            Gate::Proven
+        } else {
+            Gate::Missing
+        },
+    )
 }
 
 /// Checks the proof before a first factor is bound: `NotNeeded` or `Proven`, or the redirect to

@@ -142,6 +142,7 @@ pub enum MailboxProof {
 
 /// Confirms a pending TOTP enrolment with the user's first code. Returns the new factor and,
 /// when it is the user's first factor, a fresh set of recovery codes to show once.
+#[allow(clippy::too_many_arguments)]
 pub async fn confirm_totp(
     state: &AppState,
     tenant: &Tenant,

@@ -58,13 +58,21 @@ impl Purpose {
 /// The outcome of asking for a code to be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sent {
-    Sent { expires_at: i64 },
+    Sent {
+        expires_at: i64,
+    },
     /// A code went to this user (or for this transaction) too recently.
-    Throttled { retry_after: i64 },
+    Throttled {
+        retry_after: i64,
+    },
     /// The user's mails for the day are used up.
-    DailyCapReached { until: i64 },
+    DailyCapReached {
+        until: i64,
+    },
     /// The user is locked out of this purpose by wrong guesses: a code could not be used.
-    Locked { until: i64 },
+    Locked {
+        until: i64,
+    },
 }
 
 /// The outcome of checking a code.
@@ -73,9 +81,13 @@ pub enum Checked {
     Verified,
     /// Wrong; `remaining` more guesses on this code for this user (0: the code is dead, or the
     /// user is locked from now on).
-    Wrong { remaining: i64 },
+    Wrong {
+        remaining: i64,
+    },
     /// Too many wrong codes for this user: nothing is compared until `until`.
-    Locked { until: i64 },
+    Locked {
+        until: i64,
+    },
     /// No live code (expired, spent or never sent): ask for a new one.
     Expired,
 }
