@@ -233,3 +233,28 @@ both_backends!(
     sending_is_throttled_and_capped,
     super::sending_is_throttled_and_capped
 );
+
+/// A failed delivery says so and does not hold "Send again" back: the retry after the relay
+/// recovers sends the code at once.
+async fn a_failed_delivery_can_be_retried_at_once(backend: Backend) {
+    let (srv, smtp, rp) = setup(backend).await;
+    smtp.reject_recipients(true);
+    let b = Browser::new();
+    let (_, resend, html) = proof_page(&b, &srv, &rp).await;
+    assert!(
+        html.contains("We could not send the code just now"),
+        "{html}"
+    );
+    smtp.reject_recipients(false);
+    assert_eq!(b.submit(&resend).await.status(), 200);
+    assert_eq!(
+        smtp.wait_for(ALICE, WAIT).await.subject,
+        "Your verification code"
+    );
+    // The next one is throttled as usual.
+    assert_eq!(b.submit(&resend).await.status(), 429);
+}
+both_backends!(
+    a_failed_delivery_can_be_retried_at_once,
+    super::a_failed_delivery_can_be_retried_at_once
+);

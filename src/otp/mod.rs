@@ -282,7 +282,8 @@ impl<'a> Codes<'a> {
         )
         .await?;
         let minutes = u32::try_from((self.limits.code_ttl_secs / 60).max(1)).unwrap_or(10);
-        self.mailer
+        let delivered = self
+            .mailer
             .notify(
                 self.templates,
                 &to.tenant.theme,
@@ -290,7 +291,14 @@ impl<'a> Codes<'a> {
                 &to.user.email,
                 purpose.mail(code, minutes),
             )
-            .await?;
+            .await;
+        if let Err(e) = delivered {
+            // Nothing reached the inbox, so "Send again" may try at once. The attempt still
+            // counts toward the daily cap, which bounds what a flapping relay might deliver.
+            rate_limits::release(self.db, &scope_key, send).await?;
+            rate_limits::release(self.db, &send_user_key(user_id), send).await?;
+            return Err(e.into());
+        }
         Ok(Sent::Sent { expires_at })
     }
 

@@ -305,6 +305,8 @@ async function manage_two_factor(t, fx) {
   await expectHeading(page, 'Add two-factor');
   await t.capture(page, '19-account-choose-method');
   await clickAndWait(page, page.getByRole('link', { name: 'Authenticator app' }));
+  // A first method comes after the mailbox proof, as at sign-in (the tenant's proof is email).
+  await confirmEmail(t, page, user, { shot: '19b-account-confirm-email' });
   await expectHeading(page, 'Add an authenticator app');
   await t.capture(page, '20-account-add-totp');
   const grouped = ((await page.locator('strong.key#totp-key').textContent()) || '').trim();
