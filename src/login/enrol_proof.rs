@@ -271,3 +271,39 @@ async fn run(
     }
     flow::move_to(state, ctx, tx, Stage::EnrolProof, Stage::Enrol).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checked_codes_get_their_words_and_status() {
+        let wrong = say_checked(Checked::Wrong { remaining: 3 });
+        assert_eq!(wrong.status, Some(StatusCode::UNAUTHORIZED));
+        assert!(wrong.error.unwrap().contains("didn't work"));
+        let dead = say_checked(Checked::Wrong { remaining: 0 });
+        assert!(dead.error.unwrap().contains("Select Send again"));
+        let locked = say_checked(Checked::Locked { until: now() + 900 });
+        assert_eq!(locked.status, Some(StatusCode::TOO_MANY_REQUESTS));
+        assert_eq!(locked.minutes, 15);
+        assert!(
+            say_checked(Checked::Expired)
+                .error
+                .unwrap()
+                .contains("expired")
+        );
+    }
+
+    #[test]
+    fn a_throttled_resend_is_429_but_a_first_visit_is_a_page() {
+        let throttled = || Ok(Some(Sent::Throttled { retry_after: 20 }));
+        let resend = say_sent(throttled(), true).unwrap();
+        assert_eq!(resend.status, Some(StatusCode::TOO_MANY_REQUESTS));
+        assert!(resend.notice.is_some());
+        assert_eq!(say_sent(throttled(), false).unwrap().status, None);
+        let sent = say_sent(Ok(Some(Sent::Sent { expires_at: 0 })), true).unwrap();
+        assert_eq!(sent.notice, Some("We sent a new code."));
+        let capped = say_sent(Ok(Some(Sent::DailyCapReached { until: 0 })), true).unwrap();
+        assert_eq!(capped.status, Some(StatusCode::TOO_MANY_REQUESTS));
+    }
+}
