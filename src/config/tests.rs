@@ -83,3 +83,15 @@ fn trusted_proxies_must_be_networks() {
     let c = load_str("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
     assert_eq!(c.server.trusted_proxies.len(), 2);
 }
+
+#[test]
+fn the_hashing_queue_defaults_to_four_per_hasher() {
+    let c = load_str("[password]\nmax_concurrent = 3\n").unwrap();
+    assert_eq!(c.password.queue_len(), 12);
+    let c = load_str("[password]\nmax_queue = 0\n").unwrap();
+    assert_eq!(c.password.queue_len(), 0);
+    let err = load_str("[password]\nmax_queue = 1000000\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("password.max_queue"), "{err}");
+}
