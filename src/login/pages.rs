@@ -89,8 +89,8 @@ pub fn busy(state: &AppState, tenant: &Tenant, back_url: Option<&str>) -> Respon
         tenant,
         StatusCode::SERVICE_UNAVAILABLE,
         "Gatehouse is busy",
-        "Gatehouse is busy right now, try again in a few seconds. Nothing was checked, so this \
-         attempt does not count against you.",
+        "Gatehouse is busy, try again in a few seconds. This attempt was not checked and does not \
+         count against you.",
         back_url,
     );
     res.headers_mut().insert(
