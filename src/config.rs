@@ -197,6 +197,19 @@ pub struct PasswordConfig {
     /// How many hashes may run at once on the blocking pool. Peak memory for hashing is
     /// `max_concurrent × memory_kib`, whatever the request rate.
     pub max_concurrent: usize,
+    /// How many more may wait for a free hasher. When the line is full a sign-in answers
+    /// "busy, try again" (503, `Retry-After`) at once instead of queueing without bound, so a
+    /// burst from one address cannot make every other user's sign-in wait behind it.
+    /// Unset: `4 × max_concurrent`.
+    pub max_queue: Option<usize>,
+}
+
+impl PasswordConfig {
+    /// The waiting line in effect (`max_queue`, or its default of 4 × `max_concurrent`).
+    pub fn queue_len(&self) -> usize {
+        self.max_queue
+            .unwrap_or_else(|| self.max_concurrent.saturating_mul(4))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -338,6 +351,7 @@ impl Default for PasswordConfig {
             iterations: 2,
             parallelism: 1,
             max_concurrent: 4,
+            max_queue: None,
         }
     }
 }
@@ -401,6 +415,12 @@ impl Config {
         if p.max_concurrent == 0 {
             return Err(ConfigError(
                 "password.max_concurrent: expected a positive integer".into(),
+            ));
+        }
+        if p.max_queue.is_some_and(|q| q > 100_000) {
+            return Err(ConfigError(
+                "password.max_queue: expected 0 to 100000 (how many sign-ins may wait for a hasher)"
+                    .into(),
             ));
         }
         if self.database.max_connections == 0 {

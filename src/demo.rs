@@ -138,7 +138,7 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
             if !state
                 .passwords
                 .verify(&s.password, u.password_hash.as_deref())
-                .await
+                .await?
             {
                 let hash = state.passwords.hash(&s.password).await?;
                 users::set_password_hash(db, &u.id, &hash).await?;

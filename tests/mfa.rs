@@ -6,7 +6,7 @@ mod common;
 
 use common::browser::{self, Browser};
 use common::flow::{PW, Rp, alice_signs_in, app_redirect, login_page, sign_in};
-use common::mfa::{code, key_from_page, recovery_codes_from_page};
+use common::mfa::{code, enrol_in_store, key_from_page, recovery_codes_from_page};
 use common::{Backend, TestServer};
 use reqwest::Response;
 
@@ -185,38 +185,6 @@ both_backends!(
     enrolled_users_are_challenged_and_codes_work_once,
     super::enrolled_users_are_challenged_and_codes_work_once
 );
-
-/// Enrols alice directly in the store with a known seed (no code used yet), so a test can spend
-/// the codes of three consecutive steps (-1, 0, +1) in order.
-async fn enrol_in_store(srv: &TestServer) -> Vec<u8> {
-    use gatehouse::store::factors::{self, NewFactor};
-    let db = &srv.state.db;
-    let tenant = gatehouse::store::tenants::get_by_slug(db, "acme")
-        .await
-        .unwrap();
-    let user = gatehouse::store::users::find_by_login(db, &tenant.id, "alice@example.com")
-        .await
-        .unwrap()
-        .unwrap();
-    let seed = gatehouse::mfa::totp::new_secret();
-    let sealed = gatehouse::crypto::seal::seal(&srv.state.secret, "totp-seed", &seed).unwrap();
-    factors::create(
-        db,
-        NewFactor {
-            tenant_id: &tenant.id,
-            user_id: &user.id,
-            kind: gatehouse::model::MfaMethod::Totp,
-            label: "Phone",
-            secret_sealed: Some(&sealed),
-            last_step: None,
-            target: None,
-            now: gatehouse::model::now(),
-        },
-    )
-    .await
-    .unwrap();
-    seed
-}
 
 /// Submits the MFA page shown by `res` with `code` (and "Trust this device" when `trust`).
 async fn answer(b: &Browser, srv: &TestServer, res: Response, code: &str, trust: bool) -> Response {

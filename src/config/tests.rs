@@ -96,3 +96,15 @@ fn otp_limits_default_and_are_checked() {
         .to_string();
     assert!(err.contains("otp.max_mails_per_day"), "{err}");
 }
+
+#[test]
+fn the_hashing_queue_defaults_to_four_per_hasher() {
+    let c = load_str("[password]\nmax_concurrent = 3\n").unwrap();
+    assert_eq!(c.password.queue_len(), 12);
+    let c = load_str("[password]\nmax_queue = 0\n").unwrap();
+    assert_eq!(c.password.queue_len(), 0);
+    let err = load_str("[password]\nmax_queue = 1000000\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("password.max_queue"), "{err}");
+}

@@ -1,6 +1,8 @@
 //! argon2id password hashing on a bounded blocking pool. Hashing is deliberately slow and
 //! memory-hard; a semaphore caps how many run at once so a burst of logins cannot exhaust memory
-//! or starve the async runtime (peak = max_concurrent × memory_kib).
+//! or starve the async runtime (peak = max_concurrent × memory_kib). The line of callers waiting
+//! for a hasher is bounded too (`password.max_queue`): past it [`PasswordError::Busy`] answers
+//! at once, because an unbounded line lets one address's burst delay every user's sign-in.
 
 use std::sync::Arc;
 
@@ -15,6 +17,9 @@ pub enum PasswordError {
     Policy { min: usize, max: usize },
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// Every hasher is busy and the waiting line is full; nothing was hashed or verified.
+    #[error("password hashing is busy; try again shortly")]
+    Busy,
 }
 
 pub const MIN_LEN: usize = 8;
@@ -23,7 +28,11 @@ pub const MAX_LEN: usize = 256;
 #[derive(Clone)]
 pub struct PasswordHasherPool {
     params: Params,
+    /// One permit per running hash (`max_concurrent`).
     permits: Arc<Semaphore>,
+    /// One permit per caller running or waiting (`max_concurrent + max_queue`), taken without
+    /// waiting: when none is left the caller is told [`PasswordError::Busy`].
+    admission: Arc<Semaphore>,
     /// A hash of a random password, verified against when the account does not exist so that
     /// unknown and known users take the same time (no user enumeration by timing).
     dummy_hash: Arc<str>,
@@ -37,6 +46,7 @@ impl PasswordHasherPool {
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(cfg.max_concurrent)),
+            admission: Arc::new(Semaphore::new(cfg.max_concurrent + cfg.queue_len())),
             dummy_hash: dummy.into(),
         })
     }
@@ -60,8 +70,14 @@ impl PasswordHasherPool {
         self.run(move || hash_blocking(&params, &password)).await?
     }
 
-    /// Verifies against `stored`, or against a dummy hash when there is no user, returning false.
-    pub async fn verify(&self, password: &str, stored: Option<&str>) -> bool {
+    /// Verifies against `stored`, or against a dummy hash when there is no user (then never a
+    /// match), so unknown accounts cost the same argon2 time. `Ok(false)` for a wrong password or
+    /// an unreadable stored hash; `Err(Busy)` when the attempt was not evaluated at all.
+    pub async fn verify(
+        &self,
+        password: &str,
+        stored: Option<&str>,
+    ) -> Result<bool, PasswordError> {
         let (hash, real) = match stored {
             Some(h) => (h.to_owned(), true),
             None => (self.dummy_hash.to_string(), false),
@@ -73,15 +89,19 @@ impl PasswordHasherPool {
                     .verify_password(password.as_bytes(), hash.as_str())
                     .is_ok()
             })
-            .await
-            .unwrap_or(false);
-        ok && real
+            .await?;
+        Ok(ok && real)
     }
 
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
+        // Admission first and without waiting: a full line is an answer, not a longer line.
+        let _admitted = self
+            .admission
+            .try_acquire()
+            .map_err(|_| PasswordError::Busy)?;
         let _permit = self
             .permits
             .acquire()
@@ -110,9 +130,49 @@ mod tests {
         let pool = PasswordHasherPool::new(&PasswordConfig::default()).unwrap();
         let h = pool.hash("correct horse battery").await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(pool.verify("correct horse battery", Some(&h)).await);
-        assert!(!pool.verify("wrong horse battery", Some(&h)).await);
-        assert!(!pool.verify("correct horse battery", None).await);
+        assert!(
+            pool.verify("correct horse battery", Some(&h))
+                .await
+                .unwrap()
+        );
+        assert!(!pool.verify("wrong horse battery", Some(&h)).await.unwrap());
+        assert!(!pool.verify("correct horse battery", None).await.unwrap());
+        assert!(!pool.verify("anything", Some("not a PHC")).await.unwrap());
+    }
+
+    /// One hasher and no waiting line: while a hash runs, the next caller is told Busy at once
+    /// (nothing queued), and the pool serves again once the hash is done.
+    #[tokio::test]
+    async fn a_full_line_answers_busy() {
+        let cfg = PasswordConfig {
+            max_concurrent: 1,
+            max_queue: Some(0),
+            ..PasswordConfig::default()
+        };
+        let pool = PasswordHasherPool::new(&cfg).unwrap();
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let busy_pool = pool.clone();
+        let running = tokio::spawn(async move {
+            busy_pool
+                .run(move || {
+                    let _ = started_tx.send(());
+                    let _ = released.recv();
+                })
+                .await
+        });
+        started.await.unwrap();
+        assert!(matches!(
+            pool.verify("correct horse battery", None).await,
+            Err(PasswordError::Busy)
+        ));
+        assert!(matches!(
+            pool.hash("correct horse battery").await,
+            Err(PasswordError::Busy)
+        ));
+        release.send(()).unwrap();
+        running.await.unwrap().unwrap();
+        assert!(!pool.verify("correct horse battery", None).await.unwrap());
     }
 
     #[test]

@@ -152,6 +152,8 @@ async fn run(
             .await;
     }
     let sealed = tx.extra.pending_totp.clone().unwrap_or_default();
+    // No attempt limit here, unlike the challenge: the seed being confirmed is shown on this
+    // very page to whoever may post this form, so there is nothing to guess.
     let Some(step) = mfa::check_pending(state, &sealed, field("code")) else {
         return Err(render(
             state,

@@ -1,7 +1,7 @@
 //! The MFA challenge stage: "Enter the code from your authenticator app", with "Trust this
-//! device" and "Use a recovery code". Wrong codes count per transaction (the tenant's
-//! `mfa_max_attempts` ends it) and per user across transactions (lockout, see
-//! `mfa::service::USER_LIMIT`).
+//! device" and "Use a recovery code". Each guess is reserved before it is checked
+//! (`mfa::attempts`) per transaction (the tenant's `mfa_max_attempts` ends it) and per user
+//! across transactions (lockout, see `mfa::service::USER_LIMIT`).
 
 use std::collections::HashMap;
 
@@ -13,11 +13,12 @@ use serde::Serialize;
 use super::flow::{self, Stage, Tx, server_error};
 use super::pages::{self, Base};
 use crate::crypto::seal;
+use crate::mfa::attempts::{self, Budget, Guess, Outcome};
 use crate::mfa::service::{self as mfa, DEVICE_COOKIE};
 use crate::model::{TrustPolicy, now};
 use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
-use crate::store::rate_limits::{self, Limit};
+use crate::store::rate_limits::Limit;
 use crate::store::users::User;
 use crate::store::{self, sessions, transactions};
 use crate::web::browser::Browser;
@@ -155,6 +156,37 @@ fn locked_page(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> Respons
     )
 }
 
+/// A limit is reached: the sign-in ends (its transaction is deleted) on the "Too many attempts"
+/// page. Of a burst refused together, only the request that deleted the transaction writes
+/// `mfa.challenge_locked`, so the audit log says it once.
+async fn end_locked(
+    state: &AppState,
+    ctx: &TenantCtx,
+    tx: &Tx,
+    user: &User,
+    context: serde_json::Value,
+) -> Response {
+    let back = tx.back_url();
+    let ended = async {
+        if transactions::delete(&state.db, &tx.row.id).await? {
+            mfa::record(
+                state,
+                &ctx.tenant,
+                user,
+                "system",
+                "mfa.challenge_locked",
+                context,
+            )
+            .await?;
+        }
+        Ok::<_, crate::store::StoreError>(())
+    };
+    match ended.await {
+        Ok(()) => locked_page(state, ctx, back.as_deref()),
+        Err(e) => server_error(state, ctx, e),
+    }
+}
+
 async fn run(
     state: &AppState,
     ctx: &TenantCtx,
@@ -171,33 +203,25 @@ async fn run(
         return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
     }
     let fail = |e| server_error(state, ctx, e);
-    let ts = now();
-    let user_key = mfa::user_limit_key(&user.id);
-    if rate_limits::locked_until(&state.db, &user_key, ts)
-        .await
-        .map_err(fail)?
-        .is_some()
-    {
-        return Err(locked_page(state, ctx, back.as_deref()));
-    }
     let recovery = field("method") == "recovery";
-    let (ok, replacement) = if recovery {
-        match mfa::use_recovery_code(state, &ctx.tenant, &user, field("recovery_code"))
-            .await
-            .map_err(fail)?
-        {
-            Some(rep) => (true, rep),
-            None => (false, None),
-        }
+    let guess = if recovery {
+        Guess::RecoveryCode(field("recovery_code"))
     } else {
-        (
-            mfa::verify_totp(state, &user.id, field("code"))
-                .await
-                .map_err(fail)?
-                .is_some(),
-            None,
-        )
+        Guess::Totp(field("code"))
     };
+    // This sign-in's own budget (the tenant's `mfa_max_attempts`), beside the user's.
+    let tx_key = format!("mfa:tx:{}", tx.row.id);
+    let budget = Budget {
+        key: &tx_key,
+        limit: Limit {
+            max_failures: ctx.tenant.mfa_max_attempts.max(1),
+            window_secs: state.config.login.transaction_ttl_secs,
+            lockout_secs: state.config.login.transaction_ttl_secs,
+        },
+    };
+    let outcome = attempts::check(state, &ctx.tenant, &user, guess, Some(budget))
+        .await
+        .map_err(fail)?;
 
     // Who and where, for the audit log: client, IP and user agent (never the code).
     let context = serde_json::json!({
@@ -206,64 +230,40 @@ async fn run(
         "user_agent": headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
         "method": if recovery { "recovery_code" } else { "totp" },
     });
-    if !ok {
-        mfa::record(
-            state,
-            &ctx.tenant,
-            &user,
-            "system",
-            "mfa.challenge_failed",
-            context.clone(),
-        )
-        .await
-        .map_err(fail)?;
-        let user_locked = rate_limits::record_failure(&state.db, &user_key, mfa::USER_LIMIT, ts)
-            .await
-            .map_err(fail)?;
-        let tx_limit = Limit {
-            max_failures: ctx.tenant.mfa_max_attempts.max(1),
-            window_secs: state.config.login.transaction_ttl_secs,
-            lockout_secs: state.config.login.transaction_ttl_secs,
-        };
-        let tx_over =
-            rate_limits::record_failure(&state.db, &format!("mfa:tx:{}", tx.row.id), tx_limit, ts)
-                .await
-                .map_err(fail)?;
-        if user_locked.is_some() || tx_over.is_some() {
-            transactions::delete(&state.db, &tx.row.id)
-                .await
-                .map_err(fail)?;
+    let replacement = match outcome {
+        Outcome::Passed { replacement } => replacement,
+        Outcome::Refused => return Err(end_locked(state, ctx, &tx, &user, context).await),
+        Outcome::Wrong { locked } => {
             mfa::record(
                 state,
                 &ctx.tenant,
                 &user,
                 "system",
-                "mfa.challenge_locked",
+                "mfa.challenge_failed",
                 context.clone(),
             )
             .await
             .map_err(fail)?;
-            return Err(locked_page(state, ctx, back.as_deref()));
+            if locked {
+                return Err(end_locked(state, ctx, &tx, &user, context).await);
+            }
+            let msg = if recovery {
+                "That recovery code is not valid or was already used."
+            } else {
+                "That code didn't work. Check your authenticator app and try again."
+            };
+            return Err(render(
+                state,
+                ctx,
+                &tx,
+                &browser,
+                &client,
+                recovery,
+                Some(msg),
+                StatusCode::UNAUTHORIZED,
+            ));
         }
-        let msg = if recovery {
-            "That recovery code is not valid or was already used."
-        } else {
-            "That code didn't work. Check your authenticator app and try again."
-        };
-        return Err(render(
-            state,
-            ctx,
-            &tx,
-            &browser,
-            &client,
-            recovery,
-            Some(msg),
-            StatusCode::UNAUTHORIZED,
-        ));
-    }
-    rate_limits::clear(&state.db, &user_key)
-        .await
-        .map_err(fail)?;
+    };
     mfa::record(
         state,
         &ctx.tenant,

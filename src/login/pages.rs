@@ -77,3 +77,25 @@ pub fn expired(state: &AppState, tenant: &Tenant, back_url: Option<&str>) -> Res
         back_url,
     )
 }
+
+/// How long a "busy" answer asks the browser to wait (`Retry-After`, RFC 9110 §10.2.3).
+pub const BUSY_RETRY_SECS: u32 = 5;
+
+/// The page for a request turned away because every password hasher is busy and the waiting
+/// line is full: 503 with `Retry-After`. Nothing was evaluated, so the user just tries again.
+pub fn busy(state: &AppState, tenant: &Tenant, back_url: Option<&str>) -> Response {
+    let mut res = error(
+        state,
+        tenant,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Gatehouse is busy",
+        "Gatehouse is busy, try again in a few seconds. This attempt was not checked and does not \
+         count against you.",
+        back_url,
+    );
+    res.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(BUSY_RETRY_SECS),
+    );
+    res
+}

@@ -1,8 +1,11 @@
 //! The credentials stage: email (or username) and password on one plain HTML form.
 //! Wrong credentials get one generic message whether or not the account exists, and unknown
 //! accounts cost the same argon2 time (a dummy hash), so neither the text nor the timing tells
-//! an attacker which emails are registered. Failures count per submitted account name and per
-//! client IP; past the limit the key is locked for a while and a "try again later" page shows.
+//! an attacker which emails are registered. Every attempt is reserved on the account (the user,
+//! or the submitted name when no account matches) and on the client IP (IPv6 per /64) *before*
+//! argon2 runs; past a limit the key is locked for a while and a "try again later" page shows.
+//! When every hasher is busy and the waiting line is full, the attempt is handed back and a
+//! "busy, try again" page (503) answers instead of a longer queue.
 
 use std::collections::HashMap;
 
@@ -13,13 +16,14 @@ use serde::Serialize;
 
 use super::flow::{self, Stage, server_error};
 use super::pages::{self, Base};
+use crate::crypto::password::PasswordError;
 use crate::crypto::random;
 use crate::model::now;
 use crate::state::{AppState, TenantCtx};
-use crate::store::rate_limits::{self, Limit};
+use crate::store::rate_limits::{self, Limit, Reservation};
 use crate::store::transactions;
-use crate::store::{self, users};
-use crate::web::client_ip::ClientIp;
+use crate::store::{self, StoreResult, users};
+use crate::web::client_ip::{self, ClientIp};
 
 #[derive(Serialize)]
 struct LoginPage<'a> {
@@ -108,6 +112,84 @@ fn too_many(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> Response {
     )
 }
 
+/// The two counters a password guess is reserved on before argon2 runs (`[login]` limits, one
+/// window and lockout for both).
+struct AttemptKeys {
+    ip: String,
+    account: String,
+    ip_limit: Limit,
+    account_limit: Limit,
+}
+
+impl AttemptKeys {
+    fn new(
+        state: &AppState,
+        ctx: &TenantCtx,
+        ip: std::net::IpAddr,
+        login: &str,
+        user_id: Option<&str>,
+    ) -> Self {
+        let cfg = &state.config.login;
+        let limit = |max| Limit {
+            max_failures: max,
+            window_secs: cfg.failure_window_secs,
+            lockout_secs: cfg.lockout_secs,
+        };
+        let account = match user_id {
+            // One account, one budget: its email and its username share the counter.
+            Some(id) => format!("pwd:user:{id}"),
+            // Unknown names are counted (and locked) alike, so the lock reveals nothing; the key
+            // hashes the name so the table holds no strangers' emails.
+            None => format!(
+                "pwd:login:{}:{}",
+                ctx.tenant.id,
+                random::sha256_hex(&users::normalize_email(login))
+            ),
+        };
+        AttemptKeys {
+            ip: format!("pwd:ip:{}", client_ip::limit_bucket(ip)),
+            account,
+            ip_limit: limit(cfg.max_failures_per_ip),
+            account_limit: limit(cfg.max_failures_per_account),
+        }
+    }
+
+    /// Reserves this attempt on both counters before the password is checked, so a burst can
+    /// never have more guesses evaluated than the limits allow. `Some(last)` when both granted
+    /// (`last`: this attempt reached a limit, which is now locked unless it succeeds); `None`
+    /// when either refused, with the other handed back. The IP goes first so that a locked
+    /// address cannot touch any account's counter.
+    async fn reserve(&self, state: &AppState) -> StoreResult<Option<bool>> {
+        let ts = now();
+        let Reservation::Granted { remaining: ip_left } =
+            rate_limits::reserve(&state.db, &self.ip, self.ip_limit, ts).await?
+        else {
+            return Ok(None);
+        };
+        let Reservation::Granted {
+            remaining: account_left,
+        } = rate_limits::reserve(&state.db, &self.account, self.account_limit, ts).await?
+        else {
+            rate_limits::release(&state.db, &self.ip, self.ip_limit).await?;
+            return Ok(None);
+        };
+        Ok(Some(ip_left == 0 || account_left == 0))
+    }
+
+    /// Hands both reservations back: the password was never evaluated.
+    async fn release(&self, state: &AppState) -> StoreResult<()> {
+        rate_limits::release(&state.db, &self.account, self.account_limit).await?;
+        rate_limits::release(&state.db, &self.ip, self.ip_limit).await
+    }
+
+    /// The right password: the IP gets its attempt back, and the account's run of consecutive
+    /// failures ends (NIST SP 800-63B §5.2.2 limits consecutive failed attempts).
+    async fn succeeded(&self, state: &AppState) -> StoreResult<()> {
+        rate_limits::release(&state.db, &self.ip, self.ip_limit).await?;
+        rate_limits::clear(&state.db, &self.account).await
+    }
+}
+
 pub async fn submit(
     State(state): State<AppState>,
     ctx: TenantCtx,
@@ -152,26 +234,7 @@ async fn run(
 
     let login = field("login").trim();
     let password = field("password");
-    let ts = now();
-    let cfg = &state.config.login;
-    let ip_key = format!("pwd:ip:{}", client_ip);
-    // The account key hashes the name so the table holds no emails of strangers.
-    let acct_key = format!(
-        "pwd:acct:{}:{}",
-        ctx.tenant.id,
-        random::sha256_hex(&users::normalize_email(login))
-    );
     let fail = |e| server_error(state, ctx, e);
-    for key in [&ip_key, &acct_key] {
-        if rate_limits::locked_until(&state.db, key, ts)
-            .await
-            .map_err(fail)?
-            .is_some()
-        {
-            return Err(too_many(state, ctx, back.as_deref()));
-        }
-    }
-
     let user = if login.is_empty() {
         None
     } else {
@@ -179,36 +242,36 @@ async fn run(
             .await
             .map_err(fail)?
     };
-    let ok = state
+    let keys = AttemptKeys::new(state, ctx, client_ip, login, user.as_ref().map(|u| &*u.id));
+    let Some(last_try) = keys.reserve(state).await.map_err(fail)? else {
+        return Err(too_many(state, ctx, back.as_deref()));
+    };
+
+    let verified = state
         .passwords
         .verify(
             password,
             user.as_ref().and_then(|u| u.password_hash.as_deref()),
         )
         .await;
+    let ok = match verified {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Not evaluated (busy or broken): the attempt is handed back, it was no guess.
+            keys.release(state).await.map_err(fail)?;
+            if matches!(e, PasswordError::Busy) {
+                tracing::warn!("password hashing queue full; sign-in turned away");
+                return Err(pages::busy(state, &ctx.tenant, back.as_deref()));
+            }
+            return Err(server_error(state, ctx, e));
+        }
+    };
     let user = user.filter(|u| ok && !u.locked);
     let Some(user) = user else {
-        let window = |max| Limit {
-            max_failures: max,
-            window_secs: cfg.failure_window_secs,
-            lockout_secs: cfg.lockout_secs,
-        };
-        let ip_locked =
-            rate_limits::record_failure(&state.db, &ip_key, window(cfg.max_failures_per_ip), ts)
-                .await
-                .map_err(fail)?;
-        let acct_locked = rate_limits::record_failure(
-            &state.db,
-            &acct_key,
-            window(cfg.max_failures_per_account),
-            ts,
-        )
-        .await
-        .map_err(fail)?;
         transactions::add_attempt(&state.db, &tx.row.id)
             .await
             .map_err(fail)?;
-        if ip_locked.is_some() || acct_locked.is_some() {
+        if last_try {
             tracing::warn!(ip = %client_ip, "sign-in locked after repeated failures");
             return Err(too_many(state, ctx, back.as_deref()));
         }
@@ -223,10 +286,9 @@ async fn run(
             StatusCode::UNAUTHORIZED,
         ));
     };
-    rate_limits::clear(&state.db, &acct_key)
-        .await
-        .map_err(fail)?;
+    keys.succeeded(state).await.map_err(fail)?;
 
+    let ts = now();
     tx.row.user_id = Some(user.id.clone());
     tx.row.auth_time = Some(ts);
     tx.row.amr = serde_json::to_string(&["pwd"]).unwrap_or_default();

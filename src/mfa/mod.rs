@@ -1,6 +1,7 @@
 //! Multi-factor authentication: the policy decision, the factors (one file each), recovery codes
 //! and trusted devices. Email, SMS and WebAuthn factors slot in as one new file each.
 
+pub mod attempts;
 pub mod policy;
 pub mod recovery;
 pub mod service;

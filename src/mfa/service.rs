@@ -237,8 +237,9 @@ pub async fn bind_totp(
     Ok((factor, codes))
 }
 
-/// Checks a TOTP code against the user's authenticator apps (each code once).
-pub async fn verify_totp(
+/// Checks a TOTP code against the user's authenticator apps (each code once). Only through
+/// [`super::attempts::check`], which reserves the attempt first.
+pub(super) async fn verify_totp(
     state: &AppState,
     user_id: &str,
     code: &str,
@@ -290,8 +291,9 @@ pub async fn regenerate_recovery_codes(
 }
 
 /// Spends a recovery code. `Some(replacement)` on success, where `replacement` is a fresh code
-/// when the tenant replaces codes on use.
-pub async fn use_recovery_code(
+/// when the tenant replaces codes on use. Only through [`super::attempts::check`], which
+/// reserves the attempt first.
+pub(super) async fn use_recovery_code(
     state: &AppState,
     tenant: &Tenant,
     user: &User,

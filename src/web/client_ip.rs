@@ -80,6 +80,23 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
         .unwrap_or(peer)
 }
 
+/// The part of a client address that per-IP limits count on. An IPv4 address is itself; an
+/// IPv6 address counts by its /64 prefix, because one subscriber is routinely given a whole /64
+/// (RFC 6177) and could otherwise pick a fresh address for every attempt; an IPv4-mapped IPv6
+/// address (`::ffff:a.b.c.d`, what a dual-stack socket reports) is the IPv4 address it maps.
+pub fn limit_bucket(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = u128::from(v6) & (u128::MAX << 64);
+                format!("{}/64", std::net::Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
 /// Extractor: the client's IP as [`resolve`] decides it.
 pub struct ClientIp(pub IpAddr);
 
@@ -125,6 +142,19 @@ mod tests {
         assert!(v6.contains("fd12::1".parse().unwrap()));
         assert!("10.0.0.0/33".parse::<IpNet>().is_err());
         assert!("nope".parse::<IpNet>().is_err());
+    }
+
+    #[test]
+    fn limits_count_ipv6_per_64_and_mapped_ipv4_as_ipv4() {
+        let b = |s: &str| limit_bucket(s.parse().unwrap());
+        assert_eq!(b("203.0.113.7"), "203.0.113.7");
+        assert_eq!(b("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(b("2001:db8::1"), "2001:db8::/64");
+        assert_eq!(b("2001:db8::2"), b("2001:db8::1"));
+        assert_eq!(b("2001:db8:0:0:ffff:ffff:ffff:ffff"), "2001:db8::/64");
+        assert_eq!(b("2001:db8:0:1::1"), "2001:db8:0:1::/64");
+        assert_ne!(b("2001:db8:0:1::1"), b("2001:db8::1"));
+        assert_eq!(b("::1"), "::/64");
     }
 
     #[test]

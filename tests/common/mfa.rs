@@ -3,6 +3,8 @@
 
 use gatehouse::mfa::totp;
 
+use super::TestServer;
+
 /// The secret behind the bold, grouped key on the enrolment page.
 pub fn key_from_page(html: &str) -> Vec<u8> {
     let start =
@@ -22,4 +24,36 @@ pub fn recovery_codes_from_page(html: &str) -> Vec<String> {
         .skip(1)
         .map(|s| s[..s.find("</code>").unwrap()].to_owned())
         .collect()
+}
+
+/// Enrols alice directly in the store with a known seed (no code used yet), so a test can spend
+/// the codes of three consecutive steps (-1, 0, +1) in order.
+pub async fn enrol_in_store(srv: &TestServer) -> Vec<u8> {
+    use gatehouse::store::factors::{self, NewFactor};
+    let db = &srv.state.db;
+    let tenant = gatehouse::store::tenants::get_by_slug(db, "acme")
+        .await
+        .unwrap();
+    let user = gatehouse::store::users::find_by_login(db, &tenant.id, "alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let seed = gatehouse::mfa::totp::new_secret();
+    let sealed = gatehouse::crypto::seal::seal(&srv.state.secret, "totp-seed", &seed).unwrap();
+    factors::create(
+        db,
+        NewFactor {
+            tenant_id: &tenant.id,
+            user_id: &user.id,
+            kind: gatehouse::model::MfaMethod::Totp,
+            label: "Phone",
+            secret_sealed: Some(&sealed),
+            last_step: None,
+            target: None,
+            now: gatehouse::model::now(),
+        },
+    )
+    .await
+    .unwrap();
+    seed
 }
