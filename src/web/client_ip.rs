@@ -80,6 +80,19 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
         .unwrap_or(peer)
 }
 
+/// The part of a rate-limit key that names the client's network: an IPv4 address as is, an IPv6
+/// address by its /64 (one subscriber usually holds a whole /64, so counting single IPv6
+/// addresses would let one machine rotate through 2^64 keys). IPv4-mapped IPv6 counts as IPv4.
+pub fn limit_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let net = std::net::Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64));
+            format!("{net}/64")
+        }
+    }
+}
+
 /// Extractor: the client's IP as [`resolve`] decides it.
 pub struct ClientIp(pub IpAddr);
 
@@ -111,6 +124,16 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", xff.parse().unwrap());
         h
+    }
+
+    #[test]
+    fn limit_keys_group_ipv6_by_64() {
+        let k = |s: &str| limit_key(s.parse().unwrap());
+        assert_eq!(k("203.0.113.7"), "203.0.113.7");
+        assert_eq!(k("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(k("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(k("2001:db8:1:2:ffff::9"), k("2001:db8:1:2::1"));
+        assert_ne!(k("2001:db8:1:3::1"), k("2001:db8:1:2::1"));
     }
 
     #[test]
