@@ -386,7 +386,7 @@ impl Config {
                 "password.max_concurrent: expected a positive integer".into(),
             ));
         }
-        // /authorize must fit every parameter at its maximum (about 16 KiB decoded).
+        // /authorize must fit every parameter at its maximum (about 16 KiB decoded, unescaped).
         if self.server.max_body_bytes < 16 * 1024 {
             return Err(ConfigError(
                 "server.max_body_bytes: expected at least 16384".into(),

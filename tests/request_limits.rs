@@ -133,6 +133,34 @@ both_backends!(
     super::the_query_string_is_capped
 );
 
+/// Before: every body up to axum's 2 MB default was read. Now `server.max_body_bytes` (64 KiB)
+/// caps every endpoint: the token endpoint answers `invalid_request`, a hosted form 413.
+async fn every_body_is_capped(backend: Backend) {
+    let (srv, rp) = setup(TestEnv::new(backend).await).await;
+    let issuer = srv.issuer("acme");
+    let big = "x".repeat(100 * 1024);
+    let res = srv
+        .http()
+        .post(format!("{issuer}/token"))
+        .basic_auth(&rp.client_id, rp.secret.as_deref())
+        .form(&[("grant_type", "client_credentials"), ("pad", big.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    let res = srv
+        .http()
+        .post(format!("{issuer}/login?tx=x"))
+        .form(&[("pad", big.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+}
+both_backends!(every_body_is_capped, super::every_body_is_capped);
+
 /// Before: no parameter had a maximum. Now each one is accepted at its maximum and refused one
 /// byte over it (`invalid_request` to the client, or the page while the client is not yet
 /// trusted), storing nothing.

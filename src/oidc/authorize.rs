@@ -36,8 +36,8 @@ type Params = HashMap<String, String>;
 
 /// The longest value accepted for each parameter, in bytes after URL decoding. Everything in
 /// this table ends up in the login transaction row (or decides which client is asked), so the
-/// table bounds what one unauthenticated request can make the server store: about 16 KiB in
-/// all, where a 1.9 MB `claims` used to be kept for the whole transaction lifetime. Each number
+/// table bounds what one unauthenticated request can make the server store: about 20 KiB in
+/// all (a unit test pins 24 KiB), where a 1.9 MB `claims` used to be kept for the whole transaction lifetime. Each number
 /// leaves ample room for real clients: `state` and `redirect_uri` are opaque or URL values that
 /// clients keep to browser URL sizes (2 KiB is the classic safe URL length); a `claims` request
 /// for every standard claim is under 1 KiB, so 8 KiB is generous; the others are short tokens.
