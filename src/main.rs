@@ -360,12 +360,14 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
         let facts = gatehouse::demo::seed(&state).await?;
         println!("{facts}");
     }
+    // Handlers first: a SIGTERM right after the "Listening" line must still be graceful.
+    let shutdown = gatehouse::shutdown_signal();
     tracing::info!(listen = %bound, public_url = %public_url, "gatehouse listening");
     println!("Listening on http://{bound} (public URL {public_url})");
     if let Some(m) = metrics.as_ref().and_then(|l| l.local_addr().ok()) {
         println!("Metrics on http://{m}/metrics");
     }
-    gatehouse::serve_with(state, listener, metrics, gatehouse::shutdown_signal()).await?;
+    gatehouse::serve_with(state, listener, metrics, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
