@@ -37,12 +37,12 @@ type Params = HashMap<String, String>;
 /// The longest value accepted for each parameter, in bytes after URL decoding. Everything in
 /// this table ends up in the login transaction row (or decides which client is asked), so the
 /// table bounds what one unauthenticated request can make the server store: about 20 KiB in
-/// all (a unit test pins 24 KiB), where a 1.9 MB `claims` used to be kept for the whole transaction lifetime. Each number
-/// leaves ample room for real clients: `state` and `redirect_uri` are opaque or URL values that
-/// clients keep to browser URL sizes (2 KiB is the classic safe URL length); a `claims` request
-/// for every standard claim is under 1 KiB, so 8 KiB is generous; the others are short tokens.
-/// Parameters that are not kept (unknown ones, `display`, `id_token_hint`) are bounded only by
-/// the request cap.
+/// all (a unit test pins 24 KiB), where a 1.9 MB `claims` used to be kept for the whole
+/// transaction lifetime. Each number leaves ample room for real clients: `state` and
+/// `redirect_uri` are opaque or URL values that clients keep to browser URL sizes (2 KiB is the
+/// classic safe URL length); a `claims` request for every standard claim is under 1 KiB, so
+/// 8 KiB is generous; the others are short tokens or enumerations. Parameters that are not kept
+/// (unknown ones, `display`, `id_token_hint`) are bounded only by the request cap.
 pub const MAX_LENGTHS: &[(&str, usize)] = &[
     ("client_id", 256),
     ("redirect_uri", 2048),
