@@ -20,6 +20,7 @@ pub struct Config {
     pub password: PasswordConfig,
     pub login: LoginConfig,
     pub otp: OtpConfig,
+    pub metrics: MetricsConfig,
     pub demo: DemoConfig,
     pub mail: crate::notify::mail::MailConfig,
 }
@@ -38,6 +39,11 @@ pub struct LoginConfig {
     pub max_failures_per_ip: i64,
     pub failure_window_secs: i64,
     pub lockout_secs: i64,
+    /// New login transactions (each a stored row) one client network may start per
+    /// `transaction_window_secs`: an IPv4 address, or an IPv6 /64. Over it, /authorize answers
+    /// 429 until one more window has passed.
+    pub max_transactions_per_ip: i64,
+    pub transaction_window_secs: i64,
 }
 
 impl Default for LoginConfig {
@@ -49,6 +55,8 @@ impl Default for LoginConfig {
             max_failures_per_ip: 50,
             failure_window_secs: 900,
             lockout_secs: 900,
+            max_transactions_per_ip: 300,
+            transaction_window_secs: 300,
         }
     }
 }
@@ -151,6 +159,57 @@ pub struct ServerConfig {
     pub keys_reload_secs: u64,
     /// Load balancers / reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<String>,
+    /// Largest request body any endpoint reads (and the largest `/authorize` query string).
+    pub max_body_bytes: usize,
+    /// How often expired codes, login transactions and tokens are deleted.
+    pub sweep_interval_secs: u64,
+}
+
+/// `/metrics` access control. With neither key set, `/metrics` on the main listener answers
+/// only while the public URL is a loopback one (local development); otherwise it is 401.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// When set, `/metrics` requires `Authorization: Bearer {token}` wherever it is served.
+    pub token: Option<MetricsToken>,
+    /// When set, `/metrics` is served on this address only (and no longer on `server.listen`).
+    pub listen: Option<SocketAddr>,
+}
+
+/// The metrics bearer token: at least 16 characters; never printed by `Debug`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String", into = "String")]
+pub struct MetricsToken(String);
+
+impl TryFrom<String> for MetricsToken {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        if value.chars().count() < 16 || value.chars().any(|c| c.is_whitespace()) {
+            return Err(
+                "expected at least 16 characters without spaces, e.g. from `openssl rand -hex 32`"
+                    .into(),
+            );
+        }
+        Ok(MetricsToken(value))
+    }
+}
+
+impl From<MetricsToken> for String {
+    fn from(value: MetricsToken) -> Self {
+        value.0
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(..)")
+    }
+}
+
+impl MetricsToken {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -312,6 +371,8 @@ impl Default for ServerConfig {
             cache_ttl_secs: 10,
             keys_reload_secs: 30,
             trusted_proxies: Vec::new(),
+            max_body_bytes: 64 * 1024,
+            sweep_interval_secs: 60,
         }
     }
 }
@@ -421,6 +482,23 @@ impl Config {
             return Err(ConfigError(
                 "password.max_queue: expected 0 to 100000 (how many sign-ins may wait for a hasher)"
                     .into(),
+            ));
+        }
+        // /authorize must fit every parameter at its maximum (about 16 KiB decoded, unescaped).
+        if self.server.max_body_bytes < 16 * 1024 {
+            return Err(ConfigError(
+                "server.max_body_bytes: expected at least 16384".into(),
+            ));
+        }
+        if self.server.sweep_interval_secs == 0 {
+            return Err(ConfigError(
+                "server.sweep_interval_secs: expected a positive integer".into(),
+            ));
+        }
+        let l = &self.login;
+        if l.max_transactions_per_ip < 1 || l.transaction_window_secs < 1 {
+            return Err(ConfigError(
+                "login.max_transactions_per_ip and login.transaction_window_secs: expected positive integers".into(),
             ));
         }
         if self.database.max_connections == 0 {

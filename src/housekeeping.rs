@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use crate::store::{self, Db, StoreResult};
 
-pub const EVERY: Duration = Duration::from_secs(600);
-
 /// Deletes what expired before `now` (codes and tokens are kept a day longer, so a late reuse is
 /// still recognised as reuse). Returns how many rows went.
 pub async fn sweep(db: &Db, now: i64) -> StoreResult<u64> {
@@ -16,9 +14,12 @@ pub async fn sweep(db: &Db, now: i64) -> StoreResult<u64> {
     Ok(n)
 }
 
-pub fn spawn(db: Db) -> tokio::task::JoinHandle<()> {
+/// Sweeps every `every` (`server.sweep_interval_secs`, 60 s by default). Expired login
+/// transactions are already refused when loaded; the sweep is what bounds the table: a row
+/// lives at most `login.transaction_ttl_secs + every`.
+pub fn spawn(db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EVERY);
+        let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
             match sweep(&db, crate::model::now()).await {

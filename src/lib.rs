@@ -18,6 +18,7 @@ pub mod notify;
 pub mod oidc;
 pub mod ops;
 pub mod otp;
+pub mod private_fs;
 pub mod state;
 pub mod store;
 pub mod web;
@@ -94,6 +95,11 @@ pub fn build_app(state: AppState) -> Router {
         .merge(oidc::router())
         .merge(login::router())
         .merge(account::router())
+        // One cap for every body any handler reads (forms, the token endpoint, /authorize POST):
+        // axum's default is 2 MB, and no Gatehouse request legitimately needs more than a few KiB.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.server.max_body_bytes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.templates.catalog.clone(),
             web::i18n::negotiate,
@@ -122,15 +128,57 @@ pub fn build_app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The router of the separate `metrics.listen` address: `/metrics` and nothing else.
+pub fn build_metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics_dedicated))
+        .with_state(state)
+}
+
+/// Binds `metrics.listen` when it is configured.
+pub async fn bind_metrics(config: &Config) -> Result<Option<TcpListener>, StartError> {
+    let Some(addr) = config.metrics.listen else {
+        return Ok(None);
+    };
+    TcpListener::bind(addr)
+        .await
+        .map(Some)
+        .map_err(|source| StartError::Listen { addr, source })
+}
+
 /// Serves until `shutdown` resolves, then lets in-flight requests finish (bounded by
-/// `server.shutdown_grace_secs`) and closes the database pool.
+/// `server.shutdown_grace_secs`) and closes the database pool. Binds `metrics.listen` itself
+/// when it is configured.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    let metrics = bind_metrics(&state.config).await?;
+    serve_with(state, listener, metrics, shutdown).await
+}
+
+/// [`serve`] with the metrics listener already bound (tests bind it on port 0).
+pub async fn serve_with(
+    state: AppState,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
     let reload = spawn_key_reload(&state);
-    let sweeper = housekeeping::spawn(state.db.clone());
+    let every = Duration::from_secs(state.config.server.sweep_interval_secs.max(1));
+    let sweeper = housekeeping::spawn(state.db.clone(), every);
+    let metrics_server = metrics_listener.map(|l| {
+        if let Ok(addr) = l.local_addr() {
+            tracing::info!(listen = %addr, "metrics listening");
+        }
+        let app = build_metrics_app(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, app).await {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        })
+    });
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let db = state.db.clone();
     let app = build_app(state);
@@ -156,6 +204,9 @@ pub async fn serve(
     };
     reload.abort();
     sweeper.abort();
+    if let Some(m) = metrics_server {
+        m.abort();
+    }
     db.close().await;
     result
 }
@@ -175,21 +226,25 @@ fn spawn_key_reload(state: &AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when the
+/// future is first polled, so a SIGTERM that arrives right after "Listening on" (before the
+/// server loop starts) still shuts down gracefully instead of killing the process.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    async move {
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            _ = wait(term) => {},
+            _ = wait(int) => {},
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
 }

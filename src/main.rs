@@ -177,6 +177,10 @@ pub(crate) struct ClientCreate {
     id_token_ttl: Option<i64>,
     #[arg(long)]
     refresh_token_ttl: Option<i64>,
+    /// Scopes the client may request with client_credentials, space-separated ("read write").
+    /// Without it client_credentials issues only tokens without scope.
+    #[arg(long)]
+    scope: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -349,15 +353,21 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
         .await
         .map_err(|source| gatehouse::StartError::Listen { addr, source })?;
     let bound = listener.local_addr()?;
+    let metrics = gatehouse::bind_metrics(&config).await?;
     let public_url = gatehouse::resolve_public_url(&config, bound);
     let state = gatehouse::build_state(config, public_url.clone()).await?;
     if demo {
         let facts = gatehouse::demo::seed(&state).await?;
         println!("{facts}");
     }
+    // Handlers first: a SIGTERM right after the "Listening" line must still be graceful.
+    let shutdown = gatehouse::shutdown_signal();
     tracing::info!(listen = %bound, public_url = %public_url, "gatehouse listening");
     println!("Listening on http://{bound} (public URL {public_url})");
-    gatehouse::serve(state, listener, gatehouse::shutdown_signal()).await?;
+    if let Some(m) = metrics.as_ref().and_then(|l| l.local_addr().ok()) {
+        println!("Metrics on http://{m}/metrics");
+    }
+    gatehouse::serve_with(state, listener, metrics, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

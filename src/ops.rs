@@ -2,11 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::state::AppState;
+use crate::web::metrics;
 
 /// Liveness: the process answers.
 pub async fn health() -> impl IntoResponse {
@@ -36,11 +37,26 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+/// `/metrics` on the main listener (see `web::metrics::check_access` for who may read it).
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let access = metrics::check_access(
+        &state.config.metrics,
+        &state.public_url,
+        metrics::Listener::Main,
+        &headers,
+    );
+    metrics::respond(&state.metrics, access)
+}
+
+/// `/metrics` on the separate `metrics.listen` address.
+pub async fn metrics_dedicated(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let access = metrics::check_access(
+        &state.config.metrics,
+        &state.public_url,
+        metrics::Listener::Dedicated,
+        &headers,
+    );
+    metrics::respond(&state.metrics, access)
 }
 
 /// `/static/{theme}/{file}`: theme assets with fallback to the default theme.

@@ -212,3 +212,62 @@ async fn demo_is_idempotent(backend: Backend) {
     }
 }
 both_backends!(demo_is_idempotent, super::demo_is_idempotent);
+
+fn mode_of(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn set_mode(p: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Asserts that `keys/`, every file in it, `data/` and the SQLite files are private.
+fn assert_private(env: &TestEnv) {
+    let keys = &env.config.keys.dir;
+    assert_eq!(mode_of(keys), 0o700, "keys/");
+    for e in std::fs::read_dir(keys).unwrap() {
+        let p = e.unwrap().path();
+        assert_eq!(mode_of(&p), 0o600, "{}", p.display());
+    }
+    let data = env.dir.path().join("data");
+    assert_eq!(mode_of(&data), 0o700, "data/");
+    let db = data.join("gatehouse.db");
+    assert_eq!(mode_of(&db), 0o600, "the SQLite file");
+    for side in ["gatehouse.db-wal", "gatehouse.db-shm"] {
+        let p = data.join(side);
+        if p.exists() {
+            assert_eq!(mode_of(&p), 0o600, "{side}");
+        }
+    }
+}
+
+/// Before: `keys/` was 0700 only when Gatehouse created it (a folder made beforehand with
+/// `mkdir keys` stayed 0755, listable by every local user) and the SQLite file was created 0644.
+/// Now an existing 0755 `keys/` is tightened to 0700 at start, key files and the database are
+/// 0600 in 0700 folders, and files loosened later are tightened again on the next start.
+#[tokio::test]
+async fn secrets_on_disk_are_private_to_the_owner() {
+    let env = TestEnv::new(Backend::Sqlite).await;
+    let keys = env.config.keys.dir.clone();
+    std::fs::create_dir_all(&keys).unwrap();
+    set_mode(&keys, 0o755);
+    let (child, _) = start_demo(&env).await;
+    assert_private(&env);
+    stop(child).await;
+
+    // Loosened by hand (a copy, a restore from backup...): tightened on the next start.
+    set_mode(&keys, 0o755);
+    let some_key = std::fs::read_dir(&keys)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    set_mode(&some_key, 0o644);
+    set_mode(&keys.join("server.secret"), 0o644);
+    set_mode(&env.dir.path().join("data/gatehouse.db"), 0o644);
+    let (child, _) = start_demo(&env).await;
+    assert_private(&env);
+    stop(child).await;
+}

@@ -7,7 +7,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -33,6 +33,9 @@ pub enum KeyError {
     Generate(String),
     #[error("no active {0} signing key")]
     NoActiveKey(SigningAlg),
+    /// The folder or a key file is open to other users and could not be tightened.
+    #[error("keys folder: {0}")]
+    Insecure(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +140,9 @@ impl KeySet {
                 })?
                 .path();
             if path.extension().and_then(|e| e.to_str()) == Some("json") {
+                // Files copied in by hand (or by a sync tool) may arrive 0644.
+                crate::private_fs::tighten(&path, crate::private_fs::FILE_MODE)
+                    .map_err(KeyError::Insecure)?;
                 keys.push(read_key(&path)?);
             }
         }
@@ -317,16 +323,10 @@ fn key_path(dir: &Path, kid: &str) -> PathBuf {
     dir.join(format!("{kid}.json"))
 }
 
-fn ensure_dir(dir: &Path) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io {
-        path: dir.to_owned(),
-        source,
-    };
-    if !dir.exists() {
-        fs::create_dir_all(dir).map_err(io)?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
-    }
-    Ok(())
+/// Creates the folder 0700, or tightens an existing one that other users can read (a
+/// `mkdir keys` under the usual umask is 0755); refuses when that is not permitted.
+pub(crate) fn ensure_dir(dir: &Path) -> Result<(), KeyError> {
+    crate::private_fs::ensure_dir(dir).map_err(KeyError::Insecure)
 }
 
 /// Writes via a temporary file and rename so a reader never sees half a key.

@@ -32,8 +32,8 @@ impl ServerSecret {
             path: path.clone(),
             source,
         };
+        super::keys::ensure_dir(dir)?;
         if !path.exists() {
-            std::fs::create_dir_all(dir).map_err(io)?;
             let mut bytes = [0u8; 32];
             rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
             match std::fs::OpenOptions::new()
@@ -48,6 +48,8 @@ impl ServerSecret {
                 Err(e) => return Err(io(e)),
             }
         }
+        crate::private_fs::tighten(&path, crate::private_fs::FILE_MODE)
+            .map_err(KeyError::Insecure)?;
         let text = std::fs::read_to_string(&path).map_err(io)?;
         let bytes = STANDARD
             .decode(text.trim())

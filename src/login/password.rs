@@ -147,7 +147,7 @@ impl AttemptKeys {
             ),
         };
         AttemptKeys {
-            ip: format!("pwd:ip:{}", client_ip::limit_bucket(ip)),
+            ip: format!("pwd:ip:{}", client_ip::limit_key(ip)),
             account,
             ip_limit: limit(cfg.max_failures_per_ip),
             account_limit: limit(cfg.max_failures_per_account),

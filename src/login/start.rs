@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
+use axum::extract::rejection::RawFormRejection;
 use axum::extract::{RawForm, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::finish::{self, Completion, SessionChoice};
@@ -13,11 +14,12 @@ use super::pages;
 use crate::mfa::service::{self as mfa, Context};
 use crate::model::now;
 use crate::oidc::authorize::{self, Rejection};
+use crate::oidc::authz_request::AuthRequest;
 use crate::oidc::response;
 use crate::state::{AppState, TenantCtx};
-use crate::store;
+use crate::store::{self, rate_limits};
 use crate::web::browser::Browser;
-use crate::web::client_ip::ClientIp;
+use crate::web::client_ip::{self, ClientIp};
 
 pub async fn authorize_get(
     State(state): State<AppState>,
@@ -36,9 +38,71 @@ pub async fn authorize_post(
     ctx: TenantCtx,
     ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    body: Result<RawForm, RawFormRejection>,
 ) -> Response {
-    handle(&state, &ctx, &headers, client_ip, &body).await
+    match body {
+        Ok(RawForm(body)) => handle(&state, &ctx, &headers, client_ip, &body).await,
+        // Over `server.max_body_bytes` (or not a form): a page, never a redirect, since nothing
+        // about the client is known yet.
+        Err(_) => too_large(&state, &ctx),
+    }
+}
+
+fn too_large(state: &AppState, ctx: &TenantCtx) -> Response {
+    pages::error(
+        state,
+        &ctx.tenant,
+        StatusCode::BAD_REQUEST,
+        "Invalid request",
+        "The sign-in request is longer than this service accepts, so it was not started.",
+        None,
+    )
+}
+
+/// Starts a login transaction, counting it against the client's network first: every
+/// transaction is a stored row, so one address may start only `login.max_transactions_per_ip`
+/// of them per `login.transaction_window_secs` (the attempt that reaches the limit locks the
+/// key for one more window). Counted before the insert, atomically, so a burst cannot overshoot.
+#[allow(clippy::too_many_arguments)]
+async fn begin(
+    state: &AppState,
+    ctx: &TenantCtx,
+    client_ip: std::net::IpAddr,
+    browser: &Browser,
+    req: &AuthRequest,
+    stage: Stage,
+    user_id: Option<&str>,
+    extra: TxState,
+) -> Result<Response, Response> {
+    let cfg = &state.config.login;
+    let limit = rate_limits::Limit {
+        max_failures: cfg.max_transactions_per_ip,
+        window_secs: cfg.transaction_window_secs,
+        lockout_secs: cfg.transaction_window_secs,
+    };
+    let key = format!("authz:ip:{}", client_ip::limit_key(client_ip));
+    let ts = now();
+    let reservation = rate_limits::reserve(&state.db, &key, limit, ts)
+        .await
+        .map_err(|e| server_error(state, ctx, e))?;
+    if let rate_limits::Reservation::Refused { until } = reservation {
+        let mut res = pages::error(
+            state,
+            &ctx.tenant,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-in attempts",
+            "Too many sign-in attempts started from your network. Please wait a few minutes and \
+             try again.",
+            pages::app_home(&req.redirect_uri).as_deref(),
+        );
+        if let Ok(v) = HeaderValue::from_str(&(until - ts).max(1).to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Err(res);
+    }
+    flow::start(state, ctx, browser, req, stage, user_id, extra)
+        .await
+        .map_err(|e| server_error(state, ctx, e))
 }
 
 async fn handle(
@@ -70,6 +134,10 @@ async fn run(
             None,
         )
     };
+    // The same cap as a form body (`server.max_body_bytes`), so GET and POST are bounded alike.
+    if raw.len() > state.config.server.max_body_bytes {
+        return Err(too_large(state, ctx));
+    }
     let params: HashMap<String, String> = super::parse_params(raw).map_err(|m| bad_request(&m))?;
     let client = match params.get("client_id") {
         Some(id) if !id.is_empty() => store::clients::find(&state.db, &ctx.tenant.id, id)
@@ -169,9 +237,17 @@ async fn run(
                     ));
                 }
                 Ok(Some(stage)) => {
-                    flow::start(state, ctx, &browser, &req, stage, Some(&s.user_id), extra)
-                        .await
-                        .map_err(|e| server_error(state, ctx, e))?
+                    begin(
+                        state,
+                        ctx,
+                        client_ip,
+                        &browser,
+                        &req,
+                        stage,
+                        Some(&s.user_id),
+                        extra,
+                    )
+                    .await?
                 }
                 Ok(None) => {
                     let consent = flow::needs_consent(state, &client, &req, &s.user_id)
@@ -184,17 +260,17 @@ async fn run(
                         ));
                     }
                     if consent {
-                        flow::start(
+                        begin(
                             state,
                             ctx,
+                            client_ip,
                             &browser,
                             &req,
                             Stage::Consent,
                             Some(&s.user_id),
                             extra,
                         )
-                        .await
-                        .map_err(|e| server_error(state, ctx, e))?
+                        .await?
                     } else {
                         let ip = Some(client_ip.to_string());
                         finish::complete(
@@ -220,17 +296,19 @@ async fn run(
         None if req.has_prompt("none") => {
             return Err(deny("login_required", "the user is not signed in"));
         }
-        None => flow::start(
-            state,
-            ctx,
-            &browser,
-            &req,
-            Stage::Credentials,
-            None,
-            TxState::default(),
-        )
-        .await
-        .map_err(|e| server_error(state, ctx, e))?,
+        None => {
+            begin(
+                state,
+                ctx,
+                client_ip,
+                &browser,
+                &req,
+                Stage::Credentials,
+                None,
+                TxState::default(),
+            )
+            .await?
+        }
     };
     if browser.is_new {
         res.headers_mut()

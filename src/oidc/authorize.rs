@@ -34,6 +34,46 @@ pub struct ClientError {
 
 type Params = HashMap<String, String>;
 
+/// The longest value accepted for each parameter, in bytes after URL decoding. Everything in
+/// this table ends up in the login transaction row (or decides which client is asked), so the
+/// table bounds what one unauthenticated request can make the server store: about 20 KiB in
+/// all (a unit test pins 24 KiB), where a 1.9 MB `claims` used to be kept for the whole
+/// transaction lifetime. Each number leaves ample room for real clients: `state` and
+/// `redirect_uri` are opaque or URL values that clients keep to browser URL sizes (2 KiB is the
+/// classic safe URL length); a `claims` request for every standard claim is under 1 KiB, so
+/// 8 KiB is generous; the others are short tokens or enumerations. Parameters that are not kept
+/// (unknown ones, `display`, `id_token_hint`) are bounded only by the request cap.
+pub const MAX_LENGTHS: &[(&str, usize)] = &[
+    ("client_id", 256),
+    ("redirect_uri", 2048),
+    ("state", 2048),
+    ("nonce", 512),
+    ("scope", 1024),
+    ("response_type", 64),
+    ("response_mode", 32),
+    ("code_challenge", 128),
+    ("code_challenge_method", 16),
+    ("prompt", 64),
+    // i64 seconds never need more than 19 digits; ten covers three centuries.
+    ("max_age", 10),
+    ("login_hint", 256),
+    ("acr_values", 512),
+    ("ui_locales", 128),
+    ("claims", 8192),
+];
+
+/// The maximum length of `name`, if it has one.
+pub fn max_length(name: &str) -> Option<usize> {
+    MAX_LENGTHS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, max)| *max)
+}
+
+fn too_long(d: &Draft, name: &str) -> bool {
+    max_length(name).is_some_and(|max| d.params.get(name).is_some_and(|v| v.len() > max))
+}
+
 /// What the checks build up as they pass.
 struct Draft<'a> {
     params: &'a Params,
@@ -48,8 +88,10 @@ type Check = fn(&mut Draft) -> Result<(), Rejection>;
 /// The validation order, one named check per line (cf. node-oidc-provider's authorization
 /// actions). Checks before `check_redirect_uri` can only produce pages.
 const CHECKS: &[(&str, Check)] = &[
+    ("check_identity_lengths", check_identity_lengths),
     ("check_client", check_client),
     ("check_redirect_uri", check_redirect_uri),
+    ("check_lengths", check_lengths),
     ("check_response_mode", check_response_mode),
     ("check_request_object", check_request_object),
     ("check_response_type", check_response_type),
@@ -99,11 +141,38 @@ impl Draft<'_> {
         Rejection::Redirect(Box::new(ClientError {
             redirect_uri: self.redirect_uri.clone().unwrap_or_default(),
             response_mode: self.response_mode,
-            state: get(self, "state").map(str::to_owned),
+            // An oversized state is not echoed: the response must stay a sane URL, and the
+            // client's own check will then refuse it.
+            state: get(self, "state")
+                .filter(|_| !too_long(self, "state"))
+                .map(str::to_owned),
             error,
             description: description.to_owned(),
         }))
     }
+}
+
+/// Until the client and its redirect URI are genuine, an oversized value can only get a page.
+fn check_identity_lengths(d: &mut Draft) -> Result<(), Rejection> {
+    if ["client_id", "redirect_uri"].iter().any(|n| too_long(d, n)) {
+        return Err(page(
+            "Invalid request",
+            "The sign-in request is longer than this service accepts, so it was not started.",
+        ));
+    }
+    Ok(())
+}
+
+/// Every other bounded parameter: one byte over its maximum and the request goes back to the
+/// client as `invalid_request` before anything is stored.
+fn check_lengths(d: &mut Draft) -> Result<(), Rejection> {
+    if let Some((name, max)) = MAX_LENGTHS.iter().find(|(n, _)| too_long(d, n)) {
+        return Err(d.reject(
+            "invalid_request",
+            &format!("{name} is longer than {max} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 fn check_client(d: &mut Draft) -> Result<(), Rejection> {

@@ -82,15 +82,7 @@ impl Db {
                     // writer queue instead of failing under a burst.
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(Duration::from_secs(10));
-                if let Some(parent) = opts.get_filename().parent()
-                    && !parent.as_os_str().is_empty()
-                {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        StoreError::Db(sqlx::Error::Configuration(
-                            format!("cannot create {}: {e}", parent.display()).into(),
-                        ))
-                    })?;
-                }
+                prepare_sqlite_file(opts.get_filename())?;
                 let pool = SqlitePoolOptions::new()
                     .max_connections(cfg.max_connections)
                     .connect_with(opts)
@@ -134,6 +126,33 @@ impl Db {
             Db::Postgres(_) => Backend::Postgres,
         }
     }
+}
+
+/// Creates the SQLite file 0600 in a 0700 folder before sqlx opens it (SQLite would create it
+/// 0644 under the usual umask), and tightens an existing one. SQLite gives the `-wal` and `-shm`
+/// files the permissions of the database file, so they follow; existing ones are tightened too.
+fn prepare_sqlite_file(file: &std::path::Path) -> StoreResult<()> {
+    let err = |m: String| StoreError::Db(sqlx::Error::Configuration(m.into()));
+    // In-memory databases have no file.
+    if file.as_os_str().is_empty() || file.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = file.parent()
+        && !parent.as_os_str().is_empty()
+        && !parent.exists()
+    {
+        crate::private_fs::ensure_dir(parent).map_err(err)?;
+    }
+    crate::private_fs::ensure_file(file).map_err(err)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = file.as_os_str().to_owned();
+        side.push(suffix);
+        let side = std::path::PathBuf::from(side);
+        if side.exists() {
+            crate::private_fs::tighten(&side, crate::private_fs::FILE_MODE).map_err(err)?;
+        }
+    }
+    Ok(())
 }
 
 /// Encodes a list for a TEXT JSON column.

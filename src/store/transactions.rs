@@ -123,3 +123,12 @@ pub async fn purge_expired(db: &Db, now: i64) -> StoreResult<u64> {
     .await?
     .rows_affected()))
 }
+
+/// How many transactions are stored (live or expired): what request limits are measured by.
+pub async fn count(db: &Db) -> StoreResult<i64> {
+    with_db!(db, |pool| Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM login_transactions"
+    )
+    .fetch_one(pool)
+    .await?))
+}

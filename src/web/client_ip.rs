@@ -80,20 +80,16 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
         .unwrap_or(peer)
 }
 
-/// The part of a client address that per-IP limits count on. An IPv4 address is itself; an
-/// IPv6 address counts by its /64 prefix, because one subscriber is routinely given a whole /64
-/// (RFC 6177) and could otherwise pick a fresh address for every attempt; an IPv4-mapped IPv6
-/// address (`::ffff:a.b.c.d`, what a dual-stack socket reports) is the IPv4 address it maps.
-pub fn limit_bucket(ip: IpAddr) -> String {
-    match ip {
+/// The part of a rate-limit key that names the client's network: an IPv4 address as is, an IPv6
+/// address by its /64 (one subscriber usually holds a whole /64, so counting single IPv6
+/// addresses would let one machine rotate through 2^64 keys). IPv4-mapped IPv6 counts as IPv4.
+pub fn limit_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
         IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let prefix = u128::from(v6) & (u128::MAX << 64);
-                format!("{}/64", std::net::Ipv6Addr::from(prefix))
-            }
-        },
+        IpAddr::V6(v6) => {
+            let net = std::net::Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64));
+            format!("{net}/64")
+        }
     }
 }
 
@@ -131,6 +127,16 @@ mod tests {
     }
 
     #[test]
+    fn limit_keys_group_ipv6_by_64() {
+        let k = |s: &str| limit_key(s.parse().unwrap());
+        assert_eq!(k("203.0.113.7"), "203.0.113.7");
+        assert_eq!(k("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(k("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(k("2001:db8:1:2:ffff::9"), k("2001:db8:1:2::1"));
+        assert_ne!(k("2001:db8:1:3::1"), k("2001:db8:1:2::1"));
+    }
+
+    #[test]
     fn networks_parse_and_match() {
         let n: IpNet = "10.0.0.0/8".parse().unwrap();
         assert!(n.contains("10.1.2.3".parse().unwrap()));
@@ -146,7 +152,7 @@ mod tests {
 
     #[test]
     fn limits_count_ipv6_per_64_and_mapped_ipv4_as_ipv4() {
-        let b = |s: &str| limit_bucket(s.parse().unwrap());
+        let b = |s: &str| limit_key(s.parse().unwrap());
         assert_eq!(b("203.0.113.7"), "203.0.113.7");
         assert_eq!(b("::ffff:203.0.113.7"), "203.0.113.7");
         assert_eq!(b("2001:db8::1"), "2001:db8::/64");

@@ -218,6 +218,8 @@ pub struct TestServer {
     pub base: String,
     /// The socket the server listens on (differs from `base` when a public URL is configured).
     pub bound: std::net::SocketAddr,
+    /// Where `/metrics` is served when `metrics.listen` is configured (tests give port 0).
+    pub metrics_addr: Option<std::net::SocketAddr>,
     pub state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -237,8 +239,10 @@ impl TestServer {
         let state = gatehouse::build_state(env.config.clone(), base.clone())
             .await
             .expect("server state");
+        let metrics = gatehouse::bind_metrics(&env.config).await.unwrap();
+        let metrics_addr = metrics.as_ref().map(|l| l.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = gatehouse::serve(state.clone(), listener, async move {
+        let serving = gatehouse::serve_with(state.clone(), listener, metrics, async move {
             let _ = stopped.await;
         });
         let task = tokio::spawn(async move {
@@ -247,6 +251,7 @@ impl TestServer {
         TestServer {
             base,
             bound: addr,
+            metrics_addr,
             state,
             stop: Some(stop),
             task: Some(task),

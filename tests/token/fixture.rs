@@ -75,7 +75,7 @@ impl Fixture {
             },
             srv,
         };
-        f.conf = f.client(&[]).await;
+        f.conf = f.client(&["--scope", "api.read api.write"]).await;
         f.public = f.client(&["--public"]).await;
         f
     }

@@ -85,7 +85,8 @@ async fn client_credentials(backend: Backend) {
         .token(&f.conf, &[("grant_type", "client_credentials")])
         .await)
     .await;
-    assert!(no_scope.get("scope").is_none());
+    // No scope asked: the registered ones (RFC 6749 §3.3 default).
+    assert_eq!(no_scope["scope"], "api.read api.write");
 
     let openid = [("grant_type", "client_credentials"), ("scope", "openid")];
     assert_oauth_error(f.token(&f.conf, &openid).await, 400, "invalid_scope").await;
@@ -95,6 +96,71 @@ async fn client_credentials(backend: Backend) {
     assert_oauth_error(public, 400, "unauthorized_client").await;
 }
 both_backends!(client_credentials, super::client_credentials);
+
+/// Before: client_credentials minted a token for any scope string the client sent. Now only
+/// scopes registered with `client create --scope` are granted; anything else is
+/// `invalid_scope`, and `openid` is refused (at registration and at the token endpoint).
+async fn client_credentials_scope_is_the_registered_one(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let cc = |scope: &'static str| [("grant_type", "client_credentials"), ("scope", scope)];
+    for scope in ["admin", "api.read admin", "api.readx"] {
+        let res = f.token(&f.conf, &cc(scope)).await;
+        assert_oauth_error(res, 400, "invalid_scope").await;
+    }
+    let body = ok(f.token(&f.conf, &cc("api.write")).await).await;
+    assert_eq!(body["scope"], "api.write");
+    let at = f.verify(str_of(&body, "access_token"));
+    assert_eq!(at.claims["scope"], "api.write");
+    assert_oauth_error(
+        f.token(&f.conf, &cc("openid api.read")).await,
+        400,
+        "invalid_scope",
+    )
+    .await;
+
+    // A client registered without --scope gets scope-less tokens only.
+    let bare = f.client(&[]).await;
+    assert_oauth_error(f.token(&bare, &cc("api.read")).await, 400, "invalid_scope").await;
+    let body = ok(f
+        .token(&bare, &[("grant_type", "client_credentials")])
+        .await)
+    .await;
+    assert!(body.get("scope").is_none());
+
+    // --json shows the registered scope; openid cannot be registered.
+    let c = f
+        .srv
+        .cli_json(&[
+            "client",
+            "create",
+            "acme",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            "b a  b",
+        ])
+        .await;
+    assert_eq!(c["scope"], "b a");
+    let out = f
+        .srv
+        .env
+        .cli(&[
+            "client",
+            "create",
+            "acme",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            "openid",
+        ])
+        .await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("openid"));
+}
+both_backends!(
+    client_credentials_scope_is_the_registered_one,
+    super::client_credentials_scope_is_the_registered_one
+);
 
 async fn grant_type_errors(backend: Backend) {
     let f = Fixture::new(backend).await;

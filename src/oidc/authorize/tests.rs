@@ -19,6 +19,7 @@ fn client(public: bool) -> Client {
         access_token_ttl_secs: 600,
         id_token_ttl_secs: 600,
         refresh_token_ttl_secs: 600,
+        scope: String::new(),
         created_at: 0,
         updated_at: 0,
     }
@@ -147,4 +148,86 @@ fn pkce_s256_is_kept_for_public_clients() {
     .unwrap();
     assert_eq!(req.code_challenge.as_deref(), Some(challenge));
     assert_eq!(req.code_challenge_method.as_deref(), Some("S256"));
+}
+
+#[test]
+fn lengths_are_checked_after_the_client_is_trusted() {
+    let c = client(false);
+    let long = |n: &str| "a".repeat(max_length(n).unwrap() + 1);
+    // Over the maximum: back to the client; an oversized state is not echoed.
+    for name in [
+        "nonce",
+        "login_hint",
+        "claims",
+        "acr_values",
+        "ui_locales",
+        "max_age",
+    ] {
+        let v = long(name);
+        let r = validate(&params(&[(name, v.as_str())]), Some(&c));
+        let Err(Rejection::Redirect(e)) = r else {
+            panic!("{name}: {r:?}");
+        };
+        assert_eq!(e.error, "invalid_request", "{name}");
+        assert_eq!(e.state.as_deref(), Some("s"), "{name}");
+    }
+    let v = long("state");
+    let Err(Rejection::Redirect(e)) = validate(&params(&[("state", v.as_str())]), Some(&c)) else {
+        panic!("state");
+    };
+    assert_eq!(e.state, None);
+    // client_id / redirect_uri: a page, even for a known client.
+    for name in ["client_id", "redirect_uri"] {
+        let v = long(name);
+        let r = validate(&params(&[(name, v.as_str())]), Some(&c));
+        assert!(matches!(r, Err(Rejection::Page { .. })), "{name}: {r:?}");
+    }
+    // Before the client is known an oversized claims is still only a page.
+    let v = long("claims");
+    assert_eq!(
+        error_of(validate(&params(&[("claims", v.as_str())]), None)),
+        "page: Unknown application"
+    );
+}
+
+/// What one request can make the server store: every kept parameter at its maximum, made of
+/// characters JSON must escape where the parameter allows them. The README's worst case for
+/// the transactions table uses this bound.
+#[test]
+fn worst_case_stored_request_is_bounded() {
+    let mut c = client(false);
+    let redirect = format!("https://app.example/cb?{}", "\"".repeat(2048 - 23));
+    c.redirect_uris = serde_json::to_string(&[&redirect]).unwrap();
+    let quotes = |n: &str| "\"".repeat(max_length(n).unwrap());
+    let claims = format!(r#"{{"x":"{}"}}"#, "\\\"".repeat((8192 - 8) / 2));
+    let acr = "a ".repeat(256);
+    let id = "i".repeat(256);
+    let (state, nonce, hint, locales) = (
+        quotes("state"),
+        quotes("nonce"),
+        quotes("login_hint"),
+        quotes("ui_locales"),
+    );
+    let challenge = "a".repeat(128);
+    let req = validate(
+        &params(&[
+            ("client_id", id.as_str()),
+            ("redirect_uri", redirect.as_str()),
+            ("state", state.as_str()),
+            ("nonce", nonce.as_str()),
+            ("login_hint", hint.as_str()),
+            ("ui_locales", locales.as_str()),
+            ("claims", claims.as_str()),
+            ("acr_values", acr.trim_end()),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("scope", "openid profile email phone offline_access"),
+            ("prompt", "login consent select_account"),
+            ("max_age", "9999999999"),
+        ]),
+        Some(&c),
+    )
+    .unwrap();
+    let stored = serde_json::to_string(&req).unwrap().len();
+    assert!(stored <= 24 * 1024, "{stored} bytes");
 }

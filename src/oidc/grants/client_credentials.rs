@@ -17,13 +17,22 @@ pub async fn exchange(ctx: &GrantCtx<'_>) -> Result<TokenResponse, OAuthError> {
             "public clients cannot use the client_credentials grant",
         ));
     }
+    let registered = Scope::parse(&ctx.client.scope).unwrap_or_default();
+    // RFC 6749 §3.3: without a scope the server uses a pre-defined default: the registered set.
     let scope = match ctx.form.get("scope") {
         Some(s) => Scope::parse(s).map_err(OAuthError::invalid_scope)?,
-        None => Scope::default(),
+        None => registered.clone(),
     };
     if let Some(s) = USER_SCOPES.iter().find(|s| scope.contains(s)) {
         return Err(OAuthError::invalid_scope(format!(
             "`{s}` requires a user and is not available with client_credentials"
+        )));
+    }
+    // The client acts for itself, so nobody consents: only what was registered for it (the
+    // grant used to mint tokens for any scope string the client sent).
+    if let Some(s) = scope.iter().find(|s| !registered.contains(s)) {
+        return Err(OAuthError::invalid_scope(format!(
+            "`{s}` is not registered for this client"
         )));
     }
     let access_token = issue::access_token(ctx, None, None, &scope).await?;
