@@ -126,6 +126,7 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
                     access_token_ttl_secs: None,
                     id_token_ttl_secs: None,
                     refresh_token_ttl_secs: None,
+                    offline_access: false,
                 },
             )
             .await?;

@@ -13,6 +13,7 @@ pub async fn sweep(db: &Db, now: i64) -> StoreResult<u64> {
     let mut n = store::codes::purge_expired(db, now).await?;
     n += store::transactions::purge_expired(db, now).await?;
     n += store::tokens::purge_expired(db, now).await?;
+    n += store::grants::purge_expired(db, now).await?;
     Ok(n)
 }
 

@@ -17,6 +17,7 @@ pub mod model;
 pub mod notify;
 pub mod oidc;
 pub mod ops;
+pub mod signout;
 pub mod state;
 pub mod store;
 pub mod web;

@@ -177,6 +177,10 @@ pub(crate) struct ClientCreate {
     id_token_ttl: Option<i64>,
     #[arg(long)]
     refresh_token_ttl: Option<i64>,
+    /// Allow `offline_access`: refresh tokens that survive logout (OIDC Core §11). Without it
+    /// every refresh token ends with the sign-in session it came from.
+    #[arg(long)]
+    offline_access: bool,
 }
 
 #[derive(Subcommand)]

@@ -181,6 +181,7 @@ async fn errors_redirect_with_exact_codes(backend: Backend) {
         access_token_ttl_secs: 60,
         id_token_ttl_secs: 60,
         refresh_token_ttl_secs: 60,
+        offline_access: false,
     };
     gatehouse::store::clients::create(&srv.state.db, &c)
         .await

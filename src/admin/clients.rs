@@ -22,6 +22,8 @@ pub struct ClientRequest {
     pub access_token_ttl_secs: Option<i64>,
     pub id_token_ttl_secs: Option<i64>,
     pub refresh_token_ttl_secs: Option<i64>,
+    /// May receive offline access: `offline_access` grants survive the SSO session.
+    pub offline_access: bool,
 }
 
 /// A registered client and, for confidential clients, its secret: shown once, stored hashed.
@@ -152,6 +154,7 @@ pub async fn create(
         access_token_ttl_secs: access,
         id_token_ttl_secs: id,
         refresh_token_ttl_secs: refresh,
+        offline_access: req.offline_access,
     };
     let client = clients::create(db, &new).await?;
     audit::record(

@@ -3,5 +3,6 @@
 
 pub mod policy;
 pub mod recovery;
+pub mod reset;
 pub mod service;
 pub mod totp;

@@ -34,6 +34,8 @@ pub struct Client {
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
+    /// May receive offline access (OIDC Core §11): a grant that survives the SSO session.
+    pub offline_access: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -70,6 +72,7 @@ pub struct NewClient {
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
+    pub offline_access: bool,
 }
 
 /// The column list every query of this file selects, as a literal for `concat!`.
@@ -78,7 +81,7 @@ macro_rules! columns {
         "id, tenant_id, name, secret_hash, is_public, first_party, \
     token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, grant_types, \
     mfa_policy, trust_policy, id_token_alg, access_token_ttl_secs, id_token_ttl_secs, \
-    refresh_token_ttl_secs, created_at, updated_at"
+    refresh_token_ttl_secs, offline_access, created_at, updated_at"
     };
 }
 
@@ -87,7 +90,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         "INSERT INTO clients (",
         columns!(),
         ") VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) \
          RETURNING ",
         columns!(),
         ""
@@ -109,6 +112,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         .bind(c.access_token_ttl_secs)
         .bind(c.id_token_ttl_secs)
         .bind(c.refresh_token_ttl_secs)
+        .bind(c.offline_access)
         .bind(now())
         .fetch_one(pool)
         .await

@@ -19,6 +19,7 @@ fn client(public: bool) -> Client {
         access_token_ttl_secs: 600,
         id_token_ttl_secs: 600,
         refresh_token_ttl_secs: 600,
+        offline_access: false,
         created_at: 0,
         updated_at: 0,
     }
