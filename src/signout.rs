@@ -42,11 +42,11 @@ pub async fn end_other_sessions(
     now: i64,
 ) -> StoreResult<Ended> {
     let sessions = sessions::end_others(db, user_id, keep, now).await?;
-    let grants = grants::revoke_for_user(db, tenant_id, user_id, keep, now).await?;
+    let grants = grants::revoke_for_user(db, tenant_id, user_id, keep, false, now).await?;
     Ok(Ended { sessions, grants })
 }
 
-/// Ends every session of the user (MFA reset, password change).
+/// Ends every session of the user and revokes their session-bound grants (password change).
 pub async fn end_all_sessions(
     db: &Db,
     tenant_id: &str,
@@ -54,7 +54,21 @@ pub async fn end_all_sessions(
     now: i64,
 ) -> StoreResult<Ended> {
     let sessions = sessions::end_all_for_user(db, user_id, now).await?;
-    let grants = grants::revoke_for_user(db, tenant_id, user_id, "", now).await?;
+    let grants = grants::revoke_for_user(db, tenant_id, user_id, "", false, now).await?;
+    Ok(Ended { sessions, grants })
+}
+
+/// Ends every session of the user and revokes *every* grant, offline ones included (MFA
+/// reset): an offline grant's refreshed ID tokens would go on claiming `amr` `otp`/`mfa` from a
+/// factor that no longer exists, and a reset is what an admin does when a factor is lost.
+pub async fn end_all_access(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    now: i64,
+) -> StoreResult<Ended> {
+    let sessions = sessions::end_all_for_user(db, user_id, now).await?;
+    let grants = grants::revoke_for_user(db, tenant_id, user_id, "", true, now).await?;
     Ok(Ended { sessions, grants })
 }
 

@@ -224,24 +224,30 @@ both_backends!(
 
 /// Issue 9 item 5. Before: after `gatehouse user mfa-reset` the user's existing SSO session
 /// still got a code from an MFA-required client with `amr [pwd,otp,mfa]`, and its refresh
-/// tokens kept working.
+/// tokens kept working. Offline grants end too: their ID tokens would go on claiming the
+/// removed factor.
 async fn mfa_reset_ends_every_session(backend: Backend) {
     let srv = setup(backend).await;
-    let rp = srv
-        .rp("acme", &["--first-party", "--mfa-policy", "required"])
-        .await;
+    let flags = [
+        "--first-party",
+        "--mfa-policy",
+        "required",
+        "--offline-access",
+    ];
+    let rp = srv.rp("acme", &flags).await;
     let (_, seed) = factor_in_store(&srv, "Phone").await;
     let b = Browser::new();
     let res = alice_signs_in(&b, &srv, &rp, &[]).await;
-    let tokens = redeem(
-        &srv,
-        &rp,
-        &answer(&b, &srv, res, &code(&seed, 0), false).await,
-    )
-    .await;
+    let res = answer(&b, &srv, res, &code(&seed, 0), false).await;
+    let tokens = redeem(&srv, &rp, &res).await;
+    let url = srv.authorize_url(&rp, &[("scope", "openid offline_access")]);
+    let res = b.follow(&srv.base, b.get(&url).await).await;
+    let offline = redeem(&srv, &rp, &res).await;
+    assert_eq!(offline["scope"], "openid offline_access");
 
     let reset = srv.cli_json(&["user", "mfa-reset", "acme", ALICE]).await;
     assert_eq!(reset["sessions_ended"], 1);
+    assert_eq!(reset["grants_revoked"], 2);
 
     let res = b
         .follow(&srv.base, b.get(&srv.authorize_url(&rp, &[])).await)
@@ -249,6 +255,7 @@ async fn mfa_reset_ends_every_session(backend: Backend) {
     assert!(res.url().path().ends_with("/login"), "{}", res.url());
     assert_refresh_refused(&srv, &rp, &tokens).await;
     assert!(!active(&srv, &rp, &tokens["access_token"]).await);
+    assert_refresh_refused(&srv, &rp, &offline).await;
 }
 both_backends!(
     mfa_reset_ends_every_session,

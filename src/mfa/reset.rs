@@ -19,9 +19,10 @@ pub struct Reset {
     pub ended: Ended,
 }
 
-/// The admin "Reset MFA": every factor, recovery code and trusted device goes, and every SSO
-/// session of the user ends with its session-bound grants (DESIGN.md §5): a session or token
-/// that proved MFA with a factor now gone must not keep counting as MFA.
+/// The admin "Reset MFA": every factor, recovery code and trusted device goes, every SSO
+/// session of the user ends (DESIGN.md §5) and every grant of the user is revoked, offline
+/// ones included: a session or token that proved MFA with a factor now gone must not keep
+/// counting as MFA.
 pub async fn reset(
     state_db: &crate::store::Db,
     tenant: &Tenant,
@@ -32,7 +33,7 @@ pub async fn reset(
     let removed = factors::delete_all_for_user(state_db, &user.id).await?;
     recovery_codes::delete_all_for_user(state_db, &user.id).await?;
     devices::revoke_all_for_user(state_db, &user.id, ts).await?;
-    let ended = signout::end_all_sessions(state_db, &tenant.id, &user.id, ts).await?;
+    let ended = signout::end_all_access(state_db, &tenant.id, &user.id, ts).await?;
     audit::record(
         state_db,
         audit::NewEvent {

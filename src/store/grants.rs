@@ -112,22 +112,25 @@ pub async fn revoke_for_session(
     .rows_affected()))
 }
 
-/// Revokes the session-bound grants of every session of the user except `keep` (`""`: none).
+/// Revokes the grants of every session of the user except `keep` (`""`: none): the
+/// session-bound ones, and the offline ones too when `offline_too`.
 pub async fn revoke_for_user(
     db: &Db,
     tenant_id: &str,
     user_id: &str,
     keep: &str,
+    offline_too: bool,
     now: i64,
 ) -> StoreResult<u64> {
     Ok(with_db!(db, |pool| sqlx::query(
         "UPDATE grants SET revoked_at = $4 WHERE tenant_id = $1 AND user_id = $2 \
-         AND COALESCE(session_id, '') <> $3 AND offline = FALSE AND revoked_at IS NULL"
+         AND COALESCE(session_id, '') <> $3 AND (offline = FALSE OR $5) AND revoked_at IS NULL"
     )
     .bind(tenant_id)
     .bind(user_id)
     .bind(keep)
     .bind(now)
+    .bind(offline_too)
     .execute(pool)
     .await?
     .rows_affected()))
