@@ -200,19 +200,30 @@ struct Hint {
     sid: Option<String>,
 }
 
-/// An ID token of this issuer for a client of this tenant, or `None`. Access tokens carry
-/// `typ: at+jwt` (RFC 9068 §2.1) and are not hints; ID tokens are signed with `typ: JWT`.
+/// An ID token of this issuer for a client of this tenant, or `None`.
 async fn id_token_hint(
     state: &AppState,
     ctx: &TenantCtx,
     v: jwt::Verified,
 ) -> Result<Option<Hint>, crate::store::StoreError> {
+    let Some(hint) = parse_hint(&v) else {
+        return Ok(None);
+    };
+    let known = store::clients::find(&state.db, &ctx.tenant.id, &hint.client_id)
+        .await?
+        .is_some();
+    Ok(known.then_some(hint))
+}
+
+/// The client and session an ID token names. Access tokens carry `typ: at+jwt` (RFC 9068
+/// §2.1) and are not hints; ID tokens are signed with `typ: JWT`. OIDC Core §2: `aud` holds
+/// the client id; with several audiences `azp` names the client.
+fn parse_hint(v: &jwt::Verified) -> Option<Hint> {
     let typ = v.typ.as_deref().map(str::to_ascii_lowercase);
     if !matches!(typ.as_deref(), None | Some("jwt")) {
-        return Ok(None);
+        return None;
     }
-    // OIDC Core §2: `aud` holds the client id; with several audiences `azp` names the client.
-    let aud = match v.claims.get("aud") {
+    let client_id = match v.claims.get("aud") {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Array(a)) if a.len() == 1 => a[0].as_str().map(str::to_owned),
         Some(Value::Array(_)) => v
@@ -221,22 +232,13 @@ async fn id_token_hint(
             .and_then(Value::as_str)
             .map(str::to_owned),
         _ => None,
-    };
-    let Some(client_id) = aud else {
-        return Ok(None);
-    };
-    if store::clients::find(&state.db, &ctx.tenant.id, &client_id)
-        .await?
-        .is_none()
-    {
-        return Ok(None);
-    }
+    }?;
     let sid = v
         .claims
         .get("sid")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    Ok(Some(Hint { client_id, sid }))
+    Some(Hint { client_id, sid })
 }
 
 fn confirm_page(
@@ -267,4 +269,45 @@ fn confirm_page(
             .append(header::SET_COOKIE, browser.cookie(secure));
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SigningAlg;
+    use serde_json::json;
+
+    fn token(typ: Option<&str>, claims: Value) -> jwt::Verified {
+        jwt::Verified {
+            claims: claims.as_object().unwrap().clone(),
+            typ: typ.map(str::to_owned),
+            alg: SigningAlg::Rs256,
+        }
+    }
+
+    #[test]
+    fn only_id_tokens_are_hints() {
+        let id = json!({"aud": "app", "sid": "s1"});
+        let h = parse_hint(&token(Some("JWT"), id.clone())).unwrap();
+        assert_eq!(
+            (h.client_id.as_str(), h.sid.as_deref()),
+            ("app", Some("s1"))
+        );
+        assert!(parse_hint(&token(None, id.clone())).is_some());
+        assert!(parse_hint(&token(Some("at+jwt"), id.clone())).is_none());
+        assert!(parse_hint(&token(Some("application/at+jwt"), id)).is_none());
+    }
+
+    #[test]
+    fn the_client_comes_from_aud_or_azp() {
+        let many = json!({"aud": ["app", "api"], "azp": "app"});
+        assert_eq!(
+            parse_hint(&token(Some("JWT"), many)).unwrap().client_id,
+            "app"
+        );
+        let one = json!({"aud": ["app"]});
+        let h = parse_hint(&token(Some("JWT"), one)).unwrap();
+        assert_eq!((h.client_id.as_str(), h.sid), ("app", None));
+        assert!(parse_hint(&token(Some("JWT"), json!({"sub": "u"}))).is_none());
+    }
 }
