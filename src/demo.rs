@@ -127,6 +127,7 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
                     id_token_ttl_secs: None,
                     refresh_token_ttl_secs: None,
                     scope: None,
+                    offline_access: false,
                 },
             )
             .await?;

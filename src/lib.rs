@@ -19,6 +19,7 @@ pub mod oidc;
 pub mod ops;
 pub mod otp;
 pub mod private_fs;
+pub mod signout;
 pub mod state;
 pub mod store;
 pub mod web;
@@ -167,7 +168,11 @@ pub async fn serve_with(
 ) -> Result<(), StartError> {
     let reload = spawn_key_reload(&state);
     let every = Duration::from_secs(state.config.server.sweep_interval_secs.max(1));
-    let sweeper = housekeeping::spawn(state.db.clone(), every);
+    let sweeper = housekeeping::spawn(
+        state.db.clone(),
+        every,
+        housekeeping::longest_limit_window(&state.config),
+    );
     let metrics_server = metrics_listener.map(|l| {
         if let Ok(addr) = l.local_addr() {
             tracing::info!(listen = %addr, "metrics listening");

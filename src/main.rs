@@ -181,6 +181,10 @@ pub(crate) struct ClientCreate {
     /// Without it client_credentials issues only tokens without scope.
     #[arg(long)]
     scope: Option<String>,
+    /// Allow `offline_access`: refresh tokens that survive logout (OIDC Core §11). Without it
+    /// every refresh token ends with the sign-in session it came from.
+    #[arg(long)]
+    offline_access: bool,
 }
 
 #[derive(Subcommand)]

@@ -182,6 +182,7 @@ async fn errors_redirect_with_exact_codes(backend: Backend) {
         id_token_ttl_secs: 60,
         refresh_token_ttl_secs: 60,
         scope: String::new(),
+        offline_access: false,
     };
     gatehouse::store::clients::create(&srv.state.db, &c)
         .await

@@ -32,6 +32,14 @@ async fn discovery_matches_the_issuer(backend: Backend) {
     assert_eq!(doc["issuer"], issuer);
     assert_eq!(doc["jwks_uri"], format!("{issuer}/jwks"));
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+    // OIDC Core §11: offline access is supported (for clients registered with
+    // `--offline-access`); every other refresh token ends with its SSO session.
+    assert!(
+        doc["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("offline_access"))
+    );
     assert_eq!(
         doc["subject_types_supported"],
         serde_json::json!(["public"])

@@ -436,6 +436,7 @@ async fn housekeeping_removes_expired_rows(backend: Backend) {
     let count = |table: &'static str| async move {
         let sql = match table {
             "codes" => "SELECT COUNT(*) FROM authorization_codes",
+            "limits" => "SELECT COUNT(*) FROM rate_limits",
             _ => "SELECT COUNT(*) FROM login_transactions",
         };
         gatehouse::with_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
@@ -445,18 +446,27 @@ async fn housekeeping_removes_expired_rows(backend: Backend) {
     };
     assert_eq!(count("codes").await, 1);
     assert_eq!(count("tx").await, 1);
+    // The sign-in left attempt counters (new transactions per network, the password's IP key).
+    assert!(count("limits").await >= 1);
+    let window = gatehouse::housekeeping::longest_limit_window(&srv.state.config);
     // Nothing is due yet.
     assert_eq!(
-        gatehouse::housekeeping::sweep(db, gatehouse::model::now())
+        gatehouse::housekeeping::sweep(db, gatehouse::model::now(), window)
             .await
             .unwrap(),
         0
     );
-    // Two days later both are gone.
+    // Two days later all are gone.
     let later = gatehouse::model::now() + 2 * 86_400;
-    assert!(gatehouse::housekeeping::sweep(db, later).await.unwrap() >= 2);
+    assert!(
+        gatehouse::housekeeping::sweep(db, later, window)
+            .await
+            .unwrap()
+            >= 3
+    );
     assert_eq!(count("codes").await, 0);
     assert_eq!(count("tx").await, 0);
+    assert_eq!(count("limits").await, 0);
 }
 both_backends!(
     housekeeping_removes_expired_rows,

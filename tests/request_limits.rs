@@ -262,6 +262,7 @@ async fn client_id_and_redirect_uri_limits(backend: Backend) {
             id_token_ttl_secs: 60,
             refresh_token_ttl_secs: 60,
             scope: String::new(),
+            offline_access: false,
         },
     )
     .await

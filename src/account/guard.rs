@@ -71,6 +71,7 @@ pub async fn account_client(state: &AppState, ctx: &TenantCtx) -> Result<Client,
         id_token_ttl_secs: t.default_id_token_ttl_secs,
         refresh_token_ttl_secs: t.default_access_token_ttl_secs,
         scope: String::new(),
+        offline_access: false,
     };
     match clients::create(&state.db, &new).await {
         Ok(c) => Ok(c),
@@ -168,11 +169,14 @@ pub struct Visitor {
 
 impl Visitor {
     /// Authenticated recently enough to make changes: the password within the window, and the
-    /// second factor too when the user has one.
-    pub fn recent(&self, window_secs: i64, has_factor: bool) -> bool {
+    /// second factor too when the user has one, unless a trusted device the policy accepts
+    /// (`device_vouches`) stands in for it, as it did at the sign-in.
+    pub fn recent(&self, window_secs: i64, has_factor: bool, device_vouches: bool) -> bool {
         let ts = now();
         let pwd = ts - self.session.auth_time <= window_secs;
-        let second = !has_factor || self.session.mfa_time.is_some_and(|t| ts - t <= window_secs);
+        let second = !has_factor
+            || device_vouches
+            || self.session.mfa_time.is_some_and(|t| ts - t <= window_secs);
         pwd && second
     }
 }

@@ -17,6 +17,7 @@ use crate::login::pages::{self, Base};
 use crate::mfa::service as mfa;
 use crate::model::{TenantMfaPolicy, now};
 use crate::notify::mail::MailKind;
+use crate::signout;
 use crate::state::{AppState, TenantCtx};
 use crate::store::{devices, factors, recovery_codes, sessions};
 
@@ -38,11 +39,20 @@ pub(super) async fn recent_visitor(
     path: &str,
 ) -> Result<Visitor, Response> {
     let v = guard::visitor(state, ctx, headers, path).await?;
+    let fail = |e| server_error(state, ctx, e);
     let has_factor = !factors::list_for_user(&state.db, &v.user.id)
         .await
-        .map_err(|e| server_error(state, ctx, e))?
+        .map_err(fail)?
         .is_empty();
-    if !v.recent(ctx.tenant.account_reauth_secs, has_factor) {
+    // A fresh password on a trusted device is a fresh sign-in: the device stood in for the
+    // second factor at that sign-in (which then records no MFA time), so it stands in here too
+    // — under the same rules as at the login, or the user would be sent round forever.
+    let client = guard::account_client(state, ctx).await?;
+    let vouched = has_factor
+        && mfa::device_vouches(state, headers, &ctx.tenant, &client, &v.user.id)
+            .await
+            .map_err(fail)?;
+    if !v.recent(ctx.tenant.account_reauth_secs, has_factor, vouched) {
         return Err(reauth_page(state, ctx, path));
     }
     Ok(v)
@@ -356,12 +366,11 @@ pub async fn remove(
             Some(&home(&ctx)),
         );
     }
-    let ts = now();
     let result = async {
         factors::delete(&state.db, &v.user.id, &id).await?;
-        // A removed factor voids the trust it vouched for; with no factor left the recovery
-        // codes go too.
-        devices::revoke_all_for_user(&state.db, &v.user.id, ts).await?;
+        // A removed factor voids the trust it vouched for and the MFA proof of the user's
+        // other sessions; with no factor left the recovery codes go too.
+        mfa::factor_removed(&state, &v.user.id, &v.session.id, fs.len() - 1).await?;
         if fs.len() == 1 {
             recovery_codes::delete_all_for_user(&state.db, &v.user.id).await?;
         }
@@ -427,7 +436,8 @@ pub async fn revoke_device(
     }
 }
 
-/// "Sign out of all other devices": ends every other SSO session and voids trusted devices.
+/// "Sign out of all other devices": ends every other SSO session (revoking the refresh tokens
+/// bound to them) and voids trusted devices.
 pub async fn sign_out_others(
     State(state): State<AppState>,
     ctx: TenantCtx,
@@ -440,7 +450,9 @@ pub async fn sign_out_others(
     };
     let ts = now();
     let result = async {
-        let ended = sessions::end_others(&state.db, &v.user.id, &v.session.id, ts).await?;
+        let ended =
+            signout::end_other_sessions(&state.db, &ctx.tenant.id, &v.user.id, &v.session.id, ts)
+                .await?;
         devices::revoke_all_for_user(&state.db, &v.user.id, ts).await?;
         mfa::record(
             &state,
@@ -448,7 +460,7 @@ pub async fn sign_out_others(
             &v.user,
             &actor(&v),
             "session.signed_out_elsewhere",
-            json!({ "sessions_ended": ended }),
+            json!({ "sessions_ended": ended.sessions, "grants_revoked": ended.grants }),
         )
         .await
     }

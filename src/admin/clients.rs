@@ -25,6 +25,8 @@ pub struct ClientRequest {
     pub refresh_token_ttl_secs: Option<i64>,
     /// Scopes the client may request with client_credentials, space-separated.
     pub scope: Option<String>,
+    /// May receive offline access: `offline_access` grants survive the SSO session.
+    pub offline_access: bool,
 }
 
 /// A registered client and, for confidential clients, its secret: shown once, stored hashed.
@@ -186,6 +188,7 @@ pub async fn create(
         id_token_ttl_secs: id,
         refresh_token_ttl_secs: refresh,
         scope,
+        offline_access: req.offline_access,
     };
     let client = clients::create(db, &new).await?;
     audit::record(

@@ -83,7 +83,8 @@ pub async fn user_command(
             let u = store::users::find_by_login(&db, &t.id, &email)
                 .await?
                 .ok_or_else(|| format!("unknown user `{email}` in tenant `{tenant}`"))?;
-            let removed = gatehouse::mfa::service::reset(&db, &t, &u, CLI_ACTOR).await?;
+            let reset = gatehouse::mfa::service::reset(&db, &t, &u, CLI_ACTOR).await?;
+            let removed = reset.factors_removed;
             // Tell the user (best effort: the reset stands even if mail is down).
             let themes = &config.server.themes_dir;
             let sent = match gatehouse::notify::mail::Mailer::new(&config.mail, themes) {
@@ -102,12 +103,14 @@ pub async fn user_command(
                     "user_id": u.id,
                     "email": u.email,
                     "factors_removed": removed,
+                    "sessions_ended": reset.ended.sessions,
+                    "grants_revoked": reset.ended.grants,
                     "mfa_required_at_next_sign_in": t.mfa_policy == TenantMfaPolicy::Required,
                     "user_notified": sent,
                 }),
                 text: format!(
-                    "reset MFA of {}: {removed} factor(s) removed, recovery codes and trusted devices voided",
-                    u.email
+                    "reset MFA of {}: {removed} factor(s) removed, recovery codes and trusted devices voided, {} session(s) ended",
+                    u.email, reset.ended.sessions
                 ),
             })
         }

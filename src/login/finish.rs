@@ -56,9 +56,7 @@ pub async fn complete(
     let (session_id, auth_time, amr, acr) = match c.session {
         SessionChoice::New => {
             // Replace whatever session this browser had: the cookie value changes on login.
-            if let Some(old) = current_session(state, ctx, headers).await.map_err(fail)? {
-                sessions::end(&state.db, &old.id, ts).await.map_err(fail)?;
-            }
+            let old = current_session(state, ctx, headers).await.map_err(fail)?;
             let token = random::token(32);
             let auth_time = c.auth_time.unwrap_or(ts);
             let user_agent = headers
@@ -83,6 +81,11 @@ pub async fn complete(
             )
             .await
             .map_err(fail)?;
+            if let Some(old) = &old {
+                crate::signout::replace_session(&state.db, old, &s, ts)
+                    .await
+                    .map_err(fail)?;
+            }
             set_cookie = Some(cookies::set(
                 cookies::SESSION,
                 &token,

@@ -4,5 +4,6 @@
 pub mod attempts;
 pub mod policy;
 pub mod recovery;
+pub mod reset;
 pub mod service;
 pub mod totp;

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::policy::{self, Decision, Inputs};
 use super::{recovery, totp};
 use crate::crypto::{random, seal};
-use crate::model::{MfaMethod, now};
+use crate::model::{MfaMethod, TrustPolicy, now};
 use crate::notify::mail::MailKind;
 use crate::oidc::authz_request::AuthRequest;
 use crate::state::AppState;
@@ -45,7 +45,21 @@ pub async fn enrolled_kinds(state: &AppState, user_id: &str) -> StoreResult<Vec<
     Ok(kinds)
 }
 
-/// Whether the browser holds a valid trusted-device token for this user.
+/// The user's factor set as one value: SHA-256 over the sorted factor ids. Adding, removing or
+/// resetting a factor changes it (new factors get new ids), so a trusted device created under
+/// one set never vouches under another.
+pub async fn factor_set(state: &AppState, user_id: &str) -> StoreResult<String> {
+    let mut ids: Vec<String> = factors::list_for_user(&state.db, user_id)
+        .await?
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    ids.sort();
+    Ok(random::sha256_hex(&ids.join(",")))
+}
+
+/// Whether the browser holds a valid trusted-device token for this user, trusted under the
+/// user's current factor set.
 pub async fn trusted_device(
     state: &AppState,
     headers: &HeaderMap,
@@ -54,11 +68,28 @@ pub async fn trusted_device(
     let Some(token) = cookies::get(headers, DEVICE_COOKIE) else {
         return Ok(false);
     };
+    let set = factor_set(state, user_id).await?;
     Ok(
-        devices::find_valid(&state.db, user_id, &random::sha256_hex(&token), now())
+        devices::find_valid(&state.db, user_id, &random::sha256_hex(&token), &set, now())
             .await?
             .is_some(),
     )
+}
+
+/// Whether a trusted device stands in for the second factor for `client` here: the tenant has
+/// trusted devices on, the client's trust policy accepts them (the rule `policy::decide` and
+/// the login's "Trust this device" apply) and the browser holds a valid one.
+pub async fn device_vouches(
+    state: &AppState,
+    headers: &HeaderMap,
+    tenant: &Tenant,
+    client: &Client,
+    user_id: &str,
+) -> StoreResult<bool> {
+    if tenant.trusted_device_days <= 0 || client.trust_policy != TrustPolicy::Any {
+        return Ok(false);
+    }
+    trusted_device(state, headers, user_id).await
 }
 
 /// What the policy needs to know about this request, user and session.
@@ -358,14 +389,18 @@ pub async fn trust_device(
 ) -> StoreResult<String> {
     let token = random::token(32);
     let ts = now();
+    let set = factor_set(state, &user.id).await?;
     devices::create(
         &state.db,
-        &tenant.id,
-        &user.id,
-        &random::sha256_hex(&token),
-        user_agent,
-        ts,
-        ts + tenant.trusted_device_days * 86_400,
+        devices::NewDevice {
+            tenant_id: &tenant.id,
+            user_id: &user.id,
+            token_hash: &random::sha256_hex(&token),
+            user_agent,
+            factor_set: &set,
+            now: ts,
+            expires_at: ts + tenant.trusted_device_days * 86_400,
+        },
     )
     .await?;
     record(
@@ -380,30 +415,7 @@ pub async fn trust_device(
     Ok(token)
 }
 
-/// The admin "Reset MFA": every factor, recovery code and trusted device goes.
-pub async fn reset(
-    state_db: &crate::store::Db,
-    tenant: &Tenant,
-    user: &User,
-    actor: &str,
-) -> StoreResult<u64> {
-    let removed = factors::delete_all_for_user(state_db, &user.id).await?;
-    recovery_codes::delete_all_for_user(state_db, &user.id).await?;
-    devices::revoke_all_for_user(state_db, &user.id, now()).await?;
-    audit::record(
-        state_db,
-        audit::NewEvent {
-            tenant_id: Some(&tenant.id),
-            user_id: Some(&user.id),
-            actor,
-            event: "mfa.reset",
-            detail: json!({ "factors_removed": removed }),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(removed)
-}
+pub use super::reset::{Reset, factor_removed, first_factor_only, reset};
 
 pub async fn record(
     state: &AppState,

@@ -1,13 +1,15 @@
 //! Validation of the JWT access tokens this issuer minted, when they come back to it (UserInfo,
 //! revocation, introspection). RFC 9068 §4: signature with a key of this issuer, `typ`
 //! `at+jwt`, `iss` this issuer, `aud` including it, not expired; and, beyond the RFC, the `jti`
-//! must be on record and not revoked, which is what makes revocation effective.
+//! must be on record and not revoked, and its grant live, which is what makes revocation and
+//! the end of the SSO session effective.
 
 use serde_json::{Map, Value};
 
 use super::error::OAuthError;
 use crate::crypto::jwt;
 use crate::state::{AppState, TenantCtx};
+use crate::store::grants;
 use crate::store::tokens::{self, AccessToken};
 
 /// A token whose signature, type and issuer check out; `jti` names its database row.
@@ -61,7 +63,19 @@ pub async fn active(
     let row = tokens::find_access(&state.db, &ctx.tenant.id, &d.jti)
         .await
         .map_err(|e| OAuthError::internal("access token lookup failed", e))?;
-    Ok(row.filter(|r| r.is_active(now)).map(|row| Active {
+    let Some(row) = row.filter(|r| r.is_active(now)) else {
+        return Ok(None);
+    };
+    // The token's grant must be live too: ending the SSO session or revoking the grant kills
+    // its access tokens without touching each row.
+    if let Some(grant_id) = &row.grant_id
+        && !grants::live(&state.db, &ctx.tenant.id, grant_id, now)
+            .await
+            .map_err(|e| OAuthError::internal("grant lookup failed", e))?
+    {
+        return Ok(None);
+    }
+    Ok(Some(Active {
         claims: d.claims,
         row,
     }))

@@ -1,6 +1,7 @@
-//! RP-Initiated Logout 1.0: `GET|POST {issuer}/logout`. With a valid `id_token_hint` the SSO
-//! session ends at once; without one the user confirms first (a logout link on another site must
-//! not sign people out). `post_logout_redirect_uri` is honoured only when registered for the
+//! RP-Initiated Logout 1.0: `GET|POST {issuer}/logout`. With an `id_token_hint` that is an ID
+//! token of this issuer, for a client of this tenant, naming the current session (`sid`), the
+//! SSO session ends at once; otherwise the user confirms first (a logout link on another site
+//! must not sign people out). Ending the session revokes its session-bound grants. `post_logout_redirect_uri` is honoured only when registered for the
 //! client, byte for byte; otherwise the user stays on Gatehouse's "signed out" page.
 
 use axum::extract::{RawForm, RawQuery, State};
@@ -13,8 +14,9 @@ use crate::crypto::jwt;
 use crate::login::finish::{current_session, session_cookie_path};
 use crate::login::pages::{self, Base};
 use crate::model::now;
+use crate::signout;
 use crate::state::{AppState, TenantCtx};
-use crate::store::{self, sessions};
+use crate::store;
 use crate::web::browser::Browser;
 use crate::web::cookies;
 
@@ -72,11 +74,17 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
     let p = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
 
     // The hint proves which client (and session) asks; signature and issuer must check out,
-    // expiry does not matter (§2: an expired ID token is still a valid hint).
+    // expiry does not matter (§2: an expired ID token is still a valid hint). A token that
+    // fails that is refused outright, as before. A genuine token of ours that is not an ID
+    // token for a client of this tenant (an access token, say) is no hint at all: the user is
+    // asked to confirm.
     let hint = match p("id_token_hint") {
         Some(t) => match jwt::verify(&state.keys.current().set, t) {
             Ok(v) if v.claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer.as_str()) => {
-                Some(v.claims)
+                match id_token_hint(state, ctx, v).await {
+                    Ok(h) => h,
+                    Err(e) => return crate::login::flow::server_error(state, ctx, e),
+                }
             }
             _ => {
                 return bad(
@@ -88,11 +96,7 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
         },
         None => None,
     };
-    let hint_aud = hint.as_ref().and_then(|c| match c.get("aud") {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Array(a)) => a.first().and_then(Value::as_str).map(str::to_owned),
-        _ => None,
-    });
+    let hint_aud = hint.as_ref().map(|h| h.client_id.clone());
     let client_id = match (p("client_id"), hint_aud.as_deref()) {
         (Some(a), Some(b)) if a != b => {
             return bad(state, ctx, "client_id does not match the ID token.");
@@ -138,16 +142,13 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
         }
         None => false,
     };
-    let hint_sid = hint
-        .as_ref()
-        .and_then(|c| c.get("sid"))
-        .and_then(Value::as_str);
-    let hint_matches = hint.is_some()
-        && match (&session, hint_sid) {
-            (Some(s), Some(sid)) => s.id == sid,
-            (None, _) => true,
-            (Some(_), None) => true,
-        };
+    // Only an ID token naming this very session ends it without asking: one of another
+    // session (or without `sid`) could come from anywhere the user ever signed in.
+    let hint_matches = match (&session, &hint) {
+        (Some(s), Some(h)) => h.sid.as_deref() == Some(s.id.as_str()),
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
     if session.is_some() && !hint_matches && !confirmed {
         return confirm_page(
             state,
@@ -158,8 +159,9 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
             client_id.as_deref(),
         );
     }
+    // OIDC Core §11: the session's refresh tokens end with it (offline grants survive).
     if let Some(s) = &session
-        && let Err(e) = sessions::end(&state.db, &s.id, now()).await
+        && let Err(e) = signout::end_session(&state.db, &ctx.tenant.id, &s.id, now()).await
     {
         return crate::login::flow::server_error(state, ctx, e);
     }
@@ -192,6 +194,53 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
     res
 }
 
+/// What a genuine ID token hint tells: the client it was issued to and its session.
+struct Hint {
+    client_id: String,
+    sid: Option<String>,
+}
+
+/// An ID token of this issuer for a client of this tenant, or `None`.
+async fn id_token_hint(
+    state: &AppState,
+    ctx: &TenantCtx,
+    v: jwt::Verified,
+) -> Result<Option<Hint>, crate::store::StoreError> {
+    let Some(hint) = parse_hint(&v) else {
+        return Ok(None);
+    };
+    let known = store::clients::find(&state.db, &ctx.tenant.id, &hint.client_id)
+        .await?
+        .is_some();
+    Ok(known.then_some(hint))
+}
+
+/// The client and session an ID token names. Access tokens carry `typ: at+jwt` (RFC 9068
+/// §2.1) and are not hints; ID tokens are signed with `typ: JWT`. OIDC Core §2: `aud` holds
+/// the client id; with several audiences `azp` names the client.
+fn parse_hint(v: &jwt::Verified) -> Option<Hint> {
+    let typ = v.typ.as_deref().map(str::to_ascii_lowercase);
+    if !matches!(typ.as_deref(), None | Some("jwt")) {
+        return None;
+    }
+    let client_id = match v.claims.get("aud") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Array(a)) if a.len() == 1 => a[0].as_str().map(str::to_owned),
+        Some(Value::Array(_)) => v
+            .claims
+            .get("azp")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    }?;
+    let sid = v
+        .claims
+        .get("sid")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Some(Hint { client_id, sid })
+}
+
 fn confirm_page(
     state: &AppState,
     ctx: &TenantCtx,
@@ -220,4 +269,45 @@ fn confirm_page(
             .append(header::SET_COOKIE, browser.cookie(secure));
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SigningAlg;
+    use serde_json::json;
+
+    fn token(typ: Option<&str>, claims: Value) -> jwt::Verified {
+        jwt::Verified {
+            claims: claims.as_object().unwrap().clone(),
+            typ: typ.map(str::to_owned),
+            alg: SigningAlg::Rs256,
+        }
+    }
+
+    #[test]
+    fn only_id_tokens_are_hints() {
+        let id = json!({"aud": "app", "sid": "s1"});
+        let h = parse_hint(&token(Some("JWT"), id.clone())).unwrap();
+        assert_eq!(
+            (h.client_id.as_str(), h.sid.as_deref()),
+            ("app", Some("s1"))
+        );
+        assert!(parse_hint(&token(None, id.clone())).is_some());
+        assert!(parse_hint(&token(Some("at+jwt"), id.clone())).is_none());
+        assert!(parse_hint(&token(Some("application/at+jwt"), id)).is_none());
+    }
+
+    #[test]
+    fn the_client_comes_from_aud_or_azp() {
+        let many = json!({"aud": ["app", "api"], "azp": "app"});
+        assert_eq!(
+            parse_hint(&token(Some("JWT"), many)).unwrap().client_id,
+            "app"
+        );
+        let one = json!({"aud": ["app"]});
+        let h = parse_hint(&token(Some("JWT"), one)).unwrap();
+        assert_eq!((h.client_id.as_str(), h.sid), ("app", None));
+        assert!(parse_hint(&token(Some("JWT"), json!({"sub": "u"}))).is_none());
+    }
 }

@@ -17,7 +17,7 @@ use crate::crypto::random;
 use crate::model::now;
 use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
-use crate::store::{StoreError, tokens, users};
+use crate::store::{StoreError, grants, tokens, users};
 
 pub async fn introspect(
     State(state): State<AppState>,
@@ -128,6 +128,12 @@ async fn refresh_doc(
     let Some(t) = found.filter(|t| t.client_id == client.id && t.is_active(now)) else {
         return Ok(None);
     };
+    if !grants::live(&state.db, &ctx.tenant.id, &t.grant_id, now)
+        .await
+        .map_err(|e| OAuthError::internal("grant lookup failed", e))?
+    {
+        return Ok(None);
+    }
     let doc = json!({
         "active": true,
         "token_type": "refresh_token",

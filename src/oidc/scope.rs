@@ -1,6 +1,9 @@
 //! The `scope` parameter (RFC 6749 §3.3): space-delimited, case-sensitive scope tokens, order
 //! irrelevant. Parsed once into [`Scope`] so grants compare sets, not strings.
 
+/// OIDC Core §11: asks for a refresh token that outlives the SSO session.
+pub const OFFLINE_ACCESS: &str = "offline_access";
+
 /// A parsed scope: distinct tokens in the order first given.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Scope(Vec<String>);
@@ -37,6 +40,11 @@ impl Scope {
         self.0.iter().all(|t| other.contains(t))
     }
 
+    /// The same scope without `token`.
+    pub fn without(&self, token: &str) -> Scope {
+        Scope(self.0.iter().filter(|t| *t != token).cloned().collect())
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }
@@ -62,6 +70,8 @@ mod tests {
         assert!(narrow.is_subset_of(&s));
         assert!(!s.is_subset_of(&narrow));
         assert!(Scope::parse("").unwrap().is_empty());
+        let offline = Scope::parse("openid offline_access email").unwrap();
+        assert_eq!(offline.without(OFFLINE_ACCESS).to_string(), "openid email");
     }
 
     #[test]

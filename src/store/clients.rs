@@ -36,6 +36,8 @@ pub struct Client {
     pub refresh_token_ttl_secs: i64,
     /// Space-separated scopes the client may request with client_credentials (RFC 7591 §2).
     pub scope: String,
+    /// May receive offline access (OIDC Core §11): a grant that survives the SSO session.
+    pub offline_access: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -78,6 +80,7 @@ pub struct NewClient {
     pub refresh_token_ttl_secs: i64,
     /// Space-separated, already validated (see `admin::clients`); empty for none.
     pub scope: String,
+    pub offline_access: bool,
 }
 
 /// The column list every query of this file selects, as a literal for `concat!`.
@@ -86,7 +89,7 @@ macro_rules! columns {
         "id, tenant_id, name, secret_hash, is_public, first_party, \
     token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, grant_types, \
     mfa_policy, trust_policy, id_token_alg, access_token_ttl_secs, id_token_ttl_secs, \
-    refresh_token_ttl_secs, scope, created_at, updated_at"
+    refresh_token_ttl_secs, scope, offline_access, created_at, updated_at"
     };
 }
 
@@ -95,7 +98,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         "INSERT INTO clients (",
         columns!(),
         ") VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
          RETURNING ",
         columns!(),
         ""
@@ -118,6 +121,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         .bind(c.id_token_ttl_secs)
         .bind(c.refresh_token_ttl_secs)
         .bind(&c.scope)
+        .bind(c.offline_access)
         .bind(now())
         .fetch_one(pool)
         .await

@@ -1,7 +1,8 @@
-//! Authorization codes: stored as SHA-256, 60 s lifetime, single use. Redemption is one atomic
-//! `UPDATE ... WHERE used_at IS NULL RETURNING`, so two concurrent redemptions cannot both win;
-//! the loser learns the code was reused and the token endpoint revokes the grant (RFC 6749
-//! §4.1.2, OAuth Security BCP §4.5).
+//! Authorization codes: stored as SHA-256, 60 s lifetime, single use. Spending is one atomic
+//! `UPDATE ... WHERE used_at IS NULL`, so two concurrent redemptions cannot both win; the loser
+//! learns the code was reused and the token endpoint revokes the grant (RFC 6749 §4.1.2, OAuth
+//! Security BCP §4.5). The token endpoint [`find`]s the code and checks its binding before it
+//! [`spend`]s it; the account pages, which own their codes, [`redeem`] in one step.
 
 use super::{Db, StoreResult};
 use crate::with_db;
@@ -104,6 +105,36 @@ pub async fn redeem(db: &Db, code_hash: &str, tenant_id: &str, now: i64) -> Stor
         .fetch_optional(pool)
         .await?);
     Ok(old.map_or(Redeemed::Unknown, Redeemed::Reused))
+}
+
+/// The code row, spent or not, without touching it: the token endpoint checks who presents it
+/// before anything changes.
+pub async fn find(db: &Db, code_hash: &str, tenant_id: &str) -> StoreResult<Option<AuthCode>> {
+    let select = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM authorization_codes WHERE id = $1 AND tenant_id = $2"
+    );
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, AuthCode>(select)
+        .bind(code_hash)
+        .bind(tenant_id)
+        .fetch_optional(pool)
+        .await?))
+}
+
+/// Spends the code atomically: true for exactly one of several concurrent callers.
+pub async fn spend(db: &Db, code_hash: &str, tenant_id: &str, now: i64) -> StoreResult<bool> {
+    let n = with_db!(db, |pool| sqlx::query(
+        "UPDATE authorization_codes SET used_at = $3 WHERE id = $1 AND tenant_id = $2 \
+         AND used_at IS NULL"
+    )
+    .bind(code_hash)
+    .bind(tenant_id)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(n == 1)
 }
 
 /// Removes codes that expired more than a day ago (kept that long to detect late reuse).

@@ -1,5 +1,7 @@
 //! Trusted devices ("Trust this device"): the browser keeps a random token in an HttpOnly
-//! cookie, the database its SHA-256, per user, until it expires or is revoked.
+//! cookie, the database its SHA-256, per user, until it expires or is revoked. Each device
+//! remembers the factor set it was trusted under (`factor_set`): it vouches only while the
+//! user's factors are still exactly that set.
 
 use serde::Serialize;
 
@@ -18,57 +20,66 @@ pub struct TrustedDevice {
     pub last_seen_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    #[serde(skip)]
+    pub factor_set: Option<String>,
 }
 
 macro_rules! columns {
     () => {
         "id, tenant_id, user_id, token_hash, user_agent, created_at, last_seen_at, expires_at, \
-         revoked_at"
+         revoked_at, factor_set"
     };
 }
 
-pub async fn create(
-    db: &Db,
-    tenant_id: &str,
-    user_id: &str,
-    token_hash: &str,
-    user_agent: Option<&str>,
-    now: i64,
-    expires_at: i64,
-) -> StoreResult<()> {
+pub struct NewDevice<'a> {
+    pub tenant_id: &'a str,
+    pub user_id: &'a str,
+    pub token_hash: &'a str,
+    pub user_agent: Option<&'a str>,
+    /// Fingerprint of the user's factors at the time of trust.
+    pub factor_set: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+pub async fn create(db: &Db, d: NewDevice<'_>) -> StoreResult<()> {
     with_db!(db, |pool| sqlx::query(
         "INSERT INTO trusted_devices (id, tenant_id, user_id, token_hash, user_agent, created_at, \
-         last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)"
+         last_seen_at, expires_at, factor_set) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)"
     )
     .bind(new_id())
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(token_hash)
-    .bind(user_agent)
-    .bind(now)
-    .bind(expires_at)
+    .bind(d.tenant_id)
+    .bind(d.user_id)
+    .bind(d.token_hash)
+    .bind(d.user_agent)
+    .bind(d.now)
+    .bind(d.expires_at)
+    .bind(d.factor_set)
     .execute(pool)
     .await?
     .rows_affected());
     Ok(())
 }
 
-/// The live device for this token and user, touching `last_seen_at`.
+/// The live device for this token and user, trusted under exactly `factor_set`, touching
+/// `last_seen_at`.
 pub async fn find_valid(
     db: &Db,
     user_id: &str,
     token_hash: &str,
+    factor_set: &str,
     now: i64,
 ) -> StoreResult<Option<TrustedDevice>> {
     let sql = concat!(
         "UPDATE trusted_devices SET last_seen_at = $3 WHERE user_id = $1 AND token_hash = $2 \
-         AND revoked_at IS NULL AND expires_at > $3 RETURNING ",
+         AND revoked_at IS NULL AND expires_at > $3 AND factor_set = $4 RETURNING ",
         columns!()
     );
     with_db!(db, |pool| Ok(sqlx::query_as::<_, TrustedDevice>(sql)
         .bind(user_id)
         .bind(token_hash)
         .bind(now)
+        .bind(factor_set)
         .fetch_optional(pool)
         .await?))
 }

@@ -8,6 +8,7 @@ pub mod codes;
 pub mod consents;
 pub mod devices;
 pub mod factors;
+pub mod grants;
 pub mod otp;
 pub mod rate_limits;
 pub mod recovery_codes;

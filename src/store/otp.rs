@@ -111,3 +111,15 @@ pub async fn consume(db: &Db, id: &str, now: i64) -> StoreResult<bool> {
     .rows_affected());
     Ok(n == 1)
 }
+
+/// Deletes codes past their expiry: a dead code proves nothing, and the guesses made on it are
+/// counted per user in `rate_limits`, not here.
+pub async fn purge_expired(db: &Db, now: i64) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| sqlx::query(
+        "DELETE FROM otp_challenges WHERE expires_at < $1"
+    )
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}

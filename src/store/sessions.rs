@@ -172,3 +172,45 @@ pub async fn end_others(db: &Db, user_id: &str, keep: &str, now: i64) -> StoreRe
     .await?
     .rows_affected()))
 }
+
+/// Ends every live session of the user (MFA reset, password change).
+pub async fn end_all_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| sqlx::query(
+        "UPDATE sso_sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL"
+    )
+    .bind(user_id)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}
+
+/// The user's sessions that are neither ended nor expired.
+pub async fn list_live_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<Vec<SsoSession>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM sso_sessions WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2"
+    );
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, SsoSession>(sql)
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(pool)
+        .await?))
+}
+
+/// Takes the second-factor proof away from a session: `amr`/`acr` become what the first factor
+/// alone proves and `mfa_time` is cleared, so the next client that needs MFA asks again.
+pub async fn drop_second_factor(db: &Db, id: &str, amr: &[String], acr: &str) -> StoreResult<()> {
+    let amr = serde_json::to_string(amr).unwrap_or_else(|_| "[]".into());
+    with_db!(db, |pool| sqlx::query(
+        "UPDATE sso_sessions SET amr = $2, acr = $3, mfa_time = NULL WHERE id = $1"
+    )
+    .bind(id)
+    .bind(amr)
+    .bind(acr)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}

@@ -184,9 +184,12 @@ pub async fn rotate(
         .await?))
 }
 
-/// Revokes every refresh and access token of a grant (code reuse, refresh-token reuse, or
-/// revocation of a refresh token: RFC 7009 §2.1). Idempotent; returns how many were live.
+/// Revokes a grant and every refresh and access token of it (code reuse, refresh-token reuse,
+/// revocation of a refresh token: RFC 7009 §2.1). The grant row is marked first: tokens a
+/// concurrent redemption mints afterwards are dead on arrival. Idempotent; returns how many
+/// tokens were live.
 pub async fn revoke_grant(db: &Db, tenant_id: &str, grant_id: &str, now: i64) -> StoreResult<u64> {
+    super::grants::revoke(db, tenant_id, grant_id, now).await?;
     let refresh = with_db!(db, |pool| sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $3 \
          WHERE tenant_id = $1 AND grant_id = $2 AND revoked_at IS NULL"
@@ -208,27 +211,6 @@ pub async fn revoke_grant(db: &Db, tenant_id: &str, grant_id: &str, now: i64) ->
     .await?
     .rows_affected());
     Ok(refresh + access)
-}
-
-/// Revokes every grant whose refresh tokens were issued under SSO session `session_id`, for
-/// logout flows that end offline access too. Returns how many grants were touched.
-pub async fn revoke_session_grants(
-    db: &Db,
-    tenant_id: &str,
-    session_id: &str,
-    now: i64,
-) -> StoreResult<u64> {
-    let grants: Vec<(String,)> = with_db!(db, |pool| sqlx::query_as(
-        "SELECT DISTINCT grant_id FROM refresh_tokens WHERE tenant_id = $1 AND session_id = $2"
-    )
-    .bind(tenant_id)
-    .bind(session_id)
-    .fetch_all(pool)
-    .await?);
-    for (grant_id,) in &grants {
-        revoke_grant(db, tenant_id, grant_id, now).await?;
-    }
-    Ok(grants.len() as u64)
 }
 
 /// Removes tokens that expired more than a day ago (reuse of an older refresh token is then

@@ -27,7 +27,7 @@ fn check_tokens(f: &Fixture, client: &Creds, body: &Value, alg: SigningAlg) {
     assert!(c["auth_time"].as_i64().unwrap() <= iat);
     let expected = json!({
         "iss": f.issuer, "sub": f.user_id, "aud": client.id, "azp": client.id,
-        "nonce": "n-0S6_WzA2Mj", "sid": "sess-1", "acr": "mfa", "amr": ["pwd", "otp", "mfa"],
+        "nonce": "n-0S6_WzA2Mj", "sid": f.session_id, "acr": "mfa", "amr": ["pwd", "otp", "mfa"],
         "at_hash": half_hash(alg, access),
         "email": EMAIL, "email_verified": true,
         "name": "Alice Liddell", "preferred_username": "alice",

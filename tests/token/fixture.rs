@@ -5,6 +5,7 @@
 use gatehouse::crypto::jwt::{self, Verified};
 use gatehouse::crypto::random;
 use gatehouse::store::codes::{self, AuthCode};
+use gatehouse::store::sessions::{self, NewSession};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 
@@ -37,6 +38,8 @@ pub struct Fixture {
     pub conf: Creds,
     pub public: Creds,
     pub user_id: String,
+    /// A live SSO session of the user: codes name it, as the hosted login's codes do.
+    pub session_id: String,
 }
 
 impl Fixture {
@@ -73,11 +76,39 @@ impl Fixture {
                 id: String::new(),
                 secret: None,
             },
+            session_id: String::new(),
             srv,
         };
+        f.session_id = f.new_session().await;
         f.conf = f.client(&["--scope", "api.read api.write"]).await;
         f.public = f.client(&["--public"]).await;
         f
+    }
+
+    /// Starts another live SSO session of the user (as a sign-in in another browser would)
+    /// and returns its id.
+    pub async fn new_session(&self) -> String {
+        let now = gatehouse::model::now();
+        let amr = vec!["pwd".to_string(), "otp".into(), "mfa".into()];
+        let s = sessions::create(
+            &self.srv.state.db,
+            NewSession {
+                token_hash: &random::sha256_hex(&random::token(32)),
+                tenant_id: &self.tenant_id,
+                user_id: &self.user_id,
+                auth_time: now - 5,
+                amr: &amr,
+                acr: "mfa",
+                mfa_time: Some(now - 5),
+                user_agent: None,
+                ip: None,
+                now,
+                expires_at: now + 3600,
+            },
+        )
+        .await
+        .unwrap();
+        s.id
     }
 
     /// Registers another client of the tenant (`extra` CLI flags, e.g. `--id-token-alg ES256`).
@@ -108,7 +139,7 @@ impl Fixture {
             tenant_id: self.tenant_id.clone(),
             client_id: client.id.clone(),
             user_id: self.user_id.clone(),
-            session_id: Some("sess-1".into()),
+            session_id: Some(self.session_id.clone()),
             redirect_uri: if public { PUBLIC_REDIRECT } else { REDIRECT }.into(),
             scope: "openid email profile".into(),
             nonce: Some("n-0S6_WzA2Mj".into()),

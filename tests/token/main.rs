@@ -7,6 +7,7 @@ mod common;
 
 mod code;
 mod fixture;
+mod grants;
 mod refresh;
 mod requests;
 mod resource;

@@ -20,6 +20,7 @@ fn client(public: bool) -> Client {
         id_token_ttl_secs: 600,
         refresh_token_ttl_secs: 600,
         scope: String::new(),
+        offline_access: false,
         created_at: 0,
         updated_at: 0,
     }

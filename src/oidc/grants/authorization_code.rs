@@ -1,9 +1,14 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, OIDC Core §3.1.3.2, RFC 7636 §4.5–4.6).
 //!
-//! Parameter syntax is checked before the code is redeemed, so a malformed request does not
-//! burn a good code. The code is then spent atomically, and only afterwards compared with the
-//! request (client, expiry, redirect URI, PKCE): a code presented with the wrong binding is
-//! spent too, because whoever holds it is not to be trusted with a second try.
+//! Nothing changes until the request has proved it may use the code: parameter syntax, then
+//! the code's binding (the authenticated client, the redirect URI, PKCE) are checked on the
+//! stored row first. A code presented by another client, or without its PKCE proof, is refused
+//! and stays redeemable by its own client: only whoever could have redeemed it may burn it or,
+//! on a second use, revoke what it minted (RFC 6749 §4.1.2, OAuth Security BCP §4.5).
+//!
+//! Redemption then opens the code's grant, bound to the SSO session it came from unless
+//! `offline_access` is granted (OIDC Core §11). Tokens are minted only while the grant is
+//! live, and checked again after minting, so a revocation racing the redemption wins.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,9 +20,10 @@ use super::{GrantCtx, TokenResponse, db_error};
 use crate::crypto::random;
 use crate::oidc::claims::{self, Authn};
 use crate::oidc::error::OAuthError;
-use crate::oidc::scope::Scope;
-use crate::store::codes::{self, AuthCode, Redeemed};
-use crate::store::{parse_json_list, tokens};
+use crate::oidc::scope::{OFFLINE_ACCESS, Scope};
+use crate::store::codes::{self, AuthCode};
+use crate::store::grants::{self, NewGrant};
+use crate::store::{parse_json_list, sessions, tokens};
 
 pub async fn exchange(ctx: &GrantCtx<'_>) -> Result<TokenResponse, OAuthError> {
     let code = ctx.required("code")?;
@@ -30,14 +36,37 @@ pub async fn exchange(ctx: &GrantCtx<'_>) -> Result<TokenResponse, OAuthError> {
         .map(|v| verifier_syntax(v))
         .transpose()?;
 
-    let stored = redeem(ctx, code).await?;
+    let hash = random::sha256_hex(code);
+    let stored = codes::find(&ctx.state.db, &hash, &ctx.tenant.id)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(bad_code)?;
     check_binding(ctx, &stored, redirect_uri)?;
     check_pkce(&stored, verifier, ctx.client.is_public)?;
+    let spent = stored.used_at.is_none()
+        && codes::spend(&ctx.state.db, &hash, &ctx.tenant.id, ctx.now)
+            .await
+            .map_err(db_error)?;
+    if !spent {
+        return Err(reused(ctx, &stored).await);
+    }
+    if stored.expires_at <= ctx.now {
+        return Err(bad_code());
+    }
 
     let user = ctx.active_user(&stored.user_id).await?;
     let amr = parse_json_list(&stored.amr).map_err(db_error)?;
-    let scope = Scope::parse(&stored.scope)
+    let asked = Scope::parse(&stored.scope)
         .map_err(|e| OAuthError::internal("stored code scope unreadable", e))?;
+    let offline = offline_granted(ctx, &asked)?;
+    // OIDC Core §11: an offline_access request the client may not have is ignored, and the
+    // response's `scope` says so.
+    let scope = if offline {
+        asked
+    } else {
+        asked.without(OFFLINE_ACCESS)
+    };
+    open_grant(ctx, &stored, offline).await?;
     let requested = claims::requested_claims(stored.claims.as_deref(), "id_token");
     let grant = UserGrant {
         grant_id: &stored.grant_id,
@@ -64,35 +93,114 @@ fn bad_code() -> OAuthError {
     OAuthError::invalid_grant("the authorization code is invalid, expired or already used")
 }
 
-/// Spends the code. A second use means it leaked (or a replay): everything minted from it is
-/// revoked (RFC 6749 §4.1.2, OAuth Security BCP §4.5).
-async fn redeem(ctx: &GrantCtx<'_>, code: &str) -> Result<AuthCode, OAuthError> {
-    let hash = random::sha256_hex(code);
-    match codes::redeem(&ctx.state.db, &hash, &ctx.tenant.id, ctx.now)
-        .await
-        .map_err(db_error)?
-    {
-        Redeemed::Fresh(c) => Ok(c),
-        Redeemed::Reused(c) => {
-            tracing::warn!(
-                grant_id = %c.grant_id,
-                client_id = %c.client_id,
-                "authorization code reused; revoking every token of its grant"
-            );
-            tokens::revoke_grant(&ctx.state.db, &ctx.tenant.id, &c.grant_id, ctx.now)
-                .await
-                .map_err(db_error)?;
-            Err(bad_code())
-        }
-        Redeemed::Unknown => Err(bad_code()),
+/// A second use by the code's own client means it leaked (or a replay): the grant is revoked,
+/// or blocked before its first redemption has even opened it.
+async fn reused(ctx: &GrantCtx<'_>, c: &AuthCode) -> OAuthError {
+    tracing::warn!(
+        grant_id = %c.grant_id,
+        client_id = %c.client_id,
+        "authorization code reused; revoking every token of its grant"
+    );
+    let block = NewGrant {
+        id: &c.grant_id,
+        tenant_id: &c.tenant_id,
+        client_id: &c.client_id,
+        user_id: &c.user_id,
+        session_id: c.session_id.as_deref(),
+        offline: false,
+        now: ctx.now,
+        expires_at: ctx.now + grant_lifetime(ctx),
+    };
+    let db = &ctx.state.db;
+    let result = async {
+        grants::revoke_or_block(db, &block).await?;
+        tokens::revoke_grant(db, &ctx.tenant.id, &c.grant_id, ctx.now).await
+    }
+    .await;
+    match result {
+        Ok(_) => bad_code(),
+        Err(e) => db_error(e),
     }
 }
 
-/// RFC 6749 §4.1.3: the code must belong to this client, be unexpired, and the redirect URI
-/// must be identical to the one of the authorization request (simple string comparison,
-/// RFC 3986 §6.2.1; no normalisation).
+/// OIDC Core §11: offline access only when the request asked for it, the user consented (the
+/// consent stage covers every requested scope; first-party clients are exempt), the client is
+/// registered for it (`client create --offline-access`) and can refresh at all.
+fn offline_granted(ctx: &GrantCtx<'_>, scope: &Scope) -> Result<bool, OAuthError> {
+    Ok(scope.contains(OFFLINE_ACCESS)
+        && ctx.client.offline_access
+        && issue::client_has_grant(ctx, "refresh_token")?)
+}
+
+/// How long a grant of this client can have live tokens.
+fn grant_lifetime(ctx: &GrantCtx<'_>) -> i64 {
+    let c = ctx.client;
+    c.refresh_token_ttl_secs
+        .max(c.access_token_ttl_secs)
+        .max(c.id_token_ttl_secs)
+}
+
+fn session_ended() -> OAuthError {
+    OAuthError::invalid_grant("the sign-in session of this authorization code has ended")
+}
+
+/// Opens the code's grant. A session-bound grant needs its SSO session live before *and*
+/// after the row is written: a logout that ends the session in between then either sees the
+/// grant (and revokes it) or is seen here.
+async fn open_grant(ctx: &GrantCtx<'_>, c: &AuthCode, offline: bool) -> Result<(), OAuthError> {
+    let db = &ctx.state.db;
+    let live_session = || async {
+        let Some(id) = c.session_id.as_deref() else {
+            return Ok(None);
+        };
+        let s = sessions::find_by_id(db, &ctx.tenant.id, id)
+            .await
+            .map_err(db_error)?;
+        Ok::<_, OAuthError>(
+            s.filter(|s| s.ended_at.is_none() && s.expires_at > ctx.now && s.user_id == c.user_id),
+        )
+    };
+    let expires_at = if offline {
+        ctx.now + grant_lifetime(ctx)
+    } else {
+        match live_session().await? {
+            // A session-bound grant never outlives its session.
+            Some(s) => s.expires_at.min(ctx.now + grant_lifetime(ctx)),
+            None => return Err(session_ended()),
+        }
+    };
+    let row = NewGrant {
+        id: &c.grant_id,
+        tenant_id: &ctx.tenant.id,
+        client_id: &c.client_id,
+        user_id: &c.user_id,
+        session_id: c.session_id.as_deref(),
+        offline,
+        now: ctx.now,
+        expires_at,
+    };
+    grants::open(db, &row).await.map_err(db_error)?;
+    if !offline && live_session().await?.is_none() {
+        grants::revoke(db, &ctx.tenant.id, &c.grant_id, ctx.now)
+            .await
+            .map_err(db_error)?;
+        return Err(session_ended());
+    }
+    // Revoked already: a concurrent second use of the code got there first.
+    if !grants::live(db, &ctx.tenant.id, &c.grant_id, ctx.now)
+        .await
+        .map_err(db_error)?
+    {
+        return Err(bad_code());
+    }
+    Ok(())
+}
+
+/// RFC 6749 §4.1.3: the code must belong to this client and the redirect URI must be identical
+/// to the one of the authorization request (simple string comparison, RFC 3986 §6.2.1; no
+/// normalisation). Checked before the code is touched.
 fn check_binding(ctx: &GrantCtx<'_>, c: &AuthCode, redirect_uri: &str) -> Result<(), OAuthError> {
-    if c.client_id != ctx.client.id || c.expires_at <= ctx.now {
+    if c.client_id != ctx.client.id {
         return Err(bad_code());
     }
     if c.redirect_uri != redirect_uri {

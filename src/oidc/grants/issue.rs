@@ -8,6 +8,7 @@ use crate::model::SigningAlg;
 use crate::oidc::claims::{self, AccessTokenInput, Authn, IdTokenInput};
 use crate::oidc::error::OAuthError;
 use crate::oidc::scope::Scope;
+use crate::store::grants;
 use crate::store::tokens::{self, AccessToken, RefreshToken};
 use crate::store::users::User;
 
@@ -34,7 +35,8 @@ pub struct UserGrant<'a> {
 }
 
 /// Access token, ID token when `openid` was granted, refresh token when the client may use the
-/// refresh_token grant (offline access is a property of the client, not of a scope value).
+/// refresh_token grant. Whether that refresh token survives the SSO session is a property of
+/// the grant (`offline_access`, see `authorization_code`), checked on every use.
 pub async fn for_user(ctx: &GrantCtx<'_>, g: &UserGrant<'_>) -> Result<TokenResponse, OAuthError> {
     let access_token = access_token(ctx, Some(g.authn), Some(g.grant_id), g.scope).await?;
     let id_token = if g.scope.contains("openid") {
@@ -47,6 +49,17 @@ pub async fn for_user(ctx: &GrantCtx<'_>, g: &UserGrant<'_>) -> Result<TokenResp
     } else {
         None
     };
+    // A revocation (logout, code reuse) may have landed while these were minted: they are dead
+    // on arrival then, and the client hears so rather than holding tokens that do not work.
+    if !grants::live(&ctx.state.db, &ctx.tenant.id, g.grant_id, ctx.now)
+        .await
+        .map_err(db_error)?
+    {
+        tokens::revoke_grant(&ctx.state.db, &ctx.tenant.id, g.grant_id, ctx.now)
+            .await
+            .map_err(db_error)?;
+        return Err(OAuthError::invalid_grant("the grant was revoked"));
+    }
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

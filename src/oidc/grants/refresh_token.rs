@@ -10,8 +10,8 @@ use crate::crypto::random;
 use crate::oidc::claims::Authn;
 use crate::oidc::error::OAuthError;
 use crate::oidc::scope::Scope;
-use crate::store::parse_json_list;
 use crate::store::tokens::{self, RefreshToken};
+use crate::store::{grants, parse_json_list};
 
 pub async fn refresh(ctx: &GrantCtx<'_>) -> Result<TokenResponse, OAuthError> {
     let presented = ctx.required("refresh_token")?;
@@ -70,6 +70,14 @@ async fn usable(ctx: &GrantCtx<'_>, hash: &str) -> Result<RefreshToken, OAuthErr
         return Err(reuse_detected(ctx, &t.grant_id).await);
     }
     if t.expires_at <= ctx.now {
+        return Err(bad_token());
+    }
+    // OIDC Core §11: a session-bound grant ends with its SSO session (logout, sign-out
+    // elsewhere, MFA reset), and any grant ends when revoked.
+    if !grants::live(&ctx.state.db, &ctx.tenant.id, &t.grant_id, ctx.now)
+        .await
+        .map_err(db_error)?
+    {
         return Err(bad_token());
     }
     Ok(t)

@@ -1,0 +1,170 @@
+//! Grants: one row per authorization (the `grant_id` shared by a code and every token minted
+//! from it). The row is what makes revocation stick: a grant revoked while a redemption is
+//! still minting leaves tokens behind in `access_tokens`/`refresh_tokens`, but every use of a
+//! token asks [`live`] first (DESIGN.md §9: revoked grants are kept until they would expire).
+//!
+//! A grant is bound to the SSO session it came from unless `offline_access` was granted
+//! (OIDC Core §11): ending the session revokes it, and it never outlives the session's expiry.
+
+use super::{Db, StoreResult};
+use crate::with_db;
+
+/// A grant about to be opened (at the first redemption of its code).
+pub struct NewGrant<'a> {
+    pub id: &'a str,
+    pub tenant_id: &'a str,
+    pub client_id: &'a str,
+    pub user_id: &'a str,
+    pub session_id: Option<&'a str>,
+    pub offline: bool,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+/// Opens the grant; a grant that already exists (revoked by a concurrent code reuse, say) is
+/// left exactly as it is.
+pub async fn open(db: &Db, g: &NewGrant<'_>) -> StoreResult<()> {
+    with_db!(db, |pool| sqlx::query(
+        "INSERT INTO grants (id, tenant_id, client_id, user_id, session_id, offline, created_at, \
+         expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) \
+         ON CONFLICT (id) DO NOTHING"
+    )
+    .bind(g.id)
+    .bind(g.tenant_id)
+    .bind(g.client_id)
+    .bind(g.user_id)
+    .bind(g.session_id)
+    .bind(g.offline)
+    .bind(g.now)
+    .bind(g.expires_at)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// Revokes a grant that may not have been opened yet (a reused code whose first redemption is
+/// still running): the row is written revoked, so the later [`open`] finds it dead.
+pub async fn revoke_or_block(db: &Db, g: &NewGrant<'_>) -> StoreResult<()> {
+    with_db!(db, |pool| sqlx::query(
+        "INSERT INTO grants (id, tenant_id, client_id, user_id, session_id, offline, created_at, \
+         expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7) \
+         ON CONFLICT (id) DO UPDATE SET revoked_at = COALESCE(grants.revoked_at, $7)"
+    )
+    .bind(g.id)
+    .bind(g.tenant_id)
+    .bind(g.client_id)
+    .bind(g.user_id)
+    .bind(g.session_id)
+    .bind(g.offline)
+    .bind(g.now)
+    .bind(g.expires_at)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// True when tokens of this grant may be minted or used right now.
+pub async fn live(db: &Db, tenant_id: &str, id: &str, now: i64) -> StoreResult<bool> {
+    let row: Option<(i64,)> = with_db!(db, |pool| sqlx::query_as(
+        "SELECT expires_at FROM grants WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL \
+         AND expires_at > $3"
+    )
+    .bind(id)
+    .bind(tenant_id)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?);
+    Ok(row.is_some())
+}
+
+/// Revokes one grant; idempotent.
+pub async fn revoke(db: &Db, tenant_id: &str, id: &str, now: i64) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| sqlx::query(
+        "UPDATE grants SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 \
+         AND revoked_at IS NULL"
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}
+
+/// Revokes the session-bound grants of one SSO session (offline grants survive).
+pub async fn revoke_for_session(
+    db: &Db,
+    tenant_id: &str,
+    session_id: &str,
+    now: i64,
+) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| sqlx::query(
+        "UPDATE grants SET revoked_at = $3 WHERE tenant_id = $1 AND session_id = $2 \
+         AND offline = FALSE AND revoked_at IS NULL"
+    )
+    .bind(tenant_id)
+    .bind(session_id)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}
+
+/// Revokes the grants of every session of the user except `keep` (`""`: none): the
+/// session-bound ones, and the offline ones too when `offline_too`.
+pub async fn revoke_for_user(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    keep: &str,
+    offline_too: bool,
+    now: i64,
+) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| sqlx::query(
+        "UPDATE grants SET revoked_at = $4 WHERE tenant_id = $1 AND user_id = $2 \
+         AND COALESCE(session_id, '') <> $3 AND (offline = FALSE OR $5) AND revoked_at IS NULL"
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(keep)
+    .bind(now)
+    .bind(offline_too)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}
+
+/// Moves the live session-bound grants of `old` to `new` (a new sign-in in the same browser by
+/// the same user continues the session under a new id), with the new session's expiry.
+pub async fn rebind_session(
+    db: &Db,
+    tenant_id: &str,
+    old: &str,
+    new: &str,
+    expires_at: i64,
+) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| sqlx::query(
+        "UPDATE grants SET session_id = $3, expires_at = $4 WHERE tenant_id = $1 \
+         AND session_id = $2 AND offline = FALSE AND revoked_at IS NULL"
+    )
+    .bind(tenant_id)
+    .bind(old)
+    .bind(new)
+    .bind(expires_at)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}
+
+/// Removes grants that expired more than a day ago, like their tokens.
+pub async fn purge_expired(db: &Db, now: i64) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| sqlx::query(
+        "DELETE FROM grants WHERE expires_at < $1"
+    )
+    .bind(now - 86_400)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}
