@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -176,42 +175,6 @@ pub struct MetricsConfig {
     pub listen: Option<SocketAddr>,
 }
 
-/// The metrics bearer token: at least 16 characters; never printed by `Debug`.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(try_from = "String", into = "String")]
-pub struct MetricsToken(String);
-
-impl TryFrom<String> for MetricsToken {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        if value.chars().count() < 16 || value.chars().any(|c| c.is_whitespace()) {
-            return Err(
-                "expected at least 16 characters without spaces, e.g. from `openssl rand -hex 32`"
-                    .into(),
-            );
-        }
-        Ok(MetricsToken(value))
-    }
-}
-
-impl From<MetricsToken> for String {
-    fn from(value: MetricsToken) -> Self {
-        value.0
-    }
-}
-
-impl std::fmt::Debug for MetricsToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MetricsToken(..)")
-    }
-}
-
-impl MetricsToken {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -278,85 +241,6 @@ pub struct DemoConfig {
     /// the same facts (the database holds only hashes).
     pub credentials_file: PathBuf,
     pub redirect_uri: String,
-}
-
-/// A public base URL: absolute http(s), no query or fragment, stored without a trailing slash.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(try_from = "String", into = "String")]
-pub struct PublicUrl(String);
-
-impl TryFrom<String> for PublicUrl {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        let expected = "expected an absolute http:// or https:// URL without query or fragment, e.g. https://id.example.com";
-        let url = Url::parse(&value).map_err(|e| format!("{e}: {expected}"))?;
-        if !matches!(url.scheme(), "http" | "https")
-            || url.host_str().is_none()
-            || url.query().is_some()
-            || url.fragment().is_some()
-        {
-            return Err(expected.to_string());
-        }
-        Ok(PublicUrl(url.as_str().trim_end_matches('/').to_string()))
-    }
-}
-
-impl From<PublicUrl> for String {
-    fn from(value: PublicUrl) -> Self {
-        value.0
-    }
-}
-
-impl PublicUrl {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    pub fn is_https(&self) -> bool {
-        self.0.starts_with("https://")
-    }
-}
-
-/// Which backend a database URL names. Parsed at config load so a typo stops start-up.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(try_from = "String", into = "String")]
-pub struct DatabaseUrl(String);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl TryFrom<String> for DatabaseUrl {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        let ok = value.starts_with("sqlite:")
-            || value.starts_with("postgres://")
-            || value.starts_with("postgresql://");
-        if !ok || Url::parse(&value).is_err() {
-            return Err("expected sqlite://PATH or postgres://USER@HOST[:PORT]/DB".to_string());
-        }
-        Ok(DatabaseUrl(value))
-    }
-}
-
-impl From<DatabaseUrl> for String {
-    fn from(value: DatabaseUrl) -> Self {
-        value.0
-    }
-}
-
-impl DatabaseUrl {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    pub fn backend(&self) -> Backend {
-        if self.0.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else {
-            Backend::Postgres
-        }
-    }
 }
 
 impl Default for ServerConfig {
@@ -552,3 +436,6 @@ fn describe(e: figment::Error) -> String {
 
 #[cfg(test)]
 mod tests;
+mod values;
+
+pub use values::{Backend, DatabaseUrl, MetricsToken, PublicUrl};
