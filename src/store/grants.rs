@@ -24,32 +24,24 @@ pub struct NewGrant<'a> {
 /// Opens the grant; a grant that already exists (revoked by a concurrent code reuse, say) is
 /// left exactly as it is.
 pub async fn open(db: &Db, g: &NewGrant<'_>) -> StoreResult<()> {
-    with_db!(db, |pool| sqlx::query(
-        "INSERT INTO grants (id, tenant_id, client_id, user_id, session_id, offline, created_at, \
-         expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) \
-         ON CONFLICT (id) DO NOTHING"
-    )
-    .bind(g.id)
-    .bind(g.tenant_id)
-    .bind(g.client_id)
-    .bind(g.user_id)
-    .bind(g.session_id)
-    .bind(g.offline)
-    .bind(g.now)
-    .bind(g.expires_at)
-    .execute(pool)
-    .await?
-    .rows_affected());
-    Ok(())
+    write(db, g, false).await
 }
 
 /// Revokes a grant that may not have been opened yet (a reused code whose first redemption is
 /// still running): the row is written revoked, so the later [`open`] finds it dead.
 pub async fn revoke_or_block(db: &Db, g: &NewGrant<'_>) -> StoreResult<()> {
+    write(db, g, true).await
+}
+
+/// One statement for both: insert the grant (revoked when `revoked`); an existing row keeps its
+/// data and only ever gains a revocation, never loses one.
+async fn write(db: &Db, g: &NewGrant<'_>, revoked: bool) -> StoreResult<()> {
     with_db!(db, |pool| sqlx::query(
         "INSERT INTO grants (id, tenant_id, client_id, user_id, session_id, offline, created_at, \
-         expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7) \
-         ON CONFLICT (id) DO UPDATE SET revoked_at = COALESCE(grants.revoked_at, $7)"
+         expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+         CASE WHEN $9 THEN $7 ELSE NULL END) \
+         ON CONFLICT (id) DO UPDATE SET revoked_at = \
+         CASE WHEN $9 THEN COALESCE(grants.revoked_at, $7) ELSE grants.revoked_at END"
     )
     .bind(g.id)
     .bind(g.tenant_id)
@@ -59,6 +51,7 @@ pub async fn revoke_or_block(db: &Db, g: &NewGrant<'_>) -> StoreResult<()> {
     .bind(g.offline)
     .bind(g.now)
     .bind(g.expires_at)
+    .bind(revoked)
     .execute(pool)
     .await?
     .rows_affected());
