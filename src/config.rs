@@ -1,16 +1,21 @@
-//! Typed configuration: `config.toml` (or `--config PATH`) layered under `GATEHOUSE_SECTION__KEY`
-//! environment variables. Every section denies unknown keys so a typo stops start-up instead of
-//! being silently ignored.
+//! Typed configuration in three layers: the `config.toml` compiled into the binary (the only
+//! place a default is written), then the operator's file (`./config.toml` when present, or
+//! `--config PATH`), then `GATEHOUSE_SECTION__KEY` environment variables. Every section denies
+//! unknown keys so a typo stops start-up instead of being silently ignored.
+//!
+//! The structs carry no `#[serde(default)]` and no hand-written values: the embedded layer
+//! supplies every key (a partial operator file fills in the rest from it), keys commented out
+//! there are `Option`s that stay `None`, and each `Default` is that file, parsed.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Env, Format, Toml};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
@@ -25,7 +30,7 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct LoginConfig {
     /// How long a user has to finish the hosted login once /authorize sent them there.
     pub transaction_ttl_secs: i64,
@@ -45,26 +50,11 @@ pub struct LoginConfig {
     pub transaction_window_secs: i64,
 }
 
-impl Default for LoginConfig {
-    fn default() -> Self {
-        Self {
-            transaction_ttl_secs: 900,
-            session_ttl_secs: 12 * 3600,
-            max_failures_per_account: 10,
-            max_failures_per_ip: 50,
-            failure_window_secs: 900,
-            lockout_secs: 900,
-            max_transactions_per_ip: 300,
-            transaction_window_secs: 300,
-        }
-    }
-}
-
 /// `[otp]`: limits shared by every kind of one-time code sent by mail (the enrolment proof now;
 /// the email factor, registration and reset later). Deployment-wide rather than per tenant:
 /// they protect the outbound mail reputation and bound guessing, which no tenant should loosen.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct OtpConfig {
     /// How long a mailed code works.
     pub code_ttl_secs: i64,
@@ -79,20 +69,6 @@ pub struct OtpConfig {
     pub resend_interval_secs: i64,
     /// Codes mailed per user within 24 hours (all purposes together).
     pub max_mails_per_day: i64,
-}
-
-impl Default for OtpConfig {
-    fn default() -> Self {
-        Self {
-            code_ttl_secs: 600,
-            max_attempts_per_code: 5,
-            max_failures_per_user: 10,
-            failure_window_secs: 900,
-            lockout_secs: 900,
-            resend_interval_secs: 30,
-            max_mails_per_day: 10,
-        }
-    }
 }
 
 impl OtpConfig {
@@ -137,7 +113,7 @@ impl OtpConfig {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// Socket address to bind, e.g. `127.0.0.1:8080`; port 0 picks a free port.
     pub listen: SocketAddr,
@@ -166,8 +142,8 @@ pub struct ServerConfig {
 
 /// `/metrics` access control. With neither key set, `/metrics` on the main listener answers
 /// only while the public URL is a loopback one (local development); otherwise it is 401.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
     /// When set, `/metrics` requires `Authorization: Bearer {token}` wherever it is served.
     pub token: Option<MetricsToken>,
@@ -183,7 +159,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
     pub url: DatabaseUrl,
@@ -191,14 +167,14 @@ pub struct DatabaseConfig {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct KeysConfig {
     /// Folder for the signing keys (created with mode 0700, files 0600).
     pub dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct TokensConfig {
     /// Upper bound for any signed token's lifetime (ID and access tokens). A rotated-out signing
     /// key stays published this long so every token it signed can still be verified.
@@ -209,7 +185,7 @@ pub struct TokensConfig {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordConfig {
     /// argon2id memory cost in KiB (OWASP minimum: 19456 = 19 MiB).
     pub memory_kib: u32,
@@ -235,7 +211,7 @@ impl PasswordConfig {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct DemoConfig {
     /// Where `serve --demo` keeps the demo credentials it generated, so a second start prints
     /// the same facts (the database holds only hashes).
@@ -243,72 +219,47 @@ pub struct DemoConfig {
     pub redirect_uri: String,
 }
 
-impl Default for ServerConfig {
+/// `config.toml` from the repository root, compiled in: the base layer of every load.
+const EMBEDDED: &str = include_str!("../config.toml");
+
+fn embedded() -> Figment {
+    Figment::from(Toml::string(EMBEDDED))
+}
+
+impl Default for Config {
+    /// The embedded `config.toml` alone (no operator file, no environment): what tests start
+    /// from. That it parses and validates is a unit test, so the panic cannot ship.
     fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: None,
-            themes_dir: PathBuf::from("themes"),
-            log_format: LogFormat::Human,
-            log_level: "info".into(),
-            shutdown_grace_secs: 20,
-            cache_ttl_secs: 10,
-            keys_reload_secs: 30,
-            trusted_proxies: Vec::new(),
-            max_body_bytes: 64 * 1024,
-            sweep_interval_secs: 60,
-        }
+        embedded()
+            .extract()
+            .unwrap_or_else(|e| panic!("the embedded config.toml: {}", describe(e)))
     }
 }
 
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        Self {
-            url: DatabaseUrl("sqlite://data/gatehouse.db".into()),
-            max_connections: 10,
+/// Each section's `Default` is its part of the embedded file, for code and tests that need one
+/// section (the hashing pool, the metrics gate). Not used while deserializing: no section asks
+/// serde for defaults, which would recurse into this.
+macro_rules! section_defaults {
+    ($($section:ty => $key:ident),* $(,)?) => {$(
+        impl Default for $section {
+            fn default() -> Self {
+                Config::default().$key
+            }
         }
-    }
+    )*};
 }
 
-impl Default for KeysConfig {
-    fn default() -> Self {
-        Self {
-            dir: PathBuf::from("keys"),
-        }
-    }
-}
-
-impl Default for TokensConfig {
-    fn default() -> Self {
-        Self {
-            max_lifetime_secs: 86_400,
-            default_access_token_ttl_secs: 600,
-            default_id_token_ttl_secs: 600,
-            default_refresh_token_ttl_secs: 30 * 86_400,
-        }
-    }
-}
-
-impl Default for PasswordConfig {
-    fn default() -> Self {
-        Self {
-            memory_kib: 19_456,
-            iterations: 2,
-            parallelism: 1,
-            max_concurrent: 4,
-            max_queue: None,
-        }
-    }
-}
-
-impl Default for DemoConfig {
-    fn default() -> Self {
-        Self {
-            credentials_file: PathBuf::from("data/demo-credentials.json"),
-            redirect_uri: "http://localhost:9000/callback".into(),
-        }
-    }
-}
+section_defaults!(
+    ServerConfig => server,
+    DatabaseConfig => database,
+    KeysConfig => keys,
+    TokensConfig => tokens,
+    PasswordConfig => password,
+    LoginConfig => login,
+    OtpConfig => otp,
+    MetricsConfig => metrics,
+    DemoConfig => demo,
+);
 
 /// A configuration problem, phrased for an operator: it names the key and the expected form.
 #[derive(Debug, thiserror::Error)]
@@ -316,8 +267,9 @@ impl Default for DemoConfig {
 pub struct ConfigError(pub String);
 
 impl Config {
-    /// Loads defaults, then `path` (when it exists, or always when `required`), then the
-    /// environment. `required` is true when the operator named the file with `--config`.
+    /// Loads the embedded defaults, then `path` over them (when it exists, or always when
+    /// `required`), then the environment. `required` is true when the operator named the file
+    /// with `--config`. Either file may set only some keys.
     pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
         if required && !path.is_file() {
             return Err(ConfigError(format!(
@@ -325,7 +277,7 @@ impl Config {
                 path.display()
             )));
         }
-        let figment = Figment::from(Serialized::defaults(Config::default()))
+        let figment = embedded()
             .merge(Toml::file(path))
             // Only GATEHOUSE_SECTION__KEY variables are configuration; other GATEHOUSE_* names
             // (e.g. GATEHOUSE_TEST_PG for the test suite) are not.

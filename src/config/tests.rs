@@ -1,4 +1,6 @@
 use super::*;
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeSet;
 use std::io::Write;
 
 fn load_str(toml: &str) -> Result<Config, ConfigError> {
@@ -107,4 +109,136 @@ fn the_hashing_queue_defaults_to_four_per_hasher() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("password.max_queue"), "{err}");
+}
+
+/// `section.key` for every key written commented out in the embedded file (`# key = value`):
+/// the optional keys, documented there with an example and left unset.
+fn commented_out_keys() -> BTreeSet<String> {
+    let mut section = "";
+    let mut keys = BTreeSet::new();
+    for line in EMBEDDED.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name;
+        } else if let Some((key, _)) = line.strip_prefix('#').and_then(|l| l.split_once('=')) {
+            let key = key.trim();
+            if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                keys.insert(format!("{section}.{key}"));
+            }
+        }
+    }
+    keys
+}
+
+/// The file as written (figment's reading of the TOML, before any type sees it), and the
+/// defaults the code ends up with, both as JSON so they compare value by value.
+fn file_and_code() -> (Map<String, Json>, Map<String, Json>) {
+    let file: figment::value::Value = embedded().extract().unwrap();
+    let Json::Object(file) = serde_json::to_value(file).unwrap() else {
+        panic!("config.toml is not a table")
+    };
+    let Json::Object(code) = serde_json::to_value(Config::default()).unwrap() else {
+        panic!("Config does not serialize to a table")
+    };
+    (file, code)
+}
+
+#[test]
+fn the_embedded_file_and_the_code_agree_key_by_key() {
+    let (file, code) = file_and_code();
+    let commented = commented_out_keys();
+    let mut wrong = Vec::new();
+    for (section, keys) in &file {
+        let Some(Json::Object(known)) = code.get(section) else {
+            wrong.push(format!("[{section}] is in config.toml but not in Config"));
+            continue;
+        };
+        for (key, value) in keys.as_object().unwrap() {
+            match known.get(key) {
+                None => wrong.push(format!("{section}.{key} is not a key the code knows")),
+                Some(v) if v != value => wrong.push(format!(
+                    "{section}.{key}: the file says {value}, the code uses {v}"
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    for (section, keys) in &code {
+        for (key, value) in keys.as_object().unwrap() {
+            let name = format!("{section}.{key}");
+            let in_file = file.get(section).and_then(|s| s.get(key)).is_some();
+            // An optional key is documented commented out and is None; every other key is set.
+            match (value.is_null(), in_file, commented.contains(&name)) {
+                (false, true, false) | (true, false, true) => {}
+                (true, _, false) => {
+                    wrong.push(format!("{name} is unset but not shown commented out"))
+                }
+                (false, false, _) => {
+                    wrong.push(format!("{name} has a value the file does not give"))
+                }
+                (_, true, true) => wrong.push(format!("{name} is both set and commented out")),
+            }
+        }
+    }
+    for name in &commented {
+        let (section, key) = name.split_once('.').unwrap();
+        if code.get(section).and_then(|s| s.get(key)).is_none() {
+            wrong.push(format!(
+                "{name} is commented out but not a key the code knows"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "config.toml and src/config.rs disagree:\n{}",
+        wrong.join("\n")
+    );
+    Config::default().validate().unwrap();
+}
+
+#[test]
+fn each_sections_default_is_its_part_of_the_file() {
+    let (_, code) = file_and_code();
+    for (section, default) in [
+        ("server", serde_json::to_value(ServerConfig::default())),
+        ("database", serde_json::to_value(DatabaseConfig::default())),
+        ("keys", serde_json::to_value(KeysConfig::default())),
+        ("tokens", serde_json::to_value(TokensConfig::default())),
+        ("password", serde_json::to_value(PasswordConfig::default())),
+        ("login", serde_json::to_value(LoginConfig::default())),
+        ("otp", serde_json::to_value(OtpConfig::default())),
+        ("metrics", serde_json::to_value(MetricsConfig::default())),
+        ("demo", serde_json::to_value(DemoConfig::default())),
+        // Written by hand in notify/mail.rs (tests build mail settings from it): kept in step
+        // with the file here.
+        (
+            "mail",
+            serde_json::to_value(crate::notify::mail::MailConfig::default()),
+        ),
+    ] {
+        assert_eq!(default.unwrap(), code[section], "[{section}]");
+    }
+}
+
+#[test]
+fn commented_out_optional_keys_are_none() {
+    for c in [Config::default(), load_str("").unwrap()] {
+        assert!(c.server.public_url.is_none());
+        assert!(c.password.max_queue.is_none());
+        assert!(c.metrics.token.is_none());
+        assert!(c.metrics.listen.is_none());
+        assert!(c.mail.smtp_url.is_none());
+        assert!(c.mail.transport.is_none());
+    }
+}
+
+#[test]
+fn a_partial_file_keeps_every_other_default() {
+    let c = load_str("[login]\nlockout_secs = 60\n[mail]\nsmtp_url = \"smtp://127.0.0.1:2525\"\n")
+        .unwrap();
+    assert_eq!(c.login.lockout_secs, 60);
+    assert!(c.mail.smtp_url.is_some());
+    let mut expected = serde_json::to_value(Config::default()).unwrap();
+    expected["login"]["lockout_secs"] = 60.into();
+    expected["mail"]["smtp_url"] = "smtp://127.0.0.1:2525".into();
+    assert_eq!(serde_json::to_value(&c).unwrap(), expected);
 }
