@@ -20,7 +20,7 @@ use crate::web::templates::Templates;
 
 /// `[mail]`: how Gatehouse sends one-time codes and security notices.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct MailConfig {
     /// `file` or `smtp`. Unset: `smtp` when `smtp_url` is set, else `file`, so
     /// `GATEHOUSE_MAIL__SMTP_URL=...` alone switches a deployment to SMTP.
@@ -37,15 +37,10 @@ pub struct MailConfig {
     pub timeout_secs: u64,
 }
 
+/// The `[mail]` part of the embedded `config.toml`, the one place its defaults are written.
 impl Default for MailConfig {
     fn default() -> Self {
-        Self {
-            transport: None,
-            smtp_url: None,
-            from: FromAddress::default(),
-            dir: PathBuf::from("data/mail"),
-            timeout_secs: 10,
-        }
+        crate::config::Config::default().mail
     }
 }
 
@@ -150,16 +145,6 @@ impl TryFrom<String> for FromAddress {
 impl From<FromAddress> for String {
     fn from(value: FromAddress) -> Self {
         value.0.to_string()
-    }
-}
-
-impl Default for FromAddress {
-    fn default() -> Self {
-        FromAddress(
-            "Gatehouse <no-reply@localhost>"
-                .parse()
-                .expect("valid default mailbox"),
-        )
     }
 }
 
