@@ -12,6 +12,9 @@ use crate::crypto::keyring::KeyRing;
 use crate::crypto::password::PasswordHasherPool;
 use crate::crypto::secret::ServerSecret;
 use crate::error::AppError;
+use crate::mfa::MfaDeps;
+use crate::model::now;
+use crate::notify::Notifier;
 use crate::notify::mail::Mailer;
 use crate::store::{self, Db, tenants::Tenant};
 use crate::web::metrics::Metrics;
@@ -28,6 +31,8 @@ pub struct AppState {
     pub passwords: PasswordHasherPool,
     pub mailer: Mailer,
     pub templates: Arc<Templates>,
+    /// `mailer` and `templates` together, for the services' security notices.
+    pub notifier: Notifier,
     pub metrics: Arc<Metrics>,
     pub tenants: Arc<TtlCache<Tenant>>,
     /// Parsed `server.trusted_proxies` (validated at config load).
@@ -45,7 +50,8 @@ impl AppState {
         mailer: Mailer,
     ) -> AppState {
         let ttl = Duration::from_secs(config.server.cache_ttl_secs);
-        let templates = Templates::new(&config.server.themes_dir);
+        let templates = Arc::new(Templates::new(&config.server.themes_dir));
+        let notifier = Notifier::new(mailer.clone(), templates.clone());
         let trusted_proxies: Arc<[crate::web::client_ip::IpNet]> = config
             .server
             .trusted_proxies
@@ -60,10 +66,22 @@ impl AppState {
             secret,
             passwords,
             mailer,
-            templates: Arc::new(templates),
+            templates,
+            notifier,
             metrics: Arc::new(Metrics::default()),
             tenants: Arc::new(TtlCache::new(ttl)),
             trusted_proxies,
+        }
+    }
+
+    /// What the MFA services run with, for one request: the database, the server secret, the
+    /// notifier and the time now. The web side's only way to build one.
+    pub fn mfa_deps(&self) -> MfaDeps<'_> {
+        MfaDeps {
+            db: &self.db,
+            secret: &self.secret,
+            notifier: &self.notifier,
+            now: now(),
         }
     }
 

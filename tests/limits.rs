@@ -174,11 +174,9 @@ async fn a_burst_of_wrong_recovery_codes_is_evaluated_at_most_the_limit(backend:
         .await
         .unwrap()
         .unwrap();
-    let codes = gatehouse::mfa::service::regenerate_recovery_codes(
-        &srv.state, &tenant, &user, "test", false,
-    )
-    .await
-    .unwrap();
+    let codes = gatehouse::mfa::recovery::regenerate(&srv.state.mfa_deps(), &tenant, &user, "test")
+        .await
+        .unwrap();
     for round in 0..2 {
         let b = Browser::new();
         let mut form = challenge_form(&b, &srv, &rp, true).await;

@@ -551,11 +551,9 @@ async fn amr_and_acr_pin_every_row(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    let codes = gatehouse::mfa::service::regenerate_recovery_codes(
-        &srv.state, &tenant, &user, "test", false,
-    )
-    .await
-    .unwrap();
+    let codes = gatehouse::mfa::recovery::regenerate(&srv.state.mfa_deps(), &tenant, &user, "test")
+        .await
+        .unwrap();
     let b2 = Browser::new();
     let res = alice_signs_in(&b2, &srv, &rp, &[]).await;
     let (url, _) = page(res).await;

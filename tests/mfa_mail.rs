@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::browser::{self, Browser};
 use common::flow::{ALICE, PW, alice_signs_in, app_redirect};
-use common::mfa::{code, key_from_page, recovery_codes_from_page};
+use common::mfa::{code, enrol_in_store, key_from_page, recovery_codes_from_page};
 use common::smtp::SmtpServer;
 use common::{Backend, TestEnv, TestServer};
 
@@ -180,4 +180,93 @@ async fn offered_set_up_asks_for_the_proof_only_on_enable(backend: Backend) {
 both_backends!(
     offered_set_up_asks_for_the_proof_only_on_enable,
     super::offered_set_up_asks_for_the_proof_only_on_enable
+);
+
+/// Runs `gatehouse user mfa-reset acme alice --json` with mail going to `smtp`.
+async fn cli_reset(srv: &TestServer, smtp: &SmtpServer) -> std::process::Output {
+    srv.env
+        .command(&["user", "mfa-reset", "acme", ALICE, "--json"])
+        .env("GATEHOUSE_MAIL__SMTP_URL", smtp.url())
+        .output()
+        .await
+        .unwrap()
+}
+
+/// Issue 10: the CLI's `user mfa-reset` no longer builds its own mailer and templates; it calls
+/// the reset service, which sends the notice through the same notifier as the web. The mail is
+/// the one it sent before: to the user, "Two-factor authentication was reset", naming the
+/// tenant. When the mail server refuses it, the reset still stands and says so.
+async fn cli_reset_sends_the_reset_notice(backend: Backend) {
+    let (srv, smtp, _rp) = setup(backend).await;
+    enrol_in_store(&srv).await;
+    let out = cli_reset(&srv, &smtp).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["factors_removed"].clone(), v["user_notified"].clone()),
+        (1.into(), true.into())
+    );
+    let mail = smtp.wait_for(ALICE, WAIT).await;
+    assert_eq!(mail.rcpt_to, vec![ALICE.to_string()]);
+    assert_eq!(mail.subject, "Two-factor authentication was reset");
+    assert!(
+        mail.body.contains(
+            "An administrator removed all two-factor methods, recovery codes and trusted devices \
+             from your Acme account."
+        ),
+        "{}",
+        mail.body
+    );
+    assert!(
+        mail.body.contains("contact your Acme administrator"),
+        "{}",
+        mail.body
+    );
+
+    // Mail refused: the reset is done all the same, and `user_notified` tells.
+    enrol_in_store(&srv).await;
+    smtp.reject_recipients(true);
+    let out = cli_reset(&srv, &smtp).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["factors_removed"].clone(), v["user_notified"].clone()),
+        (1.into(), false.into())
+    );
+}
+both_backends!(
+    cli_reset_sends_the_reset_notice,
+    super::cli_reset_sends_the_reset_notice
+);
+
+/// Issue 10 ("an audit write that fails fails the change"). Before: `mfa-reset` deleted the
+/// factors, recovery codes and devices one statement at a time and then failed on the audit
+/// write: the command exited non-zero with the user's MFA gone and unaudited. Now the deletes
+/// and the audit event are one transaction: the command fails and the factor is still there,
+/// and no "reset" notice goes out.
+async fn cli_reset_whose_audit_event_fails_removes_nothing(backend: Backend) {
+    let (srv, smtp, _rp) = setup(backend).await;
+    enrol_in_store(&srv).await;
+    srv.break_audit_log().await;
+    let out = cli_reset(&srv, &smtp).await;
+    assert!(!out.status.success());
+    let users = srv.cli_json(&["user", "list", "acme"]).await;
+    assert_eq!(users["users"][0]["mfa"]["enabled"], true);
+    assert_eq!(
+        smtp.count_to(ALICE),
+        0,
+        "no notice for a reset that did not happen"
+    );
+}
+both_backends!(
+    cli_reset_whose_audit_event_fails_removes_nothing,
+    super::cli_reset_whose_audit_event_fails_removes_nothing
 );

@@ -11,7 +11,7 @@ use super::manage::{actor, change, home};
 use crate::crypto::seal;
 use crate::login::flow::server_error;
 use crate::login::pages::Base;
-use crate::mfa::service as mfa;
+use crate::mfa::recovery;
 use crate::model::now;
 use crate::state::{AppState, TenantCtx};
 use crate::store::{factors, recovery_codes};
@@ -138,7 +138,7 @@ pub async fn regenerate(
     if fs.is_empty() {
         return Redirect::to(&home(&ctx)).into_response();
     }
-    match mfa::regenerate_recovery_codes(&state, &ctx.tenant, &v.user, &actor(&v), true).await {
+    match recovery::regenerate(&state.mfa_deps(), &ctx.tenant, &v.user, &actor(&v)).await {
         Ok(codes) => with_flash(
             &state,
             &ctx,

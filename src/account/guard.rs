@@ -20,6 +20,7 @@ use crate::store::clients::{self, Client, NewClient};
 use crate::store::sessions::SsoSession;
 use crate::store::users::{self, User};
 use crate::web::browser::Browser;
+use crate::web::cookies;
 
 /// The built-in client behind the account pages, one per tenant.
 pub fn account_client_id(ctx: &TenantCtx) -> String {
@@ -210,9 +211,10 @@ pub async fn visitor(
         claims: None,
     };
     // The account pages are a client like any other: the tenant's MFA policy applies.
+    let device = cookies::device_token(headers);
     let decision = mfa::decide(
-        state,
-        headers,
+        &state.mfa_deps(),
+        device.as_deref(),
         Context {
             tenant: &ctx.tenant,
             client: &client,

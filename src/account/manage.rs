@@ -14,12 +14,15 @@ use super::proof::{self, Gate};
 use crate::crypto::seal;
 use crate::login::flow::server_error;
 use crate::login::pages::{self, Base};
-use crate::mfa::service as mfa;
-use crate::model::{TenantMfaPolicy, now};
-use crate::notify::mail::MailKind;
+use crate::mfa::devices as trusted_devices;
+use crate::mfa::reset::{self, Removal};
+use crate::mfa::service::{self as mfa, Enrolment};
+use crate::mfa::totp;
+use crate::model::now;
 use crate::signout;
 use crate::state::{AppState, TenantCtx};
-use crate::store::{devices, factors, recovery_codes, sessions};
+use crate::store::{devices, factors, sessions};
+use crate::web::cookies;
 
 const SEAL_PENDING: &str = "account-pending-totp";
 
@@ -48,10 +51,17 @@ pub(super) async fn recent_visitor(
     // second factor at that sign-in (which then records no MFA time), so it stands in here too
     // — under the same rules as at the login, or the user would be sent round forever.
     let client = guard::account_client(state, ctx).await?;
+    let device = cookies::device_token(headers);
     let vouched = has_factor
-        && mfa::device_vouches(state, headers, &ctx.tenant, &client, &v.user.id)
-            .await
-            .map_err(fail)?;
+        && trusted_devices::vouches(
+            &state.mfa_deps(),
+            device.as_deref(),
+            &ctx.tenant,
+            &client,
+            &v.user.id,
+        )
+        .await
+        .map_err(fail)?;
     if !v.recent(ctx.tenant.account_reauth_secs, has_factor, vouched) {
         return Err(reauth_page(state, ctx, path));
     }
@@ -165,7 +175,8 @@ fn add_page(
     ) else {
         return server_error(state, ctx, "sealing failed");
     };
-    let Some(p) = mfa::provisioning(state, sealed_seed, &ctx.tenant, &v.user) else {
+    let Some(p) = totp::pending_provisioning(&state.secret, sealed_seed, &ctx.tenant, &v.user)
+    else {
         return server_error(state, ctx, "provisioning failed");
     };
     state.templates.page(
@@ -199,7 +210,7 @@ pub async fn add_totp_page(
     if let Err(r) = proof::gate(&state, &ctx, &headers, &v, &path).await {
         return r;
     }
-    let Some(seed) = mfa::new_pending_totp(&state) else {
+    let Some(seed) = totp::new_pending(&state.secret) else {
         return server_error(&state, &ctx, "no seed");
     };
     add_page(&state, &ctx, &v, &seed, "", None, StatusCode::OK)
@@ -234,15 +245,19 @@ pub async fn add_totp(
     } else {
         mfa::MailboxProof::NotProven
     };
-    let confirmed = mfa::confirm_totp(
-        &state,
-        &ctx.tenant,
-        &v.user,
+    let actor = actor(&v);
+    let enrolment = Enrolment {
+        tenant: &ctx.tenant,
+        user: &v.user,
+        actor: &actor,
+        proof: mailbox,
+    };
+    let confirmed = totp::confirm(
+        &state.mfa_deps(),
+        &enrolment,
         &pending.seed,
         field("label"),
         field("code"),
-        &actor(&v),
-        mailbox,
     )
     .await;
     // The session carries MFA only when this first factor's code was just verified *and* the
@@ -309,29 +324,18 @@ pub async fn rename(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let label: String = f
-        .get("label")
-        .map(|s| s.trim())
-        .unwrap_or("")
-        .chars()
-        .take(64)
-        .collect();
-    if label.is_empty() {
-        return Redirect::to(&home(&ctx)).into_response();
-    }
-    match factors::rename(&state.db, &v.user.id, &id, &label).await {
-        Ok(true) => {
-            let _ = mfa::record(
-                &state,
-                &ctx.tenant,
-                &v.user,
-                &actor(&v),
-                "mfa.factor_renamed",
-                json!({ "factor_id": id, "label": label }),
-            )
-            .await;
-            Redirect::to(&format!("{}?done=renamed", home(&ctx))).into_response()
-        }
+    let label = f.get("label").map(String::as_str).unwrap_or("");
+    let renamed = mfa::rename_factor(
+        &state.mfa_deps(),
+        &ctx.tenant,
+        &v.user,
+        &actor(&v),
+        &id,
+        label,
+    )
+    .await;
+    match renamed {
+        Ok(true) => Redirect::to(&format!("{}?done=renamed", home(&ctx))).into_response(),
         Ok(false) => Redirect::to(&home(&ctx)).into_response(),
         Err(e) => server_error(&state, &ctx, e),
     }
@@ -348,61 +352,32 @@ pub async fn remove(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let fail = |e| server_error(&state, &ctx, e);
-    let fs = match factors::list_for_user(&state.db, &v.user.id).await {
-        Ok(fs) => fs,
-        Err(e) => return fail(e),
-    };
-    let Some(factor) = fs.iter().find(|f| f.id == id) else {
-        return Redirect::to(&home(&ctx)).into_response();
-    };
-    if fs.len() == 1 && ctx.tenant.mfa_policy == TenantMfaPolicy::Required {
-        return pages::error(
+    // A removed factor voids the trust it vouched for and the MFA proof of the user's other
+    // sessions; with no factor left the recovery codes go too (see `mfa::reset`).
+    let removal = reset::remove_factor(
+        &state.mfa_deps(),
+        &ctx.tenant,
+        &v.user,
+        &actor(&v),
+        &id,
+        &v.session.id,
+    )
+    .await;
+    match removal {
+        Ok(Removal::Removed) => {
+            Redirect::to(&format!("{}?done=removed", home(&ctx))).into_response()
+        }
+        Ok(Removal::NotFound) => Redirect::to(&home(&ctx)).into_response(),
+        Ok(Removal::LastFactorRequired) => pages::error(
             &state,
             &ctx.tenant,
             StatusCode::CONFLICT,
             "This method cannot be removed",
             "Your organisation requires two-factor authentication, so you need at least one method. Add another method first, then remove this one.",
             Some(&home(&ctx)),
-        );
+        ),
+        Err(e) => server_error(&state, &ctx, e),
     }
-    let result = async {
-        factors::delete(&state.db, &v.user.id, &id).await?;
-        // A removed factor voids the trust it vouched for and the MFA proof of the user's
-        // other sessions; with no factor left the recovery codes go too.
-        mfa::factor_removed(&state, &v.user.id, &v.session.id, fs.len() - 1).await?;
-        if fs.len() == 1 {
-            recovery_codes::delete_all_for_user(&state.db, &v.user.id).await?;
-        }
-        mfa::record(
-            &state,
-            &ctx.tenant,
-            &v.user,
-            &actor(&v),
-            "mfa.factor_removed",
-            json!({ "factor_id": id, "kind": factor.kind, "label": factor.label }),
-        )
-        .await
-    }
-    .await;
-    if let Err(e) = result {
-        return fail(e);
-    }
-    let label = format!(
-        "{} ({})",
-        super::overview::kind_label(factor.kind),
-        factor.label
-    );
-    mfa::notify(
-        &state,
-        &ctx.tenant,
-        &v.user,
-        MailKind::MfaFactorRemoved {
-            method_label: label,
-        },
-    )
-    .await;
-    Redirect::to(&format!("{}?done=removed", home(&ctx))).into_response()
 }
 
 // ---- devices and sessions -----------------------------------------------------------------
@@ -418,19 +393,10 @@ pub async fn revoke_device(
         Ok(x) => x,
         Err(r) => return r,
     };
-    match devices::revoke(&state.db, &v.user.id, &id, now()).await {
-        Ok(true) => {
-            let _ = mfa::record(
-                &state,
-                &ctx.tenant,
-                &v.user,
-                &actor(&v),
-                "mfa.device_revoked",
-                json!({ "device_id": id }),
-            )
-            .await;
-            Redirect::to(&format!("{}?done=revoked", home(&ctx))).into_response()
-        }
+    let revoked =
+        trusted_devices::revoke(&state.mfa_deps(), &ctx.tenant, &v.user, &actor(&v), &id).await;
+    match revoked {
+        Ok(true) => Redirect::to(&format!("{}?done=revoked", home(&ctx))).into_response(),
         Ok(false) => Redirect::to(&home(&ctx)).into_response(),
         Err(e) => server_error(&state, &ctx, e),
     }
@@ -455,7 +421,7 @@ pub async fn sign_out_others(
                 .await?;
         devices::revoke_all_for_user(&state.db, &v.user.id, ts).await?;
         mfa::record(
-            &state,
+            &state.db,
             &ctx.tenant,
             &v.user,
             &actor(&v),

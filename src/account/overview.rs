@@ -77,14 +77,7 @@ pub fn describe_user_agent(ua: &str) -> String {
     format!("{browser} on {os}")
 }
 
-pub fn kind_label(kind: crate::model::MfaMethod) -> &'static str {
-    match kind {
-        crate::model::MfaMethod::Totp => "Authenticator app",
-        crate::model::MfaMethod::Email => "Email code",
-        crate::model::MfaMethod::Sms => "Text message",
-        crate::model::MfaMethod::Webauthn => "Security key or passkey",
-    }
-}
+pub use crate::mfa::service::kind_label;
 
 /// `?return_to=` back to the application, only when it is a registered redirect URI of the
 /// named client (never an open redirect).

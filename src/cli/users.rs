@@ -8,7 +8,9 @@ use crate::UserCommand;
 use crate::{Output, Result};
 use gatehouse::admin::{self, CLI_ACTOR, users::UserRequest};
 use gatehouse::crypto::password::PasswordHasherPool;
-use gatehouse::model::TenantMfaPolicy;
+use gatehouse::mfa;
+use gatehouse::model::{TenantMfaPolicy, now};
+use gatehouse::notify::Notifier;
 use gatehouse::store::{self, Db};
 
 /// Reads a password without echo on a terminal, or the first line of piped input.
@@ -83,21 +85,11 @@ pub async fn user_command(
             let u = store::users::find_by_login(&db, &t.id, &email)
                 .await?
                 .ok_or_else(|| format!("unknown user `{email}` in tenant `{tenant}`"))?;
-            let reset = gatehouse::mfa::service::reset(&db, &t, &u, CLI_ACTOR).await?;
+            // The same reset, and the same notice, as the admin API's: the service mails the
+            // user (best effort: the reset stands even if mail is down).
+            let notifier = Notifier::from_config(&config.mail, &config.server.themes_dir);
+            let reset = mfa::reset::reset(&db, &notifier, now(), &t, &u, CLI_ACTOR).await?;
             let removed = reset.factors_removed;
-            // Tell the user (best effort: the reset stands even if mail is down).
-            let themes = &config.server.themes_dir;
-            let sent = match gatehouse::notify::mail::Mailer::new(&config.mail, themes) {
-                Ok(mailer) => {
-                    let templates = gatehouse::web::templates::Templates::new(themes);
-                    let kind = gatehouse::notify::mail::MailKind::MfaReset;
-                    mailer
-                        .notify(&templates, &t.theme, &t.name, &u.email, kind)
-                        .await
-                        .is_ok()
-                }
-                Err(_) => false,
-            };
             Ok(Output::Value {
                 json: json!({
                     "user_id": u.id,
@@ -106,7 +98,7 @@ pub async fn user_command(
                     "sessions_ended": reset.ended.sessions,
                     "grants_revoked": reset.ended.grants,
                     "mfa_required_at_next_sign_in": t.mfa_policy == TenantMfaPolicy::Required,
-                    "user_notified": sent,
+                    "user_notified": reset.notified,
                 }),
                 text: format!(
                     "reset MFA of {}: {removed} factor(s) removed, recovery codes and trusted devices voided, {} session(s) ended",

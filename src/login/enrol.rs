@@ -13,7 +13,9 @@ use super::flow::{self, Stage, Tx, server_error};
 use super::mfa::{load_at, record_second_factor};
 use super::pages::{self, Base};
 use crate::crypto::seal;
-use crate::mfa::service as mfa;
+use crate::mfa::service::{self as mfa, Enrolment};
+use crate::mfa::totp;
+use crate::model::now;
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
 use crate::web::browser::Browser;
@@ -51,7 +53,7 @@ fn render(
         .extra
         .pending_totp
         .as_deref()
-        .and_then(|s| mfa::provisioning(state, s, &ctx.tenant, user))
+        .and_then(|s| totp::pending_provisioning(&state.secret, s, &ctx.tenant, user))
     else {
         return pages::expired(state, &ctx.tenant, tx.back_url().as_deref());
     };
@@ -139,7 +141,7 @@ async fn run(
         tx.extra.skipped = true;
         tx.extra.pending_totp = None;
         mfa::record(
-            state,
+            &state.db,
             &ctx.tenant,
             &user,
             &format!("user:{}", user.id),
@@ -154,7 +156,7 @@ async fn run(
     let sealed = tx.extra.pending_totp.clone().unwrap_or_default();
     // No attempt limit here, unlike the challenge: the seed being confirmed is shown on this
     // very page to whoever may post this form, so there is nothing to guess.
-    let Some(step) = mfa::check_pending(state, &sealed, field("code")) else {
+    let Some(step) = totp::check_pending(&state.secret, &sealed, field("code"), now()) else {
         return Err(render(
             state,
             ctx,
@@ -210,18 +212,16 @@ pub async fn bind_and_continue(
     } else {
         mfa::MailboxProof::NotProven
     };
-    let (_factor, codes) = mfa::bind_totp(
-        state,
-        &ctx.tenant,
+    let actor = format!("user:{}", user.id);
+    let enrolment = Enrolment {
+        tenant: &ctx.tenant,
         user,
-        &sealed,
-        label,
-        step,
-        &format!("user:{}", user.id),
+        actor: &actor,
         proof,
-    )
-    .await
-    .map_err(|e| server_error(state, ctx, e))?;
+    };
+    let (_factor, codes) = totp::bind(&state.mfa_deps(), &enrolment, &sealed, label, step)
+        .await
+        .map_err(|e| server_error(state, ctx, e))?;
     tx.extra.verified_totp = None;
     tx.extra.pending_totp = None;
     record_second_factor(state, ctx, &mut tx).await?;

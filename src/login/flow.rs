@@ -18,6 +18,7 @@ use crate::store::clients::Client;
 use crate::store::transactions::{self, LoginTransaction};
 use crate::store::{self, consents};
 use crate::web::browser::Browser;
+use crate::web::cookies;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -270,7 +271,7 @@ pub fn stage_for(
         Decision::Enrol { skippable, .. } => {
             extra.enrol_skippable = *skippable;
             if extra.pending_totp.is_none() {
-                extra.pending_totp = mfa::new_pending_totp(state);
+                extra.pending_totp = crate::mfa::totp::new_pending(&state.secret);
             }
             // A required enrolment proves the mailbox first (the enrolment hole). An offered one
             // shows the set-up with Skip first; the proof comes when the user chooses Enable.
@@ -330,9 +331,10 @@ pub async fn after_authentication(
             .and_then(|s| s.mfa_time),
         _ => None,
     };
+    let device = cookies::device_token(headers);
     let decision = mfa::decide(
-        state,
-        headers,
+        &state.mfa_deps(),
+        device.as_deref(),
         Context {
             tenant: &ctx.tenant,
             client,

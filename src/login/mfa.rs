@@ -14,7 +14,8 @@ use super::flow::{self, Stage, Tx, server_error};
 use super::pages::{self, Base};
 use crate::crypto::seal;
 use crate::mfa::attempts::{self, Budget, Guess, Outcome};
-use crate::mfa::service::{self as mfa, DEVICE_COOKIE};
+use crate::mfa::devices as trusted_devices;
+use crate::mfa::service as mfa;
 use crate::model::{TrustPolicy, now};
 use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
@@ -170,7 +171,7 @@ async fn end_locked(
     let ended = async {
         if transactions::delete(&state.db, &tx.row.id).await? {
             mfa::record(
-                state,
+                &state.db,
                 &ctx.tenant,
                 user,
                 "system",
@@ -219,7 +220,7 @@ async fn run(
             lockout_secs: state.config.login.transaction_ttl_secs,
         },
     };
-    let outcome = attempts::check(state, &ctx.tenant, &user, guess, Some(budget))
+    let outcome = attempts::check(&state.mfa_deps(), &ctx.tenant, &user, guess, Some(budget))
         .await
         .map_err(fail)?;
 
@@ -235,7 +236,7 @@ async fn run(
         Outcome::Refused => return Err(end_locked(state, ctx, &tx, &user, context).await),
         Outcome::Wrong { locked } => {
             mfa::record(
-                state,
+                &state.db,
                 &ctx.tenant,
                 &user,
                 "system",
@@ -265,7 +266,7 @@ async fn run(
         }
     };
     mfa::record(
-        state,
+        &state.db,
         &ctx.tenant,
         &user,
         &format!("user:{}", user.id),
@@ -284,11 +285,11 @@ async fn run(
         let ua = headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok());
-        let token = mfa::trust_device(state, &ctx.tenant, &user, ua)
+        let token = trusted_devices::trust(&state.mfa_deps(), &ctx.tenant, &user, ua)
             .await
             .map_err(fail)?;
         trust_cookie = Some(cookies::set(
-            DEVICE_COOKIE,
+            cookies::DEVICE,
             &token,
             &format!("/t/{}", ctx.tenant.slug),
             Some(ctx.tenant.trusted_device_days * 86_400),

@@ -20,6 +20,7 @@ use crate::state::{AppState, TenantCtx};
 use crate::store::{self, rate_limits};
 use crate::web::browser::Browser;
 use crate::web::client_ip::{self, ClientIp};
+use crate::web::cookies;
 
 pub async fn authorize_get(
     State(state): State<AppState>,
@@ -208,9 +209,10 @@ async fn run(
     let mut res = match usable {
         Some(s) => {
             // The session may still fall short of what this client or request demands (step-up).
+            let device = cookies::device_token(headers);
             let decision = mfa::decide(
-                state,
-                headers,
+                &state.mfa_deps(),
+                device.as_deref(),
                 Context {
                     tenant: &ctx.tenant,
                     client: &client,

@@ -3,11 +3,11 @@
 //! caller adds (the sign-in's own budget) — *before* the code is checked, with one conditional
 //! upsert per key ([`rate_limits::reserve`]). Checking first and counting afterwards let 80
 //! simultaneous codes all be evaluated against limits of 5 and 10. [`check`] is the only way in
-//! to the code checks of [`service`], so no caller can forget the limit.
+//! to the code checks of [`totp`] and [`recovery`], so no caller can forget the limit.
 
-use super::service::{self, USER_LIMIT, user_limit_key};
-use crate::model::now;
-use crate::state::AppState;
+use super::MfaDeps;
+use super::service::{USER_LIMIT, user_limit_key};
+use super::{recovery, totp};
 use crate::store::StoreResult;
 use crate::store::rate_limits::{self, Limit, Reservation};
 use crate::store::tenants::Tenant;
@@ -45,43 +45,43 @@ pub struct Budget<'a> {
 /// attempts back and ends the user's run of consecutive failures (NIST SP 800-63B §5.2.2).
 /// A store error keeps the reservations: the code may have been compared.
 pub async fn check(
-    state: &AppState,
+    deps: &MfaDeps<'_>,
     tenant: &Tenant,
     user: &User,
     guess: Guess<'_>,
     budget: Option<Budget<'_>>,
 ) -> StoreResult<Outcome> {
-    let ts = now();
+    let (db, ts) = (deps.db, deps.now);
     let user_key = user_limit_key(&user.id);
     let mut last = false;
     if let Some(b) = &budget {
-        match rate_limits::reserve(&state.db, b.key, b.limit, ts).await? {
+        match rate_limits::reserve(db, b.key, b.limit, ts).await? {
             Reservation::Granted { remaining } => last |= remaining == 0,
             Reservation::Refused { .. } => return Ok(Outcome::Refused),
         }
     }
-    match rate_limits::reserve(&state.db, &user_key, USER_LIMIT, ts).await? {
+    match rate_limits::reserve(db, &user_key, USER_LIMIT, ts).await? {
         Reservation::Granted { remaining } => last |= remaining == 0,
         Reservation::Refused { .. } => {
             if let Some(b) = &budget {
-                rate_limits::release(&state.db, b.key, b.limit).await?;
+                rate_limits::release(db, b.key, b.limit).await?;
             }
             return Ok(Outcome::Refused);
         }
     }
     let passed = match guess {
-        Guess::Totp(code) => service::verify_totp(state, &user.id, code)
+        Guess::Totp(code) => totp::verify_for_user(deps, &user.id, code)
             .await?
             .map(|_| None),
-        Guess::RecoveryCode(code) => service::use_recovery_code(state, tenant, user, code).await?,
+        Guess::RecoveryCode(code) => recovery::spend(deps, tenant, user, code).await?,
     };
     let Some(replacement) = passed else {
         return Ok(Outcome::Wrong { locked: last });
     };
     if let Some(b) = &budget {
         // The sign-in moves on; its counter has nothing left to count.
-        rate_limits::clear(&state.db, b.key).await?;
+        rate_limits::clear(db, b.key).await?;
     }
-    rate_limits::clear(&state.db, &user_key).await?;
+    rate_limits::clear(db, &user_key).await?;
     Ok(Outcome::Passed { replacement })
 }

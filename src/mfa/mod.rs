@@ -1,9 +1,14 @@
 //! Multi-factor authentication: the policy decision, the factors (one file each), recovery codes
-//! and trusted devices. Email, SMS and WebAuthn factors slot in as one new file each.
+//! and trusted devices. Email, SMS and WebAuthn factors slot in as one new file each. The
+//! services take [`MfaDeps`] and plain values, never HTTP types.
 
 pub mod attempts;
+pub mod deps;
+pub mod devices;
 pub mod policy;
 pub mod recovery;
 pub mod reset;
 pub mod service;
 pub mod totp;
+
+pub use deps::MfaDeps;

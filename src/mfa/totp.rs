@@ -1,8 +1,22 @@
 //! Authenticator apps (RFC 6238 TOTP via totp-rs): SHA-1, 6 digits, 30 s steps, ±1 step of skew.
-//! A code is accepted once: the caller stores the matched step and refuses any step not newer
-//! (RFC 6238 §5.2).
+//! A code is accepted once: the matched step is stored and any step not newer is refused
+//! (RFC 6238 §5.2). The pure code functions come first, then the factor's services: a pending
+//! seed (sealed, so it can wait in the transaction or the account form), the enrolment screen,
+//! the bind, and the check of a signed-in user's code.
 
 use totp_rs::{Algorithm, Builder, Secret, Totp};
+
+use super::MfaDeps;
+use super::service::{self, Enrolment};
+use crate::crypto::seal;
+use crate::crypto::secret::ServerSecret;
+use crate::model::MfaMethod;
+use crate::store::StoreResult;
+use crate::store::factors::{self, Factor, NewFactor};
+use crate::store::tenants::Tenant;
+use crate::store::users::User;
+
+const SEAL_TOTP: &str = "totp-seed";
 
 pub const DIGITS: u8 = 6;
 pub const STEP: u64 = 30;
@@ -74,6 +88,116 @@ pub fn parse_key(grouped: &str) -> Option<Vec<u8>> {
     Secret::try_from_base32(compact)
         .ok()
         .map(|s| s.as_ref().to_vec())
+}
+
+// ---- the factor's services ------------------------------------------------------------------
+
+/// A fresh seed for enrolment, sealed so it can wait in the transaction or the account form.
+pub fn new_pending(secret: &ServerSecret) -> Option<String> {
+    seal::seal(secret, SEAL_TOTP, &new_secret()).ok()
+}
+
+pub fn open_seed(secret: &ServerSecret, sealed: &str) -> Option<Vec<u8>> {
+    seal::open(secret, SEAL_TOTP, sealed).ok()
+}
+
+/// The enrolment screen's material: grouped key, otpauth URI and QR code (base64 PNG).
+pub struct Provisioning {
+    pub key: String,
+    pub uri: String,
+    pub qr_png_base64: String,
+}
+
+/// The screen for a pending (sealed) seed, labelled with the tenant's name and the user's email.
+pub fn pending_provisioning(
+    secret: &ServerSecret,
+    sealed: &str,
+    tenant: &Tenant,
+    user: &User,
+) -> Option<Provisioning> {
+    let seed = open_seed(secret, sealed)?;
+    let (uri, qr) = provisioning(&seed, &tenant.name, &user.email)?;
+    Some(Provisioning {
+        key: grouped_key(&seed),
+        uri,
+        qr_png_base64: qr,
+    })
+}
+
+/// Checks the first code of a pending enrolment; the matched step, when it is right.
+pub fn check_pending(secret: &ServerSecret, sealed: &str, code: &str, now: i64) -> Option<i64> {
+    let seed = open_seed(secret, sealed)?;
+    verify(&seed, code, None, now)
+}
+
+/// Confirms a pending enrolment with the user's first code and binds it ([`bind`]); `None`
+/// when the code is wrong.
+pub async fn confirm(
+    deps: &MfaDeps<'_>,
+    e: &Enrolment<'_>,
+    sealed: &str,
+    label: &str,
+    code: &str,
+) -> StoreResult<Option<(Factor, Option<Vec<String>>)>> {
+    let Some(step) = check_pending(deps.secret, sealed, code, deps.now) else {
+        return Ok(None);
+    };
+    bind(deps, e, sealed, label, step).await.map(Some)
+}
+
+/// Stores an authenticator app whose first code (at `step`) was already checked, named
+/// `label` ("Authenticator app" when empty); see [`service::bind_factor`].
+pub async fn bind(
+    deps: &MfaDeps<'_>,
+    e: &Enrolment<'_>,
+    sealed: &str,
+    label: &str,
+    step: i64,
+) -> StoreResult<(Factor, Option<Vec<String>>)> {
+    let label = service::clean_label(label);
+    let label = if label.is_empty() {
+        service::kind_label(MfaMethod::Totp)
+    } else {
+        &label
+    };
+    let new = NewFactor {
+        tenant_id: &e.tenant.id,
+        user_id: &e.user.id,
+        kind: MfaMethod::Totp,
+        label,
+        secret_sealed: Some(sealed),
+        last_step: Some(step),
+        target: None,
+        now: deps.now,
+    };
+    service::bind_factor(deps, e, new).await
+}
+
+/// Checks a code against the user's authenticator apps (each code once). Only through
+/// [`super::attempts::check`], which reserves the attempt first.
+pub(super) async fn verify_for_user(
+    deps: &MfaDeps<'_>,
+    user_id: &str,
+    code: &str,
+) -> StoreResult<Option<Factor>> {
+    for f in factors::list_for_user(deps.db, user_id).await? {
+        if f.kind != MfaMethod::Totp {
+            continue;
+        }
+        let Some(seed) = f
+            .secret_sealed
+            .as_deref()
+            .and_then(|s| open_seed(deps.secret, s))
+        else {
+            continue;
+        };
+        if let Some(step) = verify(&seed, code, f.last_step, deps.now)
+            && factors::accept_step(deps.db, &f.id, step, deps.now).await?
+        {
+            return Ok(Some(f));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use super::{Db, StoreResult, new_id};
+use super::{Conn, Db, StoreResult, new_id};
 use crate::model::now;
-use crate::with_db;
+use crate::{with_conn, with_db};
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct AuditEvent {
@@ -30,13 +30,15 @@ pub struct NewEvent<'a> {
     pub ip: Option<&'a str>,
 }
 
-pub async fn record(db: &Db, e: NewEvent<'_>) -> StoreResult<()> {
+/// Appends one event. Inside a change's transaction (`&mut Tx`) it commits or rolls back with
+/// the change, so a change whose audit event cannot be written does not happen.
+pub async fn record(conn: impl Into<Conn<'_>>, e: NewEvent<'_>) -> StoreResult<()> {
     let detail = if e.detail.is_null() {
         "{}".to_string()
     } else {
         e.detail.to_string()
     };
-    with_db!(db, |pool| sqlx::query(
+    with_conn!(conn.into(), |c| sqlx::query(
         "INSERT INTO audit_events (id, tenant_id, user_id, actor, event, detail, ip, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     )
@@ -48,7 +50,7 @@ pub async fn record(db: &Db, e: NewEvent<'_>) -> StoreResult<()> {
     .bind(detail)
     .bind(e.ip)
     .bind(now())
-    .execute(pool)
+    .execute(c)
     .await?
     .rows_affected());
     Ok(())

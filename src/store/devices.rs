@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use super::{Db, StoreResult, new_id};
-use crate::with_db;
+use super::{Conn, Db, StoreResult, new_id};
+use crate::{with_conn, with_db};
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct TrustedDevice {
@@ -42,8 +42,8 @@ pub struct NewDevice<'a> {
     pub expires_at: i64,
 }
 
-pub async fn create(db: &Db, d: NewDevice<'_>) -> StoreResult<()> {
-    with_db!(db, |pool| sqlx::query(
+pub async fn create(conn: impl Into<Conn<'_>>, d: NewDevice<'_>) -> StoreResult<()> {
+    with_conn!(conn.into(), |c| sqlx::query(
         "INSERT INTO trusted_devices (id, tenant_id, user_id, token_hash, user_agent, created_at, \
          last_seen_at, expires_at, factor_set) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)"
     )
@@ -55,7 +55,7 @@ pub async fn create(db: &Db, d: NewDevice<'_>) -> StoreResult<()> {
     .bind(d.now)
     .bind(d.expires_at)
     .bind(d.factor_set)
-    .execute(pool)
+    .execute(c)
     .await?
     .rows_affected());
     Ok(())
@@ -98,15 +98,20 @@ pub async fn list_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<Vec<
         .await?))
 }
 
-pub async fn revoke(db: &Db, user_id: &str, id: &str, now: i64) -> StoreResult<bool> {
-    let n = with_db!(db, |pool| {
+pub async fn revoke(
+    conn: impl Into<Conn<'_>>,
+    user_id: &str,
+    id: &str,
+    now: i64,
+) -> StoreResult<bool> {
+    let n = with_conn!(conn.into(), |c| {
         sqlx::query(
         "UPDATE trusted_devices SET revoked_at = $3 WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL"
     )
     .bind(user_id)
     .bind(id)
     .bind(now)
-    .execute(pool)
+    .execute(c)
     .await?
     .rows_affected()
     });
@@ -114,13 +119,17 @@ pub async fn revoke(db: &Db, user_id: &str, id: &str, now: i64) -> StoreResult<b
 }
 
 /// Voids every trusted device of the user (MFA reset, factor removal).
-pub async fn revoke_all_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<u64> {
-    Ok(with_db!(db, |pool| sqlx::query(
+pub async fn revoke_all_for_user(
+    conn: impl Into<Conn<'_>>,
+    user_id: &str,
+    now: i64,
+) -> StoreResult<u64> {
+    Ok(with_conn!(conn.into(), |c| sqlx::query(
         "UPDATE trusted_devices SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL"
     )
     .bind(user_id)
     .bind(now)
-    .execute(pool)
+    .execute(c)
     .await?
     .rows_affected()))
 }

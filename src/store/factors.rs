@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use super::{Db, StoreError, StoreResult, new_id};
+use super::{Conn, Db, StoreError, StoreResult, new_id};
 use crate::model::MfaMethod;
-use crate::with_db;
+use crate::{with_conn, with_db};
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Factor {
@@ -44,14 +44,14 @@ pub struct NewFactor<'a> {
     pub now: i64,
 }
 
-pub async fn create(db: &Db, f: NewFactor<'_>) -> StoreResult<Factor> {
+pub async fn create(conn: impl Into<Conn<'_>>, f: NewFactor<'_>) -> StoreResult<Factor> {
     let sql = concat!(
         "INSERT INTO factors (",
         columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $9) RETURNING ",
         columns!()
     );
-    with_db!(db, |pool| Ok(sqlx::query_as::<_, Factor>(sql)
+    with_conn!(conn.into(), |c| Ok(sqlx::query_as::<_, Factor>(sql)
         .bind(new_id())
         .bind(f.tenant_id)
         .bind(f.user_id)
@@ -61,19 +61,19 @@ pub async fn create(db: &Db, f: NewFactor<'_>) -> StoreResult<Factor> {
         .bind(f.last_step)
         .bind(f.target)
         .bind(f.now)
-        .fetch_one(pool)
+        .fetch_one(c)
         .await?))
 }
 
-pub async fn list_for_user(db: &Db, user_id: &str) -> StoreResult<Vec<Factor>> {
+pub async fn list_for_user(conn: impl Into<Conn<'_>>, user_id: &str) -> StoreResult<Vec<Factor>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
         " FROM factors WHERE user_id = $1 ORDER BY created_at, id"
     );
-    with_db!(db, |pool| Ok(sqlx::query_as::<_, Factor>(sql)
+    with_conn!(conn.into(), |c| Ok(sqlx::query_as::<_, Factor>(sql)
         .bind(user_id)
-        .fetch_all(pool)
+        .fetch_all(c)
         .await?))
 }
 
@@ -107,37 +107,42 @@ pub async fn accept_step(db: &Db, id: &str, step: i64, now: i64) -> StoreResult<
     Ok(n == 1)
 }
 
-pub async fn rename(db: &Db, user_id: &str, id: &str, label: &str) -> StoreResult<bool> {
-    let n = with_db!(db, |pool| sqlx::query(
+pub async fn rename(
+    conn: impl Into<Conn<'_>>,
+    user_id: &str,
+    id: &str,
+    label: &str,
+) -> StoreResult<bool> {
+    let n = with_conn!(conn.into(), |c| sqlx::query(
         "UPDATE factors SET label = $3 WHERE user_id = $1 AND id = $2"
     )
     .bind(user_id)
     .bind(id)
     .bind(label)
-    .execute(pool)
+    .execute(c)
     .await?
     .rows_affected());
     Ok(n == 1)
 }
 
-pub async fn delete(db: &Db, user_id: &str, id: &str) -> StoreResult<bool> {
-    let n = with_db!(db, |pool| sqlx::query(
+pub async fn delete(conn: impl Into<Conn<'_>>, user_id: &str, id: &str) -> StoreResult<bool> {
+    let n = with_conn!(conn.into(), |c| sqlx::query(
         "DELETE FROM factors WHERE user_id = $1 AND id = $2"
     )
     .bind(user_id)
     .bind(id)
-    .execute(pool)
+    .execute(c)
     .await?
     .rows_affected());
     Ok(n == 1)
 }
 
-pub async fn delete_all_for_user(db: &Db, user_id: &str) -> StoreResult<u64> {
-    Ok(with_db!(db, |pool| sqlx::query(
+pub async fn delete_all_for_user(conn: impl Into<Conn<'_>>, user_id: &str) -> StoreResult<u64> {
+    Ok(with_conn!(conn.into(), |c| sqlx::query(
         "DELETE FROM factors WHERE user_id = $1"
     )
     .bind(user_id)
-    .execute(pool)
+    .execute(c)
     .await?
     .rows_affected()))
 }

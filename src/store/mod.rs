@@ -1,6 +1,7 @@
 //! Storage through sqlx with runtime queries. One enum holds either pool; SQL is written once
 //! (`$n` placeholders, BIGINT Unix timestamps and TEXT JSON work on both backends) and the
-//! [`with_db!`] macro expands the same code for each pool type.
+//! [`with_db!`] macro expands the same code for each pool type. Functions that a multi-step
+//! change runs inside one transaction take a [`Conn`] instead (see [`tx`]).
 
 pub mod audit;
 pub mod clients;
@@ -16,7 +17,10 @@ pub mod sessions;
 pub mod tenants;
 pub mod tokens;
 pub mod transactions;
+pub mod tx;
 pub mod users;
+
+pub use tx::{Conn, Tx};
 
 use std::str::FromStr;
 use std::time::Duration;

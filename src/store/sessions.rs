@@ -1,8 +1,8 @@
 //! SSO sessions. The browser holds a random token in a cookie; only its SHA-256 is stored. The
 //! row's `id` is public (it is the `sid` claim) and never authenticates anything by itself.
 
-use super::{Db, StoreResult, new_id};
-use crate::with_db;
+use super::{Conn, Db, StoreResult, new_id};
+use crate::{with_conn, with_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SsoSession {
@@ -186,30 +186,39 @@ pub async fn end_all_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<u
 }
 
 /// The user's sessions that are neither ended nor expired.
-pub async fn list_live_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<Vec<SsoSession>> {
+pub async fn list_live_for_user(
+    conn: impl Into<Conn<'_>>,
+    user_id: &str,
+    now: i64,
+) -> StoreResult<Vec<SsoSession>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
         " FROM sso_sessions WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2"
     );
-    with_db!(db, |pool| Ok(sqlx::query_as::<_, SsoSession>(sql)
+    with_conn!(conn.into(), |c| Ok(sqlx::query_as::<_, SsoSession>(sql)
         .bind(user_id)
         .bind(now)
-        .fetch_all(pool)
+        .fetch_all(c)
         .await?))
 }
 
 /// Takes the second-factor proof away from a session: `amr`/`acr` become what the first factor
 /// alone proves and `mfa_time` is cleared, so the next client that needs MFA asks again.
-pub async fn drop_second_factor(db: &Db, id: &str, amr: &[String], acr: &str) -> StoreResult<()> {
+pub async fn drop_second_factor(
+    conn: impl Into<Conn<'_>>,
+    id: &str,
+    amr: &[String],
+    acr: &str,
+) -> StoreResult<()> {
     let amr = serde_json::to_string(amr).unwrap_or_else(|_| "[]".into());
-    with_db!(db, |pool| sqlx::query(
+    with_conn!(conn.into(), |c| sqlx::query(
         "UPDATE sso_sessions SET amr = $2, acr = $3, mfa_time = NULL WHERE id = $1"
     )
     .bind(id)
     .bind(amr)
     .bind(acr)
-    .execute(pool)
+    .execute(c)
     .await?
     .rows_affected());
     Ok(())

@@ -1,10 +1,17 @@
-//! Cookies, written by hand (three of them): the SSO session, the browser binding, and later the
+//! Cookies, written by hand (three of them): the SSO session, the browser binding and the
 //! trusted device. All are HttpOnly and SameSite=Lax, Secure when the public URL is https.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
 pub const SESSION: &str = "gh_session";
 pub const BROWSER: &str = "gh_browser";
+/// "Trust this device": the token `mfa::devices` checks (it never sees the headers).
+pub const DEVICE: &str = "gh_device";
+
+/// The trusted-device token the browser sent, if any.
+pub fn device_token(headers: &HeaderMap) -> Option<String> {
+    get(headers, DEVICE)
+}
 
 /// The value of cookie `name` from the request, if present and non-empty.
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -279,6 +279,17 @@ impl TestServer {
         self.env.cli_json(args).await
     }
 
+    /// Drops the audit log's table, so every later audit write fails: a change that is audited
+    /// must then fail whole (the tests of a change's transaction).
+    pub async fn break_audit_log(&self) {
+        gatehouse::with_db!(&self.state.db, |pool| {
+            sqlx::query("DROP TABLE audit_events")
+                .execute(pool)
+                .await
+                .expect("drop audit_events");
+        });
+    }
+
     /// Creates a tenant through the CLI and returns its JSON.
     pub async fn tenant(&self, slug: &str, extra: &[&str]) -> serde_json::Value {
         let mut args = vec!["tenant", "create", slug];

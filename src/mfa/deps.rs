@@ -1,0 +1,19 @@
+//! [`MfaDeps`]: what the MFA services run with. They take this (and plain values), never
+//! `AppState` or request headers, so the hosted pages, the CLI and the admin API call the same
+//! functions: the web side builds one per request (`AppState::mfa_deps`), a command-line run
+//! from its configuration.
+
+use crate::crypto::secret::ServerSecret;
+use crate::notify::Notifier;
+use crate::store::Db;
+
+#[derive(Clone, Copy)]
+pub struct MfaDeps<'a> {
+    pub db: &'a Db,
+    /// Seals TOTP seeds and keys the HMAC of recovery codes.
+    pub secret: &'a ServerSecret,
+    /// Security notices ("two-factor authentication was turned on", ...), sent after commit.
+    pub notifier: &'a Notifier,
+    /// The time of the request, Unix seconds: every check and stored time of one call uses it.
+    pub now: i64,
+}

@@ -1,0 +1,103 @@
+//! Database transactions over either backend, and [`Conn`]: "run this statement on the pool, or
+//! inside that open transaction". A store function that a multi-step change needs inside its
+//! transaction takes `impl Into<Conn<'_>>`, so the same query text serves a plain call with
+//! `&Db` and a call with `&mut Tx`; the [`with_conn!`] macro expands it for the four cases
+//! (two backends, pool or transaction) the way [`crate::with_db!`] does for the two pools.
+//!
+//! A closure-taking `db.transaction(|tx| ...)` would read nicer but needs async closures that
+//! borrow the caller's values across the backend split; an explicit [`Db::begin`] and
+//! [`Tx::commit`] keeps the control flow plain. Dropping a [`Tx`] without committing rolls it
+//! back, so every early `?` return undoes the change.
+
+use super::{Db, StoreResult};
+
+/// An open transaction on one backend.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Where a statement runs: straight on the pool (its own implicit transaction) or inside an
+/// open [`Tx`].
+pub enum Conn<'a> {
+    Pool(&'a Db),
+    Tx(&'a mut Tx),
+}
+
+impl<'a> From<&'a Db> for Conn<'a> {
+    fn from(db: &'a Db) -> Self {
+        Conn::Pool(db)
+    }
+}
+
+impl<'a> From<&'a mut Tx> for Conn<'a> {
+    fn from(tx: &'a mut Tx) -> Self {
+        Conn::Tx(tx)
+    }
+}
+
+/// Runs `$body` with `$c` bound to an executor for the concrete backend: the pool itself, or
+/// the transaction's connection. `$c` may be used once (it is a `&mut` connection in the
+/// transaction arms), which is what a one-statement store function needs.
+#[macro_export]
+macro_rules! with_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::Conn::Pool($crate::store::Db::Sqlite($c)) => $body,
+            $crate::store::Conn::Pool($crate::store::Db::Postgres($c)) => $body,
+            $crate::store::Conn::Tx($crate::store::Tx::Sqlite(t)) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::store::Conn::Tx($crate::store::Tx::Postgres(t)) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$c` bound to the open transaction's connection (`&mut` to the concrete
+/// connection type, reborrowed as `&mut *$c` for each statement), for store functions that
+/// only make sense inside a caller's transaction.
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::store::Tx::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+impl Db {
+    /// Opens a transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at once,
+    /// so a transaction that reads before it writes (is this the user's first factor?) cannot
+    /// fail half-way with `SQLITE_BUSY` when another connection wrote in between (the busy
+    /// timeout waits for a lock, but cannot rescue a deferred transaction's stale snapshot).
+    /// On PostgreSQL it is the default READ COMMITTED; the single-use rows a change deletes are
+    /// row-locked by it, so a racing use of one (a TOTP step, a recovery code, a device token,
+    /// each spent with a conditional UPDATE) waits for the commit and then finds it gone.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
