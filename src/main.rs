@@ -60,6 +60,8 @@ enum Command {
     /// Print the MFA decision (and its reason) for a sign-in of USER to CLIENT.
     Explain {
         tenant: String,
+        /// Generated client ids may begin with `-`: taken as the value, not as a flag.
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         email: String,
         /// acr_values of the imagined request, space-separated (e.g. "mfa").

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::{Output, Result};
-use gatehouse::model::{self, MfaMethod};
+use gatehouse::model;
 use gatehouse::store::{self, Db};
 #[allow(clippy::too_many_arguments)]
 pub async fn explain(
@@ -16,7 +16,7 @@ pub async fn explain(
     max_age: Option<i64>,
     trusted_device: bool,
 ) -> Result<Output> {
-    use gatehouse::mfa::policy::{self, Inputs};
+    use gatehouse::mfa::inputs::{self, Situation};
     let t = store::tenants::get_by_slug(db, tenant).await?;
     let c = store::clients::find(db, &t.id, client_id)
         .await?
@@ -24,29 +24,25 @@ pub async fn explain(
     let u = store::users::find_by_login(db, &t.id, email)
         .await?
         .ok_or_else(|| format!("unknown user `{email}` in tenant `{tenant}`"))?;
-    let kinds: Vec<MfaMethod> = store::factors::list_for_user(db, &u.id)
-        .await?
-        .into_iter()
-        .map(|f| f.kind)
-        .collect();
-    let allowed = t.mfa_methods()?;
+    // The same facts and the same function as the hosted login (`mfa::service::decide`), for a
+    // fresh sign-in: no SSO session yet, nothing skipped.
+    let kinds = inputs::user_factors(db, &u.id).await?;
     let acr: Vec<String> = acr_values.split_whitespace().map(str::to_owned).collect();
     let essential: Vec<String> = essential_acr.into_iter().collect();
-    let d = policy::decide(&Inputs {
-        tenant_policy: t.mfa_policy,
-        prompt_enrollment: t.mfa_prompt_enrollment,
-        allowed_methods: &allowed,
-        client_policy: c.mfa_policy,
-        trust_policy: c.trust_policy,
-        acr_values: &acr,
-        essential_acr: &essential,
-        max_age,
-        user_factors: &kinds,
-        session_mfa_time: None,
-        trusted_device,
-        enrolment_skipped: false,
-        now: model::now(),
-    });
+    let d = inputs::decide(
+        &t,
+        &c,
+        &Situation {
+            acr_values: &acr,
+            essential_acr: &essential,
+            max_age,
+            user_factors: &kinds,
+            session_mfa_time: None,
+            trusted_device,
+            enrolment_skipped: false,
+            now: model::now(),
+        },
+    );
     let json = serde_json::to_value(&d)?;
     let text = format!(
         "{}: {}",

@@ -2,7 +2,9 @@
 //! and trusted devices. Email, SMS and WebAuthn factors slot in as one new file each.
 
 pub mod attempts;
+pub mod inputs;
 pub mod policy;
+pub mod proven;
 pub mod recovery;
 pub mod reset;
 pub mod service;

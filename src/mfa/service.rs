@@ -5,7 +5,8 @@
 use axum::http::HeaderMap;
 use serde_json::json;
 
-use super::policy::{self, Decision, Inputs};
+use super::inputs::{self, Situation};
+use super::policy::Decision;
 use super::{recovery, totp};
 use crate::crypto::{random, seal};
 use crate::model::{MfaMethod, TrustPolicy, now};
@@ -33,16 +34,6 @@ pub const USER_LIMIT: Limit = Limit {
 
 pub fn user_limit_key(user_id: &str) -> String {
     format!("mfa:user:{user_id}")
-}
-
-pub async fn enrolled_kinds(state: &AppState, user_id: &str) -> StoreResult<Vec<MfaMethod>> {
-    let mut kinds: Vec<MfaMethod> = factors::list_for_user(&state.db, user_id)
-        .await?
-        .into_iter()
-        .map(|f| f.kind)
-        .collect();
-    kinds.dedup();
-    Ok(kinds)
 }
 
 /// The user's factor set as one value: SHA-256 over the sorted factor ids. Adding, removing or
@@ -107,28 +98,23 @@ pub async fn decide(
     headers: &HeaderMap,
     c: Context<'_>,
 ) -> StoreResult<Decision> {
-    let kinds = enrolled_kinds(state, c.user_id).await?;
-    let allowed = c
-        .tenant
-        .mfa_methods()
-        .unwrap_or_else(|_| vec![MfaMethod::Totp]);
+    let kinds = inputs::user_factors(&state.db, c.user_id).await?;
     let trusted = trusted_device(state, headers, c.user_id).await?;
     let essential = c.req.essential_acr();
-    Ok(policy::decide(&Inputs {
-        tenant_policy: c.tenant.mfa_policy,
-        prompt_enrollment: c.tenant.mfa_prompt_enrollment,
-        allowed_methods: &allowed,
-        client_policy: c.client.mfa_policy,
-        trust_policy: c.client.trust_policy,
-        acr_values: &c.req.acr_values,
-        essential_acr: &essential,
-        max_age: c.req.max_age,
-        user_factors: &kinds,
-        session_mfa_time: c.session_mfa_time,
-        trusted_device: trusted,
-        enrolment_skipped: c.enrolment_skipped,
-        now: now(),
-    }))
+    Ok(inputs::decide(
+        c.tenant,
+        c.client,
+        &Situation {
+            acr_values: &c.req.acr_values,
+            essential_acr: &essential,
+            max_age: c.req.max_age,
+            user_factors: &kinds,
+            session_mfa_time: c.session_mfa_time,
+            trusted_device: trusted,
+            enrolment_skipped: c.enrolment_skipped,
+            now: now(),
+        },
+    ))
 }
 
 /// A fresh TOTP seed for enrolment, sealed so it can wait in the transaction or account session.
@@ -415,7 +401,7 @@ pub async fn trust_device(
     Ok(token)
 }
 
-pub use super::reset::{Reset, factor_removed, first_factor_only, reset};
+pub use super::reset::{Reset, factor_removed, reset};
 
 pub async fn record(
     state: &AppState,
@@ -437,17 +423,6 @@ pub async fn record(
         },
     )
     .await
-}
-
-/// amr after a second factor (RFC 8176): the first factor's methods plus `otp` and `mfa`.
-pub fn amr_with_otp(first: &[String]) -> Vec<String> {
-    let mut amr: Vec<String> = first.to_vec();
-    for m in ["otp", "mfa"] {
-        if !amr.iter().any(|x| x == m) {
-            amr.push(m.to_owned());
-        }
-    }
-    amr
 }
 
 /// Emails the user about a security event. Best effort: a mail outage must not lock anyone out
