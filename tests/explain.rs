@@ -145,6 +145,22 @@ async fn explain_equals_the_real_login(backend: Backend) {
         }
     }
     assert_eq!(rows, 24);
+
+    // A tenant whose allowed-methods column cannot be read (Gatehouse never writes one). Before,
+    // `explain` failed with "invalid MFA method" while the login fell back to the authenticator
+    // app and challenged; both now read the column through one rule.
+    let (_, _, rp) = &clients[2];
+    gatehouse::with_db!(&srv.state.db, |pool| sqlx::query(
+        "UPDATE tenants SET mfa_methods = '[\"carrier-pigeon\"]' WHERE slug = $1"
+    )
+    .bind("opt")
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
+    let explain = explained(&srv, rp, WITH, "").await;
+    assert_eq!(explain, real_login(&srv, rp, WITH, "").await);
+    assert_eq!(explain, "challenge");
 }
 both_backends!(
     explain_equals_the_real_login,

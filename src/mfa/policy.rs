@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use super::proven::Acr;
 use crate::model::{ClientMfaPolicy, MfaMethod, TenantMfaPolicy, TrustPolicy};
 
 /// The PAPE multi-factor policy URI: a synonym of `mfa` in `acr_values`.
@@ -46,7 +47,7 @@ pub enum Decision {
     /// (`mfa::proven::claims`). `device_vouched`: a trusted device stands in for the second
     /// factor (only then is it in the JSON).
     Pass {
-        acr: &'static str,
+        acr: Acr,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         device_vouched: bool,
         reason: String,
@@ -171,7 +172,7 @@ pub fn decide(i: &Inputs) -> Decision {
             };
         }
         return Decision::Pass {
-            acr: "pwd",
+            acr: Acr::Pwd,
             device_vouched: false,
             reason: "mfa_disabled: the organisation has turned two-factor authentication off"
                 .into(),
@@ -211,7 +212,7 @@ pub fn decide(i: &Inputs) -> Decision {
             };
         }
         return Decision::Pass {
-            acr: "pwd",
+            acr: Acr::Pwd,
             device_vouched: false,
             reason: "no_mfa_required: nothing requires a second factor".into(),
         };
@@ -223,7 +224,7 @@ pub fn decide(i: &Inputs) -> Decision {
         let fresh = i.max_age.is_none_or(|m| m > 0 && i.now - t <= m);
         if fresh {
             return Decision::Pass {
-                acr: "mfa",
+                acr: Acr::Mfa,
                 device_vouched: false,
                 reason: format!(
                     "mfa_in_session: a second factor was verified in this session; required by {reason}"
@@ -235,7 +236,7 @@ pub fn decide(i: &Inputs) -> Decision {
     // max_age demands a fresh authentication.
     if i.trusted_device && i.trust_policy == TrustPolicy::Any && i.max_age.is_none() {
         return Decision::Pass {
-            acr: "mfa",
+            acr: Acr::Mfa,
             device_vouched: true,
             reason: format!("trusted_device: this device is trusted; required by {reason}"),
         };
@@ -262,7 +263,7 @@ pub fn decide(i: &Inputs) -> Decision {
     if usable.is_empty() {
         if essential.is_empty() {
             return Decision::Pass {
-                acr: "pwd",
+                acr: Acr::Pwd,
                 device_vouched: false,
                 reason: format!(
                     "no_usable_method: no allowed method can be set up; asked by {reason}"
@@ -290,7 +291,7 @@ pub fn decide(i: &Inputs) -> Decision {
             };
         }
         return Decision::Pass {
-            acr: "pwd",
+            acr: Acr::Pwd,
             device_vouched: false,
             reason: format!(
                 "best_available: the user has no second factor; asked by {}",

@@ -90,6 +90,18 @@ impl Acr {
     }
 }
 
+impl std::fmt::Display for Acr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Acr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// Kinds of evidence (NIST SP 800-63B §5.1): "two or more distinct factors" means two kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
