@@ -16,8 +16,8 @@ use common::{Backend, TestServer};
 const WITH: &str = "with@example.com";
 const WITHOUT: &str = "without@example.com";
 
-/// Gives `email` an authenticator app directly in the store (the challenge is not answered).
-async fn give_factor(srv: &TestServer, tenant: &str, email: &str) {
+/// Gives `email` an authenticator app directly in the store; returns its seed.
+async fn give_factor(srv: &TestServer, tenant: &str, email: &str) -> Vec<u8> {
     use gatehouse::store::factors::{self, NewFactor};
     let db = &srv.state.db;
     let t = gatehouse::store::tenants::get_by_slug(db, tenant)
@@ -44,6 +44,7 @@ async fn give_factor(srv: &TestServer, tenant: &str, email: &str) {
     )
     .await
     .unwrap();
+    seed
 }
 
 /// The outcome of a real sign-in, in explain's words: `pass`, `challenge`, `enrol:skippable`,
@@ -79,16 +80,16 @@ async fn real_login(srv: &TestServer, rp: &Rp, email: &str, acr: &str) -> String
 
 /// `gatehouse explain --json`, in the same words.
 async fn explained(srv: &TestServer, rp: &Rp, email: &str, acr: &str) -> String {
-    let v = srv
-        .cli_json(&[
-            "explain",
-            &rp.tenant,
-            &rp.client_id,
-            email,
-            "--acr-values",
-            acr,
-        ])
-        .await;
+    outcome(&explain(srv, rp, email, &["--acr-values", acr]).await)
+}
+
+async fn explain(srv: &TestServer, rp: &Rp, email: &str, flags: &[&str]) -> serde_json::Value {
+    let mut args = vec!["explain", &rp.tenant, &rp.client_id, email];
+    args.extend_from_slice(flags);
+    srv.cli_json(&args).await
+}
+
+fn outcome(v: &serde_json::Value) -> String {
     let d = &v["decision"];
     match d["outcome"].as_str().unwrap() {
         "enrol" => format!(
@@ -165,4 +166,59 @@ async fn explain_equals_the_real_login(backend: Backend) {
 both_backends!(
     explain_equals_the_real_login,
     super::explain_equals_the_real_login
+);
+
+/// A step-up: the session already verified a second factor. Before, `explain` had no session
+/// input and said "challenge" where the login passed; `--session-mfa-age` imagines the session.
+async fn explain_imagines_the_session(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    srv.tenant("opt", &[]).await;
+    srv.user("opt", WITH, PW).await;
+    let seed = give_factor(&srv, "opt", WITH).await;
+    let app = srv.rp("opt", &["--first-party"]).await;
+    let strict = srv
+        .rp("opt", &["--first-party", "--mfa-policy", "required"])
+        .await;
+
+    // Signed in to `app` with the authenticator app...
+    let b = Browser::new();
+    let res = sign_in(&b, &srv, &srv.authorize_url(&app, &[]), WITH, PW).await;
+    assert_eq!(res.status(), 200);
+    let url = res.url().to_string();
+    let html = res.text().await.unwrap();
+    let mut form = browser::form(&html, &url);
+    form.set("code", &common::mfa::code(&seed, 0));
+    let res = b.follow(&srv.base, b.submit(&form).await).await;
+    assert!(browser::location(&res).starts_with(REDIRECT));
+    // ... the MFA-required client gets a code at once.
+    let res = b
+        .follow(&srv.base, b.get(&srv.authorize_url(&strict, &[])).await)
+        .await;
+    let q = browser::query(&browser::location(&res));
+    assert!(
+        q.contains_key("code"),
+        "step-up passes on the session: {q:?}"
+    );
+
+    let with_session = explain(&srv, &strict, WITH, &["--session-mfa-age", "5"]).await;
+    assert_eq!(outcome(&with_session), "pass");
+    let reason = with_session["decision"]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("mfa_in_session"), "{reason}");
+    // Without a session, and with a session too old for max_age, a challenge.
+    assert_eq!(
+        outcome(&explain(&srv, &strict, WITH, &[]).await),
+        "challenge"
+    );
+    let stale = explain(
+        &srv,
+        &strict,
+        WITH,
+        &["--session-mfa-age", "600", "--max-age", "60"],
+    )
+    .await;
+    assert_eq!(outcome(&stale), "challenge");
+}
+both_backends!(
+    explain_imagines_the_session,
+    super::explain_imagines_the_session
 );
