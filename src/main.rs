@@ -60,6 +60,8 @@ enum Command {
     /// Print the MFA decision (and its reason) for a sign-in of USER to CLIENT.
     Explain {
         tenant: String,
+        /// Generated client ids may begin with `-`: taken as the value, not as a flag.
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         email: String,
         /// acr_values of the imagined request, space-separated (e.g. "mfa").
@@ -73,6 +75,10 @@ enum Command {
         /// Assume a valid "Trust this device" cookie.
         #[arg(long)]
         trusted_device: bool,
+        /// Assume the browser's SSO session verified a second factor SECONDS ago (a step-up);
+        /// without it, a fresh sign-in with no session.
+        #[arg(long, value_name = "SECONDS")]
+        session_mfa_age: Option<i64>,
     },
 }
 
@@ -302,19 +308,17 @@ async fn run(command: Command, config: Config) -> Result<Output> {
             essential_acr,
             max_age,
             trusted_device,
+            session_mfa_age,
         } => {
+            let imagined = cli::explain::Imagined {
+                acr_values,
+                essential_acr,
+                max_age,
+                trusted_device,
+                session_mfa_age,
+            };
             with_db(&config, |db| async move {
-                cli::explain::explain(
-                    &db,
-                    &tenant,
-                    &client_id,
-                    &email,
-                    &acr_values,
-                    essential_acr,
-                    max_age,
-                    trusted_device,
-                )
-                .await
+                cli::explain::explain(&db, &tenant, &client_id, &email, imagined).await
             })
             .await
         }

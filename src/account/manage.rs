@@ -15,6 +15,7 @@ use crate::crypto::seal;
 use crate::login::flow::server_error;
 use crate::login::pages::{self, Base};
 use crate::mfa::devices as trusted_devices;
+use crate::mfa::proven::Method;
 use crate::mfa::reset::{self, Removal};
 use crate::mfa::service::{self as mfa, Enrolment};
 use crate::mfa::totp;
@@ -267,18 +268,9 @@ pub async fn add_totp(
     let mut spent_proof = None;
     if let (Ok(Some((_, Some(_)))), Gate::Proven) = (&confirmed, gate) {
         let ts = now();
-        let amr = mfa::amr_with_otp(&v.session.amr_list());
-        if let Err(e) = sessions::reauthenticate(
-            &state.db,
-            &v.session.id,
-            v.session.auth_time,
-            &amr,
-            "mfa",
-            Some(ts),
-            ts,
-        )
-        .await
-        {
+        let mut proven = v.session.proven();
+        proven.add(Method::Totp, ts);
+        if let Err(e) = sessions::record_proof(&state.db, &v.session, &proven, ts).await {
             return server_error(&state, &ctx, e);
         }
         spent_proof = Some(proof::forget(&state, &ctx));

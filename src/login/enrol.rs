@@ -13,6 +13,7 @@ use super::flow::{self, Stage, Tx, server_error};
 use super::mfa::{load_at, record_second_factor};
 use super::pages::{self, Base};
 use crate::crypto::seal;
+use crate::mfa::proven::Method;
 use crate::mfa::service::{self as mfa, Enrolment};
 use crate::mfa::totp;
 use crate::model::now;
@@ -224,7 +225,7 @@ pub async fn bind_and_continue(
         .map_err(|e| server_error(state, ctx, e))?;
     tx.extra.verified_totp = None;
     tx.extra.pending_totp = None;
-    record_second_factor(state, ctx, &mut tx).await?;
+    record_second_factor(state, ctx, &mut tx, Method::Totp).await?;
     match codes {
         Some(codes) => {
             tx.extra.recovery_codes = seal::seal(

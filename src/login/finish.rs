@@ -7,6 +7,7 @@ use axum::response::Response;
 use super::flow::server_error;
 use super::pages;
 use crate::crypto::random;
+use crate::mfa::proven::{self, Proven};
 use crate::model::now;
 use crate::oidc::authz_request::AuthRequest;
 use crate::oidc::response;
@@ -33,8 +34,9 @@ pub struct Completion<'a> {
     pub user_id: &'a str,
     /// When the first factor was verified in this interaction (None: from the session).
     pub auth_time: Option<i64>,
-    pub amr: Vec<String>,
-    pub acr: String,
+    /// What this interaction proved (for `Existing`, added to what the session proved). The
+    /// claims are computed from it here, once (`mfa::proven::claims`).
+    pub proven: Proven,
     pub session: SessionChoice,
 }
 
@@ -53,8 +55,11 @@ pub async fn complete(
     let secure = state.public_url.starts_with("https://");
     let fail = |e: crate::store::StoreError| server_error(state, ctx, e);
     let mut set_cookie = None;
+    let trust = c.client.trust_policy;
     let (session_id, auth_time, amr, acr) = match c.session {
         SessionChoice::New => {
+            let (amr, acr) = proven::claims(&c.proven, trust);
+            let amr = proven::amr_strings(&amr);
             // Replace whatever session this browser had: the cookie value changes on login.
             let old = current_session(state, ctx, headers).await.map_err(fail)?;
             let token = random::token(32);
@@ -70,9 +75,9 @@ pub async fn complete(
                     tenant_id: &ctx.tenant.id,
                     user_id: c.user_id,
                     auth_time,
-                    amr: &c.amr,
-                    acr: &c.acr,
-                    mfa_time: c.amr.iter().any(|m| m == "mfa").then_some(ts),
+                    amr: &amr,
+                    acr: acr.as_str(),
+                    mfa_time: c.proven.mfa_time(),
                     user_agent: user_agent.as_deref(),
                     ip: ip.as_deref(),
                     now: ts,
@@ -93,7 +98,7 @@ pub async fn complete(
                 Some(state.config.login.session_ttl_secs),
                 secure,
             ));
-            (s.id, auth_time, c.amr, c.acr)
+            (s.id, auth_time, amr, acr)
         }
         SessionChoice::Existing(id) => {
             let s = sessions::find_by_id(&state.db, &ctx.tenant.id, &id)
@@ -108,10 +113,12 @@ pub async fn complete(
                     )
                 })?;
             sessions::touch(&state.db, &s.id, ts).await.map_err(fail)?;
-            // The caller's acr: it may be higher than the session's when a trusted device
-            // vouches for the second factor.
-            let amr = s.amr_list();
-            (s.id, s.auth_time, amr, c.acr)
+            // What the session proved, plus this interaction: the acr may be higher than the
+            // session's when a trusted device vouches for the second factor here.
+            let mut all = s.proven();
+            all.merge(&c.proven);
+            let (amr, acr) = proven::claims(&all, trust);
+            (s.id, s.auth_time, proven::amr_strings(&amr), acr)
         }
     };
 
@@ -130,7 +137,7 @@ pub async fn complete(
         code_challenge_method: c.req.code_challenge_method.clone(),
         auth_time,
         amr: serde_json::to_string(&amr).unwrap_or_else(|_| "[]".into()),
-        acr,
+        acr: acr.as_str().to_owned(),
         claims: c.req.claims.as_ref().map(|v| v.to_string()),
         created_at: ts,
         expires_at: ts + CODE_TTL_SECS,

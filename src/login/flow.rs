@@ -10,8 +10,9 @@ use super::finish::{self, Completion, SessionChoice};
 use super::pages;
 use crate::crypto::random;
 use crate::mfa::policy::Decision;
+use crate::mfa::proven::{self, Method, Proven};
 use crate::mfa::service::{self as mfa, Context};
-use crate::model::{MfaMethod, now};
+use crate::model::{MfaMethod, TrustPolicy, now};
 use crate::oidc::authz_request::AuthRequest;
 use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
@@ -77,8 +78,10 @@ impl Stage {
 pub struct TxState {
     /// The SSO session this transaction continues when no new authentication happened.
     pub session_id: Option<String>,
-    /// The `acr` that the finished authentication reached.
-    pub acr: Option<String>,
+    /// What this interaction proved after the password (a second factor, a trusted device
+    /// vouching); see [`Tx::proven`].
+    #[serde(default)]
+    pub proven: Proven,
     /// Methods offered at the MFA challenge.
     #[serde(default)]
     pub mfa_methods: Vec<MfaMethod>,
@@ -119,21 +122,24 @@ impl Tx {
     pub fn back_url(&self) -> Option<String> {
         pages::app_home(&self.req.redirect_uri)
     }
-    pub fn amr(&self) -> Vec<String> {
-        serde_json::from_str(&self.row.amr).unwrap_or_default()
+    /// What this interaction proved. The credentials step (`login::password`) records the
+    /// password as the transaction's `auth_time` (its `amr` column says `["pwd"]`); everything
+    /// proven after it is in `extra.proven`. A step-up (no `auth_time`) continues a session,
+    /// which holds the rest.
+    pub fn proven(&self) -> Proven {
+        let mut p = match self.row.auth_time {
+            Some(t) => Proven::password(t),
+            None => Proven::default(),
+        };
+        p.merge(&self.extra.proven);
+        p
     }
-}
 
-/// DESIGN.md §6: `phr` when the second factor was WebAuthn, `mfa` when two or more distinct
-/// factors were verified, else `pwd`.
-pub fn acr_for(amr: &[String]) -> &'static str {
-    let has = |m: &str| amr.iter().any(|x| x == m);
-    if has("mfa") && (has("hwk") || has("swk")) {
-        "phr"
-    } else if has("mfa") {
-        "mfa"
-    } else {
-        "pwd"
+    /// Records a method proven at `at`; the stored `amr` column stays derived from it.
+    pub fn prove(&mut self, method: Method, at: i64) {
+        self.extra.proven.add(method, at);
+        let (amr, _) = proven::claims(&self.proven(), TrustPolicy::None);
+        self.row.amr = serde_json::to_string(&proven::amr_strings(&amr)).unwrap_or_default();
     }
 }
 
@@ -249,19 +255,11 @@ pub fn stage_for(
     tenant: &crate::store::tenants::Tenant,
     decision: &Decision,
     extra: &mut TxState,
-    amr: &[String],
 ) -> Result<Option<Stage>, (&'static str, String)> {
     match decision {
-        Decision::Pass { acr, .. } => {
-            let from_amr = acr_for(amr);
-            extra.acr = Some(
-                if *acr == "mfa" || from_amr != "pwd" {
-                    if from_amr == "phr" { "phr" } else { "mfa" }
-                } else {
-                    "pwd"
-                }
-                .to_owned(),
-            );
+        // The claims come from what was proven, at finish; a device vouching is part of that.
+        Decision::Pass { device_vouched, .. } => {
+            extra.proven.device_vouched |= *device_vouched;
             Ok(None)
         }
         Decision::Challenge { methods, .. } => {
@@ -367,8 +365,7 @@ pub async fn after_authentication(
     )
     .await
     .map_err(|e| server_error(state, ctx, e))?;
-    let amr = tx.amr();
-    match stage_for(state, &ctx.tenant, &decision, &mut tx.extra, &amr) {
+    match stage_for(state, &ctx.tenant, &decision, &mut tx.extra) {
         Err((error, reason)) => deny(state, ctx, &tx, error, &reason).await,
         Ok(Some(stage)) => move_to(state, ctx, tx, from, stage).await,
         Ok(None) => proceed(state, ctx, headers, ip, tx, client, from).await,
@@ -399,14 +396,11 @@ pub async fn proceed(
     ctx: &TenantCtx,
     headers: &HeaderMap,
     ip: Option<String>,
-    mut tx: Tx,
+    tx: Tx,
     client: &Client,
     from: Stage,
 ) -> Result<Response, Response> {
     let user_id = tx.row.user_id.clone().unwrap_or_default();
-    if tx.extra.acr.is_none() {
-        tx.extra.acr = Some(acr_for(&tx.amr()).to_owned());
-    }
     let consent = needs_consent(state, client, &tx.req, &user_id)
         .await
         .map_err(|e| server_error(state, ctx, e))?;
@@ -431,17 +425,11 @@ pub async fn finish_tx(
     if !removed {
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     }
-    let amr = tx.amr();
     let session = match (tx.row.auth_time, &tx.extra.session_id) {
         (Some(_), _) => SessionChoice::New,
         (None, Some(id)) => SessionChoice::Existing(id.clone()),
         (None, None) => return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref())),
     };
-    let acr = tx
-        .extra
-        .acr
-        .clone()
-        .unwrap_or_else(|| acr_for(&amr).to_owned());
     finish::complete(
         state,
         ctx,
@@ -452,29 +440,9 @@ pub async fn finish_tx(
             client,
             user_id: tx.row.user_id.as_deref().unwrap_or_default(),
             auth_time: tx.row.auth_time,
-            amr,
-            acr,
+            proven: tx.proven(),
             session,
         },
     )
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v(xs: &[&str]) -> Vec<String> {
-        xs.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn acr_follows_the_design_table() {
-        assert_eq!(acr_for(&v(&["pwd"])), "pwd");
-        assert_eq!(acr_for(&v(&["pwd", "otp", "mfa"])), "mfa");
-        assert_eq!(acr_for(&v(&["pwd", "sms", "otp", "mfa"])), "mfa");
-        assert_eq!(acr_for(&v(&["pwd", "hwk", "user", "mfa"])), "phr");
-        assert_eq!(acr_for(&v(&["pwd", "swk", "user", "mfa"])), "phr");
-        assert_eq!(acr_for(&v(&["hwk"])), "pwd");
-    }
 }

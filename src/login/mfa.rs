@@ -15,6 +15,7 @@ use super::pages::{self, Base};
 use crate::crypto::seal;
 use crate::mfa::attempts::{self, Budget, Guess, Outcome};
 use crate::mfa::devices as trusted_devices;
+use crate::mfa::proven::Method;
 use crate::mfa::service as mfa;
 use crate::model::{TrustPolicy, now};
 use crate::state::{AppState, TenantCtx};
@@ -279,7 +280,12 @@ async fn run(
     // Record the second factor: on the transaction for a fresh login, on the session for a
     // step-up (which then finishes on that session).
     let ip = Some(client_ip.to_string());
-    record_second_factor(state, ctx, &mut tx).await?;
+    let method = if recovery {
+        Method::RecoveryCode
+    } else {
+        Method::Totp
+    };
+    record_second_factor(state, ctx, &mut tx, method).await?;
     let mut trust_cookie = None;
     if field("trust") == "on" && offer_trust(ctx, &client) {
         let ua = headers
@@ -316,16 +322,17 @@ async fn run(
     Ok(res)
 }
 
-/// Adds `otp` and `mfa` to what this interaction proved, and the acr `mfa`.
+/// Records a verified second factor: on the transaction (a fresh login finishes with it), and
+/// on the session for a step-up (which then finishes on that session).
 pub async fn record_second_factor(
     state: &AppState,
     ctx: &TenantCtx,
     tx: &mut Tx,
+    method: Method,
 ) -> Result<(), Response> {
     let ts = now();
-    tx.extra.acr = Some("mfa".into());
+    tx.prove(method, ts);
     if tx.row.auth_time.is_some() {
-        tx.row.amr = serde_json::to_string(&mfa::amr_with_otp(&tx.amr())).unwrap_or_default();
         return Ok(());
     }
     if let Some(id) = &tx.extra.session_id {
@@ -333,8 +340,9 @@ pub async fn record_second_factor(
             .await
             .map_err(|e| server_error(state, ctx, e))?
             .ok_or_else(|| pages::expired(state, &ctx.tenant, tx.back_url().as_deref()))?;
-        let amr = mfa::amr_with_otp(&s.amr_list());
-        sessions::reauthenticate(&state.db, &s.id, s.auth_time, &amr, "mfa", Some(ts), ts)
+        let mut proven = s.proven();
+        proven.add(method, ts);
+        sessions::record_proof(&state.db, &s, &proven, ts)
             .await
             .map_err(|e| server_error(state, ctx, e))?;
     }

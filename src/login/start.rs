@@ -226,10 +226,9 @@ async fn run(
             .map_err(|e| server_error(state, ctx, e))?;
             let mut extra = TxState {
                 session_id: Some(s.id.clone()),
-                acr: Some(s.acr.clone()),
                 ..TxState::default()
             };
-            match flow::stage_for(state, &ctx.tenant, &decision, &mut extra, &s.amr_list()) {
+            match flow::stage_for(state, &ctx.tenant, &decision, &mut extra) {
                 Err((error, reason)) => return Err(deny(error, &reason)),
                 // OIDC Core §3.1.2.6: prompt=none may not show the MFA pages.
                 Ok(Some(_)) if req.has_prompt("none") => {
@@ -285,8 +284,8 @@ async fn run(
                                 client: &client,
                                 user_id: &s.user_id,
                                 auth_time: None,
-                                amr: s.amr_list(),
-                                acr: extra.acr.clone().unwrap_or_else(|| s.acr.clone()),
+                                // Nothing new proven; perhaps a trusted device vouching.
+                                proven: extra.proven.clone(),
                                 session: SessionChoice::Existing(s.id.clone()),
                             },
                         )

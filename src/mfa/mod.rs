@@ -5,7 +5,9 @@
 pub mod attempts;
 pub mod deps;
 pub mod devices;
+pub mod inputs;
 pub mod policy;
+pub mod proven;
 pub mod recovery;
 pub mod reset;
 pub mod service;

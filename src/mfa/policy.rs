@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use super::proven::Acr;
 use crate::model::{ClientMfaPolicy, MfaMethod, TenantMfaPolicy, TrustPolicy};
 
 /// The PAPE multi-factor policy URI: a synonym of `mfa` in `acr_values`.
@@ -41,8 +42,16 @@ pub struct Inputs<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Decision {
-    /// Nothing more to verify. `acr` is what the finished login may claim.
-    Pass { acr: &'static str, reason: String },
+    /// Nothing more to verify. `acr` is the assurance this pass rests on, for the audit log and
+    /// `gatehouse explain`; the token's claims are computed from what was proven, at finish
+    /// (`mfa::proven::claims`). `device_vouched`: a trusted device stands in for the second
+    /// factor (only then is it in the JSON).
+    Pass {
+        acr: Acr,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        device_vouched: bool,
+        reason: String,
+    },
     /// Ask for one of these enrolled factors (recovery codes are always offered too).
     Challenge {
         methods: Vec<MfaMethod>,
@@ -163,7 +172,8 @@ pub fn decide(i: &Inputs) -> Decision {
             };
         }
         return Decision::Pass {
-            acr: "pwd",
+            acr: Acr::Pwd,
+            device_vouched: false,
             reason: "mfa_disabled: the organisation has turned two-factor authentication off"
                 .into(),
         };
@@ -202,7 +212,8 @@ pub fn decide(i: &Inputs) -> Decision {
             };
         }
         return Decision::Pass {
-            acr: "pwd",
+            acr: Acr::Pwd,
+            device_vouched: false,
             reason: "no_mfa_required: nothing requires a second factor".into(),
         };
     }
@@ -213,7 +224,8 @@ pub fn decide(i: &Inputs) -> Decision {
         let fresh = i.max_age.is_none_or(|m| m > 0 && i.now - t <= m);
         if fresh {
             return Decision::Pass {
-                acr: "mfa",
+                acr: Acr::Mfa,
+                device_vouched: false,
                 reason: format!(
                     "mfa_in_session: a second factor was verified in this session; required by {reason}"
                 ),
@@ -224,7 +236,8 @@ pub fn decide(i: &Inputs) -> Decision {
     // max_age demands a fresh authentication.
     if i.trusted_device && i.trust_policy == TrustPolicy::Any && i.max_age.is_none() {
         return Decision::Pass {
-            acr: "mfa",
+            acr: Acr::Mfa,
+            device_vouched: true,
             reason: format!("trusted_device: this device is trusted; required by {reason}"),
         };
     }
@@ -250,7 +263,8 @@ pub fn decide(i: &Inputs) -> Decision {
     if usable.is_empty() {
         if essential.is_empty() {
             return Decision::Pass {
-                acr: "pwd",
+                acr: Acr::Pwd,
+                device_vouched: false,
                 reason: format!(
                     "no_usable_method: no allowed method can be set up; asked by {reason}"
                 ),
@@ -277,7 +291,8 @@ pub fn decide(i: &Inputs) -> Decision {
             };
         }
         return Decision::Pass {
-            acr: "pwd",
+            acr: Acr::Pwd,
+            device_vouched: false,
             reason: format!(
                 "best_available: the user has no second factor; asked by {}",
                 describe(&voluntary)

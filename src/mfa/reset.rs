@@ -7,8 +7,9 @@
 use serde_json::json;
 
 use super::MfaDeps;
+use super::proven;
 use super::service::{kind_label, record};
-use crate::model::TenantMfaPolicy;
+use crate::model::{TenantMfaPolicy, TrustPolicy};
 use crate::notify::Notifier;
 use crate::notify::mail::MailKind;
 use crate::signout::{self, Ended};
@@ -158,31 +159,10 @@ async fn factor_removed(
         if s.id == current_session && factors_left > 0 {
             continue;
         }
-        let amr = first_factor_only(&s.amr_list());
-        let acr = crate::login::flow::acr_for(&amr);
-        sessions::drop_second_factor(&mut *tx, &s.id, &amr, acr).await?;
+        let first = s.proven().first_factor_only();
+        let (amr, acr) = proven::claims(&first, TrustPolicy::None);
+        sessions::drop_second_factor(&mut *tx, &s.id, &proven::amr_strings(&amr), acr.as_str())
+            .await?;
     }
     Ok(())
-}
-
-/// The RFC 8176 methods a first factor alone proves: `amr` without the second-factor ones.
-pub fn first_factor_only(amr: &[String]) -> Vec<String> {
-    const SECOND: &[&str] = &["otp", "mfa", "hwk", "swk", "sms", "mca"];
-    amr.iter()
-        .filter(|m| !SECOND.contains(&m.as_str()))
-        .cloned()
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn first_factor_only_drops_second_factor_methods() {
-        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(first_factor_only(&v(&["pwd", "otp", "mfa"])), v(&["pwd"]));
-        assert_eq!(first_factor_only(&v(&["pwd"])), v(&["pwd"]));
-        assert_eq!(first_factor_only(&v(&["pwd", "hwk", "mfa"])), v(&["pwd"]));
-    }
 }

@@ -8,7 +8,8 @@
 
 use serde_json::json;
 
-use super::policy::{self, Decision, Inputs};
+use super::inputs::{self, Situation};
+use super::policy::Decision;
 use super::{MfaDeps, devices, recovery};
 use crate::model::MfaMethod;
 use crate::notify::mail::MailKind;
@@ -18,7 +19,7 @@ use crate::store::factors::{self, Factor, NewFactor};
 use crate::store::rate_limits::Limit;
 use crate::store::tenants::Tenant;
 use crate::store::users::User;
-use crate::store::{Conn, Db, StoreError, StoreResult, audit};
+use crate::store::{Conn, StoreError, StoreResult, audit};
 
 /// Per-user limit on wrong second-factor codes across sign-ins. NIST SP 800-63B §5.2.2 allows
 /// at most 100 consecutive failures; Gatehouse locks after 10 within 15 minutes, for 15 minutes.
@@ -30,16 +31,6 @@ pub const USER_LIMIT: Limit = Limit {
 
 pub fn user_limit_key(user_id: &str) -> String {
     format!("mfa:user:{user_id}")
-}
-
-pub async fn enrolled_kinds(db: &Db, user_id: &str) -> StoreResult<Vec<MfaMethod>> {
-    let mut kinds: Vec<MfaMethod> = factors::list_for_user(db, user_id)
-        .await?
-        .into_iter()
-        .map(|f| f.kind)
-        .collect();
-    kinds.dedup();
-    Ok(kinds)
 }
 
 /// What the policy needs to know about this request, user and session.
@@ -59,28 +50,23 @@ pub async fn decide(
     device_token: Option<&str>,
     c: Context<'_>,
 ) -> StoreResult<Decision> {
-    let kinds = enrolled_kinds(deps.db, c.user_id).await?;
-    let allowed = c
-        .tenant
-        .mfa_methods()
-        .unwrap_or_else(|_| vec![MfaMethod::Totp]);
+    let kinds = inputs::user_factors(deps.db, c.user_id).await?;
     let trusted = devices::trusted(deps, device_token, c.user_id).await?;
     let essential = c.req.essential_acr();
-    Ok(policy::decide(&Inputs {
-        tenant_policy: c.tenant.mfa_policy,
-        prompt_enrollment: c.tenant.mfa_prompt_enrollment,
-        allowed_methods: &allowed,
-        client_policy: c.client.mfa_policy,
-        trust_policy: c.client.trust_policy,
-        acr_values: &c.req.acr_values,
-        essential_acr: &essential,
-        max_age: c.req.max_age,
-        user_factors: &kinds,
-        session_mfa_time: c.session_mfa_time,
-        trusted_device: trusted,
-        enrolment_skipped: c.enrolment_skipped,
-        now: deps.now,
-    }))
+    Ok(inputs::decide(
+        c.tenant,
+        c.client,
+        &Situation {
+            acr_values: &c.req.acr_values,
+            essential_acr: &essential,
+            max_age: c.req.max_age,
+            user_factors: &kinds,
+            session_mfa_time: c.session_mfa_time,
+            trusted_device: trusted,
+            enrolment_skipped: c.enrolment_skipped,
+            now: deps.now,
+        },
+    ))
 }
 
 /// Whether the account's mailbox was proven (a mailed one-time code, `crate::otp`) in the flow
@@ -212,15 +198,4 @@ pub async fn record(
         },
     )
     .await
-}
-
-/// amr after a second factor (RFC 8176): the first factor's methods plus `otp` and `mfa`.
-pub fn amr_with_otp(first: &[String]) -> Vec<String> {
-    let mut amr: Vec<String> = first.to_vec();
-    for m in ["otp", "mfa"] {
-        if !amr.iter().any(|x| x == m) {
-            amr.push(m.to_owned());
-        }
-    }
-    amr
 }

@@ -2,6 +2,8 @@
 //! row's `id` is public (it is the `sid` claim) and never authenticates anything by itself.
 
 use super::{Conn, Db, StoreResult, new_id};
+use crate::mfa::proven::{self, Proven};
+use crate::model::TrustPolicy;
 use crate::{with_conn, with_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -26,6 +28,11 @@ pub struct SsoSession {
 impl SsoSession {
     pub fn amr_list(&self) -> Vec<String> {
         serde_json::from_str(&self.amr).unwrap_or_default()
+    }
+
+    /// What this session proved, read back from its stored `amr` (see `Proven::from_amr`).
+    pub fn proven(&self) -> Proven {
+        Proven::from_amr(&self.amr_list(), self.auth_time, self.mfa_time)
     }
 }
 
@@ -134,6 +141,23 @@ pub async fn reauthenticate(
     .await?
     .rows_affected());
     Ok(())
+}
+
+/// Records on the session what it has now proven (a step-up, a factor verified on the account
+/// pages): `amr`, `acr` and `mfa_time` derived from `proven` by `mfa::proven::claims`. A
+/// verified second factor needs no trusted device, so the trust policy plays no part.
+pub async fn record_proof(db: &Db, s: &SsoSession, proven: &Proven, now: i64) -> StoreResult<()> {
+    let (amr, acr) = proven::claims(proven, TrustPolicy::None);
+    reauthenticate(
+        db,
+        &s.id,
+        s.auth_time,
+        &proven::amr_strings(&amr),
+        acr.as_str(),
+        proven.mfa_time(),
+        now,
+    )
+    .await
 }
 
 pub async fn touch(db: &Db, id: &str, now: i64) -> StoreResult<()> {
