@@ -87,7 +87,7 @@ pub async fn build_state(config: Config, public_url: String) -> Result<AppState,
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn build_app(state: AppState) -> Router {
-    let hsts = state.public_url.starts_with("https://");
+    let hsts = state.is_https();
     Router::new()
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))

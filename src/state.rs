@@ -85,6 +85,12 @@ impl AppState {
         }
     }
 
+    /// Whether the public URL is https: cookies then carry `Secure` and responses carry HSTS.
+    /// The one place that decides it, so a cookie and the HSTS header can never disagree.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
     pub fn issuer(&self, slug: &str) -> String {
         format!("{}/t/{slug}", self.public_url)
     }

@@ -53,13 +53,7 @@ pub(super) fn with_flash(
     let mut res = Redirect::to(to).into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
-        cookies::set(
-            FLASH,
-            &sealed,
-            &home(ctx),
-            Some(300),
-            state.public_url.starts_with("https://"),
-        ),
+        cookies::set(FLASH, &sealed, &home(ctx), Some(300), state.is_https()),
     );
     res
 }
@@ -116,7 +110,7 @@ pub async fn codes_page(
     // Shown once: the cookie goes with this response.
     res.headers_mut().append(
         header::SET_COOKIE,
-        cookies::delete(FLASH, &home(&ctx), state.public_url.starts_with("https://")),
+        cookies::delete(FLASH, &home(&ctx), state.is_https()),
     );
     res
 }

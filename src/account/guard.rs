@@ -155,7 +155,7 @@ pub async fn login_redirect(
     if browser.is_new {
         res.headers_mut().append(
             axum::http::header::SET_COOKIE,
-            browser.cookie(state.public_url.starts_with("https://")),
+            browser.cookie(state.is_https()),
         );
     }
     Ok(res)

@@ -111,7 +111,7 @@ pub async fn gate(
 
 /// Spends the proof with the bind it allowed.
 pub fn forget(state: &AppState, ctx: &TenantCtx) -> HeaderValue {
-    cookies::delete(COOKIE, &home(ctx), state.public_url.starts_with("https://"))
+    cookies::delete(COOKIE, &home(ctx), state.is_https())
 }
 
 #[derive(Serialize)]
@@ -239,7 +239,7 @@ pub async fn submit(
             &sealed,
             &home(&ctx),
             Some(PROOF_SECS),
-            state.public_url.starts_with("https://"),
+            state.is_https(),
         ),
     );
     res

@@ -52,7 +52,7 @@ pub async fn complete(
     c: Completion<'_>,
 ) -> Result<Response, Response> {
     let ts = now();
-    let secure = state.public_url.starts_with("https://");
+    let secure = state.is_https();
     let fail = |e: crate::store::StoreError| server_error(state, ctx, e);
     let mut set_cookie = None;
     let trust = c.client.trust_policy;

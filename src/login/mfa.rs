@@ -299,7 +299,7 @@ async fn run(
             &token,
             &format!("/t/{}", ctx.tenant.slug),
             Some(ctx.tenant.trusted_device_days * 86_400),
-            state.public_url.starts_with("https://"),
+            state.is_https(),
         ));
     }
     let mut res = if let Some(code) = replacement {

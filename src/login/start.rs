@@ -204,7 +204,7 @@ async fn run(
             && req.max_age.is_none_or(|m| m > 0 && ts - s.auth_time <= m)
     });
     let browser = Browser::from_headers(headers);
-    let secure = state.public_url.starts_with("https://");
+    let secure = state.is_https();
 
     let mut res = match usable {
         Some(s) => {

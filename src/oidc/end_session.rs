@@ -165,7 +165,7 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
     {
         return crate::login::flow::server_error(state, ctx, e);
     }
-    let secure = state.public_url.starts_with("https://");
+    let secure = state.is_https();
     let mut res = match redirect {
         Some(uri) => {
             let mut url = match url::Url::parse(&uri) {
@@ -264,7 +264,7 @@ fn confirm_page(
         },
     );
     if browser.is_new {
-        let secure = state.public_url.starts_with("https://");
+        let secure = state.is_https();
         res.headers_mut()
             .append(header::SET_COOKIE, browser.cookie(secure));
     }
