@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use super::guard::{self, Visitor};
 use super::manage::{actor, change, home};
 use crate::crypto::seal;
-use crate::login::flow::server_error;
-use crate::login::pages::Base;
 use crate::mfa::recovery;
 use crate::model::now;
 use crate::state::{AppState, TenantCtx};
 use crate::store::{factors, recovery_codes};
 use crate::web::cookies;
+use crate::web::pages::Base;
+use crate::web::pages::server_error;
 
 const FLASH: &str = "gh_flash";
 const SEAL_FLASH: &str = "account-flash";

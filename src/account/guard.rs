@@ -9,8 +9,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::random;
-use crate::login::finish::current_session;
-use crate::login::flow::server_error;
 use crate::mfa::policy::Decision;
 use crate::mfa::service::{self as mfa, Context};
 use crate::model::{ClientMfaPolicy, SigningAlg, TokenAuthMethod, TrustPolicy, now};
@@ -21,6 +19,8 @@ use crate::store::sessions::SsoSession;
 use crate::store::users::{self, User};
 use crate::web::browser::Browser;
 use crate::web::cookies;
+use crate::web::pages::server_error;
+use crate::web::session::current_session;
 
 /// The built-in client behind the account pages, one per tenant.
 pub fn account_client_id(ctx: &TenantCtx) -> String {
@@ -241,5 +241,5 @@ pub async fn visitor(
 }
 
 fn pages_expired(state: &AppState, ctx: &TenantCtx) -> Response {
-    crate::login::pages::expired(state, &ctx.tenant, None)
+    crate::web::pages::expired(state, &ctx.tenant, None)
 }

@@ -12,8 +12,6 @@ use serde_json::json;
 use super::guard::{self, Visitor};
 use super::proof::{self, Gate};
 use crate::crypto::seal;
-use crate::login::flow::server_error;
-use crate::login::pages::{self, Base};
 use crate::mfa::devices as trusted_devices;
 use crate::mfa::proven::Method;
 use crate::mfa::reset::{self, Removal};
@@ -24,6 +22,8 @@ use crate::signout;
 use crate::state::{AppState, TenantCtx};
 use crate::store::{devices, factors, sessions};
 use crate::web::cookies;
+use crate::web::pages::server_error;
+use crate::web::pages::{self, Base};
 
 const SEAL_PENDING: &str = "account-pending-totp";
 
@@ -100,7 +100,7 @@ pub(super) fn form(
     v: &Visitor,
     body: &[u8],
 ) -> Option<std::collections::HashMap<String, String>> {
-    let f = crate::login::parse_params(body).unwrap_or_default();
+    let f = crate::web::form::parse_params(body).unwrap_or_default();
     let token = f.get("csrf").map(String::as_str).unwrap_or("");
     v.browser.verify_csrf(&state.secret, token).then_some(f)
 }

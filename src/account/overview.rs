@@ -9,12 +9,12 @@ use serde::Serialize;
 
 use super::guard::{self, Visitor};
 use crate::crypto::random;
-use crate::login::flow::server_error;
-use crate::login::pages::{self, Base};
 use crate::model::{human_time, now};
 use crate::state::{AppState, TenantCtx};
 use crate::store::{self, codes, devices, factors, recovery_codes};
 use crate::web::browser::Browser;
+use crate::web::pages::server_error;
+use crate::web::pages::{self, Base};
 
 #[derive(Serialize)]
 struct FactorRow {

@@ -16,13 +16,13 @@ use super::guard::Visitor;
 use super::manage::{change, home, recent_visitor};
 use crate::crypto::seal;
 use crate::login::enrol_proof::{Say, say_checked, say_sent};
-use crate::login::flow::server_error;
-use crate::login::pages::Base;
 use crate::model::now;
 use crate::otp::{Checked, Codes, Purpose, Recipient, mask_email};
 use crate::state::{AppState, TenantCtx};
 use crate::store::{factors, users};
 use crate::web::cookies;
+use crate::web::pages::Base;
+use crate::web::pages::server_error;
 
 const COOKIE: &str = "gh_proof";
 const SEAL: &str = "account-enrolment-proof";

@@ -8,13 +8,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::flow::{self, Stage, server_error};
-use super::pages::{self, Base};
+use super::flow::{self, Stage};
 use crate::model::now;
 use crate::oidc::response;
 use crate::state::{AppState, TenantCtx};
 use crate::store::{self, consents};
 use crate::web::client_ip::ClientIp;
+use crate::web::pages::server_error;
+use crate::web::pages::{self, Base};
 
 #[derive(Serialize)]
 struct ScopeLine {
@@ -107,7 +108,7 @@ async fn run(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, Response> {
-    let form = super::parse_params(body).unwrap_or_default();
+    let form = crate::web::form::parse_params(body).unwrap_or_default();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let (tx, browser) = flow::load(state, ctx, headers, Some(field("tx"))).await?;
     let back = tx.back_url();

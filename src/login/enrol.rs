@@ -9,9 +9,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::flow::{self, Stage, Tx, server_error};
+use super::flow::{self, Stage, Tx};
 use super::mfa::{load_at, record_second_factor};
-use super::pages::{self, Base};
 use crate::crypto::seal;
 use crate::mfa::proven::Method;
 use crate::mfa::service::{self as mfa, Enrolment};
@@ -21,6 +20,8 @@ use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
+use crate::web::pages::server_error;
+use crate::web::pages::{self, Base};
 
 const SEAL_DISPLAY: &str = "recovery-display";
 
@@ -118,7 +119,7 @@ async fn run(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, Response> {
-    let form = super::parse_params(body).unwrap_or_default();
+    let form = crate::web::form::parse_params(body).unwrap_or_default();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let (mut tx, browser, client, user) =
         load_at(state, ctx, headers, Some(field("tx")), Stage::Enrol).await?;
@@ -341,7 +342,7 @@ pub async fn codes_done(
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Response {
-    let form = super::parse_params(&body).unwrap_or_default();
+    let form = crate::web::form::parse_params(&body).unwrap_or_default();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let (mut tx, browser, client, _) = match load_at(
         &state,

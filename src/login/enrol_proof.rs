@@ -11,15 +11,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::flow::{self, Stage, Tx, server_error};
+use super::flow::{self, Stage, Tx};
 use super::mfa::load_at;
-use super::pages::{self, Base};
 use crate::model::now;
 use crate::otp::{Checked, Codes, OtpError, Purpose, Recipient, Sent, mask_email};
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
+use crate::web::pages::server_error;
+use crate::web::pages::{self, Base};
 
 /// What the proof page says: a notice or an error, and the status it is served with.
 #[derive(Debug, Clone, Copy, Default)]
@@ -208,7 +209,7 @@ async fn run(
     ip: Option<String>,
     body: &[u8],
 ) -> Result<Response, Response> {
-    let form = super::parse_params(body).unwrap_or_default();
+    let form = crate::web::form::parse_params(body).unwrap_or_default();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let (mut tx, browser, client, user) =
         load_at(state, ctx, headers, Some(field("tx")), Stage::EnrolProof).await?;

@@ -4,8 +4,6 @@
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 
-use super::flow::server_error;
-use super::pages;
 use crate::crypto::random;
 use crate::mfa::proven::{self, Proven};
 use crate::model::now;
@@ -16,6 +14,8 @@ use crate::store::clients::Client;
 use crate::store::codes::{self, AuthCode};
 use crate::store::sessions::{self, NewSession};
 use crate::web::cookies;
+use crate::web::pages::{self, server_error};
+use crate::web::session::{current_session, session_cookie_path};
 
 /// RFC 6749 §4.1.2 recommends at most 10 minutes; one is plenty for a redirect.
 pub const CODE_TTL_SECS: i64 = 60;
@@ -38,10 +38,6 @@ pub struct Completion<'a> {
     /// claims are computed from it here, once (`mfa::proven::claims`).
     pub proven: Proven,
     pub session: SessionChoice,
-}
-
-pub fn session_cookie_path(ctx: &TenantCtx) -> String {
-    format!("/t/{}", ctx.tenant.slug)
 }
 
 pub async fn complete(
@@ -157,22 +153,4 @@ pub async fn complete(
         res.headers_mut().append(header::SET_COOKIE, cookie);
     }
     Ok(res)
-}
-
-/// The live SSO session named by this browser's cookie, if any.
-pub async fn current_session(
-    state: &AppState,
-    ctx: &TenantCtx,
-    headers: &HeaderMap,
-) -> Result<Option<sessions::SsoSession>, crate::store::StoreError> {
-    let Some(token) = cookies::get(headers, cookies::SESSION) else {
-        return Ok(None);
-    };
-    sessions::find_live(
-        &state.db,
-        &ctx.tenant.id,
-        &random::sha256_hex(&token),
-        now(),
-    )
-    .await
 }

@@ -2,12 +2,11 @@
 //! each stage is a row state, each POST advances it once (guarded by `stage = from` in the
 //! UPDATE, so a replayed form changes nothing).
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::finish::{self, Completion, SessionChoice};
-use super::pages;
 use crate::crypto::random;
 use crate::mfa::policy::Decision;
 use crate::mfa::proven::{self, Method, Proven};
@@ -20,6 +19,7 @@ use crate::store::transactions::{self, LoginTransaction};
 use crate::store::{self, consents};
 use crate::web::browser::Browser;
 use crate::web::cookies;
+use crate::web::pages::{self, server_error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -234,18 +234,6 @@ pub async fn load(
         },
         browser,
     ))
-}
-
-pub fn server_error(state: &AppState, ctx: &TenantCtx, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "login step failed");
-    pages::error(
-        state,
-        &ctx.tenant,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "The sign-in service could not complete this step. Please try again.",
-        None,
-    )
 }
 
 /// Where an MFA decision sends the interaction: a stage (with its scratch state), on to consent

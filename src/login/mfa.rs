@@ -10,8 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::flow::{self, Stage, Tx, server_error};
-use super::pages::{self, Base};
+use super::flow::{self, Stage, Tx};
 use crate::crypto::seal;
 use crate::mfa::attempts::{self, Budget, Guess, Outcome};
 use crate::mfa::devices as trusted_devices;
@@ -26,6 +25,8 @@ use crate::store::{self, sessions, transactions};
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
 use crate::web::cookies;
+use crate::web::pages::server_error;
+use crate::web::pages::{self, Base};
 
 #[derive(Serialize)]
 struct MfaPage<'a> {
@@ -196,7 +197,7 @@ async fn run(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, Response> {
-    let form = super::parse_params(body).unwrap_or_default();
+    let form = crate::web::form::parse_params(body).unwrap_or_default();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let (mut tx, browser, client, user) =
         load_at(state, ctx, headers, Some(field("tx")), Stage::Mfa).await?;

@@ -9,7 +9,6 @@ pub mod enrol_proof;
 pub mod finish;
 pub mod flow;
 pub mod mfa;
-pub mod pages;
 pub mod password;
 pub mod start;
 
@@ -43,15 +42,4 @@ pub fn router() -> Router<AppState> {
             "/t/{tenant}/consent",
             get(consent::show).post(consent::submit),
         )
-}
-
-/// Parses a form or query string, refusing a parameter given twice (RFC 6749 §3.1).
-pub fn parse_params(raw: &[u8]) -> Result<std::collections::HashMap<String, String>, String> {
-    let mut out = std::collections::HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(raw) {
-        if out.insert(k.to_string(), v.into_owned()).is_some() {
-            return Err(format!("parameter `{k}` was given more than once"));
-        }
-    }
-    Ok(out)
 }

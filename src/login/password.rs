@@ -14,8 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::flow::{self, Stage, server_error};
-use super::pages::{self, Base};
+use super::flow::{self, Stage};
 use crate::crypto::password::PasswordError;
 use crate::crypto::random;
 use crate::model::now;
@@ -24,6 +23,8 @@ use crate::store::rate_limits::{self, Limit, Reservation};
 use crate::store::transactions;
 use crate::store::{self, StoreResult, users};
 use crate::web::client_ip::{self, ClientIp};
+use crate::web::pages::server_error;
+use crate::web::pages::{self, Base};
 
 #[derive(Serialize)]
 struct LoginPage<'a> {
@@ -209,7 +210,7 @@ async fn run(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, Response> {
-    let form = super::parse_params(body).unwrap_or_default();
+    let form = crate::web::form::parse_params(body).unwrap_or_default();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let (mut tx, browser) = flow::load(state, ctx, headers, Some(field("tx"))).await?;
     let back = tx.back_url();

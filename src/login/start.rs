@@ -9,8 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::finish::{self, Completion, SessionChoice};
-use super::flow::{self, Stage, TxState, server_error};
-use super::pages;
+use super::flow::{self, Stage, TxState};
 use crate::mfa::service::{self as mfa, Context};
 use crate::model::now;
 use crate::oidc::authorize::{self, Rejection};
@@ -21,6 +20,8 @@ use crate::store::{self, rate_limits};
 use crate::web::browser::Browser;
 use crate::web::client_ip::{self, ClientIp};
 use crate::web::cookies;
+use crate::web::pages;
+use crate::web::pages::server_error;
 
 pub async fn authorize_get(
     State(state): State<AppState>,
@@ -139,7 +140,8 @@ async fn run(
     if raw.len() > state.config.server.max_body_bytes {
         return Err(too_large(state, ctx));
     }
-    let params: HashMap<String, String> = super::parse_params(raw).map_err(|m| bad_request(&m))?;
+    let params: HashMap<String, String> =
+        crate::web::form::parse_params(raw).map_err(|m| bad_request(&m))?;
     let client = match params.get("client_id") {
         Some(id) if !id.is_empty() => store::clients::find(&state.db, &ctx.tenant.id, id)
             .await
@@ -192,7 +194,7 @@ async fn run(
     };
 
     let ts = now();
-    let session = finish::current_session(state, ctx, headers)
+    let session = crate::web::session::current_session(state, ctx, headers)
         .await
         .map_err(|e| server_error(state, ctx, e))?;
     // A session answers this request only if the client did not ask for a fresh login and the

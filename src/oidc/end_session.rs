@@ -11,14 +11,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::crypto::jwt;
-use crate::login::finish::{current_session, session_cookie_path};
-use crate::login::pages::{self, Base};
 use crate::model::now;
 use crate::signout;
 use crate::state::{AppState, TenantCtx};
 use crate::store;
 use crate::web::browser::Browser;
 use crate::web::cookies;
+use crate::web::pages::{self, Base};
+use crate::web::session::{current_session, session_cookie_path};
 
 #[derive(Serialize)]
 struct ConfirmPage<'a> {
@@ -68,7 +68,7 @@ fn bad(state: &AppState, ctx: &TenantCtx, msg: &str) -> Response {
 }
 
 async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u8]) -> Response {
-    let Ok(params) = crate::login::parse_params(raw) else {
+    let Ok(params) = crate::web::form::parse_params(raw) else {
         return bad(state, ctx, "A parameter was given more than once.");
     };
     let p = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
@@ -83,7 +83,7 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
             Ok(v) if v.claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer.as_str()) => {
                 match id_token_hint(state, ctx, v).await {
                     Ok(h) => h,
-                    Err(e) => return crate::login::flow::server_error(state, ctx, e),
+                    Err(e) => return crate::web::pages::server_error(state, ctx, e),
                 }
             }
             _ => {
@@ -116,7 +116,7 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
             };
             let client = match store::clients::find(&state.db, &ctx.tenant.id, cid).await {
                 Ok(c) => c,
-                Err(e) => return crate::login::flow::server_error(state, ctx, e),
+                Err(e) => return crate::web::pages::server_error(state, ctx, e),
             };
             let registered = client
                 .and_then(|c| c.post_logout_redirect_uris().ok())
@@ -134,7 +134,7 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
 
     let session = match current_session(state, ctx, headers).await {
         Ok(s) => s,
-        Err(e) => return crate::login::flow::server_error(state, ctx, e),
+        Err(e) => return crate::web::pages::server_error(state, ctx, e),
     };
     let confirmed = match p("csrf") {
         Some(token) => {
@@ -163,7 +163,7 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
     if let Some(s) = &session
         && let Err(e) = signout::end_session(&state.db, &ctx.tenant.id, &s.id, now()).await
     {
-        return crate::login::flow::server_error(state, ctx, e);
+        return crate::web::pages::server_error(state, ctx, e);
     }
     let secure = state.is_https();
     let mut res = match redirect {

@@ -1,9 +1,13 @@
-//! HTTP plumbing shared by every route: security headers, metrics, templates, static assets.
+//! HTTP plumbing shared by every route: security headers, metrics, templates, static assets,
+//! the hosted-page helpers (base context, error pages), form parsing and the session cookie.
 
 pub mod browser;
 pub mod client_ip;
 pub mod cookies;
+pub mod form;
 pub mod headers;
 pub mod i18n;
 pub mod metrics;
+pub mod pages;
+pub mod session;
 pub mod templates;

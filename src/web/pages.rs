@@ -1,11 +1,11 @@
-//! Page rendering helpers for the hosted login: the shared context every page needs and the
-//! friendly error page used for every dead end.
+//! Page rendering helpers for every hosted page (login, account, sign-out): the shared context
+//! every page needs and the friendly error page used for every dead end.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use crate::state::AppState;
+use crate::state::{AppState, TenantCtx};
 use crate::store::tenants::Tenant;
 
 /// The context every page's base template reads.
@@ -98,4 +98,18 @@ pub fn busy(state: &AppState, tenant: &Tenant, back_url: Option<&str>) -> Respon
         axum::http::HeaderValue::from(BUSY_RETRY_SECS),
     );
     res
+}
+
+/// The 500 page for a step that failed inside (a store or sealing error): the detail goes to the
+/// log only, the browser gets a generic page.
+pub fn server_error(state: &AppState, ctx: &TenantCtx, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "login step failed");
+    error(
+        state,
+        &ctx.tenant,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The sign-in service could not complete this step. Please try again.",
+        None,
+    )
 }
