@@ -81,6 +81,7 @@ impl AppState {
             db: &self.db,
             secret: &self.secret,
             notifier: &self.notifier,
+            otp: &self.config.otp,
             now: now(),
         }
     }

@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use super::guard::Visitor;
 use super::manage::{change, home, recent_visitor};
 use crate::crypto::seal;
-use crate::login::enrol_proof::{Say, say_checked, say_sent};
 use crate::model::now;
 use crate::otp::{Checked, Codes, Purpose, Recipient, mask_email};
 use crate::state::{AppState, TenantCtx};
@@ -23,6 +22,7 @@ use crate::store::{factors, users};
 use crate::web::cookies;
 use crate::web::pages::Base;
 use crate::web::pages::server_error;
+use crate::web::say::{Say, say_checked, say_sent};
 
 const COOKIE: &str = "gh_proof";
 const SEAL: &str = "account-enrolment-proof";
@@ -149,6 +149,7 @@ fn recipient<'a>(ctx: &'a TenantCtx, v: &'a Visitor) -> Recipient<'a> {
     Recipient {
         tenant: &ctx.tenant,
         user: &v.user,
+        address: &v.user.email,
         // The SSO session plays the login transaction's part for the per-scope throttle.
         scope: &v.session.id,
     }

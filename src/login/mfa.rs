@@ -210,7 +210,10 @@ async fn run(
     let guess = if recovery {
         Guess::RecoveryCode(field("recovery_code"))
     } else {
-        Guess::Totp(field("code"))
+        Guess::Code {
+            kind: crate::model::MfaMethod::Totp,
+            code: field("code"),
+        }
     };
     // This sign-in's own budget (the tenant's `mfa_max_attempts`), beside the user's.
     let tx_key = format!("mfa:tx:{}", tx.row.id);

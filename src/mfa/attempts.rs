@@ -7,16 +7,17 @@
 
 use super::MfaDeps;
 use super::service::{USER_LIMIT, user_limit_key};
-use super::{recovery, totp};
+use super::{factor, recovery};
+use crate::model::MfaMethod;
 use crate::store::StoreResult;
 use crate::store::rate_limits::{self, Limit, Reservation};
 use crate::store::tenants::Tenant;
 use crate::store::users::User;
 
-/// What the user typed.
+/// What the user typed: a code of one of their factors, or a recovery code.
 #[derive(Debug, Clone, Copy)]
 pub enum Guess<'a> {
-    Totp(&'a str),
+    Code { kind: MfaMethod, code: &'a str },
     RecoveryCode(&'a str),
 }
 
@@ -70,9 +71,7 @@ pub async fn check(
         }
     }
     let passed = match guess {
-        Guess::Totp(code) => totp::verify_for_user(deps, &user.id, code)
-            .await?
-            .map(|_| None),
+        Guess::Code { kind, code } => factor::verify(deps, kind, user, code).await?.map(|_| None),
         Guess::RecoveryCode(code) => recovery::spend(deps, tenant, user, code).await?,
     };
     let Some(replacement) = passed else {

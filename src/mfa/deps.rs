@@ -3,6 +3,7 @@
 //! functions: the web side builds one per request (`AppState::mfa_deps`), a command-line run
 //! from its configuration.
 
+use crate::config::OtpConfig;
 use crate::crypto::secret::ServerSecret;
 use crate::notify::Notifier;
 use crate::store::Db;
@@ -14,6 +15,8 @@ pub struct MfaDeps<'a> {
     pub secret: &'a ServerSecret,
     /// Security notices ("two-factor authentication was turned on", ...), sent after commit.
     pub notifier: &'a Notifier,
+    /// The limits on mailed one-time codes (the email factor's).
+    pub otp: &'a OtpConfig,
     /// The time of the request, Unix seconds: every check and stored time of one call uses it.
     pub now: i64,
 }

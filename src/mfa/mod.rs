@@ -5,6 +5,9 @@
 pub mod attempts;
 pub mod deps;
 pub mod devices;
+pub mod email_code;
+pub mod enrolment;
+pub mod factor;
 pub mod inputs;
 pub mod policy;
 pub mod proven;

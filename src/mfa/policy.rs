@@ -13,8 +13,9 @@ use crate::model::{ClientMfaPolicy, MfaMethod, TenantMfaPolicy, TrustPolicy};
 /// The PAPE multi-factor policy URI: a synonym of `mfa` in `acr_values`.
 pub const PAPE_MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
 
-/// Methods this build can verify; WebAuthn, email and SMS factors join as they land.
-pub const IMPLEMENTED: &[MfaMethod] = &[MfaMethod::Totp];
+/// Methods this build can verify (the factors of `mfa::factor`); SMS and WebAuthn join as they
+/// land.
+pub use super::factor::IMPLEMENTED;
 
 #[derive(Debug, Clone)]
 pub struct Inputs<'a> {

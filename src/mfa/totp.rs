@@ -7,10 +7,13 @@
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use super::MfaDeps;
+use super::factor::{self, ChallengeTo, Confirmation, Confirmed, Description, Pending};
+use super::proven::Method;
 use super::service::{self, Enrolment};
 use crate::crypto::seal;
 use crate::crypto::secret::ServerSecret;
 use crate::model::MfaMethod;
+use crate::otp::{Checked, OtpError, Sent};
 use crate::store::StoreResult;
 use crate::store::factors::{self, Factor, NewFactor};
 use crate::store::tenants::Tenant;
@@ -173,9 +176,70 @@ pub async fn bind(
     service::bind_factor(deps, e, new).await
 }
 
+/// The authenticator app as a [`factor::Factor`].
+pub struct AuthenticatorApp;
+
+impl factor::Factor for AuthenticatorApp {
+    const KIND: MfaMethod = MfaMethod::Totp;
+    const PROVES: Method = Method::Totp;
+
+    fn describe() -> Description {
+        Description {
+            kind: MfaMethod::Totp,
+            name: "Authenticator app",
+            hint: "Use an app such as Google Authenticator, Microsoft Authenticator or Authy to get codes.",
+        }
+    }
+
+    fn prompt(_factor: &Factor) -> String {
+        "Enter the code from your authenticator app".into()
+    }
+
+    fn begin(deps: &MfaDeps<'_>) -> Option<Pending> {
+        new_pending(deps.secret).map(|seed| Pending::Totp { seed })
+    }
+
+    async fn confirm(
+        deps: &MfaDeps<'_>,
+        _user: &User,
+        pending: &Pending,
+        label: &str,
+        code: &str,
+    ) -> StoreResult<Confirmation> {
+        // No attempt limit here, unlike the challenge: the seed being confirmed is shown to
+        // whoever may post this form, so there is nothing to guess.
+        let Pending::Totp { seed } = pending else {
+            return Ok(Confirmation::Refused(Checked::Expired));
+        };
+        Ok(match check_pending(deps.secret, seed, code, deps.now) {
+            Some(step) => Confirmation::Confirmed(Confirmed {
+                kind: MfaMethod::Totp,
+                label: factor::label_or(label, service::kind_label(MfaMethod::Totp)),
+                secret_sealed: Some(seed.clone()),
+                last_step: Some(step),
+                target: None,
+                proves_mailbox: false,
+            }),
+            None => Confirmation::Refused(Checked::Wrong { remaining: 1 }),
+        })
+    }
+
+    async fn challenge(
+        _deps: &MfaDeps<'_>,
+        _to: ChallengeTo<'_>,
+        _resend: bool,
+    ) -> Result<Option<Sent>, OtpError> {
+        Ok(None)
+    }
+
+    async fn verify(deps: &MfaDeps<'_>, user: &User, code: &str) -> StoreResult<Option<Factor>> {
+        verify_for_user(deps, &user.id, code).await
+    }
+}
+
 /// Checks a code against the user's authenticator apps (each code once). Only through
 /// [`super::attempts::check`], which reserves the attempt first.
-pub(super) async fn verify_for_user(
+async fn verify_for_user(
     deps: &MfaDeps<'_>,
     user_id: &str,
     code: &str,

@@ -44,18 +44,23 @@ impl Notifier {
         user: &User,
         kind: MailKind,
     ) -> Result<(), MailError> {
+        self.send_to(tenant, &user.email, kind).await
+    }
+
+    /// Renders `kind` in the tenant's theme and sends it to `address` (an email factor's
+    /// address may differ from the account's).
+    pub async fn send_to(
+        &self,
+        tenant: &Tenant,
+        address: &str,
+        kind: MailKind,
+    ) -> Result<(), MailError> {
         let mailer = self
             .mailer
             .as_ref()
             .map_err(|e| MailError::Config(e.clone()))?;
         mailer
-            .notify(
-                &self.templates,
-                &tenant.theme,
-                &tenant.name,
-                &user.email,
-                kind,
-            )
+            .notify(&self.templates, &tenant.theme, &tenant.name, address, kind)
             .await
     }
 

@@ -20,14 +20,15 @@ use rand::Rng;
 
 use crate::config::OtpConfig;
 use crate::crypto::secret::ServerSecret;
-use crate::notify::mail::{MailError, MailKind, Mailer};
+use crate::mfa::MfaDeps;
+use crate::notify::Notifier;
+use crate::notify::mail::{MailError, MailKind};
 use crate::state::AppState;
 use crate::store::otp::{self, NewOtp};
 use crate::store::rate_limits::{self, Limit, Reservation};
 use crate::store::tenants::Tenant;
 use crate::store::users::User;
 use crate::store::{Db, StoreError, StoreResult};
-use crate::web::templates::Templates;
 
 #[cfg(test)]
 mod tests;
@@ -39,18 +40,27 @@ const DAY_SECS: i64 = 86_400;
 pub enum Purpose {
     /// Proves the account's mailbox before a first factor is bound (the enrolment hole).
     EnrollmentProof,
+    /// Confirms the address being set up as an email factor.
+    EmailSetup,
+    /// The email factor's code at sign-in.
+    EmailSignIn,
 }
 
 impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::EnrollmentProof => "enrollment_proof",
+            Purpose::EmailSetup => "email_setup",
+            Purpose::EmailSignIn => "email_sign_in",
         }
     }
 
     fn mail(self, code: String, minutes: u32) -> MailKind {
         match self {
-            Purpose::EnrollmentProof => MailKind::EnrollmentCode { code, minutes },
+            Purpose::EnrollmentProof | Purpose::EmailSetup => {
+                MailKind::EnrollmentCode { code, minutes }
+            }
+            Purpose::EmailSignIn => MailKind::SignInCode { code, minutes },
         }
     }
 }
@@ -101,21 +111,22 @@ pub enum OtpError {
     Mail(#[from] MailError),
 }
 
-/// Who a code goes to, and the login transaction or session it is sent for (the per-transaction
-/// resend throttle).
+/// Who a code goes to (the user, at `address`: the account's email or an email factor's),
+/// and the login transaction or session it is sent for (the per-transaction resend throttle).
 pub struct Recipient<'a> {
     pub tenant: &'a Tenant,
     pub user: &'a User,
+    pub address: &'a str,
     pub scope: &'a str,
 }
 
-/// The service: the database, the server secret (HMAC at rest), the mailer and its templates,
-/// and the `[otp]` limits. The time is an argument of every call.
+/// The service: the database, the server secret (HMAC at rest), the notifier that mails the
+/// code, and the `[otp]` limits. The time is an argument of every call.
+#[derive(Clone, Copy)]
 pub struct Codes<'a> {
     pub db: &'a Db,
     pub secret: &'a ServerSecret,
-    pub mailer: &'a Mailer,
-    pub templates: &'a Templates,
+    pub notifier: &'a Notifier,
     pub limits: &'a OtpConfig,
 }
 
@@ -158,12 +169,16 @@ pub fn mask_email(email: &str) -> String {
 
 impl<'a> Codes<'a> {
     pub fn new(state: &'a AppState) -> Codes<'a> {
+        Codes::of(&state.mfa_deps())
+    }
+
+    /// The service the MFA services run with (the email factor's codes).
+    pub fn of(deps: &MfaDeps<'a>) -> Codes<'a> {
         Codes {
-            db: &state.db,
-            secret: &state.secret,
-            mailer: &state.mailer,
-            templates: &state.templates,
-            limits: &state.config.otp,
+            db: deps.db,
+            secret: deps.secret,
+            notifier: deps.notifier,
+            limits: deps.otp,
         }
     }
 
@@ -274,7 +289,7 @@ impl<'a> Codes<'a> {
                 tenant_id: &to.tenant.id,
                 user_id,
                 purpose: purpose.as_str(),
-                target: &to.user.email,
+                target: to.address,
                 code_hash: &self.hash(purpose, user_id, &code),
                 now,
                 expires_at,
@@ -283,14 +298,8 @@ impl<'a> Codes<'a> {
         .await?;
         let minutes = u32::try_from((self.limits.code_ttl_secs / 60).max(1)).unwrap_or(10);
         let delivered = self
-            .mailer
-            .notify(
-                self.templates,
-                &to.tenant.theme,
-                &to.tenant.name,
-                &to.user.email,
-                purpose.mail(code, minutes),
-            )
+            .notifier
+            .send_to(to.tenant, to.address, purpose.mail(code, minutes))
             .await;
         if let Err(e) = delivered {
             // Nothing reached the inbox, so "Send again" may try at once. The attempt still
@@ -312,12 +321,29 @@ impl<'a> Codes<'a> {
         presented: &str,
         now: i64,
     ) -> StoreResult<Checked> {
+        self.verify_sent_to(purpose, user_id, None, presented, now)
+            .await
+    }
+
+    /// [`Self::verify`], for a code that must have been sent to `address` (an email factor
+    /// being set up: the code proves that mailbox, not whichever one got the last code).
+    pub async fn verify_sent_to(
+        &self,
+        purpose: Purpose,
+        user_id: &str,
+        address: Option<&str>,
+        presented: &str,
+        now: i64,
+    ) -> StoreResult<Checked> {
         let key = fail_key(purpose, user_id);
         let limit = self.fail_limit();
         if let Some(until) = rate_limits::locked_until(self.db, &key, now).await? {
             return Ok(Checked::Locked { until });
         }
-        let Some(challenge) = otp::current(self.db, user_id, purpose.as_str(), now).await? else {
+        let Some(challenge) = otp::current(self.db, user_id, purpose.as_str(), now)
+            .await?
+            .filter(|c| address.is_none_or(|a| c.target == a))
+        else {
             return Ok(Checked::Expired);
         };
         let user_left = match rate_limits::reserve(self.db, &key, limit, now).await? {

@@ -107,6 +107,19 @@ pub async fn accept_step(db: &Db, id: &str, step: i64, now: i64) -> StoreResult<
     Ok(n == 1)
 }
 
+/// Records a use of a factor whose code was checked elsewhere (an emailed code).
+pub async fn touch(db: &Db, id: &str, now: i64) -> StoreResult<()> {
+    with_db!(db, |pool| sqlx::query(
+        "UPDATE factors SET last_used_at = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
 pub async fn rename(
     conn: impl Into<Conn<'_>>,
     user_id: &str,

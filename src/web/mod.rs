@@ -9,5 +9,6 @@ pub mod headers;
 pub mod i18n;
 pub mod metrics;
 pub mod pages;
+pub mod say;
 pub mod session;
 pub mod templates;
