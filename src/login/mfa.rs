@@ -1,5 +1,6 @@
-//! The MFA challenge stage: "Enter the code from your authenticator app", with "Trust this
-//! device" and "Use a recovery code". Each guess is reserved before it is checked
+//! The MFA challenge stage: the code of one enrolled factor ("Enter the code from your
+//! authenticator app", "We sent a code to a•••@example.com" with Resend), "Use another method"
+//! (every enrolled factor, last used first), "Use a recovery code" and "Trust this device". Each guess is reserved before it is checked
 //! (`mfa::attempts`) per transaction (the tenant's `mfa_max_attempts` ends it) and per user
 //! across transactions (lockout, see `mfa::service::USER_LIMIT`).
 
@@ -14,11 +15,13 @@ use super::flow::{self, Stage, Tx};
 use crate::crypto::seal;
 use crate::mfa::attempts::{self, Budget, Guess, Outcome};
 use crate::mfa::devices as trusted_devices;
+use crate::mfa::factor::{self, ChallengeTo};
 use crate::mfa::proven::Method;
 use crate::mfa::service as mfa;
-use crate::model::{TrustPolicy, now};
+use crate::model::{MfaMethod, TrustPolicy, now};
 use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
+use crate::store::factors::{self, Factor as StoredFactor};
 use crate::store::rate_limits::Limit;
 use crate::store::users::User;
 use crate::store::{self, sessions, transactions};
@@ -27,6 +30,14 @@ use crate::web::client_ip::ClientIp;
 use crate::web::cookies;
 use crate::web::pages::server_error;
 use crate::web::pages::{self, Base};
+use crate::web::say::{Say, say_sent};
+
+/// Another way to answer the challenge ("Use another method").
+#[derive(Serialize)]
+struct Other {
+    href: String,
+    label: String,
+}
 
 #[derive(Serialize)]
 struct MfaPage<'a> {
@@ -35,10 +46,18 @@ struct MfaPage<'a> {
     title: &'a str,
     tx: &'a str,
     csrf: String,
-    recovery: bool,
+    /// `recovery`, or the kind of the factor asked for (`totp`, `email`).
+    method: &'a str,
+    factor_id: Option<&'a str>,
+    prompt: String,
+    /// The factor's code was sent (it can be sent again).
+    resend: bool,
+    others: Vec<Other>,
     offer_trust: bool,
     trust_days: i64,
+    notice: Option<&'a str>,
     error: Option<&'a str>,
+    minutes: i64,
     back_url: Option<String>,
 }
 
@@ -46,19 +65,104 @@ fn offer_trust(ctx: &TenantCtx, client: &Client) -> bool {
     ctx.tenant.trusted_device_days > 0 && client.trust_policy == TrustPolicy::Any
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the challenge page asks for: a recovery code, or one enrolled factor.
+enum Asked {
+    Recovery,
+    Factor(StoredFactor),
+}
+
+impl Asked {
+    fn method(&self) -> &str {
+        match self {
+            Asked::Recovery => "recovery",
+            Asked::Factor(f) => f.kind.as_str(),
+        }
+    }
+}
+
+/// The user's factors this challenge accepts, last used first (then the newest).
+async fn usable_factors(
+    state: &AppState,
+    tx: &Tx,
+    user: &User,
+) -> Result<Vec<StoredFactor>, crate::store::StoreError> {
+    let mut fs: Vec<StoredFactor> = factors::list_for_user(&state.db, &user.id)
+        .await?
+        .into_iter()
+        .filter(|f| tx.extra.mfa_methods.contains(&f.kind))
+        .collect();
+    fs.sort_by_key(|f| std::cmp::Reverse((f.last_used_at.unwrap_or(0), f.created_at)));
+    Ok(fs)
+}
+
+/// The factor named by the page's `method` (and `factor` id, when the user has several of a
+/// kind); by default the one used last. `method=recovery` asks for a recovery code.
+fn choose(fs: &[StoredFactor], method: &str, factor_id: &str) -> Option<Asked> {
+    if method == "recovery" {
+        return Some(Asked::Recovery);
+    }
+    let pick = fs
+        .iter()
+        .find(|f| f.id == factor_id)
+        .or_else(|| fs.iter().find(|f| f.kind.as_str() == method))
+        .or_else(|| method.is_empty().then(|| fs.first()).flatten())?;
+    Some(Asked::Factor(pick.clone()))
+}
+
+/// A page's words: what it shows besides the form, and its status.
+struct View<'a> {
+    asked: &'a Asked,
+    others: &'a [StoredFactor],
+    say: Say,
+    resend: bool,
+}
+
+fn others(tx: &Tx, asked: &Asked, fs: &[StoredFactor]) -> Vec<Other> {
+    let mut out: Vec<Other> = fs
+        .iter()
+        .filter(|f| !matches!(asked, Asked::Factor(a) if a.id == f.id))
+        .map(|f| Other {
+            href: format!(
+                "mfa?tx={}&method={}&factor={}",
+                tx.handle,
+                f.kind.as_str(),
+                f.id
+            ),
+            label: describe_factor(f),
+        })
+        .collect();
+    if !matches!(asked, Asked::Recovery) {
+        out.push(Other {
+            href: format!("mfa?tx={}&method=recovery", tx.handle),
+            label: "Use a recovery code".into(),
+        });
+    }
+    out
+}
+
+/// "Authenticator app (Pixel 8)", "Email (a•••@example.com)".
+fn describe_factor(f: &StoredFactor) -> String {
+    let name = factor::describe(f.kind).map_or("Two-factor method", |d| d.name);
+    match (f.kind, f.target.as_deref()) {
+        (MfaMethod::Email, Some(t)) => format!("{name} ({})", crate::otp::mask_email(t)),
+        _ => format!("{name} ({})", f.label),
+    }
+}
+
 fn render(
     state: &AppState,
     ctx: &TenantCtx,
     tx: &Tx,
     browser: &Browser,
     client: &Client,
-    recovery: bool,
-    error: Option<&str>,
-    status: StatusCode,
+    view: View<'_>,
 ) -> Response {
+    let (prompt, factor_id) = match view.asked {
+        Asked::Recovery => (String::new(), None),
+        Asked::Factor(f) => (factor::prompt(f), Some(f.id.as_str())),
+    };
     state.templates.page(
-        status,
+        view.say.status.unwrap_or(StatusCode::OK),
         &ctx.tenant.theme,
         "mfa.html",
         MfaPage {
@@ -66,13 +170,48 @@ fn render(
             title: "Two-factor authentication",
             tx: &tx.handle,
             csrf: browser.csrf_token(&state.secret),
-            recovery,
+            method: view.asked.method(),
+            factor_id,
+            prompt,
+            resend: view.resend,
+            others: others(tx, view.asked, view.others),
             offer_trust: offer_trust(ctx, client),
             trust_days: ctx.tenant.trusted_device_days,
-            error,
+            notice: view.say.notice,
+            error: view.say.error,
+            minutes: view.say.minutes,
             back_url: tx.back_url(),
         },
     )
+}
+
+/// Makes the asked factor answerable (an emailed code is sent unless a live one stands) and
+/// says how that went.
+async fn start_challenge(
+    state: &AppState,
+    ctx: &TenantCtx,
+    tx: &Tx,
+    user: &User,
+    asked: &Asked,
+    resend: bool,
+) -> Result<(Say, bool), Response> {
+    let Asked::Factor(f) = asked else {
+        return Ok((Say::default(), false));
+    };
+    let sent = factor::challenge(
+        &state.mfa_deps(),
+        ChallengeTo {
+            tenant: &ctx.tenant,
+            user,
+            factor: f,
+            scope: &tx.row.id,
+        },
+        resend,
+    )
+    .await;
+    let say = say_sent(sent, resend).map_err(|e| server_error(state, ctx, e))?;
+    // An authenticator app makes its own codes; anything else sends them, and can again.
+    Ok((say, f.kind != MfaMethod::Totp))
 }
 
 /// Loads the transaction at `stage` with its client and user, or the page to show instead.
@@ -109,29 +248,25 @@ pub async fn show(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match load_at(
-        &state,
-        &ctx,
-        &headers,
-        q.get("tx").map(String::as_str),
-        Stage::Mfa,
-    )
-    .await
-    {
-        Ok((tx, browser, client, _)) => {
-            let recovery = q.get("method").map(String::as_str) == Some("recovery");
-            render(
-                &state,
-                &ctx,
-                &tx,
-                &browser,
-                &client,
-                recovery,
-                None,
-                StatusCode::OK,
-            )
-        }
-        Err(r) => r,
+    let param = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+    let shown = async {
+        let (tx, browser, client, user) =
+            load_at(&state, &ctx, &headers, Some(param("tx")), Stage::Mfa).await?;
+        let fs = usable_factors(&state, &tx, &user)
+            .await
+            .map_err(|e| server_error(&state, &ctx, e))?;
+        let asked = choose(&fs, param("method"), param("factor")).unwrap_or(Asked::Recovery);
+        let (say, resend) = start_challenge(&state, &ctx, &tx, &user, &asked, false).await?;
+        let view = View {
+            asked: &asked,
+            others: &fs,
+            say,
+            resend,
+        };
+        Ok::<_, Response>(render(&state, &ctx, &tx, &browser, &client, view))
+    };
+    match shown.await {
+        Ok(r) | Err(r) => r,
     }
 }
 
@@ -206,14 +341,27 @@ async fn run(
         return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
     }
     let fail = |e| server_error(state, ctx, e);
-    let recovery = field("method") == "recovery";
-    let guess = if recovery {
-        Guess::RecoveryCode(field("recovery_code"))
-    } else {
-        Guess::Code {
-            kind: crate::model::MfaMethod::Totp,
+    let fs = usable_factors(state, &tx, &user).await.map_err(fail)?;
+    // A factor the challenge does not accept (another kind, someone else's) is not answered.
+    let Some(asked) = choose(&fs, field("method"), field("factor")) else {
+        return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
+    };
+    if field("action") == "resend" {
+        let (say, resend) = start_challenge(state, ctx, &tx, &user, &asked, true).await?;
+        let view = View {
+            asked: &asked,
+            others: &fs,
+            say,
+            resend,
+        };
+        return Ok(render(state, ctx, &tx, &browser, &client, view));
+    }
+    let guess = match &asked {
+        Asked::Recovery => Guess::RecoveryCode(field("recovery_code")),
+        Asked::Factor(f) => Guess::Code {
+            kind: f.kind,
             code: field("code"),
-        }
+        },
     };
     // This sign-in's own budget (the tenant's `mfa_max_attempts`), beside the user's.
     let tx_key = format!("mfa:tx:{}", tx.row.id);
@@ -230,11 +378,15 @@ async fn run(
         .map_err(fail)?;
 
     // Who and where, for the audit log: client, IP and user agent (never the code).
+    let method_name = match &asked {
+        Asked::Recovery => "recovery_code",
+        Asked::Factor(f) => f.kind.as_str(),
+    };
     let context = serde_json::json!({
         "client_id": client.id,
         "ip": client_ip.to_string(),
         "user_agent": headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
-        "method": if recovery { "recovery_code" } else { "totp" },
+        "method": method_name,
     });
     let replacement = match outcome {
         Outcome::Passed { replacement } => replacement,
@@ -253,21 +405,26 @@ async fn run(
             if locked {
                 return Err(end_locked(state, ctx, &tx, &user, context).await);
             }
-            let msg = if recovery {
-                "That recovery code is not valid or was already used."
-            } else {
-                "That code didn't work. Check your authenticator app and try again."
+            let error = match &asked {
+                Asked::Recovery => "That recovery code is not valid or was already used.",
+                Asked::Factor(f) if f.kind == MfaMethod::Totp => {
+                    "That code didn't work. Check your authenticator app and try again."
+                }
+                Asked::Factor(_) => {
+                    "That code didn't work or has expired. Check the email, or select Resend for a new code."
+                }
             };
-            return Err(render(
-                state,
-                ctx,
-                &tx,
-                &browser,
-                &client,
-                recovery,
-                Some(msg),
-                StatusCode::UNAUTHORIZED,
-            ));
+            let view = View {
+                asked: &asked,
+                others: &fs,
+                say: Say {
+                    error: Some(error),
+                    status: Some(StatusCode::UNAUTHORIZED),
+                    ..Say::default()
+                },
+                resend: matches!(&asked, Asked::Factor(f) if f.kind != MfaMethod::Totp),
+            };
+            return Err(render(state, ctx, &tx, &browser, &client, view));
         }
     };
     mfa::record(
@@ -284,10 +441,9 @@ async fn run(
     // Record the second factor: on the transaction for a fresh login, on the session for a
     // step-up (which then finishes on that session).
     let ip = Some(client_ip.to_string());
-    let method = if recovery {
-        Method::RecoveryCode
-    } else {
-        Method::Totp
+    let method = match &asked {
+        Asked::Recovery => Method::RecoveryCode,
+        Asked::Factor(f) => factor::proves(f.kind).unwrap_or(Method::Totp),
     };
     record_second_factor(state, ctx, &mut tx, method).await?;
     let mut trust_cookie = None;
