@@ -1,31 +1,25 @@
-//! The changes a user makes on "Manage two-factor": add an authenticator app, rename or remove a
+//! The changes a user makes on "Manage two-factor" (adding a method is `add`): rename or remove a
 //! method, generate new recovery codes, revoke trusted devices, sign out elsewhere. Each one
 //! checks the CSRF token and the re-authentication window, writes an audit event, emails the
 //! user, and redirects (POST-redirect-GET).
 
 use axum::extract::{Path, RawForm, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use super::guard::{self, Visitor};
-use super::proof::{self, Gate};
-use crate::crypto::seal;
 use crate::mfa::devices as trusted_devices;
-use crate::mfa::proven::Method;
 use crate::mfa::reset::{self, Removal};
-use crate::mfa::service::{self as mfa, Enrolment};
-use crate::mfa::totp;
+use crate::mfa::service as mfa;
 use crate::model::now;
 use crate::signout;
 use crate::state::{AppState, TenantCtx};
-use crate::store::{devices, factors, sessions};
+use crate::store::{devices, factors};
 use crate::web::cookies;
 use crate::web::pages::server_error;
 use crate::web::pages::{self, Base};
-
-const SEAL_PENDING: &str = "account-pending-totp";
 
 pub(super) fn home(ctx: &TenantCtx) -> String {
     format!("/t/{}/account", ctx.tenant.slug)
@@ -129,178 +123,6 @@ pub(super) fn forged(state: &AppState, ctx: &TenantCtx) -> Response {
         "For your security the form could not be accepted. Reload the page and try again.",
         Some(&home(ctx)),
     )
-}
-
-// ---- add an authenticator app -------------------------------------------------------------
-
-/// The pending seed travels in the form, sealed with the user's id and an expiry, so nothing is
-/// stored before the user confirms and a sealed seed is useless to anyone else.
-#[derive(Serialize, Deserialize)]
-struct Pending {
-    user_id: String,
-    seed: String,
-    exp: i64,
-}
-
-#[derive(Serialize)]
-struct AddPage<'a> {
-    #[serde(flatten)]
-    base: Base<'a>,
-    title: &'a str,
-    csrf: String,
-    pending: String,
-    key: String,
-    qr: String,
-    label: &'a str,
-    error: Option<&'a str>,
-}
-
-fn add_page(
-    state: &AppState,
-    ctx: &TenantCtx,
-    v: &Visitor,
-    sealed_seed: &str,
-    label: &str,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let pending = Pending {
-        user_id: v.user.id.clone(),
-        seed: sealed_seed.to_owned(),
-        exp: now() + 900,
-    };
-    let Ok(pending) = seal::seal(
-        &state.secret,
-        SEAL_PENDING,
-        &serde_json::to_vec(&pending).unwrap_or_default(),
-    ) else {
-        return server_error(state, ctx, "sealing failed");
-    };
-    let Some(p) = totp::pending_provisioning(&state.secret, sealed_seed, &ctx.tenant, &v.user)
-    else {
-        return server_error(state, ctx, "provisioning failed");
-    };
-    state.templates.page(
-        status,
-        &ctx.tenant.theme,
-        "account_add_totp.html",
-        AddPage {
-            base: Base::new(&ctx.tenant),
-            title: "Add an authenticator app",
-            csrf: v.browser.csrf_token(&state.secret),
-            pending,
-            key: p.key,
-            qr: p.qr_png_base64,
-            label,
-            error,
-        },
-    )
-}
-
-pub async fn add_totp_page(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    headers: HeaderMap,
-) -> Response {
-    let path = format!("{}/add/totp", home(&ctx));
-    let v = match recent_visitor(&state, &ctx, &headers, &path).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    // A first factor comes after the mailbox proof, as at sign-in.
-    if let Err(r) = proof::gate(&state, &ctx, &headers, &v, &path).await {
-        return r;
-    }
-    let Some(seed) = totp::new_pending(&state.secret) else {
-        return server_error(&state, &ctx, "no seed");
-    };
-    add_page(&state, &ctx, &v, &seed, "", None, StatusCode::OK)
-}
-
-pub async fn add_totp(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
-    let path = format!("{}/add/totp", home(&ctx));
-    let (v, f) = match change(&state, &ctx, &headers, &body, &path).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
-    let pending: Option<Pending> = seal::open(&state.secret, SEAL_PENDING, field("pending"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(|p: &Pending| p.user_id == v.user.id && p.exp > now());
-    let Some(pending) = pending else {
-        return Redirect::to(&path).into_response();
-    };
-    // Checked again at the bind: the page may predate the tenant's proof or the proof expired.
-    let gate = match proof::gate(&state, &ctx, &headers, &v, &path).await {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let mailbox = if gate == Gate::Proven {
-        mfa::MailboxProof::Proven
-    } else {
-        mfa::MailboxProof::NotProven
-    };
-    let actor = actor(&v);
-    let enrolment = Enrolment {
-        tenant: &ctx.tenant,
-        user: &v.user,
-        actor: &actor,
-        proof: mailbox,
-    };
-    let confirmed = totp::confirm(
-        &state.mfa_deps(),
-        &enrolment,
-        &pending.seed,
-        field("label"),
-        field("code"),
-    )
-    .await;
-    // The session carries MFA only when this first factor's code was just verified *and* the
-    // mailbox was proven in this session: two things a stolen password alone cannot give. On
-    // a tenant without the proof (or for a further factor) binding upgrades nothing: the new
-    // factor was chosen by whoever held the session, so it counts once it answers a challenge.
-    let mut spent_proof = None;
-    if let (Ok(Some((_, Some(_)))), Gate::Proven) = (&confirmed, gate) {
-        let ts = now();
-        let mut proven = v.session.proven();
-        proven.add(Method::Totp, ts);
-        if let Err(e) = sessions::record_proof(&state.db, &v.session, &proven, ts).await {
-            return server_error(&state, &ctx, e);
-        }
-        spent_proof = Some(proof::forget(&state, &ctx));
-    }
-    let mut res = match confirmed {
-        Ok(Some((_, Some(codes)))) => super::codes::with_flash(
-            &state,
-            &ctx,
-            &v,
-            codes,
-            &format!("{}/recovery-codes?first=1", home(&ctx)),
-        ),
-        Ok(Some((_, None))) => Redirect::to(&format!("{}?done=added", home(&ctx))).into_response(),
-        Ok(None) => add_page(
-            &state,
-            &ctx,
-            &v,
-            &pending.seed,
-            field("label"),
-            Some(
-                "That code didn't work. Check the time on your phone and enter the current 6-digit code.",
-            ),
-            StatusCode::UNAUTHORIZED,
-        ),
-        Err(e) => server_error(&state, &ctx, e),
-    };
-    if let Some(c) = spent_proof {
-        res.headers_mut().append(header::SET_COOKIE, c);
-    }
-    res
 }
 
 // ---- rename / remove ----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 //! tokens and POST-redirect-GET; every change needs a recent authentication, writes an audit
 //! event and emails the user.
 
+pub mod add;
 pub mod codes;
 pub mod guard;
 pub mod manage;
@@ -18,10 +19,14 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/account", get(overview::show))
         .route("/t/{tenant}/account/callback", get(overview::callback))
         .route("/t/{tenant}/account/reauth", get(overview::reauth))
-        .route("/t/{tenant}/account/add", get(overview::choose_method))
+        .route("/t/{tenant}/account/add", get(add::choose_method))
         .route(
             "/t/{tenant}/account/add/totp",
-            get(manage::add_totp_page).post(manage::add_totp),
+            get(add::add_totp_page).post(add::add_totp),
+        )
+        .route(
+            "/t/{tenant}/account/add/email",
+            get(add::add_email_page).post(add::add_email),
         )
         .route(
             "/t/{tenant}/account/verify-email",

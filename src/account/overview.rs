@@ -141,7 +141,6 @@ async fn render(
         Some("codes") => Some("Your new recovery codes are active; the old ones no longer work."),
         _ => None,
     };
-    let allowed = ctx.tenant.mfa_methods().unwrap_or_default();
     Ok(state.templates.page(
         StatusCode::OK,
         &ctx.tenant.theme,
@@ -153,8 +152,7 @@ async fn render(
             email: &v.user.email,
             enabled: !fs.is_empty(),
             required: ctx.tenant.mfa_policy == crate::model::TenantMfaPolicy::Required,
-            can_add: ctx.tenant.mfa_policy != crate::model::TenantMfaPolicy::Disabled
-                && allowed.contains(&crate::model::MfaMethod::Totp),
+            can_add: super::add::can_add(ctx),
             factors: fs
                 .iter()
                 .map(|f| FactorRow {
@@ -232,55 +230,4 @@ pub async fn reauth(
     match guard::login_redirect(&state, &ctx, &headers, &next, true).await {
         Ok(r) | Err(r) => r,
     }
-}
-
-#[derive(Serialize)]
-struct MethodChoice {
-    href: &'static str,
-    label: &'static str,
-    hint: &'static str,
-}
-
-#[derive(Serialize)]
-struct ChoosePage<'a> {
-    #[serde(flatten)]
-    base: Base<'a>,
-    title: &'a str,
-    methods: Vec<MethodChoice>,
-}
-
-/// "Add two-factor" → choose a method: the tenant's allowed methods that this build can set up
-/// (email, SMS and passkeys join here as those factors land).
-pub async fn choose_method(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    headers: HeaderMap,
-) -> Response {
-    let path = format!("/t/{}/account/add", ctx.tenant.slug);
-    if let Err(r) = guard::visitor(&state, &ctx, &headers, &path).await {
-        return r;
-    }
-    let allowed = ctx.tenant.mfa_methods().unwrap_or_default();
-    let methods = allowed
-        .iter()
-        .filter(|m| crate::mfa::policy::IMPLEMENTED.contains(m))
-        .filter_map(|m| match m {
-            crate::model::MfaMethod::Totp => Some(MethodChoice {
-                href: "add/totp",
-                label: "Authenticator app",
-                hint: "Use an app such as Google Authenticator, Microsoft Authenticator or Authy to get codes.",
-            }),
-            _ => None,
-        })
-        .collect();
-    state.templates.page(
-        StatusCode::OK,
-        &ctx.tenant.theme,
-        "account_choose.html",
-        ChoosePage {
-            base: Base::new(&ctx.tenant),
-            title: "Add two-factor",
-            methods,
-        },
-    )
 }

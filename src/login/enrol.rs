@@ -1,6 +1,7 @@
-//! Enrolment at sign-in: "Set up two-factor authentication" (QR code, or the key in bold and
-//! grouped; a device name; the first code to confirm), then "Note down your recovery codes"
-//! shown once. The Skip button appears only when the tenant merely offers enrolment.
+//! Enrolment at sign-in: "Set up two-factor authentication" with every method the enrolment
+//! offers (the same factor set-up as the account pages: `mfa::enrolment`, `web::setup`), then
+//! "Note down your recovery codes" shown once. The Skip button appears only when the enrolment
+//! is offered rather than required.
 
 use std::collections::HashMap;
 
@@ -12,26 +13,29 @@ use serde::Serialize;
 use super::flow::{self, Stage, Tx};
 use super::mfa::{load_at, record_second_factor};
 use crate::crypto::seal;
+use crate::mfa::factor::{self, Confirmation, Confirmed, Pending};
 use crate::mfa::proven::Method;
 use crate::mfa::service::{self as mfa, Enrolment};
-use crate::mfa::totp;
-use crate::model::now;
+use crate::mfa::{enrolment, totp};
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
 use crate::web::pages::server_error;
 use crate::web::pages::{self, Base};
+use crate::web::say::Say;
+use crate::web::setup as email_setup;
 
 const SEAL_DISPLAY: &str = "recovery-display";
 
 #[derive(Serialize)]
-struct EnrolPage<'a> {
+struct TotpPage<'a> {
     #[serde(flatten)]
     base: Base<'a>,
     title: &'a str,
     tx: &'a str,
     csrf: String,
+    pending: &'a str,
     key: String,
     otpauth_uri: String,
     qr: String,
@@ -40,42 +44,127 @@ struct EnrolPage<'a> {
     error: Option<&'a str>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A set-up page's state: the enrolment, what the user typed, and what the page says.
+struct Setup<'a> {
+    pending: &'a Pending,
+    sealed: &'a str,
+    label: &'a str,
+    say: Say,
+}
+
 fn render(
     state: &AppState,
     ctx: &TenantCtx,
     tx: &Tx,
     browser: &Browser,
     user: &User,
-    label: &str,
-    error: Option<&str>,
-    status: StatusCode,
+    setup: Setup<'_>,
 ) -> Response {
-    let Some(p) = tx
+    let status = setup.say.status.unwrap_or(StatusCode::OK);
+    let csrf = browser.csrf_token(&state.secret);
+    match setup.pending {
+        Pending::Totp { seed } => {
+            let Some(p) = totp::pending_provisioning(&state.secret, seed, &ctx.tenant, user) else {
+                return pages::expired(state, &ctx.tenant, tx.back_url().as_deref());
+            };
+            state.templates.page(
+                status,
+                &ctx.tenant.theme,
+                "enrol.html",
+                TotpPage {
+                    base: Base::new(&ctx.tenant),
+                    title: "Set up two-factor authentication",
+                    tx: &tx.handle,
+                    csrf,
+                    pending: setup.sealed,
+                    key: p.key,
+                    otpauth_uri: p.uri,
+                    qr: p.qr_png_base64,
+                    label: setup.label,
+                    skippable: tx.extra.enrol_skippable,
+                    error: setup.say.error,
+                },
+            )
+        }
+        Pending::Email { address } => email_setup::page(
+            state,
+            ctx,
+            email_setup::EmailSetup {
+                action: "enrol",
+                tx: Some(&tx.handle),
+                csrf,
+                pending: setup.sealed,
+                address: address.as_deref().unwrap_or(&user.email),
+                sent: address.is_some(),
+                label: setup.label,
+                skippable: tx.extra.enrol_skippable,
+                back: None,
+                say: setup.say,
+            },
+        ),
+    }
+}
+
+/// The methods this enrolment offers, when there is a choice to make.
+fn chooser(state: &AppState, ctx: &TenantCtx, tx: &Tx, browser: &Browser) -> Response {
+    let methods = tx
         .extra
-        .pending_totp
-        .as_deref()
-        .and_then(|s| totp::pending_provisioning(&state.secret, s, &ctx.tenant, user))
-    else {
-        return pages::expired(state, &ctx.tenant, tx.back_url().as_deref());
-    };
-    state.templates.page(
-        status,
-        &ctx.tenant.theme,
-        "enrol.html",
-        EnrolPage {
-            base: Base::new(&ctx.tenant),
+        .enrol_methods
+        .iter()
+        .filter_map(|m| factor::describe(*m))
+        .map(|d| email_setup::MethodChoice {
+            href: format!("enrol?tx={}&method={}", tx.handle, d.kind.as_str()),
+            label: d.name,
+            hint: d.hint,
+        })
+        .collect();
+    email_setup::choose_page(
+        state,
+        ctx,
+        email_setup::Choose {
             title: "Set up two-factor authentication",
-            tx: &tx.handle,
-            csrf: browser.csrf_token(&state.secret),
-            key: p.key,
-            otpauth_uri: p.uri,
-            qr: p.qr_png_base64,
-            label,
+            methods,
+            tx: Some(&tx.handle),
+            csrf: Some(browser.csrf_token(&state.secret)),
             skippable: tx.extra.enrol_skippable,
-            error,
+            back: None,
         },
     )
+}
+
+/// The enrolment this transaction holds, or a new one of `method` (when the enrolment offers
+/// it, or when it is the only method on offer), saved on the transaction.
+async fn pending_of(
+    state: &AppState,
+    tx: &mut Tx,
+    user: &User,
+    method: &str,
+) -> Result<Option<(Pending, String)>, crate::store::StoreError> {
+    let deps = state.mfa_deps();
+    let current = tx
+        .extra
+        .pending
+        .as_deref()
+        .and_then(|s| enrolment::open(&state.secret, s, &user.id, deps.now));
+    let wanted = match tx.extra.enrol_methods.as_slice() {
+        [only] => Some(*only),
+        offered => offered.iter().copied().find(|m| m.as_str() == method),
+    };
+    if let Some(p) = current
+        && wanted.is_none_or(|w| w == p.kind())
+    {
+        let sealed = tx.extra.pending.clone().unwrap_or_default();
+        return Ok(Some((p, sealed)));
+    }
+    let Some(p) = wanted.and_then(|kind| factor::begin(&deps, kind)) else {
+        return Ok(None);
+    };
+    let Some(sealed) = enrolment::seal(&state.secret, &user.id, &p, deps.now) else {
+        return Ok(None);
+    };
+    tx.extra.pending = Some(sealed.clone());
+    flow::save(state, tx, Stage::Enrol).await?;
+    Ok(Some((p, sealed)))
 }
 
 pub async fn show(
@@ -84,19 +173,26 @@ pub async fn show(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match load_at(
-        &state,
-        &ctx,
-        &headers,
-        q.get("tx").map(String::as_str),
-        Stage::Enrol,
-    )
-    .await
-    {
-        Ok((tx, browser, _, user)) => {
-            render(&state, &ctx, &tx, &browser, &user, "", None, StatusCode::OK)
-        }
-        Err(r) => r,
+    let param = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+    let shown = async {
+        let (mut tx, browser, _, user) =
+            load_at(&state, &ctx, &headers, Some(param("tx")), Stage::Enrol).await?;
+        let pending = pending_of(&state, &mut tx, &user, param("method"))
+            .await
+            .map_err(|e| server_error(&state, &ctx, e))?;
+        let Some((pending, sealed)) = pending else {
+            return Ok(chooser(&state, &ctx, &tx, &browser));
+        };
+        let setup = Setup {
+            pending: &pending,
+            sealed: &sealed,
+            label: "",
+            say: Say::default(),
+        };
+        Ok::<_, Response>(render(&state, &ctx, &tx, &browser, &user, setup))
+    };
+    match shown.await {
+        Ok(r) | Err(r) => r,
     }
 }
 
@@ -126,22 +222,21 @@ async fn run(
     if !browser.verify_csrf(&state.secret, field("csrf")) {
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     }
+    let fail = |e| server_error(state, ctx, e);
     let ip = Some(client_ip.to_string());
     if field("action") == "skip" {
         if !tx.extra.enrol_skippable {
-            return Err(render(
+            return Err(pages::error(
                 state,
-                ctx,
-                &tx,
-                &browser,
-                &user,
-                field("label"),
-                Some("Two-factor authentication is required for your account."),
+                &ctx.tenant,
                 StatusCode::FORBIDDEN,
+                "Two-factor authentication is required",
+                "Two-factor authentication is required for your account.",
+                tx.back_url().as_deref(),
             ));
         }
         tx.extra.skipped = true;
-        tx.extra.pending_totp = None;
+        tx.extra.pending = None;
         mfa::record(
             &state.db,
             &ctx.tenant,
@@ -151,31 +246,70 @@ async fn run(
             serde_json::json!({}),
         )
         .await
-        .map_err(|e| server_error(state, ctx, e))?;
+        .map_err(fail)?;
         return flow::after_authentication(state, ctx, headers, ip, tx, &client, Stage::Enrol)
             .await;
     }
-    let sealed = tx.extra.pending_totp.clone().unwrap_or_default();
-    // No attempt limit here, unlike the challenge: the seed being confirmed is shown on this
-    // very page to whoever may post this form, so there is nothing to guess.
-    let Some(step) = totp::check_pending(&state.secret, &sealed, field("code"), now()) else {
-        return Err(render(
-            state,
-            ctx,
-            &tx,
-            &browser,
-            &user,
-            field("label"),
-            Some(
-                "That code didn't work. Check the time on your phone and enter the current 6-digit code.",
-            ),
-            StatusCode::UNAUTHORIZED,
-        ));
+    // The enrolment the page was showing: the one this transaction holds, and no other.
+    let deps = state.mfa_deps();
+    let sealed = tx.extra.pending.clone().unwrap_or_default();
+    let Some(pending) = enrolment::open(&state.secret, &sealed, &user.id, deps.now) else {
+        return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     };
-    // An offered set-up proves the mailbox now, before anything is bound; the checked code
-    // waits in the transaction so the user does not type it again.
-    if ctx.tenant.mfa_enrollment_proof == "email" && !tx.extra.proof_done {
-        tx.extra.verified_totp = Some((field("label").to_owned(), step));
+    if let Pending::Email { address } = &pending
+        && matches!(field("action"), "send" | "resend")
+    {
+        let typed = if field("action") == "send" {
+            email_setup::parse_address(field("address"))
+        } else {
+            address.clone()
+        };
+        let sent = match typed {
+            Some(a) => Some((
+                email_setup::send(&deps, &ctx.tenant, &user, &a, &tx.row.id).await,
+                a,
+            )),
+            None => None,
+        };
+        let (say, pending) = email_setup::after_send(sent, field("action") == "resend", address)
+            .map_err(|e| server_error(state, ctx, e))?;
+        let sealed = enrolment::seal(&state.secret, &user.id, &pending, deps.now)
+            .ok_or_else(|| fail(crate::store::StoreError::Conflict("sealing failed".into())))?;
+        tx.extra.pending = Some(sealed.clone());
+        flow::save(state, &mut tx, Stage::Enrol)
+            .await
+            .map_err(fail)?;
+        let setup = Setup {
+            pending: &pending,
+            sealed: &sealed,
+            label: field("label"),
+            say,
+        };
+        return Ok(render(state, ctx, &tx, &browser, &user, setup));
+    }
+    let confirmed = match factor::confirm(&deps, &user, &pending, field("label"), field("code"))
+        .await
+        .map_err(fail)?
+    {
+        Confirmation::Confirmed(c) => c,
+        Confirmation::Refused(checked) => {
+            let setup = Setup {
+                pending: &pending,
+                sealed: &sealed,
+                label: field("label"),
+                say: email_setup::say_refused(pending.kind(), checked),
+            };
+            return Err(render(state, ctx, &tx, &browser, &user, setup));
+        }
+    };
+    // The mailbox is proven now, before anything is bound, unless this factor's own code just
+    // proved it; the checked factor waits in the transaction so nothing is typed again.
+    if ctx.tenant.mfa_enrollment_proof == "email"
+        && !tx.extra.proof_done
+        && !confirmed.proves_mailbox
+    {
+        tx.extra.confirmed = Some(confirmed);
+        tx.extra.pending = None;
         return flow::move_to(state, ctx, tx, Stage::Enrol, Stage::EnrolProof).await;
     }
     bind_and_continue(
@@ -186,15 +320,14 @@ async fn run(
         tx,
         &client,
         &user,
-        field("label"),
-        step,
+        &confirmed,
         Stage::Enrol,
     )
     .await
 }
 
-/// Binds the checked authenticator app, records the second factor on this sign-in, then shows
-/// the recovery codes (first factor) or continues.
+/// Binds the checked factor, records the second factor on this sign-in, then shows the
+/// recovery codes (first factor) or continues.
 #[allow(clippy::too_many_arguments)]
 pub async fn bind_and_continue(
     state: &AppState,
@@ -203,30 +336,29 @@ pub async fn bind_and_continue(
     ip: Option<String>,
     mut tx: Tx,
     client: &crate::store::clients::Client,
-    user: &crate::store::users::User,
-    label: &str,
-    step: i64,
+    user: &User,
+    confirmed: &Confirmed,
     from: Stage,
 ) -> Result<Response, Response> {
-    let sealed = tx.extra.pending_totp.clone().unwrap_or_default();
     let proof = if tx.extra.proof_done {
         mfa::MailboxProof::Proven
     } else {
         mfa::MailboxProof::NotProven
     };
     let actor = format!("user:{}", user.id);
-    let enrolment = Enrolment {
+    let e = Enrolment {
         tenant: &ctx.tenant,
         user,
         actor: &actor,
         proof,
     };
-    let (_factor, codes) = totp::bind(&state.mfa_deps(), &enrolment, &sealed, label, step)
+    let (_factor, codes) = enrolment::bind(&state.mfa_deps(), &e, confirmed)
         .await
         .map_err(|e| server_error(state, ctx, e))?;
-    tx.extra.verified_totp = None;
-    tx.extra.pending_totp = None;
-    record_second_factor(state, ctx, &mut tx, Method::Totp).await?;
+    tx.extra.confirmed = None;
+    tx.extra.pending = None;
+    let method = factor::proves(confirmed.kind).unwrap_or(Method::Totp);
+    record_second_factor(state, ctx, &mut tx, method).await?;
     match codes {
         Some(codes) => {
             tx.extra.recovery_codes = seal::seal(

@@ -164,8 +164,8 @@ async fn run(
         .await
         .map_err(|e| server_error(state, ctx, e))?;
     tx.extra.proof_done = true;
-    // An offered set-up checked its first code before the proof: bind it now.
-    if let Some((label, step)) = tx.extra.verified_totp.clone() {
+    // A set-up checked its first code before the proof: bind it now.
+    if let Some(confirmed) = tx.extra.confirmed.clone() {
         return super::enrol::bind_and_continue(
             state,
             ctx,
@@ -174,8 +174,7 @@ async fn run(
             tx,
             &client,
             &user,
-            &label,
-            step,
+            &confirmed,
             Stage::EnrolProof,
         )
         .await;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::finish::{self, Completion, SessionChoice};
 use crate::crypto::random;
+use crate::mfa::factor::Confirmed;
 use crate::mfa::policy::Decision;
 use crate::mfa::proven::{self, Method, Proven};
 use crate::mfa::service::{self as mfa, Context};
@@ -88,18 +89,22 @@ pub struct TxState {
     /// The enrolment on offer may be skipped.
     #[serde(default)]
     pub enrol_skippable: bool,
-    /// A first TOTP code checked before the email proof: (device name, matched step). The
-    /// factor is bound once the proof succeeds.
+    /// Methods the enrolment offers (the tenant's allowed ones this build can set up).
     #[serde(default)]
-    pub verified_totp: Option<(String, i64)>,
+    pub enrol_methods: Vec<MfaMethod>,
+    /// A factor whose first code was checked before the mailbox proof; it is bound once the
+    /// proof succeeds.
+    #[serde(default)]
+    pub confirmed: Option<Confirmed>,
     /// The user chose Skip.
     #[serde(default)]
     pub skipped: bool,
     /// The mailbox was proven with a one-time code (enrolment hole, see `login::enrol`).
     #[serde(default)]
     pub proof_done: bool,
-    /// The pending TOTP seed, sealed.
-    pub pending_totp: Option<String>,
+    /// The enrolment being set up (`mfa::enrolment`, sealed).
+    #[serde(default)]
+    pub pending: Option<String>,
     /// Recovery codes to show once, sealed.
     pub recovery_codes: Option<String>,
     /// The recovery-codes page shows a replacement for a used code (not a new set).
@@ -239,7 +244,6 @@ pub async fn load(
 /// Where an MFA decision sends the interaction: a stage (with its scratch state), on to consent
 /// and finish (`Ok(None)`), or back to the client with an error.
 pub fn stage_for(
-    state: &AppState,
     tenant: &crate::store::tenants::Tenant,
     decision: &Decision,
     extra: &mut TxState,
@@ -254,11 +258,11 @@ pub fn stage_for(
             extra.mfa_methods = methods.clone();
             Ok(Some(Stage::Mfa))
         }
-        Decision::Enrol { skippable, .. } => {
+        Decision::Enrol {
+            skippable, methods, ..
+        } => {
             extra.enrol_skippable = *skippable;
-            if extra.pending_totp.is_none() {
-                extra.pending_totp = crate::mfa::totp::new_pending(&state.secret);
-            }
+            extra.enrol_methods = methods.clone();
             // A required enrolment proves the mailbox first (the enrolment hole). An offered one
             // shows the set-up with Skip first; the proof comes when the user chooses Enable.
             if tenant.mfa_enrollment_proof == "email" && !extra.proof_done && !*skippable {
@@ -353,11 +357,17 @@ pub async fn after_authentication(
     )
     .await
     .map_err(|e| server_error(state, ctx, e))?;
-    match stage_for(state, &ctx.tenant, &decision, &mut tx.extra) {
+    match stage_for(&ctx.tenant, &decision, &mut tx.extra) {
         Err((error, reason)) => deny(state, ctx, &tx, error, &reason).await,
         Ok(Some(stage)) => move_to(state, ctx, tx, from, stage).await,
         Ok(None) => proceed(state, ctx, headers, ip, tx, client, from).await,
     }
+}
+
+/// Saves the transaction's scratch state, staying at `stage` (false: it moved meanwhile).
+pub async fn save(state: &AppState, tx: &mut Tx, stage: Stage) -> Result<bool, store::StoreError> {
+    tx.row.state = serde_json::to_string(&tx.extra).unwrap_or_else(|_| "{}".into());
+    transactions::advance(&state.db, &tx.row, stage.as_str(), stage.as_str()).await
 }
 
 /// Saves the transaction's scratch state and moves it from `from` to `to`.

@@ -230,7 +230,7 @@ async fn run(
                 session_id: Some(s.id.clone()),
                 ..TxState::default()
             };
-            match flow::stage_for(state, &ctx.tenant, &decision, &mut extra) {
+            match flow::stage_for(&ctx.tenant, &decision, &mut extra) {
                 Err((error, reason)) => return Err(deny(error, &reason)),
                 // OIDC Core §3.1.2.6: prompt=none may not show the MFA pages.
                 Ok(Some(_)) if req.has_prompt("none") => {

@@ -11,4 +11,5 @@ pub mod metrics;
 pub mod pages;
 pub mod say;
 pub mod session;
+pub mod setup;
 pub mod templates;

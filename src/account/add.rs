@@ -1,0 +1,341 @@
+//! "Add two-factor" on the account pages: choose a method, then its set-up — the same factor
+//! enrolment as at sign-in (`mfa::enrolment`, `web::setup`), the pending enrolment sealed into
+//! the form. A first factor comes after the mailbox proof (`proof`), unless the factor's own
+//! code went to the account's address and so proved that mailbox itself.
+
+use axum::extract::{RawForm, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Serialize;
+
+use super::guard::{self, Visitor};
+use super::manage::{actor, change, home, recent_visitor};
+use super::proof::{self, Gate};
+use crate::mfa::factor::{self, Confirmation, Pending};
+use crate::mfa::service::{Enrolment, MailboxProof};
+use crate::mfa::{enrolment, totp};
+use crate::model::{MfaMethod, TenantMfaPolicy, now};
+use crate::state::{AppState, TenantCtx};
+use crate::store::sessions;
+use crate::web::pages::{Base, server_error};
+use crate::web::say::Say;
+use crate::web::setup::{self, Choose, EmailSetup, MethodChoice};
+
+fn add_path(ctx: &TenantCtx, kind: MfaMethod) -> String {
+    format!("{}/add/{}", home(ctx), kind.as_str())
+}
+
+/// Methods the visitor may add here: the tenant's allowed ones this build can set up.
+fn addable(ctx: &TenantCtx) -> Vec<MfaMethod> {
+    if ctx.tenant.mfa_policy == TenantMfaPolicy::Disabled {
+        return Vec::new();
+    }
+    crate::mfa::inputs::allowed_methods(&ctx.tenant)
+        .into_iter()
+        .filter(|m| factor::IMPLEMENTED.contains(m))
+        .collect()
+}
+
+pub fn can_add(ctx: &TenantCtx) -> bool {
+    !addable(ctx).is_empty()
+}
+
+/// "Add two-factor" → "Select a method of authentication".
+pub async fn choose_method(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("{}/add", home(&ctx));
+    if let Err(r) = guard::visitor(&state, &ctx, &headers, &path).await {
+        return r;
+    }
+    let methods = addable(&ctx)
+        .into_iter()
+        .filter_map(factor::describe)
+        .map(|d| MethodChoice {
+            href: format!("add/{}", d.kind.as_str()),
+            label: d.name,
+            hint: d.hint,
+        })
+        .collect();
+    let back = home(&ctx);
+    setup::choose_page(
+        &state,
+        &ctx,
+        Choose {
+            title: "Add two-factor",
+            methods,
+            tx: None,
+            csrf: None,
+            skippable: false,
+            back: Some(&back),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct TotpPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    title: &'a str,
+    csrf: String,
+    pending: String,
+    key: String,
+    qr: String,
+    label: &'a str,
+    error: Option<&'a str>,
+}
+
+/// The set-up page of `pending`, with what it says.
+fn page(
+    state: &AppState,
+    ctx: &TenantCtx,
+    v: &Visitor,
+    pending: &Pending,
+    label: &str,
+    say: Say,
+) -> Response {
+    let ts = now();
+    let Some(sealed) = enrolment::seal(&state.secret, &v.user.id, pending, ts) else {
+        return server_error(state, ctx, "sealing failed");
+    };
+    let csrf = v.browser.csrf_token(&state.secret);
+    match pending {
+        Pending::Totp { seed } => {
+            let Some(p) = totp::pending_provisioning(&state.secret, seed, &ctx.tenant, &v.user)
+            else {
+                return server_error(state, ctx, "provisioning failed");
+            };
+            state.templates.page(
+                say.status.unwrap_or(StatusCode::OK),
+                &ctx.tenant.theme,
+                "account_add_totp.html",
+                TotpPage {
+                    base: Base::new(&ctx.tenant),
+                    title: "Add an authenticator app",
+                    csrf,
+                    pending: sealed,
+                    key: p.key,
+                    qr: p.qr_png_base64,
+                    label,
+                    error: say.error,
+                },
+            )
+        }
+        Pending::Email { address } => {
+            let back = home(ctx);
+            setup::page(
+                state,
+                ctx,
+                EmailSetup {
+                    action: "email",
+                    tx: None,
+                    csrf,
+                    pending: &sealed,
+                    address: address.as_deref().unwrap_or(&v.user.email),
+                    sent: address.is_some(),
+                    label,
+                    skippable: false,
+                    back: Some(&back),
+                    say,
+                },
+            )
+        }
+    }
+}
+
+/// GET `/account/add/{method}`.
+async fn show(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, kind: MfaMethod) -> Response {
+    let path = add_path(ctx, kind);
+    let v = match recent_visitor(state, ctx, headers, &path).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !addable(ctx).contains(&kind) {
+        return Redirect::to(&format!("{}/add", home(ctx))).into_response();
+    }
+    // An authenticator app's first factor comes after the mailbox proof, as at sign-in. An
+    // email code is asked for at "Send", when the address is known.
+    if kind == MfaMethod::Totp
+        && let Err(r) = proof::gate(state, ctx, headers, &v, &path).await
+    {
+        return r;
+    }
+    let Some(pending) = factor::begin(&state.mfa_deps(), kind) else {
+        return server_error(state, ctx, "no enrolment");
+    };
+    page(state, ctx, &v, &pending, "", Say::default())
+}
+
+pub async fn add_totp_page(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+) -> Response {
+    show(&state, &ctx, &headers, MfaMethod::Totp).await
+}
+
+pub async fn add_email_page(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+) -> Response {
+    show(&state, &ctx, &headers, MfaMethod::Email).await
+}
+
+pub async fn add_totp(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    submit(&state, &ctx, &headers, &body, MfaMethod::Totp).await
+}
+
+pub async fn add_email(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    submit(&state, &ctx, &headers, &body, MfaMethod::Email).await
+}
+
+/// POST `/account/add/{method}`: "Send a one-time use code" / "Request a new code" (email),
+/// or "Enable" with the first code.
+async fn submit(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    body: &[u8],
+    kind: MfaMethod,
+) -> Response {
+    let path = add_path(ctx, kind);
+    let (v, f) = match change(state, ctx, headers, body, &path).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
+    let deps = state.mfa_deps();
+    let Some(pending) = enrolment::open(&state.secret, field("pending"), &v.user.id, deps.now)
+        .filter(|p| p.kind() == kind)
+    else {
+        return Redirect::to(&path).into_response();
+    };
+    if let Pending::Email { address } = &pending
+        && matches!(field("action"), "send" | "resend")
+    {
+        let resend = field("action") == "resend";
+        let typed = if resend {
+            address.clone()
+        } else {
+            setup::parse_address(field("address"))
+        };
+        // A code to another address proves nothing of the account's mailbox: a first factor
+        // needs the proof before it goes out.
+        if typed
+            .as_deref()
+            .is_some_and(|a| !a.eq_ignore_ascii_case(&v.user.email))
+            && let Err(r) = proof::gate(state, ctx, headers, &v, &path).await
+        {
+            return r;
+        }
+        let sent = match typed {
+            Some(a) => Some((
+                setup::send(&deps, &ctx.tenant, &v.user, &a, &v.session.id).await,
+                a,
+            )),
+            None => None,
+        };
+        return match setup::after_send(sent, resend, address) {
+            Ok((say, pending)) => page(state, ctx, &v, &pending, field("label"), say),
+            Err(e) => server_error(state, ctx, e),
+        };
+    }
+    enable(
+        state,
+        ctx,
+        headers,
+        &v,
+        &pending,
+        field("label"),
+        field("code"),
+    )
+    .await
+}
+
+/// Confirms the first code and binds the factor. The session carries MFA only when this
+/// first factor's code was just verified *and* the mailbox was proven in this session (the
+/// proof, or the factor's own code at the account's address): two things a stolen password
+/// alone cannot give. Otherwise binding upgrades nothing: the new factor was chosen by whoever
+/// held the session, so it counts once it answers a challenge.
+async fn enable(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    v: &Visitor,
+    pending: &Pending,
+    label: &str,
+    code: &str,
+) -> Response {
+    let path = add_path(ctx, pending.kind());
+    let deps = state.mfa_deps();
+    let confirmed = match factor::confirm(&deps, &v.user, pending, label, code).await {
+        Ok(Confirmation::Confirmed(c)) => c,
+        Ok(Confirmation::Refused(checked)) => {
+            let say = setup::say_refused(pending.kind(), checked);
+            return page(state, ctx, v, pending, label, say);
+        }
+        Err(e) => return server_error(state, ctx, e),
+    };
+    // Checked again at the bind: the page may predate the tenant's proof or the proof expired.
+    let gate = if confirmed.proves_mailbox {
+        Gate::NotNeeded
+    } else {
+        match proof::gate(state, ctx, headers, v, &path).await {
+            Ok(g) => g,
+            Err(r) => return r,
+        }
+    };
+    let actor = actor(v);
+    let e = Enrolment {
+        tenant: &ctx.tenant,
+        user: &v.user,
+        actor: &actor,
+        proof: if gate == Gate::Proven {
+            MailboxProof::Proven
+        } else {
+            MailboxProof::NotProven
+        },
+    };
+    let (_, codes) = match enrolment::bind(&deps, &e, &confirmed).await {
+        Ok(bound) => bound,
+        Err(e) => return server_error(state, ctx, e),
+    };
+    let first = codes.is_some();
+    if first && (gate == Gate::Proven || confirmed.proves_mailbox) {
+        let mut proven = v.session.proven();
+        if let Some(method) = factor::proves(confirmed.kind) {
+            proven.add(method, deps.now);
+        }
+        if let Err(e) = sessions::record_proof(&state.db, &v.session, &proven, deps.now).await {
+            return server_error(state, ctx, e);
+        }
+    }
+    let mut res = match codes {
+        Some(codes) => super::codes::with_flash(
+            state,
+            ctx,
+            v,
+            codes,
+            &format!("{}/recovery-codes?first=1", home(ctx)),
+        ),
+        None => Redirect::to(&format!("{}?done=added", home(ctx))).into_response(),
+    };
+    if gate == Gate::Proven {
+        res.headers_mut()
+            .append(header::SET_COOKIE, proof::forget(state, ctx));
+    }
+    res
+}
