@@ -68,7 +68,7 @@ fn offer_trust(ctx: &TenantCtx, client: &Client) -> bool {
 /// What the challenge page asks for: a recovery code, or one enrolled factor.
 enum Asked {
     Recovery,
-    Factor(StoredFactor),
+    Factor(Box<StoredFactor>),
 }
 
 impl Asked {
@@ -106,7 +106,7 @@ fn choose(fs: &[StoredFactor], method: &str, factor_id: &str) -> Option<Asked> {
         .find(|f| f.id == factor_id)
         .or_else(|| fs.iter().find(|f| f.kind.as_str() == method))
         .or_else(|| method.is_empty().then(|| fs.first()).flatten())?;
-    Some(Asked::Factor(pick.clone()))
+    Some(Asked::Factor(Box::new(pick.clone())))
 }
 
 /// A page's words: what it shows besides the form, and its status.

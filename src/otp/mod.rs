@@ -8,8 +8,8 @@
 //! | --- | --- | --- |
 //! | the challenge row | guesses of one code | 5, then the code is dead |
 //! | `otp:fail:{purpose}:{user}` | wrong guesses across codes, transactions and sign-ins | 10 per 15 min, then 15 min lock |
-//! | `otp:send:user:{user}` | codes sent to the user | 1 per 30 s |
-//! | `otp:send:tx:{scope}` | codes sent for one login transaction or session | 1 per 30 s |
+//! | `otp:send:user:{purpose}:{user}` | codes sent to the user for one purpose | 1 per 30 s |
+//! | `otp:send:tx:{purpose}:{scope}` | codes sent for one login transaction or session | 1 per 30 s |
 //! | `otp:mail:day:{user}` | codes mailed to the user | 10 per 24 h |
 //!
 //! The send throttles do not look at the live code, so "Send again" after a code was used,
@@ -134,12 +134,14 @@ pub fn fail_key(purpose: Purpose, user_id: &str) -> String {
     format!("otp:fail:{}:{user_id}", purpose.as_str())
 }
 
-pub fn send_user_key(user_id: &str) -> String {
-    format!("otp:send:user:{user_id}")
+/// Per purpose: a code for one thing (the mailbox proof) must not hold up the next (the email
+/// factor's set-up right after it); the daily cap counts them all.
+pub fn send_user_key(purpose: Purpose, user_id: &str) -> String {
+    format!("otp:send:user:{}:{user_id}", purpose.as_str())
 }
 
-pub fn send_scope_key(scope: &str) -> String {
-    format!("otp:send:tx:{scope}")
+pub fn send_scope_key(purpose: Purpose, scope: &str) -> String {
+    format!("otp:send:tx:{}:{scope}", purpose.as_str())
 }
 
 pub fn day_key(user_id: &str) -> String {
@@ -258,7 +260,7 @@ impl<'a> Codes<'a> {
         if let Some(until) = self.locked_until(purpose, user_id, now).await? {
             return Ok(Sent::Locked { until });
         }
-        let scope_key = send_scope_key(to.scope);
+        let scope_key = send_scope_key(purpose, to.scope);
         let send = self.send_limit();
         if let Reservation::Refused { until } =
             rate_limits::reserve(self.db, &scope_key, send, now).await?
@@ -268,7 +270,7 @@ impl<'a> Codes<'a> {
             });
         }
         if let Reservation::Refused { until } =
-            rate_limits::reserve(self.db, &send_user_key(user_id), send, now).await?
+            rate_limits::reserve(self.db, &send_user_key(purpose, user_id), send, now).await?
         {
             // Nothing went out for this transaction: its own interval has not started.
             rate_limits::release(self.db, &scope_key, send).await?;
@@ -305,7 +307,7 @@ impl<'a> Codes<'a> {
             // Nothing reached the inbox, so "Send again" may try at once. The attempt still
             // counts toward the daily cap, which bounds what a flapping relay might deliver.
             rate_limits::release(self.db, &scope_key, send).await?;
-            rate_limits::release(self.db, &send_user_key(user_id), send).await?;
+            rate_limits::release(self.db, &send_user_key(purpose, user_id), send).await?;
             return Err(e.into());
         }
         Ok(Sent::Sent { expires_at })

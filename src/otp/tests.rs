@@ -30,7 +30,13 @@ fn keys_name_purpose_user_and_scope() {
         fail_key(Purpose::EnrollmentProof, "u1"),
         "otp:fail:enrollment_proof:u1"
     );
-    assert_eq!(send_user_key("u1"), "otp:send:user:u1");
-    assert_eq!(send_scope_key("tx9"), "otp:send:tx:tx9");
+    assert_eq!(
+        send_user_key(Purpose::EmailSignIn, "u1"),
+        "otp:send:user:email_sign_in:u1"
+    );
+    assert_eq!(
+        send_scope_key(Purpose::EnrollmentProof, "tx9"),
+        "otp:send:tx:enrollment_proof:tx9"
+    );
     assert_eq!(day_key("u1"), "otp:mail:day:u1");
 }
