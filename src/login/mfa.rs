@@ -15,7 +15,7 @@ use super::flow::{self, Stage, Tx};
 use crate::crypto::seal;
 use crate::mfa::attempts::{self, Budget, Guess, Outcome};
 use crate::mfa::devices as trusted_devices;
-use crate::mfa::factor::{self, ChallengeTo};
+use crate::mfa::factor::{self, ChallengeTo, Prompt};
 use crate::mfa::proven::Method;
 use crate::mfa::service as mfa;
 use crate::model::{MfaMethod, TrustPolicy, now};
@@ -49,7 +49,7 @@ struct MfaPage<'a> {
     /// `recovery`, or the kind of the factor asked for (`totp`, `email`).
     method: &'a str,
     factor_id: Option<&'a str>,
-    prompt: String,
+    prompt: Prompt,
     /// The factor's code was sent (it can be sent again).
     resend: bool,
     others: Vec<Other>,
@@ -158,7 +158,7 @@ fn render(
     view: View<'_>,
 ) -> Response {
     let (prompt, factor_id) = match view.asked {
-        Asked::Recovery => (String::new(), None),
+        Asked::Recovery => (Prompt::default(), None),
         Asked::Factor(f) => (factor::prompt(f), Some(f.id.as_str())),
     };
     state.templates.page(

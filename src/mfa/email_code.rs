@@ -6,7 +6,9 @@
 //! `attempts::check`. `amr` `["pwd","otp","mfa"]`, `acr` `mfa` (DESIGN.md §6).
 
 use super::MfaDeps;
-use super::factor::{ChallengeTo, Confirmation, Confirmed, Description, Factor, Pending, label_or};
+use super::factor::{
+    ChallengeTo, Confirmation, Confirmed, Description, Factor, Pending, Prompt, label_or,
+};
 use super::proven::Method;
 use crate::model::MfaMethod;
 use crate::otp::{Checked, Codes, OtpError, Purpose, Recipient, Sent, mask_email};
@@ -72,11 +74,11 @@ impl Factor for EmailCode {
         }
     }
 
-    fn prompt(factor: &StoredFactor) -> String {
-        format!(
-            "We sent a code to {}",
-            mask_email(factor.target.as_deref().unwrap_or_default())
-        )
+    fn prompt(factor: &StoredFactor) -> Prompt {
+        Prompt {
+            text: "We sent a code to {address}",
+            address: mask_email(factor.target.as_deref().unwrap_or_default()),
+        }
     }
 
     fn begin(_deps: &MfaDeps<'_>) -> Option<Pending> {

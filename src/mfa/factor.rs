@@ -21,6 +21,13 @@ use crate::store::factors::{Factor as StoredFactor, NewFactor};
 use crate::store::tenants::Tenant;
 use crate::store::users::User;
 
+/// The words above the code field at sign-in.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Prompt {
+    pub text: &'static str,
+    pub address: String,
+}
+
 /// How a factor is named and explained on "Add two-factor" and in lists.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Description {
@@ -105,8 +112,9 @@ pub trait Factor {
 
     fn describe() -> Description;
 
-    /// The words above the code field at sign-in for one enrolled factor.
-    fn prompt(factor: &StoredFactor) -> String;
+    /// The words above the code field at sign-in for one enrolled factor: a text to translate,
+    /// and what its `{address}` placeholder stands for (masked).
+    fn prompt(factor: &StoredFactor) -> Prompt;
 
     /// A new enrolment for this user.
     fn begin(deps: &MfaDeps<'_>) -> Option<Pending>;
@@ -166,8 +174,8 @@ pub fn proves(kind: MfaMethod) -> Option<Method> {
     with_factor!(kind, F => Some(F::PROVES), else None)
 }
 
-pub fn prompt(factor: &StoredFactor) -> String {
-    with_factor!(factor.kind, F => F::prompt(factor), else String::new())
+pub fn prompt(factor: &StoredFactor) -> Prompt {
+    with_factor!(factor.kind, F => F::prompt(factor), else Prompt::default())
 }
 
 pub fn begin(deps: &MfaDeps<'_>, kind: MfaMethod) -> Option<Pending> {

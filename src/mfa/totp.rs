@@ -7,7 +7,7 @@
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use super::MfaDeps;
-use super::factor::{self, ChallengeTo, Confirmation, Confirmed, Description, Pending};
+use super::factor::{self, ChallengeTo, Confirmation, Confirmed, Description, Pending, Prompt};
 use super::proven::Method;
 use super::service::{self, Enrolment};
 use crate::crypto::seal;
@@ -191,8 +191,11 @@ impl factor::Factor for AuthenticatorApp {
         }
     }
 
-    fn prompt(_factor: &Factor) -> String {
-        "Enter the code from your authenticator app".into()
+    fn prompt(_factor: &Factor) -> Prompt {
+        Prompt {
+            text: "Enter the code from your authenticator app",
+            address: String::new(),
+        }
     }
 
     fn begin(deps: &MfaDeps<'_>) -> Option<Pending> {
