@@ -7,8 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::browser::{self, Browser, location};
+use common::burst::at_once;
 use common::flow::{ALICE, PW, REDIRECT, alice_signs_in};
-use common::mfa::{code, key_from_page, recovery_codes_from_page};
+use common::mfa::{code, enrol_in_store, key_from_page, recovery_codes_from_page};
 use common::smtp::SmtpServer;
 use common::{Backend, TestEnv, TestServer};
 
@@ -195,6 +196,57 @@ async fn last_factor_cannot_be_removed_when_required(backend: Backend) {
 both_backends!(
     last_factor_cannot_be_removed_when_required,
     super::last_factor_cannot_be_removed_when_required
+);
+
+/// Two removals of the user's last two methods at the same instant on a `required` tenant:
+/// one goes through, the other is refused, one method is left. Before (PostgreSQL, READ
+/// COMMITTED): both transactions saw "one left" and removed both.
+async fn simultaneous_removals_keep_the_last_method(backend: Backend) {
+    let (srv, _smtp) = setup(backend, "required").await;
+    let rp = srv.rp("acme", &["--first-party"]).await;
+    let b = Browser::new();
+    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
+    let at = res.url().to_string();
+    let html = res.text().await.unwrap();
+    let secret = key_from_page(&html);
+    let mut f = browser::form(&html, &at);
+    f.set("code", &code(&secret, 0)).set("action", "enable");
+    let res = b.follow(&srv.base, b.submit(&f).await).await;
+    let at = res.url().to_string();
+    let done = browser::forms(&res.text().await.unwrap(), &at)
+        .pop()
+        .unwrap();
+    b.follow(&srv.base, b.submit(&done).await).await;
+    enrol_in_store(&srv).await;
+
+    let (url, html) = open_account(&b, &srv, "").await;
+    let removals: Vec<_> = browser::forms(&html, &url)
+        .into_iter()
+        .filter(|f| f.action.contains("/remove"))
+        .collect();
+    assert_eq!(removals.len(), 2);
+    let results = at_once(
+        removals
+            .iter()
+            .map(|f| b.http.post(&f.action).form(&f.fields))
+            .collect(),
+    )
+    .await;
+    let mut statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, vec![303, 409]);
+    let users = srv.cli_json(&["user", "list", "acme"]).await;
+    assert_eq!(
+        users["users"][0]["mfa"]["factors"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+both_backends!(
+    simultaneous_removals_keep_the_last_method,
+    super::simultaneous_removals_keep_the_last_method
 );
 
 async fn stale_sessions_and_forged_forms_change_nothing(backend: Backend) {

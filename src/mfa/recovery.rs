@@ -63,6 +63,7 @@ pub async fn regenerate(
     actor: &str,
 ) -> StoreResult<Vec<String>> {
     let mut tx = deps.db.begin().await?;
+    tx.lock_user(&user.id).await?;
     let codes = replace_codes(&mut tx, deps, tenant, user).await?;
     record(
         &mut tx,

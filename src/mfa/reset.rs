@@ -108,6 +108,7 @@ pub async fn remove_factor(
     current_session: &str,
 ) -> StoreResult<Removal> {
     let mut tx = deps.db.begin().await?;
+    tx.lock_user(&user.id).await?;
     let fs = factors::list_for_user(&mut tx, &user.id).await?;
     let left = fs.len().saturating_sub(1);
     let Some(factor) = fs.into_iter().find(|f| f.id == factor_id) else {

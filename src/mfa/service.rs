@@ -113,6 +113,7 @@ pub async fn bind_factor(
     new: NewFactor<'_>,
 ) -> StoreResult<(Factor, Option<Vec<String>>)> {
     let mut tx = deps.db.begin().await?;
+    tx.lock_user(&e.user.id).await?;
     // Read inside the transaction, so "first" is decided on what the insert sees.
     let first = factors::list_for_user(&mut tx, &e.user.id)
         .await?

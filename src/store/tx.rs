@@ -93,6 +93,21 @@ impl Db {
 }
 
 impl Tx {
+    /// Serialises this transaction with every other change to the user's MFA set-up (bind,
+    /// remove, new recovery codes). A read-then-write on PostgreSQL's READ COMMITTED would let
+    /// two simultaneous first binds each see "no factor yet" and each write recovery codes, or
+    /// two removals each see "one left" and remove the last two. The user's row is locked until
+    /// commit; on SQLite `BEGIN IMMEDIATE` already holds the database's write lock.
+    pub async fn lock_user(&mut self, user_id: &str) -> StoreResult<()> {
+        if let Tx::Postgres(t) = self {
+            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+                .bind(user_id)
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn commit(self) -> StoreResult<()> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,
