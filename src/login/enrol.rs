@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::flow::{self, Stage, Tx};
+use super::flow::{self, At, Offer, Stage, Tx};
 use super::mfa::{load_at, record_second_factor};
 use crate::crypto::seal;
 use crate::mfa::factor::{self, Confirmation, Confirmed, Pending};
@@ -27,6 +27,45 @@ use crate::web::say::Say;
 use crate::web::setup as email_setup;
 
 const SEAL_DISPLAY: &str = "recovery-display";
+
+/// The enrolment this transaction offers (nothing outside the enrolment stages).
+fn offer(tx: &Tx) -> Offer {
+    match &tx.extra.at {
+        At::Enrol { offer, .. } | At::EnrolProof { offer, .. } => offer.clone(),
+        _ => Offer::default(),
+    }
+}
+
+fn pending(tx: &Tx) -> Option<&String> {
+    match &tx.extra.at {
+        At::Enrol { pending, .. } => pending.as_ref(),
+        _ => None,
+    }
+}
+
+fn set_pending(tx: &mut Tx, sealed: Option<String>) {
+    if let At::Enrol { pending, .. } = &mut tx.extra.at {
+        *pending = sealed;
+    }
+}
+
+/// The stage that shows `codes` once (sealed in the transaction); `replacement`: a fresh code
+/// for one just used, rather than a first set.
+pub fn codes_stage(
+    state: &AppState,
+    codes: &[String],
+    replacement: bool,
+) -> Result<At, seal::SealError> {
+    let sealed = seal::seal(
+        &state.secret,
+        SEAL_DISPLAY,
+        serde_json::to_string(codes).unwrap_or_default().as_bytes(),
+    )?;
+    Ok(At::RecoveryCodes {
+        sealed,
+        replacement,
+    })
+}
 
 #[derive(Serialize)]
 struct TotpPage<'a> {
@@ -81,7 +120,7 @@ fn render(
                     otpauth_uri: p.uri,
                     qr: p.qr_png_base64,
                     label: setup.label,
-                    skippable: tx.extra.enrol_skippable,
+                    skippable: offer(tx).skippable,
                     error: setup.say.error,
                 },
             )
@@ -97,7 +136,7 @@ fn render(
                 address: address.as_deref().unwrap_or(&user.email),
                 sent: address.is_some(),
                 label: setup.label,
-                skippable: tx.extra.enrol_skippable,
+                skippable: offer(tx).skippable,
                 back: None,
                 say: setup.say,
             },
@@ -107,11 +146,10 @@ fn render(
 
 /// The methods this enrolment offers, when there is a choice to make.
 fn chooser(state: &AppState, ctx: &TenantCtx, tx: &Tx, browser: &Browser) -> Response {
-    let methods = tx
-        .extra
-        .enrol_methods
-        .iter()
-        .filter_map(|m| factor::describe(*m))
+    let methods = offer(tx)
+        .methods
+        .into_iter()
+        .filter_map(factor::describe)
         .map(|d| email_setup::MethodChoice {
             href: format!("enrol?tx={}&method={}", tx.handle, d.kind.as_str()),
             label: d.name,
@@ -126,7 +164,7 @@ fn chooser(state: &AppState, ctx: &TenantCtx, tx: &Tx, browser: &Browser) -> Res
             methods,
             tx: Some(&tx.handle),
             csrf: Some(browser.csrf_token(&state.secret)),
-            skippable: tx.extra.enrol_skippable,
+            skippable: offer(tx).skippable,
             back: None,
         },
     )
@@ -141,19 +179,16 @@ async fn pending_of(
     method: &str,
 ) -> Result<Option<(Pending, String)>, crate::store::StoreError> {
     let deps = state.mfa_deps();
-    let current = tx
-        .extra
-        .pending
-        .as_deref()
-        .and_then(|s| enrolment::open(&state.secret, s, &user.id, deps.now));
-    let wanted = match tx.extra.enrol_methods.as_slice() {
+    let current = pending(tx).and_then(|s| enrolment::open(&state.secret, s, &user.id, deps.now));
+    let offered = offer(tx).methods;
+    let wanted = match offered.as_slice() {
         [only] => Some(*only),
         offered => offered.iter().copied().find(|m| m.as_str() == method),
     };
     if let Some(p) = current
         && wanted.is_none_or(|w| w == p.kind())
     {
-        let sealed = tx.extra.pending.clone().unwrap_or_default();
+        let sealed = pending(tx).cloned().unwrap_or_default();
         return Ok(Some((p, sealed)));
     }
     let Some(p) = wanted.and_then(|kind| factor::begin(&deps, kind)) else {
@@ -162,8 +197,8 @@ async fn pending_of(
     let Some(sealed) = enrolment::seal(&state.secret, &user.id, &p, deps.now) else {
         return Ok(None);
     };
-    tx.extra.pending = Some(sealed.clone());
-    flow::save(state, tx, Stage::Enrol).await?;
+    set_pending(tx, Some(sealed.clone()));
+    flow::save(state, tx).await?;
     Ok(Some((p, sealed)))
 }
 
@@ -225,7 +260,7 @@ async fn run(
     let fail = |e| server_error(state, ctx, e);
     let ip = Some(client_ip.to_string());
     if field("action") == "skip" {
-        if !tx.extra.enrol_skippable {
+        if !offer(&tx).skippable {
             return Err(pages::error(
                 state,
                 &ctx.tenant,
@@ -236,7 +271,6 @@ async fn run(
             ));
         }
         tx.extra.skipped = true;
-        tx.extra.pending = None;
         mfa::record(
             &state.db,
             &ctx.tenant,
@@ -247,12 +281,11 @@ async fn run(
         )
         .await
         .map_err(fail)?;
-        return flow::after_authentication(state, ctx, headers, ip, tx, &client, Stage::Enrol)
-            .await;
+        return flow::after_authentication(state, ctx, headers, ip, tx, &client).await;
     }
     // The enrolment the page was showing: the one this transaction holds, and no other.
     let deps = state.mfa_deps();
-    let sealed = tx.extra.pending.clone().unwrap_or_default();
+    let sealed = pending(&tx).cloned().unwrap_or_default();
     let Some(pending) = enrolment::open(&state.secret, &sealed, &user.id, deps.now) else {
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     };
@@ -275,10 +308,8 @@ async fn run(
             .map_err(|e| server_error(state, ctx, e))?;
         let sealed = enrolment::seal(&state.secret, &user.id, &pending, deps.now)
             .ok_or_else(|| fail(crate::store::StoreError::Conflict("sealing failed".into())))?;
-        tx.extra.pending = Some(sealed.clone());
-        flow::save(state, &mut tx, Stage::Enrol)
-            .await
-            .map_err(fail)?;
+        set_pending(&mut tx, Some(sealed.clone()));
+        flow::save(state, &mut tx).await.map_err(fail)?;
         let setup = Setup {
             pending: &pending,
             sealed: &sealed,
@@ -308,22 +339,13 @@ async fn run(
         && !tx.extra.proof_done
         && !confirmed.proves_mailbox
     {
-        tx.extra.confirmed = Some(confirmed);
-        tx.extra.pending = None;
-        return flow::move_to(state, ctx, tx, Stage::Enrol, Stage::EnrolProof).await;
+        let at = At::EnrolProof {
+            offer: offer(&tx),
+            confirmed: Some(confirmed),
+        };
+        return flow::go(state, ctx, tx, at).await;
     }
-    bind_and_continue(
-        state,
-        ctx,
-        headers,
-        ip,
-        tx,
-        &client,
-        &user,
-        &confirmed,
-        Stage::Enrol,
-    )
-    .await
+    bind_and_continue(state, ctx, headers, ip, tx, &client, &user, &confirmed).await
 }
 
 /// Binds the checked factor, records the second factor on this sign-in, then shows the
@@ -338,7 +360,6 @@ pub async fn bind_and_continue(
     client: &crate::store::clients::Client,
     user: &User,
     confirmed: &Confirmed,
-    from: Stage,
 ) -> Result<Response, Response> {
     let proof = if tx.extra.proof_done {
         mfa::MailboxProof::Proven
@@ -355,22 +376,14 @@ pub async fn bind_and_continue(
     let (_factor, codes) = enrolment::bind(&state.mfa_deps(), &e, confirmed)
         .await
         .map_err(|e| server_error(state, ctx, e))?;
-    tx.extra.confirmed = None;
-    tx.extra.pending = None;
     let method = factor::proves(confirmed.kind).unwrap_or(Method::Totp);
     record_second_factor(state, ctx, &mut tx, method).await?;
     match codes {
         Some(codes) => {
-            tx.extra.recovery_codes = seal::seal(
-                &state.secret,
-                SEAL_DISPLAY,
-                serde_json::to_string(&codes).unwrap_or_default().as_bytes(),
-            )
-            .ok();
-            tx.extra.replacement = false;
-            flow::move_to(state, ctx, tx, from, Stage::RecoveryCodes).await
+            let at = codes_stage(state, &codes, false).map_err(|e| server_error(state, ctx, e))?;
+            flow::go(state, ctx, tx, at).await
         }
-        None => flow::proceed(state, ctx, headers, ip, tx, client, from).await,
+        None => flow::proceed(state, ctx, headers, ip, tx, client).await,
     }
 }
 
@@ -386,10 +399,11 @@ struct CodesPage<'a> {
 }
 
 fn codes_of(state: &AppState, tx: &Tx) -> Vec<String> {
-    tx.extra
-        .recovery_codes
-        .as_deref()
-        .and_then(|s| seal::open(&state.secret, SEAL_DISPLAY, s).ok())
+    let At::RecoveryCodes { sealed, .. } = &tx.extra.at else {
+        return Vec::new();
+    };
+    seal::open(&state.secret, SEAL_DISPLAY, sealed)
+        .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()
 }
@@ -422,7 +436,13 @@ pub async fn show_codes(
             tx: &tx.handle,
             csrf: browser.csrf_token(&state.secret),
             codes: codes_of(&state, &tx),
-            replacement: tx.extra.replacement,
+            replacement: matches!(
+                tx.extra.at,
+                At::RecoveryCodes {
+                    replacement: true,
+                    ..
+                }
+            ),
         },
     )
 }
@@ -476,7 +496,7 @@ pub async fn codes_done(
 ) -> Response {
     let form = crate::web::form::parse_params(&body).unwrap_or_default();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let (mut tx, browser, client, _) = match load_at(
+    let (tx, browser, client, _) = match load_at(
         &state,
         &ctx,
         &headers,
@@ -491,7 +511,6 @@ pub async fn codes_done(
     if !browser.verify_csrf(&state.secret, field("csrf")) {
         return pages::expired(&state, &ctx.tenant, tx.back_url().as_deref());
     }
-    tx.extra.recovery_codes = None;
     match flow::proceed(
         &state,
         &ctx,
@@ -499,7 +518,6 @@ pub async fn codes_done(
         Some(client_ip.to_string()),
         tx,
         &client,
-        Stage::RecoveryCodes,
     )
     .await
     {

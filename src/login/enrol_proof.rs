@@ -164,20 +164,19 @@ async fn run(
         .await
         .map_err(|e| server_error(state, ctx, e))?;
     tx.extra.proof_done = true;
+    let flow::At::EnrolProof { offer, confirmed } = tx.extra.at.clone() else {
+        return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
+    };
     // A set-up checked its first code before the proof: bind it now.
-    if let Some(confirmed) = tx.extra.confirmed.clone() {
+    if let Some(confirmed) = confirmed {
         return super::enrol::bind_and_continue(
-            state,
-            ctx,
-            headers,
-            ip,
-            tx,
-            &client,
-            &user,
-            &confirmed,
-            Stage::EnrolProof,
+            state, ctx, headers, ip, tx, &client, &user, &confirmed,
         )
         .await;
     }
-    flow::move_to(state, ctx, tx, Stage::EnrolProof, Stage::Enrol).await
+    let at = flow::At::Enrol {
+        offer,
+        pending: None,
+    };
+    flow::go(state, ctx, tx, at).await
 }

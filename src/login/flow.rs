@@ -74,7 +74,59 @@ impl Stage {
     }
 }
 
-/// Scratch state carried on the transaction.
+/// What an enrolment offers: the methods (the tenant's allowed ones this build can set up) and
+/// whether it may be skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub methods: Vec<MfaMethod>,
+    pub skippable: bool,
+}
+
+/// Where the interaction is, with what that stage needs and nothing else: one typed value
+/// stored with the transaction (its `stage` column is [`At::stage`], which the conditional
+/// UPDATE guards, so a replayed or out-of-order form changes nothing).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum At {
+    #[default]
+    Credentials,
+    /// Asking for one of these enrolled kinds (or a recovery code).
+    Mfa {
+        methods: Vec<MfaMethod>,
+    },
+    /// Proving the mailbox before a first factor is bound; `confirmed`: a factor whose first
+    /// code was already checked, bound once the proof succeeds.
+    EnrolProof {
+        offer: Offer,
+        confirmed: Option<Confirmed>,
+    },
+    /// Setting up a factor; `pending`: the set-up in progress (`mfa::enrolment`, sealed).
+    Enrol {
+        offer: Offer,
+        pending: Option<String>,
+    },
+    /// Showing recovery codes once (sealed); `replacement`: a fresh code for a used one.
+    RecoveryCodes {
+        sealed: String,
+        replacement: bool,
+    },
+    Consent,
+}
+
+impl At {
+    pub fn stage(&self) -> Stage {
+        match self {
+            At::Credentials => Stage::Credentials,
+            At::Mfa { .. } => Stage::Mfa,
+            At::EnrolProof { .. } => Stage::EnrolProof,
+            At::Enrol { .. } => Stage::Enrol,
+            At::RecoveryCodes { .. } => Stage::RecoveryCodes,
+            At::Consent => Stage::Consent,
+        }
+    }
+}
+
+/// State carried on the transaction across stages.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TxState {
     /// The SSO session this transaction continues when no new authentication happened.
@@ -83,33 +135,16 @@ pub struct TxState {
     /// vouching); see [`Tx::proven`].
     #[serde(default)]
     pub proven: Proven,
-    /// Methods offered at the MFA challenge.
-    #[serde(default)]
-    pub mfa_methods: Vec<MfaMethod>,
-    /// The enrolment on offer may be skipped.
-    #[serde(default)]
-    pub enrol_skippable: bool,
-    /// Methods the enrolment offers (the tenant's allowed ones this build can set up).
-    #[serde(default)]
-    pub enrol_methods: Vec<MfaMethod>,
-    /// A factor whose first code was checked before the mailbox proof; it is bound once the
-    /// proof succeeds.
-    #[serde(default)]
-    pub confirmed: Option<Confirmed>,
     /// The user chose Skip.
     #[serde(default)]
     pub skipped: bool,
     /// The mailbox was proven with a one-time code (enrolment hole, see `login::enrol`).
     #[serde(default)]
     pub proof_done: bool,
-    /// The enrolment being set up (`mfa::enrolment`, sealed).
+    /// The stage and its data. A transaction stored before this field existed reads as
+    /// `Credentials` and so fails the stage check: that sign-in starts over.
     #[serde(default)]
-    pub pending: Option<String>,
-    /// Recovery codes to show once, sealed.
-    pub recovery_codes: Option<String>,
-    /// The recovery-codes page shows a replacement for a used code (not a new set).
-    #[serde(default)]
-    pub replacement: bool,
+    pub at: At,
 }
 
 /// A loaded transaction with its decoded request.
@@ -121,8 +156,9 @@ pub struct Tx {
 }
 
 impl Tx {
+    /// The stage the row is at; it names the stage of the typed data too (written together).
     pub fn stage(&self) -> Option<Stage> {
-        Stage::parse(&self.row.stage)
+        Stage::parse(&self.row.stage).filter(|s| *s == self.extra.at.stage())
     }
     pub fn back_url(&self) -> Option<String> {
         pages::app_home(&self.req.redirect_uri)
@@ -178,6 +214,16 @@ pub async fn start(
 ) -> Result<Response, store::StoreError> {
     let handle = random::token(32);
     let ts = now();
+    let mut extra = extra;
+    // The stages without data are named by the caller; the others were set with their data.
+    if matches!(stage, Stage::Credentials | Stage::Consent) {
+        extra.at = if stage == Stage::Consent {
+            At::Consent
+        } else {
+            At::Credentials
+        };
+    }
+    let stage = extra.at.stage();
     let row = LoginTransaction {
         id: random::sha256_hex(&handle),
         tenant_id: ctx.tenant.id.clone(),
@@ -255,21 +301,33 @@ pub fn stage_for(
             Ok(None)
         }
         Decision::Challenge { methods, .. } => {
-            extra.mfa_methods = methods.clone();
+            extra.at = At::Mfa {
+                methods: methods.clone(),
+            };
             Ok(Some(Stage::Mfa))
         }
         Decision::Enrol {
             skippable, methods, ..
         } => {
-            extra.enrol_skippable = *skippable;
-            extra.enrol_methods = methods.clone();
+            let offer = Offer {
+                methods: methods.clone(),
+                skippable: *skippable,
+            };
             // A required enrolment proves the mailbox first (the enrolment hole). An offered one
             // shows the set-up with Skip first; the proof comes when the user chooses Enable.
-            if tenant.mfa_enrollment_proof == "email" && !extra.proof_done && !*skippable {
-                Ok(Some(Stage::EnrolProof))
+            extra.at = if tenant.mfa_enrollment_proof == "email" && !extra.proof_done && !*skippable
+            {
+                At::EnrolProof {
+                    offer,
+                    confirmed: None,
+                }
             } else {
-                Ok(Some(Stage::Enrol))
-            }
+                At::Enrol {
+                    offer,
+                    pending: None,
+                }
+            };
+            Ok(Some(extra.at.stage()))
         }
         Decision::Deny { error, reason } => Err((error, reason.clone())),
     }
@@ -302,7 +360,7 @@ pub async fn deny(
 
 /// The user has authenticated in this transaction (password, or a continued SSO session
 /// needing more). Runs the MFA decision and moves to the stage it asks for, or on to consent
-/// and finish. `from` is the stage the transaction is in now.
+/// and finish.
 pub async fn after_authentication(
     state: &AppState,
     ctx: &TenantCtx,
@@ -310,7 +368,6 @@ pub async fn after_authentication(
     ip: Option<String>,
     mut tx: Tx,
     client: &Client,
-    from: Stage,
 ) -> Result<Response, Response> {
     let user_id = tx.row.user_id.clone().unwrap_or_default();
     // A step-up continues a session: what it already proved counts. A fresh login proves again.
@@ -359,27 +416,34 @@ pub async fn after_authentication(
     .map_err(|e| server_error(state, ctx, e))?;
     match stage_for(&ctx.tenant, &decision, &mut tx.extra) {
         Err((error, reason)) => deny(state, ctx, &tx, error, &reason).await,
-        Ok(Some(stage)) => move_to(state, ctx, tx, from, stage).await,
-        Ok(None) => proceed(state, ctx, headers, ip, tx, client, from).await,
+        Ok(Some(_)) => {
+            let at = tx.extra.at.clone();
+            go(state, ctx, tx, at).await
+        }
+        Ok(None) => proceed(state, ctx, headers, ip, tx, client).await,
     }
 }
 
-/// Saves the transaction's scratch state, staying at `stage` (false: it moved meanwhile).
-pub async fn save(state: &AppState, tx: &mut Tx, stage: Stage) -> Result<bool, store::StoreError> {
+/// Saves the stage's data, staying at its stage (false: the transaction moved meanwhile).
+pub async fn save(state: &AppState, tx: &mut Tx) -> Result<bool, store::StoreError> {
     tx.row.state = serde_json::to_string(&tx.extra).unwrap_or_else(|_| "{}".into());
-    transactions::advance(&state.db, &tx.row, stage.as_str(), stage.as_str()).await
+    let stage = tx.extra.at.stage().as_str();
+    transactions::advance(&state.db, &tx.row, stage, stage).await
 }
 
-/// Saves the transaction's scratch state and moves it from `from` to `to`.
-pub async fn move_to(
+/// Moves the transaction from the stage it is at to `at` (with its data), once: a concurrent
+/// or replayed request that moved it first leaves this one on the "expired" page.
+pub async fn go(
     state: &AppState,
     ctx: &TenantCtx,
     mut tx: Tx,
-    from: Stage,
-    to: Stage,
+    at: At,
 ) -> Result<Response, Response> {
+    let from = tx.row.stage.clone();
+    let to = at.stage();
+    tx.extra.at = at;
     tx.row.state = serde_json::to_string(&tx.extra).unwrap_or_else(|_| "{}".into());
-    let moved = transactions::advance(&state.db, &tx.row, from.as_str(), to.as_str())
+    let moved = transactions::advance(&state.db, &tx.row, &from, to.as_str())
         .await
         .map_err(|e| server_error(state, ctx, e))?;
     if !moved {
@@ -396,14 +460,13 @@ pub async fn proceed(
     ip: Option<String>,
     tx: Tx,
     client: &Client,
-    from: Stage,
 ) -> Result<Response, Response> {
     let user_id = tx.row.user_id.clone().unwrap_or_default();
     let consent = needs_consent(state, client, &tx.req, &user_id)
         .await
         .map_err(|e| server_error(state, ctx, e))?;
     if consent {
-        return move_to(state, ctx, tx, from, Stage::Consent).await;
+        return go(state, ctx, tx, At::Consent).await;
     }
     finish_tx(state, ctx, headers, ip, tx, client).await
 }

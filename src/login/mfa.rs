@@ -12,7 +12,6 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::flow::{self, Stage, Tx};
-use crate::crypto::seal;
 use crate::mfa::attempts::{self, Budget, Guess, Outcome};
 use crate::mfa::devices as trusted_devices;
 use crate::mfa::factor::{self, ChallengeTo, Prompt};
@@ -86,10 +85,13 @@ async fn usable_factors(
     tx: &Tx,
     user: &User,
 ) -> Result<Vec<StoredFactor>, crate::store::StoreError> {
+    let flow::At::Mfa { methods } = &tx.extra.at else {
+        return Ok(Vec::new());
+    };
     let mut fs: Vec<StoredFactor> = factors::list_for_user(&state.db, &user.id)
         .await?
         .into_iter()
-        .filter(|f| tx.extra.mfa_methods.contains(&f.kind))
+        .filter(|f| methods.contains(&f.kind))
         .collect();
     fs.sort_by_key(|f| std::cmp::Reverse((f.last_used_at.unwrap_or(0), f.created_at)));
     Ok(fs)
@@ -463,18 +465,11 @@ async fn run(
         ));
     }
     let mut res = if let Some(code) = replacement {
-        tx.extra.recovery_codes = seal::seal(
-            &state.secret,
-            "recovery-display",
-            serde_json::to_string(&[code])
-                .unwrap_or_default()
-                .as_bytes(),
-        )
-        .ok();
-        tx.extra.replacement = true;
-        flow::move_to(state, ctx, tx, Stage::Mfa, Stage::RecoveryCodes).await?
+        let at = super::enrol::codes_stage(state, &[code], true)
+            .map_err(|e| server_error(state, ctx, e))?;
+        flow::go(state, ctx, tx, at).await?
     } else {
-        flow::proceed(state, ctx, headers, ip, tx, &client, Stage::Mfa).await?
+        flow::proceed(state, ctx, headers, ip, tx, &client).await?
     };
     if let Some(c) = trust_cookie {
         res.headers_mut().append(header::SET_COOKIE, c);

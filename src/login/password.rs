@@ -300,7 +300,6 @@ async fn run(
         Some(client_ip.to_string()),
         tx,
         &client,
-        Stage::Credentials,
     )
     .await
 }
