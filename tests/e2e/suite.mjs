@@ -25,11 +25,11 @@ import { join } from 'node:path';
 import { startApp } from './lib/app.mjs';
 import { launch, Scenario, SCREENSHOTS } from './lib/browser.mjs';
 import {
-  AssertionError, answerRecovery, clickAndWait, answerTotp, assert, confirmEmail, enrolTotp, expectCallback,
-  expectFieldError, expectHeading, noteRecoveryCodes, open, signIn, signOut,
+  AssertionError, answerEmail, answerRecovery, chooseMethod, clickAndWait, answerTotp, assert, confirmEmail,
+  enrolEmail, enrolTotp, expectCallback, expectFieldError, expectHeading, noteRecoveryCodes, open, signIn, signOut,
 } from './lib/flow.mjs';
 import { BASE_URL, createTenant, createUser } from './lib/gatehouse.mjs';
-import { messagesTo } from './lib/mail.mjs';
+import { mailNames, messagesTo } from './lib/mail.mjs';
 import { Authenticator } from './lib/totp.mjs';
 import { authorizationRequest, redeem } from './lib/oidc.mjs';
 
@@ -44,7 +44,7 @@ const SCENARIO_TIMEOUT_MS = 60_000;
 // Fixtures: one tenant per set of MFA settings, each with one client at http://127.0.0.1:9/cb.
 
 async function setup() {
-  const [mfa, strict, optional] = await Promise.all([
+  const [mfa, strict, optional, email] = await Promise.all([
     // MFA required; enrolment at sign-in proven by a code sent by email; trusted devices.
     createTenant('e2e', {
       name: 'Acme',
@@ -61,8 +61,13 @@ async function setup() {
       settings: { mfa: 'optional', 'prompt-enrollment': 'true' },
       client: { name: 'Partner app', firstParty: false },
     }),
+    // MFA required with a choice of methods (app or emailed code), after the mailbox proof.
+    createTenant('e2e-email', {
+      name: 'Mailbox Inc',
+      settings: { mfa: 'required', 'enrollment-proof': 'email', 'mfa-methods': 'totp,email' },
+    }),
   ]);
-  return { mfa, strict, optional };
+  return { mfa, strict, optional, email };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -342,6 +347,37 @@ async function manage_two_factor(t, fx) {
   }
 }
 
+/**
+ * 10. The emailed one-time code as the only factor: a required sign-in with two methods on
+ * offer proves the mailbox, chooses Email, sends and enters the set-up code, notes the recovery
+ * codes; then another browser signs in with the code of the "Your sign-in code" mail.
+ */
+async function email_code_factor(t, fx) {
+  const user = await createUser(fx.email.slug, 'emailcode');
+  const page = await t.page();
+  let req = authorizationRequest(fx.email);
+  await open(page, req);
+  await signIn(t, page, user);
+  await confirmEmail(t, page, user);
+  await chooseMethod(t, page, 'Email', { shot: '24-choose-method', expected: ['Authenticator app', 'Email'] });
+  await enrolEmail(t, page, user, { shots: { before: '25-email-setup', sent: '26-email-setup-sent' } });
+  await noteRecoveryCodes(t, page);
+  let claims = await backAtApp(t, page, req);
+  assert(claims.acr === 'mfa', `after the email set-up: acr ${claims.acr}, expected mfa`);
+  assert(amr(claims).includes('otp'), `after the email set-up: amr ${JSON.stringify(claims.amr)} lacks otp`);
+
+  // Another browser (no SSO session, no trusted device): the challenge mails a sign-in code.
+  const other = await t.page();
+  req = authorizationRequest(fx.email);
+  await open(other, req);
+  const seen = await mailNames(user.email);
+  await signIn(t, other, user);
+  await answerEmail(t, other, user, { shot: '27-mfa-email', seen });
+  claims = await backAtApp(t, other, req);
+  assert(claims.acr === 'mfa' && amr(claims).includes('otp'),
+    `emailed sign-in code: acr ${claims.acr}, amr ${JSON.stringify(claims.amr)}`);
+}
+
 const SCENARIOS = [
   enrolment_with_email_proof,
   totp_challenge_and_trusted_device,
@@ -352,6 +388,7 @@ const SCENARIOS = [
   optional_enrolment_and_consent,
   no_javascript,
   manage_two_factor,
+  email_code_factor,
 ].map((fn) => ({ name: fn.name.replace(/_/g, '-'), fn }));
 
 // ---------------------------------------------------------------------------------------------

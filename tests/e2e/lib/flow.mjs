@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { Authenticator } from './totp.mjs';
-import { waitForCode } from './mail.mjs';
+import { mailNames, waitForCode } from './mail.mjs';
 import { checkResponse } from './oidc.mjs';
 
 export class AssertionError extends Error {}
@@ -101,6 +101,64 @@ export async function enrolTotp(t, page, { shot, label = 'E2E phone' } = {}) {
   await page.locator('#code').fill(await authenticator.nextCode());
   await clickAndWait(page, page.getByRole('button', { name: 'Enable' }));
   return authenticator;
+}
+
+/**
+ * The method chooser of a set-up ("Select a method of authentication:"): checks every method in
+ * `expected` is offered as a link, then follows the one named `method`.
+ */
+export async function chooseMethod(t, page, method, { shot, heading = 'Set up two-factor authentication', expected = [method] } = {}) {
+  await expectHeading(page, heading);
+  assert((await page.getByText('Select a method of authentication:').count()) === 1,
+    'the chooser does not say "Select a method of authentication:"');
+  for (const name of expected) {
+    assert((await page.getByRole('link', { name, exact: true }).count()) === 1, `the chooser offers no "${name}" link`);
+  }
+  await maybeCapture(t, page, shot);
+  await clickAndWait(page, page.getByRole('link', { name: method, exact: true }));
+}
+
+/**
+ * "Set up email codes": the address is prefilled with the account's email; "Send a one-time use
+ * code", then the code of the new "Your verification code" mail in "Verification code", then
+ * Enable. `shots.before` / `shots.sent` capture the page before and after Send.
+ */
+export async function enrolEmail(t, page, user, { shots = {} } = {}) {
+  await expectHeading(page, 'Set up email codes');
+  const address = page.getByLabel('Email address');
+  assert((await address.inputValue()) === user.email, `the address is "${await address.inputValue()}", not the account's email`);
+  assert((await page.getByLabel('Verification code').count()) === 0, 'the code field is shown before a code was sent');
+  await maybeCapture(t, page, shots.before);
+  // The mailbox proof sent a "Your verification code" too: only a message written after Send counts.
+  const seen = await mailNames(user.email);
+  await clickAndWait(page, page.getByRole('button', { name: 'Send a one-time use code' }));
+  await expectHeading(page, 'Set up email codes');
+  const notice = ((await page.locator('.notice[role="status"]').textContent().catch(() => '')) || '').trim();
+  assert(/We sent a code/.test(notice), `no "We sent a code" notice after Send (got "${notice}")`);
+  const { code } = await waitForCode(user.email, { seen, subject: 'Your verification code' });
+  const input = page.getByLabel('Verification code');
+  assert((await input.count()) === 1, 'no input labelled "Verification code" after Send');
+  await maybeCapture(t, page, shots.sent);
+  await input.fill(code);
+  await clickAndWait(page, page.getByRole('button', { name: 'Enable' }));
+}
+
+/**
+ * "Two-factor authentication" with the email factor: the code input is labelled "We sent a code
+ * to x•••@domain", Resend is offered; the code comes from the newest "Your sign-in code" mail
+ * not in `seen` (the names before this sign-in).
+ */
+export async function answerEmail(t, page, user, { shot, seen = new Set() } = {}) {
+  await expectHeading(page, 'Two-factor authentication');
+  const [local, domain] = user.email.split('@');
+  const input = page.getByLabel(`We sent a code to ${local[0]}•••@${domain}`);
+  assert((await input.count()) === 1, `no input labelled "We sent a code to ${local[0]}•••@${domain}"`);
+  assert((await page.getByRole('button', { name: 'Resend' }).count()) === 1, 'no Resend button for an emailed code');
+  assert((await page.getByRole('link', { name: 'Use a recovery code' }).count()) === 1, 'no "Use a recovery code" link');
+  const { code } = await waitForCode(user.email, { seen, subject: 'Your sign-in code' });
+  await maybeCapture(t, page, shot);
+  await input.fill(code);
+  await clickAndWait(page, page.getByRole('button', { name: 'Verify' }));
 }
 
 /**

@@ -1,6 +1,6 @@
 // Reads the mail Gatehouse wrote with its file transport (`GATEHOUSE_MAIL__DIR`, one
 // `{uuid}.eml` per message, set by ./run): headers, a decoded plain-text body, and the one-time
-// code of a "Your verification code" message.
+// code of a "Your verification code" or "Your sign-in code" message.
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -66,19 +66,27 @@ export async function messagesTo(recipient) {
   return out.sort((a, b) => a.mtime - b.mtime || a.name.localeCompare(b.name));
 }
 
+/** The file names of every message to `recipient` so far (a `seen` set for waitForCode). */
+export async function mailNames(recipient) {
+  return new Set((await messagesTo(recipient)).map((m) => m.name));
+}
+
 /**
- * The 6-digit code of the newest "verification code" message to `recipient` that is not one
- * of `seen` (file names), waiting up to `timeoutMs` for it to be written.
+ * The 6-digit code of the newest message to `recipient` whose subject matches `subject`
+ * (default: any subject with "code") and that is not one of `seen` (file names), waiting up to
+ * `timeoutMs` for it to be written. The mailbox proof and the email set-up both send "Your
+ * verification code", so a step that wants the second passes the names it saw before.
  */
-export async function waitForCode(recipient, { seen = new Set(), timeoutMs = 5000 } = {}) {
+export async function waitForCode(recipient, { seen = new Set(), subject = /code/i, timeoutMs = 5000 } = {}) {
   const deadline = Date.now() + timeoutMs;
+  const wanted = (s) => (subject instanceof RegExp ? subject.test(s) : s === subject);
   for (;;) {
-    const msgs = (await messagesTo(recipient)).filter((m) => !seen.has(m.name) && /code/i.test(m.subject));
+    const msgs = (await messagesTo(recipient)).filter((m) => !seen.has(m.name) && wanted(m.subject));
     const newest = msgs.at(-1);
     const code = newest?.body.match(/^\s*(\d{6})\s*$/m)?.[1];
     if (code) return { code, message: newest };
     if (Date.now() > deadline) {
-      throw new Error(`no verification code mailed to ${recipient} in ${MAIL_DIR} within ${timeoutMs} ms`);
+      throw new Error(`no code (subject ${subject}) mailed to ${recipient} in ${MAIL_DIR} within ${timeoutMs} ms`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
