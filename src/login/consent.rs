@@ -150,13 +150,14 @@ async fn run(
     )
     .await
     .map_err(|e| server_error(state, ctx, e))?;
-    flow::finish_tx(
+    flow::advance(
         state,
         ctx,
         headers,
         Some(client_ip.to_string()),
         tx,
         &client,
+        flow::Event::Consented,
     )
     .await
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::flow::{self, At, Offer, Stage, Tx};
+use super::flow::{self, At, Event, Offer, Stage, Tx};
 use super::mfa::{load_at, record_second_factor};
 use crate::crypto::seal;
 use crate::mfa::factor::{self, Confirmation, Confirmed, Pending};
@@ -281,7 +281,7 @@ async fn run(
         )
         .await
         .map_err(fail)?;
-        return flow::after_authentication(state, ctx, headers, ip, tx, &client).await;
+        return flow::advance(state, ctx, headers, ip, tx, &client, Event::Skipped).await;
     }
     // The enrolment the page was showing: the one this transaction holds, and no other.
     let deps = state.mfa_deps();
@@ -383,7 +383,7 @@ pub async fn bind_and_continue(
             let at = codes_stage(state, &codes, false).map_err(|e| server_error(state, ctx, e))?;
             flow::go(state, ctx, tx, at).await
         }
-        None => flow::proceed(state, ctx, headers, ip, tx, client).await,
+        None => flow::advance(state, ctx, headers, ip, tx, client, Event::FactorVerified).await,
     }
 }
 
@@ -511,13 +511,14 @@ pub async fn codes_done(
     if !browser.verify_csrf(&state.secret, field("csrf")) {
         return pages::expired(&state, &ctx.tenant, tx.back_url().as_deref());
     }
-    match flow::proceed(
+    match flow::advance(
         &state,
         &ctx,
         &headers,
         Some(client_ip.to_string()),
         tx,
         &client,
+        Event::CodesSeen,
     )
     .await
     {

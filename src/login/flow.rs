@@ -358,10 +358,47 @@ pub async fn deny(
     ))
 }
 
+/// What just happened in the interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The password was verified, or an SSO session continues and may need more (step-up).
+    Authenticated,
+    /// The user chose Skip on an offered enrolment.
+    Skipped,
+    /// A second factor was verified, or set up and bound.
+    FactorVerified,
+    /// The recovery codes on show were noted down.
+    CodesSeen,
+    /// The user allowed the client.
+    Consented,
+}
+
+/// The one way an interaction moves on: the MFA decision after authentication or Skip (the
+/// only caller of `mfa::service::decide` in the login), consent, and finish, each from here.
+pub async fn advance(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    ip: Option<String>,
+    tx: Tx,
+    client: &Client,
+    event: Event,
+) -> Result<Response, Response> {
+    match event {
+        Event::Authenticated | Event::Skipped => {
+            after_authentication(state, ctx, headers, ip, tx, client).await
+        }
+        Event::FactorVerified | Event::CodesSeen => {
+            proceed(state, ctx, headers, ip, tx, client).await
+        }
+        Event::Consented => finish_tx(state, ctx, headers, ip, tx, client).await,
+    }
+}
+
 /// The user has authenticated in this transaction (password, or a continued SSO session
 /// needing more). Runs the MFA decision and moves to the stage it asks for, or on to consent
 /// and finish.
-pub async fn after_authentication(
+async fn after_authentication(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,
@@ -453,7 +490,7 @@ pub async fn go(
 }
 
 /// Authentication is complete: ask for consent if needed, else finish.
-pub async fn proceed(
+async fn proceed(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,
@@ -472,7 +509,7 @@ pub async fn proceed(
 }
 
 /// Ends the transaction (once: a second concurrent finish sees it gone) and answers the client.
-pub async fn finish_tx(
+async fn finish_tx(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,

@@ -469,7 +469,16 @@ async fn run(
             .map_err(|e| server_error(state, ctx, e))?;
         flow::go(state, ctx, tx, at).await?
     } else {
-        flow::proceed(state, ctx, headers, ip, tx, &client).await?
+        flow::advance(
+            state,
+            ctx,
+            headers,
+            ip,
+            tx,
+            &client,
+            flow::Event::FactorVerified,
+        )
+        .await?
     };
     if let Some(c) = trust_cookie {
         res.headers_mut().append(header::SET_COOKIE, c);

@@ -1,7 +1,7 @@
 //! The hosted interaction: from `/authorize` through the hosted pages to the authorization
 //! response. A login transaction is a small state machine ([`flow::Stage`]); each request
 //! advances it by one step. The MFA stage (next issue) slots in between the password and consent
-//! stages in [`flow::after_authentication`].
+//! stages; [`flow::advance`] is the one way a transaction moves on.
 
 pub mod consent;
 pub mod enrol;

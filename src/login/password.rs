@@ -293,13 +293,14 @@ async fn run(
     tx.row.user_id = Some(user.id.clone());
     tx.row.auth_time = Some(ts);
     tx.row.amr = serde_json::to_string(&["pwd"]).unwrap_or_default();
-    flow::after_authentication(
+    flow::advance(
         state,
         ctx,
         headers,
         Some(client_ip.to_string()),
         tx,
         &client,
+        flow::Event::Authenticated,
     )
     .await
 }
