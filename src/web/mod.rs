@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every route: security headers, metrics, templates, static assets,
-//! the hosted-page helpers (base context, error pages), form parsing and the session cookie.
+//! the hosted-page helpers (base context, error pages and their error type), form parsing and
+//! the session cookie.
 
 pub mod browser;
 pub mod client_ip;
@@ -8,7 +9,10 @@ pub mod form;
 pub mod headers;
 pub mod i18n;
 pub mod metrics;
+pub mod page_error;
 pub mod pages;
 pub mod say;
 pub mod session;
 pub mod templates;
+
+pub use page_error::{Or500, PageError, PageErrorKind, PageResult};
