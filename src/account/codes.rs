@@ -15,7 +15,7 @@ use crate::state::{AppState, TenantCtx};
 use crate::store::{factors, recovery_codes};
 use crate::web::cookies;
 use crate::web::pages::Base;
-use crate::web::pages::server_error;
+use crate::web::{Or500, PageError, PageResult};
 
 const FLASH: &str = "gh_flash";
 const SEAL_FLASH: &str = "account-flash";
@@ -48,7 +48,7 @@ pub(super) fn with_flash(
         SEAL_FLASH,
         &serde_json::to_vec(&flash).unwrap_or_default(),
     ) else {
-        return server_error(state, ctx, "sealing failed");
+        return PageError::internal(state, ctx, "sealing failed").into_response();
     };
     let mut res = Redirect::to(to).into_response();
     res.headers_mut().append(
@@ -75,12 +75,9 @@ pub async fn codes_page(
     ctx: TenantCtx,
     headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> Response {
+) -> PageResult {
     let path = format!("{}/recovery-codes", home(&ctx));
-    let v = match guard::visitor(&state, &ctx, &headers, &path).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let v = guard::visitor(&state, &ctx, &headers, &path).await?;
     let codes = cookies::get(&headers, FLASH)
         .and_then(|s| seal::open(&state.secret, SEAL_FLASH, &s).ok())
         .and_then(|b| serde_json::from_slice::<Flash>(&b).ok())
@@ -112,7 +109,7 @@ pub async fn codes_page(
         header::SET_COOKIE,
         cookies::delete(FLASH, &home(&ctx), state.is_https()),
     );
-    res
+    Ok(res)
 }
 
 /// "Generate new recovery codes": the old set stops working.
@@ -121,25 +118,22 @@ pub async fn regenerate(
     ctx: TenantCtx,
     headers: HeaderMap,
     RawForm(body): RawForm,
-) -> Response {
-    let (v, _) = match change(&state, &ctx, &headers, &body, &home(&ctx)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let (v, _) = change(&state, &ctx, &headers, &body, &home(&ctx)).await?;
     let fs = factors::list_for_user(&state.db, &v.user.id)
         .await
         .unwrap_or_default();
     if fs.is_empty() {
-        return Redirect::to(&home(&ctx)).into_response();
+        return Ok(Redirect::to(&home(&ctx)).into_response());
     }
-    match recovery::regenerate(&state.mfa_deps(), &ctx.tenant, &v.user, &actor(&v)).await {
-        Ok(codes) => with_flash(
-            &state,
-            &ctx,
-            &v,
-            codes,
-            &format!("{}/recovery-codes", home(&ctx)),
-        ),
-        Err(e) => server_error(&state, &ctx, e),
-    }
+    let codes = recovery::regenerate(&state.mfa_deps(), &ctx.tenant, &v.user, &actor(&v))
+        .await
+        .or_500(&state, &ctx)?;
+    Ok(with_flash(
+        &state,
+        &ctx,
+        &v,
+        codes,
+        &format!("{}/recovery-codes", home(&ctx)),
+    ))
 }

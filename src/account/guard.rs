@@ -19,8 +19,8 @@ use crate::store::sessions::SsoSession;
 use crate::store::users::{self, User};
 use crate::web::browser::Browser;
 use crate::web::cookies;
-use crate::web::pages::server_error;
 use crate::web::session::current_session;
+use crate::web::{Or500, PageError};
 
 /// The built-in client behind the account pages, one per tenant.
 pub fn account_client_id(ctx: &TenantCtx) -> String {
@@ -32,22 +32,22 @@ pub fn callback_uri(ctx: &TenantCtx) -> String {
 }
 
 /// Finds or creates the account client; keeps its redirect URI in step with the public URL.
-pub async fn account_client(state: &AppState, ctx: &TenantCtx) -> Result<Client, Response> {
+pub async fn account_client(state: &AppState, ctx: &TenantCtx) -> Result<Client, PageError> {
     let id = account_client_id(ctx);
     let uri = callback_uri(ctx);
-    let fail = |e| server_error(state, ctx, e);
+    let vanished = || PageError::internal(state, ctx, "account client vanished");
     if let Some(c) = clients::find(&state.db, &ctx.tenant.id, &id)
         .await
-        .map_err(fail)?
+        .or_500(state, ctx)?
     {
         if c.redirect_uris().unwrap_or_default() != [uri.clone()] {
             clients::set_redirect_uris(&state.db, &c.id, &[uri])
                 .await
-                .map_err(fail)?;
+                .or_500(state, ctx)?;
             return clients::find(&state.db, &ctx.tenant.id, &id)
                 .await
-                .map_err(fail)?
-                .ok_or_else(|| server_error(state, ctx, "account client vanished"));
+                .or_500(state, ctx)?
+                .ok_or_else(vanished);
         }
         return Ok(c);
     }
@@ -79,9 +79,9 @@ pub async fn account_client(state: &AppState, ctx: &TenantCtx) -> Result<Client,
         // Another node created it at the same moment.
         Err(crate::store::StoreError::Conflict(_)) => clients::find(&state.db, &ctx.tenant.id, &id)
             .await
-            .map_err(fail)?
-            .ok_or_else(|| server_error(state, ctx, "account client vanished")),
-        Err(e) => Err(server_error(state, ctx, e)),
+            .or_500(state, ctx)?
+            .ok_or_else(vanished),
+        Err(e) => Err(PageError::internal(state, ctx, e)),
     }
 }
 
@@ -128,7 +128,8 @@ fn base64_url(b: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
-/// Sends the browser through the hosted login for the account client, back to `path`.
+/// Sends the browser through the hosted login for the account client, back to `path`. (Still
+/// `Result<Response, Response>` for `account::overview`.)
 pub async fn login_redirect(
     state: &AppState,
     ctx: &TenantCtx,
@@ -138,8 +139,7 @@ pub async fn login_redirect(
 ) -> Result<Response, Response> {
     let client = account_client(state, ctx).await?;
     let browser = Browser::from_headers(headers);
-    let mut url = url::Url::parse(&format!("{}/authorize", ctx.issuer))
-        .map_err(|e| server_error(state, ctx, e))?;
+    let mut url = url::Url::parse(&format!("{}/authorize", ctx.issuer)).or_500(state, ctx)?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &client.id)
@@ -182,15 +182,18 @@ impl Visitor {
     }
 }
 
-/// The visitor, or the redirect into the hosted login (which enforces the MFA policy).
+/// The visitor, or the redirect into the hosted login (which enforces the MFA policy). (Still
+/// `Result<_, Response>` for `account::overview`; `?` takes it into a `PageResult`.)
 pub async fn visitor(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,
     path: &str,
 ) -> Result<Visitor, Response> {
-    let fail = |e| server_error(state, ctx, e);
-    let Some(session) = current_session(state, ctx, headers).await.map_err(fail)? else {
+    let Some(session) = current_session(state, ctx, headers)
+        .await
+        .or_500(state, ctx)?
+    else {
         return Err(login_redirect(state, ctx, headers, path, false).await?);
     };
     let client = account_client(state, ctx).await?;
@@ -225,21 +228,17 @@ pub async fn visitor(
         },
     )
     .await
-    .map_err(fail)?;
+    .or_500(state, ctx)?;
     if !matches!(decision, Decision::Pass { .. }) {
         return Err(login_redirect(state, ctx, headers, path, false).await?);
     }
     let user = users::get(&state.db, &ctx.tenant.id, &session.user_id)
         .await
-        .map_err(|_| pages_expired(state, ctx))?;
-    let browser = Browser::existing(headers).ok_or_else(|| pages_expired(state, ctx))?;
+        .map_err(|_| PageError::expired(state, ctx, None))?;
+    let browser = Browser::existing(headers).ok_or_else(|| PageError::expired(state, ctx, None))?;
     Ok(Visitor {
         session,
         user,
         browser,
     })
-}
-
-fn pages_expired(state: &AppState, ctx: &TenantCtx) -> Response {
-    crate::web::pages::expired(state, &ctx.tenant, None)
 }

@@ -21,8 +21,8 @@ use crate::state::{AppState, TenantCtx};
 use crate::store::{factors, users};
 use crate::web::cookies;
 use crate::web::pages::Base;
-use crate::web::pages::server_error;
 use crate::web::say::{Say, say_checked, say_sent};
+use crate::web::{Or500, PageError, PageResult};
 
 const COOKIE: &str = "gh_proof";
 const SEAL: &str = "account-enrolment-proof";
@@ -73,10 +73,10 @@ pub async fn status(
     ctx: &TenantCtx,
     headers: &HeaderMap,
     v: &Visitor,
-) -> Result<Gate, Response> {
+) -> Result<Gate, PageError> {
     let has_factor = !factors::list_for_user(&state.db, &v.user.id)
         .await
-        .map_err(|e| server_error(state, ctx, e))?
+        .or_500(state, ctx)?
         .is_empty();
     Ok(
         if has_factor || ctx.tenant.mfa_enrollment_proof != "email" {
@@ -90,7 +90,8 @@ pub async fn status(
 }
 
 /// Checks the proof before a first factor is bound: `NotNeeded` or `Proven`, or the redirect to
-/// the proof page (which comes back to `next`).
+/// the proof page (which comes back to `next`). (Still `Result<_, Response>` for
+/// `account::manage`.)
 pub async fn gate(
     state: &AppState,
     ctx: &TenantCtx,
@@ -161,25 +162,18 @@ pub async fn show(
     ctx: TenantCtx,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
+) -> PageResult {
     let next = next_of(&ctx, q.get("next"));
     let path = format!("{}?next={}", proof_path(&ctx), urlencode(&next));
-    let v = match recent_visitor(&state, &ctx, &headers, &path).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match status(&state, &ctx, &headers, &v).await {
-        Ok(Gate::Missing) => {}
-        Ok(_) => return Redirect::to(&next).into_response(),
-        Err(r) => return r,
+    let v = recent_visitor(&state, &ctx, &headers, &path).await?;
+    if status(&state, &ctx, &headers, &v).await? != Gate::Missing {
+        return Ok(Redirect::to(&next).into_response());
     }
     let sent = Codes::new(&state)
         .ensure_sent(Purpose::EnrollmentProof, recipient(&ctx, &v), now())
         .await;
-    match say_sent(sent, false) {
-        Ok(say) => render(&state, &ctx, &v, &next, say),
-        Err(e) => server_error(&state, &ctx, e),
-    }
+    let say = say_sent(sent, false).or_500(&state, &ctx)?;
+    Ok(render(&state, &ctx, &v, &next, say))
 }
 
 /// `POST /account/verify-email`: "Continue" with the code, or "Send again".
@@ -188,11 +182,8 @@ pub async fn submit(
     ctx: TenantCtx,
     headers: HeaderMap,
     RawForm(body): RawForm,
-) -> Response {
-    let (v, f) = match change(&state, &ctx, &headers, &body, &proof_path(&ctx)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let (v, f) = change(&state, &ctx, &headers, &body, &proof_path(&ctx)).await?;
     let next = next_of(&ctx, f.get("next"));
     let codes = Codes::new(&state);
     if f.get("action").map(String::as_str) == Some("resend") {
@@ -200,26 +191,21 @@ pub async fn submit(
             .send(Purpose::EnrollmentProof, recipient(&ctx, &v), now())
             .await
             .map(Some);
-        return match say_sent(sent, true) {
-            Ok(say) => render(&state, &ctx, &v, &next, say),
-            Err(e) => server_error(&state, &ctx, e),
-        };
+        let say = say_sent(sent, true).or_500(&state, &ctx)?;
+        return Ok(render(&state, &ctx, &v, &next, say));
     }
     let code = f.get("code").map(String::as_str).unwrap_or("");
-    let checked = match codes
+    let checked = codes
         .verify(Purpose::EnrollmentProof, &v.user.id, code, now())
         .await
-    {
-        Ok(c) => c,
-        Err(e) => return server_error(&state, &ctx, e),
-    };
+        .or_500(&state, &ctx)?;
     if checked != Checked::Verified {
-        return render(&state, &ctx, &v, &next, say_checked(checked));
+        return Ok(render(&state, &ctx, &v, &next, say_checked(checked)));
     }
     // Reading the code proves the address works: it is verified from now on.
-    if let Err(e) = users::mark_email_verified(&state.db, &v.user.id).await {
-        return server_error(&state, &ctx, e);
-    }
+    users::mark_email_verified(&state.db, &v.user.id)
+        .await
+        .or_500(&state, &ctx)?;
     let held = Held {
         user_id: v.user.id.clone(),
         session_id: v.session.id.clone(),
@@ -230,7 +216,7 @@ pub async fn submit(
         SEAL,
         &serde_json::to_vec(&held).unwrap_or_default(),
     ) else {
-        return server_error(&state, &ctx, "sealing failed");
+        return Err(PageError::internal(&state, &ctx, "sealing failed"));
     };
     let mut res = Redirect::to(&next).into_response();
     res.headers_mut().append(
@@ -243,7 +229,7 @@ pub async fn submit(
             state.is_https(),
         ),
     );
-    res
+    Ok(res)
 }
 
 fn urlencode(s: &str) -> String {

@@ -3,19 +3,20 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, RawForm, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
 use serde::Serialize;
 
 use super::flow::{self, Stage};
+use super::tx_form::TxForm;
 use crate::model::now;
 use crate::oidc::response;
 use crate::state::{AppState, TenantCtx};
 use crate::store::{self, consents};
 use crate::web::client_ip::ClientIp;
-use crate::web::pages::server_error;
-use crate::web::pages::{self, Base};
+use crate::web::csrf_form::AsExpired;
+use crate::web::pages::Base;
+use crate::web::{Or500, PageError, PageResult};
 
 #[derive(Serialize)]
 struct ScopeLine {
@@ -50,23 +51,18 @@ pub async fn show(
     ctx: TenantCtx,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (tx, browser) =
-        match flow::load(&state, &ctx, &headers, q.get("tx").map(String::as_str)).await {
-            Ok(t) => t,
-            Err(r) => return r,
-        };
+) -> PageResult {
+    let (tx, browser) = flow::load(&state, &ctx, &headers, q.get("tx").map(String::as_str)).await?;
     match tx.stage() {
         Some(Stage::Consent) => {}
-        Some(other) => return flow::redirect_to_stage(&ctx, other, &tx.handle),
-        None => return pages::expired(&state, &ctx.tenant, tx.back_url().as_deref()),
+        Some(other) => return Ok(flow::redirect_to_stage(&ctx, other, &tx.handle)),
+        None => return Err(PageError::expired(&state, &ctx, tx.back_url().as_deref())),
     }
-    let client = match store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return pages::expired(&state, &ctx.tenant, None),
-        Err(e) => return server_error(&state, &ctx, e),
-    };
-    state.templates.page(
+    let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
+        .await
+        .or_500(&state, &ctx)?
+        .ok_or_else(|| PageError::expired(&state, &ctx, None))?;
+    Ok(state.templates.page(
         StatusCode::OK,
         &ctx.tenant.theme,
         "consent.html",
@@ -86,44 +82,31 @@ pub async fn show(
                 })
                 .collect(),
         },
-    )
+    ))
 }
 
+/// Allow or deny. A bad token, like a transaction past this stage, is the "expired" page.
 pub async fn submit(
     State(state): State<AppState>,
     ctx: TenantCtx,
     ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
-    match run(&state, &ctx, client_ip, &headers, &body).await {
-        Ok(r) | Err(r) => r,
-    }
-}
-
-async fn run(
-    state: &AppState,
-    ctx: &TenantCtx,
-    client_ip: std::net::IpAddr,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, Response> {
-    let form = crate::web::form::parse_params(body).unwrap_or_default();
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let (tx, browser) = flow::load(state, ctx, headers, Some(field("tx"))).await?;
-    let back = tx.back_url();
-    if !browser.verify_csrf(&state.secret, field("csrf")) || tx.stage() != Some(Stage::Consent) {
-        return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
+    form: TxForm<AsExpired>,
+) -> PageResult {
+    let (state, ctx) = (&state, &ctx);
+    let TxForm { tx, fields, .. } = form;
+    if tx.stage() != Some(Stage::Consent) {
+        return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
     }
     let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
         .await
-        .map_err(|e| server_error(state, ctx, e))?
-        .ok_or_else(|| pages::expired(state, &ctx.tenant, None))?;
+        .or_500(state, ctx)?
+        .ok_or_else(|| PageError::expired(state, ctx, None))?;
     let user_id = tx.row.user_id.clone().unwrap_or_default();
-    if field("decision") != "allow" {
+    if fields.get("decision") != "allow" {
         store::transactions::delete(&state.db, &tx.row.id)
             .await
-            .map_err(|e| server_error(state, ctx, e))?;
+            .or_500(state, ctx)?;
         return Ok(response::send(
             &state.templates,
             &ctx.tenant,
@@ -149,15 +132,15 @@ async fn run(
         now(),
     )
     .await
-    .map_err(|e| server_error(state, ctx, e))?;
-    flow::advance(
+    .or_500(state, ctx)?;
+    Ok(flow::advance(
         state,
         ctx,
-        headers,
+        &headers,
         Some(client_ip.to_string()),
         tx,
         &client,
         flow::Event::Consented,
     )
-    .await
+    .await?)
 }

@@ -14,8 +14,9 @@ use crate::store::clients::Client;
 use crate::store::codes::{self, AuthCode};
 use crate::store::sessions::{self, NewSession};
 use crate::web::cookies;
-use crate::web::pages::{self, server_error};
+use crate::web::pages;
 use crate::web::session::{current_session, session_cookie_path};
+use crate::web::{Or500, PageError};
 
 /// RFC 6749 §4.1.2 recommends at most 10 minutes; one is plenty for a redirect.
 pub const CODE_TTL_SECS: i64 = 60;
@@ -40,6 +41,8 @@ pub struct Completion<'a> {
     pub session: SessionChoice,
 }
 
+/// Still `Result<Response, Response>` for `login::flow`; inside, a failure is a [`PageError`]
+/// that `?` renders.
 pub async fn complete(
     state: &AppState,
     ctx: &TenantCtx,
@@ -49,7 +52,6 @@ pub async fn complete(
 ) -> Result<Response, Response> {
     let ts = now();
     let secure = state.is_https();
-    let fail = |e: crate::store::StoreError| server_error(state, ctx, e);
     let mut set_cookie = None;
     let trust = c.client.trust_policy;
     let (session_id, auth_time, amr, acr) = match c.session {
@@ -57,7 +59,9 @@ pub async fn complete(
             let (amr, acr) = proven::claims(&c.proven, trust);
             let amr = proven::amr_strings(&amr);
             // Replace whatever session this browser had: the cookie value changes on login.
-            let old = current_session(state, ctx, headers).await.map_err(fail)?;
+            let old = current_session(state, ctx, headers)
+                .await
+                .or_500(state, ctx)?;
             let token = random::token(32);
             let auth_time = c.auth_time.unwrap_or(ts);
             let user_agent = headers
@@ -81,11 +85,11 @@ pub async fn complete(
                 },
             )
             .await
-            .map_err(fail)?;
+            .or_500(state, ctx)?;
             if let Some(old) = &old {
                 crate::signout::replace_session(&state.db, old, &s, ts)
                     .await
-                    .map_err(fail)?;
+                    .or_500(state, ctx)?;
             }
             set_cookie = Some(cookies::set(
                 cookies::SESSION,
@@ -99,16 +103,14 @@ pub async fn complete(
         SessionChoice::Existing(id) => {
             let s = sessions::find_by_id(&state.db, &ctx.tenant.id, &id)
                 .await
-                .map_err(fail)?
+                .or_500(state, ctx)?
                 .filter(|s| s.ended_at.is_none() && s.expires_at > ts && s.user_id == c.user_id)
                 .ok_or_else(|| {
-                    pages::expired(
-                        state,
-                        &ctx.tenant,
-                        pages::app_home(&c.req.redirect_uri).as_deref(),
-                    )
+                    PageError::expired(state, ctx, pages::app_home(&c.req.redirect_uri).as_deref())
                 })?;
-            sessions::touch(&state.db, &s.id, ts).await.map_err(fail)?;
+            sessions::touch(&state.db, &s.id, ts)
+                .await
+                .or_500(state, ctx)?;
             // What the session proved, plus this interaction: the acr may be higher than the
             // session's when a trusted device vouches for the second factor here.
             let mut all = s.proven();
@@ -139,7 +141,7 @@ pub async fn complete(
         expires_at: ts + CODE_TTL_SECS,
         used_at: None,
     };
-    codes::create(&state.db, &row).await.map_err(fail)?;
+    codes::create(&state.db, &row).await.or_500(state, ctx)?;
 
     let mut res = response::send(
         &state.templates,

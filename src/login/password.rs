@@ -9,12 +9,13 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, RawForm, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
 use super::flow::{self, Stage};
+use super::tx_form::TxForm;
 use crate::crypto::password::PasswordError;
 use crate::crypto::random;
 use crate::model::now;
@@ -23,8 +24,9 @@ use crate::store::rate_limits::{self, Limit, Reservation};
 use crate::store::transactions;
 use crate::store::{self, StoreResult, users};
 use crate::web::client_ip::{self, ClientIp};
-use crate::web::pages::server_error;
-use crate::web::pages::{self, Base};
+use crate::web::csrf_form::AsFormExpired;
+use crate::web::pages::Base;
+use crate::web::{Or500, PageError, PageResult};
 
 #[derive(Serialize)]
 struct LoginPage<'a> {
@@ -44,24 +46,19 @@ pub async fn show(
     ctx: TenantCtx,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (tx, browser) =
-        match flow::load(&state, &ctx, &headers, q.get("tx").map(String::as_str)).await {
-            Ok(t) => t,
-            Err(r) => return r,
-        };
+) -> PageResult {
+    let (tx, browser) = flow::load(&state, &ctx, &headers, q.get("tx").map(String::as_str)).await?;
     match tx.stage() {
         Some(Stage::Credentials) => {}
-        Some(other) => return flow::redirect_to_stage(&ctx, other, &tx.handle),
-        None => return pages::expired(&state, &ctx.tenant, tx.back_url().as_deref()),
+        Some(other) => return Ok(flow::redirect_to_stage(&ctx, other, &tx.handle)),
+        None => return Err(PageError::expired(&state, &ctx, tx.back_url().as_deref())),
     }
-    let client = match store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return pages::expired(&state, &ctx.tenant, None),
-        Err(e) => return server_error(&state, &ctx, e),
-    };
+    let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
+        .await
+        .or_500(&state, &ctx)?
+        .ok_or_else(|| PageError::expired(&state, &ctx, None))?;
     let login = tx.req.login_hint.clone().unwrap_or_default();
-    render(
+    Ok(render(
         &state,
         &ctx,
         &tx,
@@ -69,11 +66,10 @@ pub async fn show(
         &client.name,
         &login,
         None,
-        StatusCode::OK,
-    )
+    ))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The sign-in form; with `error`, shown again after a wrong guess (401).
 fn render(
     state: &AppState,
     ctx: &TenantCtx,
@@ -82,8 +78,11 @@ fn render(
     client_name: &str,
     login: &str,
     error: Option<&str>,
-    status: StatusCode,
 ) -> Response {
+    let status = match error {
+        Some(_) => StatusCode::UNAUTHORIZED,
+        None => StatusCode::OK,
+    };
     state.templates.page(
         status,
         &ctx.tenant.theme,
@@ -101,10 +100,10 @@ fn render(
     )
 }
 
-fn too_many(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> Response {
-    pages::error(
+fn too_many(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> PageError {
+    PageError::page(
         state,
-        &ctx.tenant,
+        ctx,
         StatusCode::TOO_MANY_REQUESTS,
         "Too many attempts",
         "There have been too many unsuccessful sign-in attempts. For your security, please wait \
@@ -196,55 +195,35 @@ pub async fn submit(
     ctx: TenantCtx,
     ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
-    match run(&state, &ctx, client_ip, &headers, &body).await {
-        Ok(r) | Err(r) => r,
-    }
-}
-
-async fn run(
-    state: &AppState,
-    ctx: &TenantCtx,
-    client_ip: std::net::IpAddr,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, Response> {
-    let form = crate::web::form::parse_params(body).unwrap_or_default();
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let (mut tx, browser) = flow::load(state, ctx, headers, Some(field("tx"))).await?;
+    form: TxForm<AsFormExpired>,
+) -> PageResult {
+    let (state, ctx) = (&state, &ctx);
+    let TxForm {
+        mut tx,
+        browser,
+        fields,
+        ..
+    } = form;
     let back = tx.back_url();
-    if !browser.verify_csrf(&state.secret, field("csrf")) {
-        return Err(pages::error(
-            state,
-            &ctx.tenant,
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "For your security the form could not be accepted. Go back to the application and \
-             sign in again.",
-            back.as_deref(),
-        ));
-    }
     if tx.stage() != Some(Stage::Credentials) {
-        return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
+        return Err(PageError::expired(state, ctx, back.as_deref()));
     }
     let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
         .await
-        .map_err(|e| server_error(state, ctx, e))?
-        .ok_or_else(|| pages::expired(state, &ctx.tenant, None))?;
+        .or_500(state, ctx)?
+        .ok_or_else(|| PageError::expired(state, ctx, None))?;
 
-    let login = field("login").trim();
-    let password = field("password");
-    let fail = |e| server_error(state, ctx, e);
+    let login = fields.get("login").trim();
+    let password = fields.get("password");
     let user = if login.is_empty() {
         None
     } else {
         users::find_by_login(&state.db, &ctx.tenant.id, login)
             .await
-            .map_err(fail)?
+            .or_500(state, ctx)?
     };
     let keys = AttemptKeys::new(state, ctx, client_ip, login, user.as_ref().map(|u| &*u.id));
-    let Some(last_try) = keys.reserve(state).await.map_err(fail)? else {
+    let Some(last_try) = keys.reserve(state).await.or_500(state, ctx)? else {
         return Err(too_many(state, ctx, back.as_deref()));
     };
 
@@ -259,24 +238,24 @@ async fn run(
         Ok(ok) => ok,
         Err(e) => {
             // Not evaluated (busy or broken): the attempt is handed back, it was no guess.
-            keys.release(state).await.map_err(fail)?;
+            keys.release(state).await.or_500(state, ctx)?;
             if matches!(e, PasswordError::Busy) {
                 tracing::warn!("password hashing queue full; sign-in turned away");
-                return Err(pages::busy(state, &ctx.tenant, back.as_deref()));
+                return Err(PageError::busy(state, ctx, back.as_deref()));
             }
-            return Err(server_error(state, ctx, e));
+            return Err(PageError::internal(state, ctx, e));
         }
     };
     let user = user.filter(|u| ok && !u.locked);
     let Some(user) = user else {
         transactions::add_attempt(&state.db, &tx.row.id)
             .await
-            .map_err(fail)?;
+            .or_500(state, ctx)?;
         if last_try {
             tracing::warn!(ip = %client_ip, "sign-in locked after repeated failures");
             return Err(too_many(state, ctx, back.as_deref()));
         }
-        return Err(render(
+        return Ok(render(
             state,
             ctx,
             &tx,
@@ -284,23 +263,22 @@ async fn run(
             &client.name,
             login,
             Some("Wrong email or password."),
-            StatusCode::UNAUTHORIZED,
         ));
     };
-    keys.succeeded(state).await.map_err(fail)?;
+    keys.succeeded(state).await.or_500(state, ctx)?;
 
     let ts = now();
     tx.row.user_id = Some(user.id.clone());
     tx.row.auth_time = Some(ts);
     tx.row.amr = serde_json::to_string(&["pwd"]).unwrap_or_default();
-    flow::advance(
+    Ok(flow::advance(
         state,
         ctx,
-        headers,
+        &headers,
         Some(client_ip.to_string()),
         tx,
         &client,
         flow::Event::Authenticated,
     )
-    .await
+    .await?)
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::extract::rejection::RawFormRejection;
 use axum::extract::{RawForm, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::IntoResponse;
 
 use super::finish::{self, Completion, SessionChoice};
 use super::flow::{self, Stage, TxState};
@@ -21,7 +21,7 @@ use crate::web::browser::Browser;
 use crate::web::client_ip::{self, ClientIp};
 use crate::web::cookies;
 use crate::web::pages;
-use crate::web::pages::server_error;
+use crate::web::{Or500, PageError, PageResult};
 
 pub async fn authorize_get(
     State(state): State<AppState>,
@@ -29,9 +29,9 @@ pub async fn authorize_get(
     ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> PageResult {
     let raw = query.unwrap_or_default();
-    handle(&state, &ctx, &headers, client_ip, raw.as_bytes()).await
+    run(&state, &ctx, &headers, client_ip, raw.as_bytes()).await
 }
 
 /// OIDC Core §3.1.2.1: the authorization endpoint must also accept POST (form-encoded).
@@ -41,19 +41,19 @@ pub async fn authorize_post(
     ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     body: Result<RawForm, RawFormRejection>,
-) -> Response {
+) -> PageResult {
     match body {
-        Ok(RawForm(body)) => handle(&state, &ctx, &headers, client_ip, &body).await,
+        Ok(RawForm(body)) => run(&state, &ctx, &headers, client_ip, &body).await,
         // Over `server.max_body_bytes` (or not a form): a page, never a redirect, since nothing
         // about the client is known yet.
-        Err(_) => too_large(&state, &ctx),
+        Err(_) => Err(too_large(&state, &ctx)),
     }
 }
 
-fn too_large(state: &AppState, ctx: &TenantCtx) -> Response {
-    pages::error(
+fn too_large(state: &AppState, ctx: &TenantCtx) -> PageError {
+    PageError::page(
         state,
-        &ctx.tenant,
+        ctx,
         StatusCode::BAD_REQUEST,
         "Invalid request",
         "The sign-in request is longer than this service accepts, so it was not started.",
@@ -75,7 +75,7 @@ async fn begin(
     stage: Stage,
     user_id: Option<&str>,
     extra: TxState,
-) -> Result<Response, Response> {
+) -> PageResult {
     let cfg = &state.config.login;
     let limit = rate_limits::Limit {
         max_failures: cfg.max_transactions_per_ip,
@@ -86,37 +86,26 @@ async fn begin(
     let ts = now();
     let reservation = rate_limits::reserve(&state.db, &key, limit, ts)
         .await
-        .map_err(|e| server_error(state, ctx, e))?;
+        .or_500(state, ctx)?;
     if let rate_limits::Reservation::Refused { until } = reservation {
-        let mut res = pages::error(
+        let mut res = PageError::page(
             state,
-            &ctx.tenant,
+            ctx,
             StatusCode::TOO_MANY_REQUESTS,
             "Too many sign-in attempts",
             "Too many sign-in attempts started from your network. Please wait a few minutes and \
              try again.",
             pages::app_home(&req.redirect_uri).as_deref(),
-        );
+        )
+        .into_response();
         if let Ok(v) = HeaderValue::from_str(&(until - ts).max(1).to_string()) {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }
-        return Err(res);
+        return Err(res.into());
     }
     flow::start(state, ctx, browser, req, stage, user_id, extra)
         .await
-        .map_err(|e| server_error(state, ctx, e))
-}
-
-async fn handle(
-    state: &AppState,
-    ctx: &TenantCtx,
-    headers: &HeaderMap,
-    client_ip: std::net::IpAddr,
-    raw: &[u8],
-) -> Response {
-    match run(state, ctx, headers, client_ip, raw).await {
-        Ok(r) | Err(r) => r,
-    }
+        .or_500(state, ctx)
 }
 
 async fn run(
@@ -125,11 +114,11 @@ async fn run(
     headers: &HeaderMap,
     client_ip: std::net::IpAddr,
     raw: &[u8],
-) -> Result<Response, Response> {
+) -> PageResult {
     let bad_request = |msg: &str| {
-        pages::error(
+        PageError::page(
             state,
-            &ctx.tenant,
+            ctx,
             StatusCode::BAD_REQUEST,
             "Invalid request",
             msg,
@@ -145,15 +134,15 @@ async fn run(
     let client = match params.get("client_id") {
         Some(id) if !id.is_empty() => store::clients::find(&state.db, &ctx.tenant.id, id)
             .await
-            .map_err(|e| server_error(state, ctx, e))?,
+            .or_500(state, ctx)?,
         _ => None,
     };
     let req = match authorize::validate(&params, client.as_ref()) {
         Ok(r) => r,
         Err(Rejection::Page { title, message }) => {
-            return Err(pages::error(
+            return Err(PageError::page(
                 state,
-                &ctx.tenant,
+                ctx,
                 StatusCode::BAD_REQUEST,
                 title,
                 &message,
@@ -161,7 +150,7 @@ async fn run(
             ));
         }
         Err(Rejection::Redirect(e)) => {
-            return Err(response::send(
+            return Ok(response::send(
                 &state.templates,
                 &ctx.tenant,
                 &ctx.issuer,
@@ -196,7 +185,7 @@ async fn run(
     let ts = now();
     let session = crate::web::session::current_session(state, ctx, headers)
         .await
-        .map_err(|e| server_error(state, ctx, e))?;
+        .or_500(state, ctx)?;
     // A session answers this request only if the client did not ask for a fresh login and the
     // authentication is recent enough for max_age (OIDC Core §3.1.2.1).
     let usable = session.filter(|s| {
@@ -225,16 +214,16 @@ async fn run(
                 },
             )
             .await
-            .map_err(|e| server_error(state, ctx, e))?;
+            .or_500(state, ctx)?;
             let mut extra = TxState {
                 session_id: Some(s.id.clone()),
                 ..TxState::default()
             };
             match flow::stage_for(&ctx.tenant, &decision, &mut extra) {
-                Err((error, reason)) => return Err(deny(error, &reason)),
+                Err((error, reason)) => return Ok(deny(error, &reason)),
                 // OIDC Core §3.1.2.6: prompt=none may not show the MFA pages.
                 Ok(Some(_)) if req.has_prompt("none") => {
-                    return Err(deny(
+                    return Ok(deny(
                         "interaction_required",
                         "a second factor is required: the user must interact",
                     ));
@@ -255,9 +244,9 @@ async fn run(
                 Ok(None) => {
                     let consent = flow::needs_consent(state, &client, &req, &s.user_id)
                         .await
-                        .map_err(|e| server_error(state, ctx, e))?;
+                        .or_500(state, ctx)?;
                     if consent && req.has_prompt("none") {
-                        return Err(deny(
+                        return Ok(deny(
                             "consent_required",
                             "the user has not consented to this client",
                         ));
@@ -297,7 +286,7 @@ async fn run(
             }
         }
         None if req.has_prompt("none") => {
-            return Err(deny("login_required", "the user is not signed in"));
+            return Ok(deny("login_required", "the user is not signed in"));
         }
         None => {
             begin(

@@ -17,8 +17,9 @@ use crate::state::{AppState, TenantCtx};
 use crate::store;
 use crate::web::browser::Browser;
 use crate::web::cookies;
-use crate::web::pages::{self, Base};
+use crate::web::pages::Base;
 use crate::web::session::{current_session, session_cookie_path};
+use crate::web::{Or500, PageError, PageResult};
 
 #[derive(Serialize)]
 struct ConfirmPage<'a> {
@@ -43,7 +44,7 @@ pub async fn logout_get(
     ctx: TenantCtx,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
-) -> Response {
+) -> PageResult {
     handle(&state, &ctx, &headers, q.unwrap_or_default().as_bytes()).await
 }
 
@@ -52,14 +53,14 @@ pub async fn logout_post(
     ctx: TenantCtx,
     headers: HeaderMap,
     RawForm(body): RawForm,
-) -> Response {
+) -> PageResult {
     handle(&state, &ctx, &headers, &body).await
 }
 
-fn bad(state: &AppState, ctx: &TenantCtx, msg: &str) -> Response {
-    pages::error(
+fn bad(state: &AppState, ctx: &TenantCtx, msg: &str) -> PageError {
+    PageError::page(
         state,
-        &ctx.tenant,
+        ctx,
         StatusCode::BAD_REQUEST,
         "Sign-out request not valid",
         msg,
@@ -67,10 +68,9 @@ fn bad(state: &AppState, ctx: &TenantCtx, msg: &str) -> Response {
     )
 }
 
-async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u8]) -> Response {
-    let Ok(params) = crate::web::form::parse_params(raw) else {
-        return bad(state, ctx, "A parameter was given more than once.");
-    };
+async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u8]) -> PageResult {
+    let params = crate::web::form::parse_params(raw)
+        .map_err(|_| bad(state, ctx, "A parameter was given more than once."))?;
     let p = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
 
     // The hint proves which client (and session) asks; signature and issuer must check out,
@@ -81,17 +81,14 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
     let hint = match p("id_token_hint") {
         Some(t) => match jwt::verify(&state.keys.current().set, t) {
             Ok(v) if v.claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer.as_str()) => {
-                match id_token_hint(state, ctx, v).await {
-                    Ok(h) => h,
-                    Err(e) => return crate::web::pages::server_error(state, ctx, e),
-                }
+                id_token_hint(state, ctx, v).await.or_500(state, ctx)?
             }
             _ => {
-                return bad(
+                return Err(bad(
                     state,
                     ctx,
                     "The sign-out request carried an ID token this service did not issue.",
-                );
+                ));
             }
         },
         None => None,
@@ -99,7 +96,7 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
     let hint_aud = hint.as_ref().map(|h| h.client_id.clone());
     let client_id = match (p("client_id"), hint_aud.as_deref()) {
         (Some(a), Some(b)) if a != b => {
-            return bad(state, ctx, "client_id does not match the ID token.");
+            return Err(bad(state, ctx, "client_id does not match the ID token."));
         }
         (Some(a), _) => Some(a.to_owned()),
         (None, b) => b.map(str::to_owned),
@@ -108,34 +105,32 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
         None => None,
         Some(uri) => {
             let Some(cid) = client_id.as_deref() else {
-                return bad(
+                return Err(bad(
                     state,
                     ctx,
                     "The application must identify itself to be sent back after sign-out.",
-                );
+                ));
             };
-            let client = match store::clients::find(&state.db, &ctx.tenant.id, cid).await {
-                Ok(c) => c,
-                Err(e) => return crate::web::pages::server_error(state, ctx, e),
-            };
+            let client = store::clients::find(&state.db, &ctx.tenant.id, cid)
+                .await
+                .or_500(state, ctx)?;
             let registered = client
                 .and_then(|c| c.post_logout_redirect_uris().ok())
                 .is_some_and(|l| l.iter().any(|r| r == uri));
             if !registered {
-                return bad(
+                return Err(bad(
                     state,
                     ctx,
                     "The address to return to after sign-out is not registered for this application.",
-                );
+                ));
             }
             Some(uri.to_owned())
         }
     };
 
-    let session = match current_session(state, ctx, headers).await {
-        Ok(s) => s,
-        Err(e) => return crate::web::pages::server_error(state, ctx, e),
-    };
+    let session = current_session(state, ctx, headers)
+        .await
+        .or_500(state, ctx)?;
     let confirmed = match p("csrf") {
         Some(token) => {
             Browser::existing(headers).is_some_and(|b| b.verify_csrf(&state.secret, token))
@@ -150,28 +145,26 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
         (Some(_), None) => false,
     };
     if session.is_some() && !hint_matches && !confirmed {
-        return confirm_page(
+        return Ok(confirm_page(
             state,
             ctx,
             headers,
             redirect.as_deref(),
             p("state"),
             client_id.as_deref(),
-        );
+        ));
     }
     // OIDC Core §11: the session's refresh tokens end with it (offline grants survive).
-    if let Some(s) = &session
-        && let Err(e) = signout::end_session(&state.db, &ctx.tenant.id, &s.id, now()).await
-    {
-        return crate::web::pages::server_error(state, ctx, e);
+    if let Some(s) = &session {
+        signout::end_session(&state.db, &ctx.tenant.id, &s.id, now())
+            .await
+            .or_500(state, ctx)?;
     }
     let secure = state.is_https();
     let mut res = match redirect {
         Some(uri) => {
-            let mut url = match url::Url::parse(&uri) {
-                Ok(u) => u,
-                Err(_) => return bad(state, ctx, "Invalid return address."),
-            };
+            let mut url =
+                url::Url::parse(&uri).map_err(|_| bad(state, ctx, "Invalid return address."))?;
             if let Some(st) = p("state") {
                 url.query_pairs_mut().append_pair("state", st);
             }
@@ -191,7 +184,7 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
         header::SET_COOKIE,
         cookies::delete(cookies::SESSION, &session_cookie_path(ctx), secure),
     );
-    res
+    Ok(res)
 }
 
 /// What a genuine ID token hint tells: the client it was issued to and its session.

@@ -1,10 +1,12 @@
 //! Page rendering helpers for every hosted page (login, account, sign-out): the shared context
-//! every page needs and the friendly error page used for every dead end.
+//! every page needs and the friendly error page used for every dead end (see `web::page_error`).
 
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+pub use super::page_error::BUSY_RETRY_SECS;
+use super::page_error::{PageError, PageErrorKind};
 use crate::state::{AppState, TenantCtx};
 use crate::store::tenants::Tenant;
 
@@ -26,15 +28,6 @@ impl<'a> Base<'a> {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorPage<'a> {
-    #[serde(flatten)]
-    base: Base<'a>,
-    title: &'a str,
-    message: &'a str,
-    back_url: Option<&'a str>,
-}
-
 /// The origin of a registered redirect URI: a safe "back to the application" link.
 pub fn app_home(redirect_uri: &str) -> Option<String> {
     let url = url::Url::parse(redirect_uri).ok()?;
@@ -44,6 +37,9 @@ pub fn app_home(redirect_uri: &str) -> Option<String> {
     }
 }
 
+// The functions below are the same pages for code still on `Result<_, Response>`; new code
+// returns a [`PageError`] (`web::page_error`), which renders them.
+
 pub fn error(
     state: &AppState,
     tenant: &Tenant,
@@ -52,64 +48,27 @@ pub fn error(
     message: &str,
     back_url: Option<&str>,
 ) -> Response {
-    state.templates.page(
+    let kind = PageErrorKind::Page {
         status,
-        &tenant.theme,
-        "error.html",
-        ErrorPage {
-            base: Base::new(tenant),
-            title,
-            message,
-            back_url,
-        },
-    )
+        title: title.to_owned(),
+        message: message.to_owned(),
+    };
+    PageError::for_tenant(state, tenant, kind, back_url).into_response()
 }
 
 /// The page for a transaction that is unknown, expired, finished or from another browser.
 pub fn expired(state: &AppState, tenant: &Tenant, back_url: Option<&str>) -> Response {
-    error(
-        state,
-        tenant,
-        StatusCode::BAD_REQUEST,
-        "This sign-in has expired",
-        "This sign-in page is no longer valid: it was already used, it timed out, or it was \
-         opened in another browser. Go back to the application and sign in again.",
-        back_url,
-    )
+    PageError::for_tenant(state, tenant, PageErrorKind::Expired, back_url).into_response()
 }
-
-/// How long a "busy" answer asks the browser to wait (`Retry-After`, RFC 9110 §10.2.3).
-pub const BUSY_RETRY_SECS: u32 = 5;
 
 /// The page for a request turned away because every password hasher is busy and the waiting
 /// line is full: 503 with `Retry-After`. Nothing was evaluated, so the user just tries again.
 pub fn busy(state: &AppState, tenant: &Tenant, back_url: Option<&str>) -> Response {
-    let mut res = error(
-        state,
-        tenant,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Gatehouse is busy",
-        "Gatehouse is busy, try again in a few seconds. This attempt was not checked and does not \
-         count against you.",
-        back_url,
-    );
-    res.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from(BUSY_RETRY_SECS),
-    );
-    res
+    PageError::for_tenant(state, tenant, PageErrorKind::Busy, back_url).into_response()
 }
 
 /// The 500 page for a step that failed inside (a store or sealing error): the detail goes to the
 /// log only, the browser gets a generic page.
 pub fn server_error(state: &AppState, ctx: &TenantCtx, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "login step failed");
-    error(
-        state,
-        &ctx.tenant,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "The sign-in service could not complete this step. Please try again.",
-        None,
-    )
+    PageError::internal(state, ctx, e).into_response()
 }
