@@ -15,7 +15,7 @@ use crate::crypto::seal;
 use crate::mfa::proven::Method;
 use crate::mfa::service::{self as mfa, Enrolment};
 use crate::mfa::totp;
-use crate::model::now;
+use crate::model::{EnrollmentProof, now};
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
 use crate::web::browser::Browser;
@@ -174,7 +174,7 @@ async fn run(
     };
     // An offered set-up proves the mailbox now, before anything is bound; the checked code
     // waits in the transaction so the user does not type it again.
-    if ctx.tenant.mfa_enrollment_proof == "email" && !tx.extra.proof_done {
+    if ctx.tenant.mfa_enrollment_proof == EnrollmentProof::Email && !tx.extra.proof_done {
         tx.extra.verified_totp = Some((field("label").to_owned(), step));
         return flow::move_to(state, ctx, tx, Stage::Enrol, Stage::EnrolProof).await;
     }

@@ -11,7 +11,7 @@ use crate::crypto::random;
 use crate::mfa::policy::Decision;
 use crate::mfa::proven::{self, Method, Proven};
 use crate::mfa::service::{self as mfa, Context};
-use crate::model::{MfaMethod, TrustPolicy, now};
+use crate::model::{EnrollmentProof, MfaMethod, TrustPolicy, now};
 use crate::oidc::authz_request::AuthRequest;
 use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
@@ -261,7 +261,10 @@ pub fn stage_for(
             }
             // A required enrolment proves the mailbox first (the enrolment hole). An offered one
             // shows the set-up with Skip first; the proof comes when the user chooses Enable.
-            if tenant.mfa_enrollment_proof == "email" && !extra.proof_done && !*skippable {
+            if tenant.mfa_enrollment_proof == EnrollmentProof::Email
+                && !extra.proof_done
+                && !*skippable
+            {
                 Ok(Some(Stage::EnrolProof))
             } else {
                 Ok(Some(Stage::Enrol))
