@@ -82,6 +82,15 @@ string_enum!(
 );
 
 string_enum!(
+    /// What a user proves before binding a first factor (the "enrolment hole", docs/mfa.md):
+    /// `email`, a one-time code sent to the account's address; `none`, nothing.
+    EnrollmentProof, "enrollment proof" {
+        None = "none",
+        Email = "email",
+    }
+);
+
+string_enum!(
     /// JWS algorithms Gatehouse signs with (RS256 is the OIDC default).
     SigningAlg, "signing algorithm" {
         Rs256 = "RS256",

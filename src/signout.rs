@@ -33,7 +33,44 @@ pub async fn end_session(
     })
 }
 
-/// Ends every session of the user but `keep` ("Sign out of all other devices").
+/// Which of a user's sessions end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sessions<'a> {
+    /// Every one (MFA reset, password change).
+    All,
+    /// Every one but this session id ("Sign out of all other devices").
+    AllBut(&'a str),
+}
+
+/// Whether `offline_access` grants end too. They outlive their session by design (OIDC Core
+/// §11), so only an ending that voids what they vouch for revokes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfflineGrants {
+    Keep,
+    Revoke,
+}
+
+/// Ends the user's `which` sessions and revokes the grants bound to them; with
+/// [`OfflineGrants::Revoke`] every offline grant of the user as well (a kept session's grants
+/// stay either way). A password change will be `All` with `Keep`.
+pub async fn end_user_sessions(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    which: Sessions<'_>,
+    offline: OfflineGrants,
+    now: i64,
+) -> StoreResult<Ended> {
+    let (sessions, keep) = match which {
+        Sessions::All => (sessions::end_all_for_user(db, user_id, now).await?, ""),
+        Sessions::AllBut(keep) => (sessions::end_others(db, user_id, keep, now).await?, keep),
+    };
+    let offline_too = offline == OfflineGrants::Revoke;
+    let grants = grants::revoke_for_user(db, tenant_id, user_id, keep, offline_too, now).await?;
+    Ok(Ended { sessions, grants })
+}
+
+/// "Sign out of all other devices": every session but `keep`; offline grants stay.
 pub async fn end_other_sessions(
     db: &Db,
     tenant_id: &str,
@@ -41,35 +78,28 @@ pub async fn end_other_sessions(
     keep: &str,
     now: i64,
 ) -> StoreResult<Ended> {
-    let sessions = sessions::end_others(db, user_id, keep, now).await?;
-    let grants = grants::revoke_for_user(db, tenant_id, user_id, keep, false, now).await?;
-    Ok(Ended { sessions, grants })
+    let which = Sessions::AllBut(keep);
+    end_user_sessions(db, tenant_id, user_id, which, OfflineGrants::Keep, now).await
 }
 
-/// Ends every session of the user and revokes their session-bound grants (password change).
-pub async fn end_all_sessions(
-    db: &Db,
-    tenant_id: &str,
-    user_id: &str,
-    now: i64,
-) -> StoreResult<Ended> {
-    let sessions = sessions::end_all_for_user(db, user_id, now).await?;
-    let grants = grants::revoke_for_user(db, tenant_id, user_id, "", false, now).await?;
-    Ok(Ended { sessions, grants })
-}
-
-/// Ends every session of the user and revokes *every* grant, offline ones included (MFA
-/// reset): an offline grant's refreshed ID tokens would go on claiming `amr` `otp`/`mfa` from a
-/// factor that no longer exists, and a reset is what an admin does when a factor is lost.
+/// MFA reset: every session and *every* grant, offline ones included: an offline grant's
+/// refreshed ID tokens would go on claiming `amr` `otp`/`mfa` from a factor that no longer
+/// exists, and a reset is what an admin does when a factor is lost.
 pub async fn end_all_access(
     db: &Db,
     tenant_id: &str,
     user_id: &str,
     now: i64,
 ) -> StoreResult<Ended> {
-    let sessions = sessions::end_all_for_user(db, user_id, now).await?;
-    let grants = grants::revoke_for_user(db, tenant_id, user_id, "", true, now).await?;
-    Ok(Ended { sessions, grants })
+    end_user_sessions(
+        db,
+        tenant_id,
+        user_id,
+        Sessions::All,
+        OfflineGrants::Revoke,
+        now,
+    )
+    .await
 }
 
 /// A new sign-in in a browser that had a session: the old session ends. When the same user

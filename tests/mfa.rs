@@ -10,6 +10,10 @@ use common::mfa::{code, enrol_in_store, key_from_page, recovery_codes_from_page}
 use common::{Backend, TestServer};
 use reqwest::Response;
 
+/// Voluntary `acr_values` for a user without a factor.
+#[path = "mfa/step_up.rs"]
+mod step_up;
+
 async fn setup(backend: Backend, tenant_flags: &[&str], client_flags: &[&str]) -> (TestServer, Rp) {
     let srv = TestServer::start(backend).await;
     srv.tenant("acme", tenant_flags).await;
@@ -302,10 +306,14 @@ async fn requirements_that_cannot_be_met_are_refused(backend: Backend) {
         app_redirect(&res, &strict)["error"],
         "unmet_authentication_requirements"
     );
-    // A voluntary acr_values=phr gets the best available (here: the password; nothing is
-    // enrolled) and an honest acr.
+    // A voluntary acr_values=phr gets the best available: nothing is enrolled, so the
+    // authenticator-app set-up is offered; skipped, the password and an honest acr.
+    let b = Browser::new();
     let url = srv.authorize_url(&rp, &[("acr_values", "phr mfa")]);
-    let res = sign_in(&Browser::new(), &srv, &url, "alice@example.com", PW).await;
+    let (url, html) = page(sign_in(&b, &srv, &url, "alice@example.com", PW).await).await;
+    let mut skip = browser::forms(&html, &url).pop().unwrap();
+    skip.set("action", "skip");
+    let res = b.follow(&srv.base, b.submit(&skip).await).await;
     assert!(app_redirect(&res, &rp).contains_key("code"));
     let (amr, acr) = session_amr(&srv).await;
     assert_eq!((amr, acr.as_str()), (vec!["pwd".to_string()], "pwd"));

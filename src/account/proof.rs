@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::guard::Visitor;
 use super::manage::{change, home, recent_visitor};
 use crate::crypto::seal;
-use crate::model::now;
+use crate::model::{EnrollmentProof, now};
 use crate::otp::{Checked, Codes, Purpose, Recipient, mask_email};
 use crate::state::{AppState, TenantCtx};
 use crate::store::{factors, users};
@@ -79,7 +79,7 @@ pub async fn status(
         .or_500(state, ctx)?
         .is_empty();
     Ok(
-        if has_factor || ctx.tenant.mfa_enrollment_proof != "email" {
+        if has_factor || ctx.tenant.mfa_enrollment_proof != EnrollmentProof::Email {
             Gate::NotNeeded
         } else if held(state, headers, v) {
             Gate::Proven

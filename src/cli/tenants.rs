@@ -56,7 +56,8 @@ pub async fn tenant_command(cmd: TenantCommand, db: Db) -> Result<Output> {
                 mfa_methods,
                 mfa_recovery_count: recovery_codes,
                 mfa_recovery_replace_on_use: recovery_replace_on_use,
-                mfa_enrollment_proof: enrollment_proof,
+                // The enum's own words on a bad value, as for every other enum flag.
+                mfa_enrollment_proof: enrollment_proof.as_deref().map(str::parse).transpose()?,
                 mfa_max_attempts,
                 account_reauth_secs,
             };

@@ -17,6 +17,7 @@ use crate::mfa::factor::{self, Confirmation, Confirmed, Pending};
 use crate::mfa::proven::Method;
 use crate::mfa::service::{self as mfa, Enrolment};
 use crate::mfa::{enrolment, totp};
+use crate::model::EnrollmentProof;
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
 use crate::web::browser::Browser;
@@ -335,7 +336,7 @@ async fn run(
     };
     // The mailbox is proven now, before anything is bound, unless this factor's own code just
     // proved it; the checked factor waits in the transaction so nothing is typed again.
-    if ctx.tenant.mfa_enrollment_proof == "email"
+    if ctx.tenant.mfa_enrollment_proof == EnrollmentProof::Email
         && !tx.extra.proof_done
         && !confirmed.proves_mailbox
     {

@@ -12,7 +12,7 @@ use crate::mfa::factor::Confirmed;
 use crate::mfa::policy::Decision;
 use crate::mfa::proven::{self, Method, Proven};
 use crate::mfa::service::{self as mfa, Context};
-use crate::model::{MfaMethod, TrustPolicy, now};
+use crate::model::{EnrollmentProof, MfaMethod, TrustPolicy, now};
 use crate::oidc::authz_request::AuthRequest;
 use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
@@ -315,7 +315,9 @@ pub fn stage_for(
             };
             // A required enrolment proves the mailbox first (the enrolment hole). An offered one
             // shows the set-up with Skip first; the proof comes when the user chooses Enable.
-            extra.at = if tenant.mfa_enrollment_proof == "email" && !extra.proof_done && !*skippable
+            extra.at = if tenant.mfa_enrollment_proof == EnrollmentProof::Email
+                && !extra.proof_done
+                && !*skippable
             {
                 At::EnrolProof {
                     offer,

@@ -277,17 +277,17 @@ pub fn decide(i: &Inputs) -> Decision {
         };
     }
     // No factor yet. An essential demand means setting one up now. A voluntary `acr_values`
-    // gets the best available (OIDC Core §3.1.2.1: values in order of preference) and an honest
-    // `acr`, unless the tenant offers enrolment at sign-in anyway.
+    // offers the set-up with Skip, as Keycloak's and Auth0's step-up do (whatever the tenant's
+    // `prompt_enrollment`); once skipped, the best available (OIDC Core §3.1.2.1: values in
+    // order of preference) and an honest `acr`.
     if essential.is_empty() {
-        let offered = i.tenant_policy == TenantMfaPolicy::Optional && i.prompt_enrollment;
-        if offered && !i.enrolment_skipped {
+        let asked = describe(&voluntary);
+        if !i.enrolment_skipped {
             return Decision::Enrol {
                 methods: usable,
                 skippable: true,
                 reason: format!(
-                    "prompt_enrollment: set-up offered; asked by {}",
-                    describe(&voluntary)
+                    "enrolment_offered: the user has no second factor, set-up offered; asked by {asked}"
                 ),
             };
         }
@@ -295,8 +295,7 @@ pub fn decide(i: &Inputs) -> Decision {
             acr: Acr::Pwd,
             device_vouched: false,
             reason: format!(
-                "best_available: the user has no second factor; asked by {}",
-                describe(&voluntary)
+                "best_available: the user has no second factor and skipped the set-up; asked by {asked}"
             ),
         };
     }

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::inputs::{self, Situation};
 use super::policy::Decision;
 use super::{MfaDeps, devices, recovery};
-use crate::model::MfaMethod;
+use crate::model::{EnrollmentProof, MfaMethod};
 use crate::notify::mail::MailKind;
 use crate::oidc::authz_request::AuthRequest;
 use crate::store::clients::Client;
@@ -118,7 +118,10 @@ pub async fn bind_factor(
     let first = factors::list_for_user(&mut tx, &e.user.id)
         .await?
         .is_empty();
-    if first && e.tenant.mfa_enrollment_proof == "email" && e.proof != MailboxProof::Proven {
+    if first
+        && e.tenant.mfa_enrollment_proof == EnrollmentProof::Email
+        && e.proof != MailboxProof::Proven
+    {
         return Err(StoreError::Conflict(
             "a first factor needs the enrolment proof".into(),
         ));

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{Db, StoreError, StoreResult, conflict, new_id, parse_json_list};
-use crate::model::{MfaMethod, TenantMfaPolicy, now};
+use crate::model::{EnrollmentProof, MfaMethod, TenantMfaPolicy, now};
 use crate::with_db;
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
@@ -22,8 +22,9 @@ pub struct Tenant {
     pub mfa_recovery_count: i64,
     /// Replace a recovery code with a fresh one the moment it is used.
     pub mfa_recovery_replace_on_use: bool,
-    /// `email`: prove the mailbox before enrolling a factor at sign-in; `none`: don't.
-    pub mfa_enrollment_proof: String,
+    /// `email`: prove the mailbox before binding a first factor; `none`: don't.
+    #[sqlx(try_from = "String")]
+    pub mfa_enrollment_proof: EnrollmentProof,
     /// Wrong codes allowed in one sign-in before the transaction ends.
     pub mfa_max_attempts: i64,
     /// Changes on the account pages need a sign-in at most this many seconds old.
@@ -52,7 +53,7 @@ pub struct TenantChanges {
     pub mfa_methods: Option<Vec<MfaMethod>>,
     pub mfa_recovery_count: Option<i64>,
     pub mfa_recovery_replace_on_use: Option<bool>,
-    pub mfa_enrollment_proof: Option<String>,
+    pub mfa_enrollment_proof: Option<EnrollmentProof>,
     pub mfa_max_attempts: Option<i64>,
     pub account_reauth_secs: Option<i64>,
 }
@@ -163,7 +164,7 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
         }))
         .bind(changes.mfa_recovery_count)
         .bind(changes.mfa_recovery_replace_on_use)
-        .bind(changes.mfa_enrollment_proof.as_deref())
+        .bind(changes.mfa_enrollment_proof.map(|p| p.as_str()))
         .bind(changes.mfa_max_attempts)
         .bind(changes.account_reauth_secs)
         .fetch_optional(pool)

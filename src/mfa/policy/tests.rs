@@ -96,10 +96,58 @@ fn decision_table() {
             "client_requires_mfa",
         ),
         (
-            "voluntary acr_values=mfa without a factor: best available, honest acr",
+            "voluntary acr_values=mfa without a factor offers a skippable set-up",
             |i| i.acr_values = s(&["mfa"]),
+            "enrol:skippable",
+            "enrolment_offered",
+        ),
+        (
+            "voluntary acr_values=mfa without a factor names the request",
+            |i| i.acr_values = s(&["mfa"]),
+            "enrol:skippable",
+            "acr_requested",
+        ),
+        (
+            "PAPE URI without a factor offers a skippable set-up too",
+            |i| i.acr_values = s(&[PAPE_MFA]),
+            "enrol:skippable",
+            "enrolment_offered",
+        ),
+        (
+            "voluntary acr_values=mfa, set-up skipped: best available, honest acr",
+            |i| {
+                i.acr_values = s(&["mfa"]);
+                i.enrolment_skipped = true;
+            },
             "pass:pwd",
             "best_available",
+        ),
+        (
+            "voluntary acr_values=mfa never softens a required tenant",
+            |i| {
+                i.acr_values = s(&["mfa"]);
+                i.tenant_policy = TenantMfaPolicy::Required;
+            },
+            "enrol:required",
+            "no_factor",
+        ),
+        (
+            "voluntary acr_values=mfa never softens a client that requires MFA",
+            |i| {
+                i.acr_values = s(&["mfa"]);
+                i.client_policy = ClientMfaPolicy::Required;
+            },
+            "enrol:required",
+            "client_requires_mfa",
+        ),
+        (
+            "voluntary acr_values=mfa when no allowed method can be set up: password",
+            |i| {
+                i.acr_values = s(&["mfa"]);
+                i.allowed_methods = &[Sms];
+            },
+            "pass:pwd",
+            "no_usable_method",
         ),
         (
             "voluntary acr_values=mfa while the tenant offers enrolment",
@@ -130,10 +178,26 @@ fn decision_table() {
             "best_available",
         ),
         (
+            "voluntary phr without a factor offers the best available set-up",
+            |i| i.acr_values = s(&["phr"]),
+            "enrol:skippable",
+            "enrolment_offered",
+        ),
+        (
             "essential acr=mfa cannot be skipped",
             |i| i.essential_acr = s(&["mfa"]),
             "enrol:required",
             "acr_requested",
+        ),
+        (
+            "essential acr=mfa stays required even after a skip",
+            |i| {
+                i.essential_acr = s(&["mfa"]);
+                i.acr_values = s(&["mfa"]);
+                i.enrolment_skipped = true;
+            },
+            "enrol:required",
+            "no_factor",
         ),
         (
             "step-up: MFA already in session",
