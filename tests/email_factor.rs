@@ -290,7 +290,8 @@ both_backends!(
 );
 
 /// Only allowed methods are offered; a typed address that cannot be one is refused before any
-/// send.
+/// send; a method the tenant stops allowing is not offered any more, but a factor of it keeps
+/// working.
 async fn allowed_methods_and_bad_addresses(backend: Backend) {
     let (srv, smtp, rp) = setup(backend, "optional").await;
     let b = Browser::new();
@@ -307,10 +308,25 @@ async fn allowed_methods_and_bad_addresses(backend: Backend) {
             .contains("Enter a valid email address")
     );
     assert_eq!(smtp.count_to(ALICE), 0);
+    let (url, html) = open(&b, &srv, "/account/add/email").await;
+    set_up_email(&b, &smtp, &url, &html, ALICE).await;
+    let _notice = smtp.wait_for(ALICE, WAIT).await;
+
     srv.cli_json(&["tenant", "update", "acme", "--mfa-methods", "totp"])
         .await;
     let (_, html) = open(&b, &srv, "/account/add").await;
     assert!(!html.contains("add/email"), "{html}");
+    let b2 = Browser::new();
+    let (url, html) = page(alice_signs_in(&b2, &srv, &rp, &[]).await).await;
+    assert!(
+        html.contains("We sent a code to a•••@example.com"),
+        "{html}"
+    );
+    let mail = smtp.wait_for(ALICE, WAIT).await;
+    let mut f = nth_form(&html, &url, 0);
+    f.set("code", &mail.code().unwrap());
+    let res = b2.follow(&srv.base, b2.submit(&f).await).await;
+    assert_eq!(id_token(&srv, &rp, &res).await["acr"], "mfa");
 }
 both_backends!(
     allowed_methods_and_bad_addresses,

@@ -242,11 +242,13 @@ pub fn decide(i: &Inputs) -> Decision {
             reason: format!("trusted_device: this device is trusted; required by {reason}"),
         };
     }
+    // Every factor the user has answers the challenge, even of a method the tenant no longer
+    // allows: that setting stops new enrolments, it does not lock anyone out (docs/mfa.md).
     let enrolled: Vec<MfaMethod> = i
         .user_factors
         .iter()
         .copied()
-        .filter(|m| usable.contains(m))
+        .filter(|m| IMPLEMENTED.contains(m))
         .collect();
     if !enrolled.is_empty() {
         let mut methods = enrolled;

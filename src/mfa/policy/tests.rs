@@ -310,6 +310,16 @@ fn decision_table() {
             "mfa_disabled",
         ),
         (
+            "a factor of a method the tenant stopped allowing still answers the challenge",
+            |i| {
+                i.tenant_policy = TenantMfaPolicy::Required;
+                i.allowed_methods = &[Email];
+                i.user_factors = &[Totp];
+            },
+            "challenge",
+            "tenant_requires_mfa",
+        ),
+        (
             "required but no implemented method allowed",
             |i| {
                 i.tenant_policy = TenantMfaPolicy::Required;
