@@ -3,22 +3,17 @@
 //! UPDATE, so a replayed form changes nothing).
 
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
-use serde::{Deserialize, Serialize};
+use axum::response::Response;
 
 use super::finish::{self, Completion, SessionChoice};
-use crate::crypto::random;
-use crate::mfa::factor::Confirmed;
 use crate::mfa::policy::Decision;
-use crate::mfa::proven::{self, Method, Proven};
 use crate::mfa::service::{self as mfa, Context};
-use crate::model::{EnrollmentProof, MfaMethod, TrustPolicy, now};
+use crate::model::EnrollmentProof;
 use crate::oidc::authz_request::AuthRequest;
 use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
-use crate::store::transactions::{self, LoginTransaction};
+use crate::store::transactions;
 use crate::store::{self, consents};
-use crate::web::browser::Browser;
 use crate::web::cookies;
 use crate::web::pages::{self, server_error};
 
@@ -74,115 +69,7 @@ impl Stage {
     }
 }
 
-/// What an enrolment offers: the methods (the tenant's allowed ones this build can set up) and
-/// whether it may be skipped.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Offer {
-    pub methods: Vec<MfaMethod>,
-    pub skippable: bool,
-}
-
-/// Where the interaction is, with what that stage needs and nothing else: one typed value
-/// stored with the transaction (its `stage` column is [`At::stage`], which the conditional
-/// UPDATE guards, so a replayed or out-of-order form changes nothing).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "stage", rename_all = "snake_case")]
-pub enum At {
-    #[default]
-    Credentials,
-    /// Asking for one of these enrolled kinds (or a recovery code).
-    Mfa {
-        methods: Vec<MfaMethod>,
-    },
-    /// Proving the mailbox before a first factor is bound; `confirmed`: a factor whose first
-    /// code was already checked, bound once the proof succeeds.
-    EnrolProof {
-        offer: Offer,
-        confirmed: Option<Confirmed>,
-    },
-    /// Setting up a factor; `pending`: the set-up in progress (`mfa::enrolment`, sealed).
-    Enrol {
-        offer: Offer,
-        pending: Option<String>,
-    },
-    /// Showing recovery codes once (sealed); `replacement`: a fresh code for a used one.
-    RecoveryCodes {
-        sealed: String,
-        replacement: bool,
-    },
-    Consent,
-}
-
-impl At {
-    pub fn stage(&self) -> Stage {
-        match self {
-            At::Credentials => Stage::Credentials,
-            At::Mfa { .. } => Stage::Mfa,
-            At::EnrolProof { .. } => Stage::EnrolProof,
-            At::Enrol { .. } => Stage::Enrol,
-            At::RecoveryCodes { .. } => Stage::RecoveryCodes,
-            At::Consent => Stage::Consent,
-        }
-    }
-}
-
-/// State carried on the transaction across stages.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct TxState {
-    /// The SSO session this transaction continues when no new authentication happened.
-    pub session_id: Option<String>,
-    /// What this interaction proved after the password (a second factor, a trusted device
-    /// vouching); see [`Tx::proven`].
-    #[serde(default)]
-    pub proven: Proven,
-    /// The user chose Skip.
-    #[serde(default)]
-    pub skipped: bool,
-    /// The mailbox was proven with a one-time code (enrolment hole, see `login::enrol`).
-    #[serde(default)]
-    pub proof_done: bool,
-    /// The stage and its data. A transaction stored before this field existed reads as
-    /// `Credentials` and so fails the stage check: that sign-in starts over.
-    #[serde(default)]
-    pub at: At,
-}
-
-/// A loaded transaction with its decoded request.
-pub struct Tx {
-    pub row: LoginTransaction,
-    pub req: AuthRequest,
-    pub handle: String,
-    pub extra: TxState,
-}
-
-impl Tx {
-    /// The stage the row is at; it names the stage of the typed data too (written together).
-    pub fn stage(&self) -> Option<Stage> {
-        Stage::parse(&self.row.stage).filter(|s| *s == self.extra.at.stage())
-    }
-    pub fn back_url(&self) -> Option<String> {
-        pages::app_home(&self.req.redirect_uri)
-    }
-    /// What this interaction proved. The credentials step (`login::password`) records the
-    /// password as the transaction's `auth_time` (its `amr` column says `["pwd"]`); everything
-    /// proven after it is in `extra.proven`. A step-up (no `auth_time`) continues a session,
-    /// which holds the rest.
-    pub fn proven(&self) -> Proven {
-        let mut p = match self.row.auth_time {
-            Some(t) => Proven::password(t),
-            None => Proven::default(),
-        };
-        p.merge(&self.extra.proven);
-        p
-    }
-
-    /// Records a method proven at `at`; the stored `amr` column stays derived from it.
-    pub fn prove(&mut self, method: Method, at: i64) {
-        self.extra.proven.add(method, at);
-        let (amr, _) = proven::claims(&self.proven(), TrustPolicy::None);
-        self.row.amr = serde_json::to_string(&proven::amr_strings(&amr)).unwrap_or_default();
-    }
-}
+pub use super::tx::{At, Offer, Tx, TxState, go, load, redirect_to_stage, save};
 
 /// Consent is needed for clients that are not first-party unless the user already granted every
 /// requested scope; `prompt=consent` always asks.
@@ -200,91 +87,6 @@ pub async fn needs_consent(
     }
     let granted = consents::granted(&state.db, user_id, &client.id).await?;
     Ok(!req.scope.iter().all(|s| granted.contains(s)))
-}
-
-/// Creates a transaction at `stage` bound to this browser and returns the redirect to its page.
-pub async fn start(
-    state: &AppState,
-    ctx: &TenantCtx,
-    browser: &Browser,
-    req: &AuthRequest,
-    stage: Stage,
-    user_id: Option<&str>,
-    extra: TxState,
-) -> Result<Response, store::StoreError> {
-    let handle = random::token(32);
-    let ts = now();
-    let mut extra = extra;
-    // The stages without data are named by the caller; the others were set with their data.
-    if matches!(stage, Stage::Credentials | Stage::Consent) {
-        extra.at = if stage == Stage::Consent {
-            At::Consent
-        } else {
-            At::Credentials
-        };
-    }
-    let stage = extra.at.stage();
-    let row = LoginTransaction {
-        id: random::sha256_hex(&handle),
-        tenant_id: ctx.tenant.id.clone(),
-        client_id: req.client_id.clone(),
-        browser_hash: browser.hash(),
-        request: serde_json::to_string(req).unwrap_or_default(),
-        stage: stage.as_str().into(),
-        user_id: user_id.map(str::to_owned),
-        auth_time: None,
-        amr: "[]".into(),
-        attempts: 0,
-        state: serde_json::to_string(&extra).unwrap_or_else(|_| "{}".into()),
-        created_at: ts,
-        expires_at: ts + state.config.login.transaction_ttl_secs,
-    };
-    transactions::create(&state.db, &row).await?;
-    Ok(redirect_to_stage(ctx, stage, &handle))
-}
-
-pub fn redirect_to_stage(ctx: &TenantCtx, stage: Stage, handle: &str) -> Response {
-    Redirect::to(&format!(
-        "/t/{}/{}?tx={}",
-        ctx.tenant.slug,
-        stage.path(),
-        handle
-    ))
-    .into_response()
-}
-
-/// Loads the transaction named by `handle`, checking expiry and that this browser started it.
-/// Every failure is the same friendly "expired" page (no detail for an attacker).
-pub async fn load(
-    state: &AppState,
-    ctx: &TenantCtx,
-    headers: &HeaderMap,
-    handle: Option<&str>,
-) -> Result<(Tx, Browser), Response> {
-    let expired = || pages::expired(state, &ctx.tenant, None);
-    let handle = handle.filter(|h| !h.is_empty()).ok_or_else(expired)?;
-    let row = transactions::find(&state.db, &ctx.tenant.id, &random::sha256_hex(handle))
-        .await
-        .map_err(|e| server_error(state, ctx, e))?
-        .ok_or_else(expired)?;
-    let req: AuthRequest = serde_json::from_str(&row.request).map_err(|_| expired())?;
-    let back = pages::app_home(&req.redirect_uri);
-    let browser = Browser::existing(headers)
-        .filter(|b| b.hash() == row.browser_hash)
-        .ok_or_else(|| pages::expired(state, &ctx.tenant, back.as_deref()))?;
-    if row.expires_at <= now() {
-        return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
-    }
-    let extra = serde_json::from_str(&row.state).unwrap_or_default();
-    Ok((
-        Tx {
-            row,
-            req,
-            handle: handle.to_owned(),
-            extra,
-        },
-        browser,
-    ))
 }
 
 /// Where an MFA decision sends the interaction: a stage (with its scratch state), on to consent
@@ -343,9 +145,11 @@ pub async fn deny(
     error: &'static str,
     description: &str,
 ) -> Result<Response, Response> {
-    transactions::delete(&state.db, &tx.row.id)
-        .await
-        .map_err(|e| server_error(state, ctx, e))?;
+    if tx.unsaved.is_none() {
+        transactions::delete(&state.db, &tx.row.id)
+            .await
+            .map_err(|e| server_error(state, ctx, e))?;
+    }
     Ok(crate::oidc::response::send(
         &state.templates,
         &ctx.tenant,
@@ -455,40 +259,17 @@ async fn after_authentication(
     .map_err(|e| server_error(state, ctx, e))?;
     match stage_for(&ctx.tenant, &decision, &mut tx.extra) {
         Err((error, reason)) => deny(state, ctx, &tx, error, &reason).await,
+        // OIDC Core §3.1.2.6: prompt=none may not show the MFA pages.
+        Ok(Some(_)) if tx.req.has_prompt("none") => {
+            let why = "a second factor is required: the user must interact";
+            deny(state, ctx, &tx, "interaction_required", why).await
+        }
         Ok(Some(_)) => {
             let at = tx.extra.at.clone();
             go(state, ctx, tx, at).await
         }
         Ok(None) => proceed(state, ctx, headers, ip, tx, client).await,
     }
-}
-
-/// Saves the stage's data, staying at its stage (false: the transaction moved meanwhile).
-pub async fn save(state: &AppState, tx: &mut Tx) -> Result<bool, store::StoreError> {
-    tx.row.state = serde_json::to_string(&tx.extra).unwrap_or_else(|_| "{}".into());
-    let stage = tx.extra.at.stage().as_str();
-    transactions::advance(&state.db, &tx.row, stage, stage).await
-}
-
-/// Moves the transaction from the stage it is at to `at` (with its data), once: a concurrent
-/// or replayed request that moved it first leaves this one on the "expired" page.
-pub async fn go(
-    state: &AppState,
-    ctx: &TenantCtx,
-    mut tx: Tx,
-    at: At,
-) -> Result<Response, Response> {
-    let from = tx.row.stage.clone();
-    let to = at.stage();
-    tx.extra.at = at;
-    tx.row.state = serde_json::to_string(&tx.extra).unwrap_or_else(|_| "{}".into());
-    let moved = transactions::advance(&state.db, &tx.row, &from, to.as_str())
-        .await
-        .map_err(|e| server_error(state, ctx, e))?;
-    if !moved {
-        return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
-    }
-    Ok(redirect_to_stage(ctx, to, &tx.handle))
 }
 
 /// Authentication is complete: ask for consent if needed, else finish.
@@ -504,6 +285,10 @@ async fn proceed(
     let consent = needs_consent(state, client, &tx.req, &user_id)
         .await
         .map_err(|e| server_error(state, ctx, e))?;
+    if consent && tx.req.has_prompt("none") {
+        let why = "the user has not consented to this client";
+        return deny(state, ctx, &tx, "consent_required", why).await;
+    }
     if consent {
         return go(state, ctx, tx, At::Consent).await;
     }
@@ -519,9 +304,10 @@ async fn finish_tx(
     tx: Tx,
     client: &Client,
 ) -> Result<Response, Response> {
-    let removed = transactions::delete(&state.db, &tx.row.id)
-        .await
-        .map_err(|e| server_error(state, ctx, e))?;
+    let removed = tx.unsaved.is_some()
+        || transactions::delete(&state.db, &tx.row.id)
+            .await
+            .map_err(|e| server_error(state, ctx, e))?;
     if !removed {
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     }

@@ -11,6 +11,7 @@ pub mod flow;
 pub mod mfa;
 pub mod password;
 pub mod start;
+pub mod tx;
 pub mod tx_form;
 
 use axum::Router;

@@ -5,22 +5,16 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::RawFormRejection;
 use axum::extract::{RawForm, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode, header};
 
-use super::finish::{self, Completion, SessionChoice};
-use super::flow::{self, Stage, TxState};
-use crate::mfa::service::{self as mfa, Context};
+use super::flow::{self, At, Event, Tx, TxState};
 use crate::model::now;
 use crate::oidc::authorize::{self, Rejection};
-use crate::oidc::authz_request::AuthRequest;
 use crate::oidc::response;
 use crate::state::{AppState, TenantCtx};
-use crate::store::{self, rate_limits};
+use crate::store;
 use crate::web::browser::Browser;
-use crate::web::client_ip::{self, ClientIp};
-use crate::web::cookies;
-use crate::web::pages;
+use crate::web::client_ip::ClientIp;
 use crate::web::{Or500, PageError, PageResult};
 
 pub async fn authorize_get(
@@ -59,53 +53,6 @@ fn too_large(state: &AppState, ctx: &TenantCtx) -> PageError {
         "The sign-in request is longer than this service accepts, so it was not started.",
         None,
     )
-}
-
-/// Starts a login transaction, counting it against the client's network first: every
-/// transaction is a stored row, so one address may start only `login.max_transactions_per_ip`
-/// of them per `login.transaction_window_secs` (the attempt that reaches the limit locks the
-/// key for one more window). Counted before the insert, atomically, so a burst cannot overshoot.
-#[allow(clippy::too_many_arguments)]
-async fn begin(
-    state: &AppState,
-    ctx: &TenantCtx,
-    client_ip: std::net::IpAddr,
-    browser: &Browser,
-    req: &AuthRequest,
-    stage: Stage,
-    user_id: Option<&str>,
-    extra: TxState,
-) -> PageResult {
-    let cfg = &state.config.login;
-    let limit = rate_limits::Limit {
-        max_failures: cfg.max_transactions_per_ip,
-        window_secs: cfg.transaction_window_secs,
-        lockout_secs: cfg.transaction_window_secs,
-    };
-    let key = format!("authz:ip:{}", client_ip::limit_key(client_ip));
-    let ts = now();
-    let reservation = rate_limits::reserve(&state.db, &key, limit, ts)
-        .await
-        .or_500(state, ctx)?;
-    if let rate_limits::Reservation::Refused { until } = reservation {
-        let mut res = PageError::page(
-            state,
-            ctx,
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many sign-in attempts",
-            "Too many sign-in attempts started from your network. Please wait a few minutes and \
-             try again.",
-            pages::app_home(&req.redirect_uri).as_deref(),
-        )
-        .into_response();
-        if let Ok(v) = HeaderValue::from_str(&(until - ts).max(1).to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Err(res.into());
-    }
-    flow::start(state, ctx, browser, req, stage, user_id, extra)
-        .await
-        .or_500(state, ctx)
 }
 
 async fn run(
@@ -197,109 +144,40 @@ async fn run(
     let browser = Browser::from_headers(headers);
     let secure = state.is_https();
 
+    let ip = Some(client_ip.to_string());
     let mut res = match usable {
+        // The session may still fall short of what this client or request demands (step-up):
+        // the same decision as after a password, in memory until it needs a page.
         Some(s) => {
-            // The session may still fall short of what this client or request demands (step-up).
-            let device = cookies::device_token(headers);
-            let decision = mfa::decide(
-                &state.mfa_deps(),
-                device.as_deref(),
-                Context {
-                    tenant: &ctx.tenant,
-                    client: &client,
-                    req: &req,
-                    user_id: &s.user_id,
-                    session_mfa_time: s.mfa_time,
-                    enrolment_skipped: false,
-                },
-            )
-            .await
-            .or_500(state, ctx)?;
-            let mut extra = TxState {
+            let extra = TxState {
                 session_id: Some(s.id.clone()),
                 ..TxState::default()
             };
-            match flow::stage_for(&ctx.tenant, &decision, &mut extra) {
-                Err((error, reason)) => return Ok(deny(error, &reason)),
-                // OIDC Core §3.1.2.6: prompt=none may not show the MFA pages.
-                Ok(Some(_)) if req.has_prompt("none") => {
-                    return Ok(deny(
-                        "interaction_required",
-                        "a second factor is required: the user must interact",
-                    ));
-                }
-                Ok(Some(stage)) => {
-                    begin(
-                        state,
-                        ctx,
-                        client_ip,
-                        &browser,
-                        &req,
-                        stage,
-                        Some(&s.user_id),
-                        extra,
-                    )
-                    .await?
-                }
-                Ok(None) => {
-                    let consent = flow::needs_consent(state, &client, &req, &s.user_id)
-                        .await
-                        .or_500(state, ctx)?;
-                    if consent && req.has_prompt("none") {
-                        return Ok(deny(
-                            "consent_required",
-                            "the user has not consented to this client",
-                        ));
-                    }
-                    if consent {
-                        begin(
-                            state,
-                            ctx,
-                            client_ip,
-                            &browser,
-                            &req,
-                            Stage::Consent,
-                            Some(&s.user_id),
-                            extra,
-                        )
-                        .await?
-                    } else {
-                        let ip = Some(client_ip.to_string());
-                        finish::complete(
-                            state,
-                            ctx,
-                            headers,
-                            ip,
-                            Completion {
-                                req: &req,
-                                client: &client,
-                                user_id: &s.user_id,
-                                auth_time: None,
-                                // Nothing new proven; perhaps a trusted device vouching.
-                                proven: extra.proven.clone(),
-                                session: SessionChoice::Existing(s.id.clone()),
-                            },
-                        )
-                        .await?
-                    }
-                }
-            }
+            let tx = Tx::begin(
+                state,
+                ctx,
+                &browser,
+                &req,
+                client_ip,
+                Some(&s.user_id),
+                extra,
+            );
+            flow::advance(state, ctx, headers, ip, tx, &client, Event::Authenticated).await?
         }
         None if req.has_prompt("none") => {
             return Ok(deny("login_required", "the user is not signed in"));
         }
         None => {
-            begin(
+            let tx = Tx::begin(
                 state,
                 ctx,
-                client_ip,
                 &browser,
                 &req,
-                Stage::Credentials,
+                client_ip,
                 None,
                 TxState::default(),
-            )
-            .await?
+            );
+            flow::go(state, ctx, tx, At::Credentials).await?
         }
     };
     if browser.is_new {
