@@ -9,16 +9,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::random;
-use crate::mfa::policy::Decision;
-use crate::mfa::service::{self as mfa, Context};
 use crate::model::{ClientMfaPolicy, SigningAlg, TokenAuthMethod, TrustPolicy, now};
-use crate::oidc::authz_request::{AuthRequest, ResponseMode};
 use crate::state::{AppState, TenantCtx};
 use crate::store::clients::{self, Client, NewClient};
 use crate::store::sessions::SsoSession;
 use crate::store::users::{self, User};
 use crate::web::browser::Browser;
-use crate::web::cookies;
 use crate::web::session::current_session;
 use crate::web::{Or500, PageError};
 
@@ -197,39 +193,11 @@ pub async fn visitor(
         return Err(login_redirect(state, ctx, headers, path, false).await?);
     };
     let client = account_client(state, ctx).await?;
-    let req = AuthRequest {
-        client_id: client.id.clone(),
-        redirect_uri: callback_uri(ctx),
-        response_mode: ResponseMode::Query,
-        scope: vec!["openid".into()],
-        state: None,
-        nonce: None,
-        code_challenge: None,
-        code_challenge_method: None,
-        prompt: vec![],
-        max_age: None,
-        login_hint: None,
-        ui_locales: None,
-        acr_values: vec![],
-        claims: None,
-    };
     // The account pages are a client like any other: the tenant's MFA policy applies.
-    let device = cookies::device_token(headers);
-    let decision = mfa::decide(
-        &state.mfa_deps(),
-        device.as_deref(),
-        Context {
-            tenant: &ctx.tenant,
-            client: &client,
-            req: &req,
-            user_id: &session.user_id,
-            session_mfa_time: session.mfa_time,
-            enrolment_skipped: true,
-        },
-    )
-    .await
-    .or_500(state, ctx)?;
-    if !matches!(decision, Decision::Pass { .. }) {
+    let passes = crate::login::flow::session_passes(state, ctx, headers, &client, &session)
+        .await
+        .or_500(state, ctx)?;
+    if !passes {
         return Err(login_redirect(state, ctx, headers, path, false).await?);
     }
     let user = users::get(&state.db, &ctx.tenant.id, &session.user_id)

@@ -201,6 +201,45 @@ pub async fn advance(
     }
 }
 
+/// The MFA decision for this browser (its trusted-device cookie) and context: the one call of
+/// `mfa::service::decide` outside `gatehouse explain`.
+async fn decide(
+    state: &AppState,
+    headers: &HeaderMap,
+    c: Context<'_>,
+) -> Result<Decision, store::StoreError> {
+    let device = cookies::device_token(headers);
+    mfa::decide(&state.mfa_deps(), device.as_deref(), c).await
+}
+
+/// Whether an SSO session already satisfies `client` for a plain sign-in with no request
+/// parameters, as [`advance`] would decide it (the account pages ask before letting a visitor
+/// in, and send them through the login otherwise). Skip counts as chosen: an offered enrolment
+/// does not keep anyone out.
+pub async fn session_passes(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    client: &Client,
+    session: &store::sessions::SsoSession,
+) -> Result<bool, store::StoreError> {
+    let req = AuthRequest::plain(&client.id);
+    let decision = decide(
+        state,
+        headers,
+        Context {
+            tenant: &ctx.tenant,
+            client,
+            req: &req,
+            user_id: &session.user_id,
+            session_mfa_time: session.mfa_time,
+            enrolment_skipped: true,
+        },
+    )
+    .await?;
+    Ok(matches!(decision, Decision::Pass { .. }))
+}
+
 /// The user has authenticated in this transaction (password, or a continued SSO session
 /// needing more). Runs the MFA decision and moves to the stage it asks for, or on to consent
 /// and finish.
@@ -221,10 +260,9 @@ async fn after_authentication(
             .and_then(|s| s.mfa_time),
         _ => None,
     };
-    let device = cookies::device_token(headers);
-    let decision = mfa::decide(
-        &state.mfa_deps(),
-        device.as_deref(),
+    let decision = decide(
+        state,
+        headers,
         Context {
             tenant: &ctx.tenant,
             client,

@@ -36,6 +36,27 @@ pub struct AuthRequest {
 }
 
 impl AuthRequest {
+    /// A sign-in for `client_id` with nothing asked beyond `openid` (what the MFA policy sees
+    /// when no request parameter raises it).
+    pub fn plain(client_id: &str) -> AuthRequest {
+        AuthRequest {
+            client_id: client_id.to_owned(),
+            redirect_uri: String::new(),
+            response_mode: ResponseMode::Query,
+            scope: vec!["openid".into()],
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            code_challenge_method: None,
+            prompt: vec![],
+            max_age: None,
+            login_hint: None,
+            ui_locales: None,
+            acr_values: vec![],
+            claims: None,
+        }
+    }
+
     pub fn has_prompt(&self, p: &str) -> bool {
         self.prompt.iter().any(|x| x == p)
     }
