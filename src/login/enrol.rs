@@ -6,13 +6,12 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, RawForm, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::Serialize;
 
 use super::flow::{self, At, Event, Offer, Stage, Tx};
-use super::mfa::{load_at, record_second_factor};
-use crate::crypto::seal;
+use super::tx::{load_at, record_second_factor};
 use crate::mfa::factor::{self, Confirmation, Confirmed, Pending};
 use crate::mfa::proven::Method;
 use crate::mfa::service::{self as mfa, Enrolment};
@@ -26,8 +25,6 @@ use crate::web::pages::server_error;
 use crate::web::pages::{self, Base};
 use crate::web::say::Say;
 use crate::web::setup as email_setup;
-
-const SEAL_DISPLAY: &str = "recovery-display";
 
 /// The enrolment this transaction offers (nothing outside the enrolment stages).
 fn offer(tx: &Tx) -> Offer {
@@ -48,24 +45,6 @@ fn set_pending(tx: &mut Tx, sealed: Option<String>) {
     if let At::Enrol { pending, .. } = &mut tx.extra.at {
         *pending = sealed;
     }
-}
-
-/// The stage that shows `codes` once (sealed in the transaction); `replacement`: a fresh code
-/// for one just used, rather than a first set.
-pub fn codes_stage(
-    state: &AppState,
-    codes: &[String],
-    replacement: bool,
-) -> Result<At, seal::SealError> {
-    let sealed = seal::seal(
-        &state.secret,
-        SEAL_DISPLAY,
-        serde_json::to_string(codes).unwrap_or_default().as_bytes(),
-    )?;
-    Ok(At::RecoveryCodes {
-        sealed,
-        replacement,
-    })
 }
 
 #[derive(Serialize)]
@@ -381,148 +360,10 @@ pub async fn bind_and_continue(
     record_second_factor(state, ctx, &mut tx, method).await?;
     match codes {
         Some(codes) => {
-            let at = codes_stage(state, &codes, false).map_err(|e| server_error(state, ctx, e))?;
+            let at = super::codes::codes_stage(state, &codes, false)
+                .map_err(|e| server_error(state, ctx, e))?;
             flow::go(state, ctx, tx, at).await
         }
         None => flow::advance(state, ctx, headers, ip, tx, client, Event::FactorVerified).await,
-    }
-}
-
-#[derive(Serialize)]
-struct CodesPage<'a> {
-    #[serde(flatten)]
-    base: Base<'a>,
-    title: &'a str,
-    tx: &'a str,
-    csrf: String,
-    codes: Vec<String>,
-    replacement: bool,
-}
-
-fn codes_of(state: &AppState, tx: &Tx) -> Vec<String> {
-    let At::RecoveryCodes { sealed, .. } = &tx.extra.at else {
-        return Vec::new();
-    };
-    seal::open(&state.secret, SEAL_DISPLAY, sealed)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
-}
-
-pub async fn show_codes(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (tx, browser, _, _) = match load_at(
-        &state,
-        &ctx,
-        &headers,
-        q.get("tx").map(String::as_str),
-        Stage::RecoveryCodes,
-    )
-    .await
-    {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    state.templates.page(
-        StatusCode::OK,
-        &ctx.tenant.theme,
-        "recovery_codes.html",
-        CodesPage {
-            base: Base::new(&ctx.tenant),
-            title: "Note down your recovery codes",
-            tx: &tx.handle,
-            csrf: browser.csrf_token(&state.secret),
-            codes: codes_of(&state, &tx),
-            replacement: matches!(
-                tx.extra.at,
-                At::RecoveryCodes {
-                    replacement: true,
-                    ..
-                }
-            ),
-        },
-    )
-}
-
-/// The same codes as a text file ("Download"), available until the user presses Done.
-pub async fn download_codes(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (tx, _, _, user) = match load_at(
-        &state,
-        &ctx,
-        &headers,
-        q.get("tx").map(String::as_str),
-        Stage::RecoveryCodes,
-    )
-    .await
-    {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let mut text = format!(
-        "Recovery codes for {} ({})\nEach code can be used once, instead of a code from your authenticator app.\n\n",
-        user.email, ctx.tenant.name
-    );
-    for c in codes_of(&state, &tx) {
-        text.push_str(&c);
-        text.push('\n');
-    }
-    let mut res = text.into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"recovery-codes.txt\""),
-    );
-    res
-}
-
-pub async fn codes_done(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    ClientIp(client_ip): ClientIp,
-    headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
-    let form = crate::web::form::parse_params(&body).unwrap_or_default();
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let (tx, browser, client, _) = match load_at(
-        &state,
-        &ctx,
-        &headers,
-        Some(field("tx")),
-        Stage::RecoveryCodes,
-    )
-    .await
-    {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if !browser.verify_csrf(&state.secret, field("csrf")) {
-        return pages::expired(&state, &ctx.tenant, tx.back_url().as_deref());
-    }
-    match flow::advance(
-        &state,
-        &ctx,
-        &headers,
-        Some(client_ip.to_string()),
-        tx,
-        &client,
-        Event::CodesSeen,
-    )
-    .await
-    {
-        Ok(r) | Err(r) => r,
     }
 }

@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::flow::{self, Stage, Tx};
-use super::mfa::load_at;
+use super::tx::load_at;
 use crate::model::now;
 use crate::otp::{Checked, Codes, Purpose, Recipient, mask_email};
 use crate::state::{AppState, TenantCtx};

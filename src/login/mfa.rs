@@ -12,18 +12,19 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::flow::{self, Stage, Tx};
+use super::tx::{load_at, record_second_factor};
 use crate::mfa::attempts::{self, Budget, Guess, Outcome};
 use crate::mfa::devices as trusted_devices;
 use crate::mfa::factor::{self, ChallengeTo, Prompt};
 use crate::mfa::proven::Method;
 use crate::mfa::service as mfa;
-use crate::model::{MfaMethod, TrustPolicy, now};
+use crate::model::{MfaMethod, TrustPolicy};
 use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
 use crate::store::factors::{self, Factor as StoredFactor};
 use crate::store::rate_limits::Limit;
+use crate::store::transactions;
 use crate::store::users::User;
-use crate::store::{self, sessions, transactions};
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
 use crate::web::cookies;
@@ -214,34 +215,6 @@ async fn start_challenge(
     let say = say_sent(sent, resend).map_err(|e| server_error(state, ctx, e))?;
     // An authenticator app makes its own codes; anything else sends them, and can again.
     Ok((say, f.kind != MfaMethod::Totp))
-}
-
-/// Loads the transaction at `stage` with its client and user, or the page to show instead.
-pub async fn load_at(
-    state: &AppState,
-    ctx: &TenantCtx,
-    headers: &HeaderMap,
-    handle: Option<&str>,
-    stage: Stage,
-) -> Result<(Tx, Browser, Client, User), Response> {
-    let (tx, browser) = flow::load(state, ctx, headers, handle).await?;
-    match tx.stage() {
-        Some(s) if s == stage => {}
-        Some(other) => return Err(flow::redirect_to_stage(ctx, other, &tx.handle)),
-        None => return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref())),
-    }
-    let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
-        .await
-        .map_err(|e| server_error(state, ctx, e))?
-        .ok_or_else(|| pages::expired(state, &ctx.tenant, None))?;
-    let user = store::users::get(
-        &state.db,
-        &ctx.tenant.id,
-        tx.row.user_id.as_deref().unwrap_or_default(),
-    )
-    .await
-    .map_err(|_| pages::expired(state, &ctx.tenant, tx.back_url().as_deref()))?;
-    Ok((tx, browser, client, user))
 }
 
 pub async fn show(
@@ -465,7 +438,7 @@ async fn run(
         ));
     }
     let mut res = if let Some(code) = replacement {
-        let at = super::enrol::codes_stage(state, &[code], true)
+        let at = super::codes::codes_stage(state, &[code], true)
             .map_err(|e| server_error(state, ctx, e))?;
         flow::go(state, ctx, tx, at).await?
     } else {
@@ -484,31 +457,4 @@ async fn run(
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     Ok(res)
-}
-
-/// Records a verified second factor: on the transaction (a fresh login finishes with it), and
-/// on the session for a step-up (which then finishes on that session).
-pub async fn record_second_factor(
-    state: &AppState,
-    ctx: &TenantCtx,
-    tx: &mut Tx,
-    method: Method,
-) -> Result<(), Response> {
-    let ts = now();
-    tx.prove(method, ts);
-    if tx.row.auth_time.is_some() {
-        return Ok(());
-    }
-    if let Some(id) = &tx.extra.session_id {
-        let s = sessions::find_by_id(&state.db, &ctx.tenant.id, id)
-            .await
-            .map_err(|e| server_error(state, ctx, e))?
-            .ok_or_else(|| pages::expired(state, &ctx.tenant, tx.back_url().as_deref()))?;
-        let mut proven = s.proven();
-        proven.add(method, ts);
-        sessions::record_proof(&state.db, &s, &proven, ts)
-            .await
-            .map_err(|e| server_error(state, ctx, e))?;
-    }
-    Ok(())
 }

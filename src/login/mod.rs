@@ -3,6 +3,7 @@
 //! advances it by one step. The MFA stage (next issue) slots in between the password and consent
 //! stages; [`flow::advance`] is the one way a transaction moves on.
 
+pub mod codes;
 pub mod consent;
 pub mod enrol;
 pub mod enrol_proof;
@@ -37,9 +38,9 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/t/{tenant}/recovery-codes",
-            get(enrol::show_codes).post(enrol::codes_done),
+            get(codes::show_codes).post(codes::codes_done),
         )
-        .route("/t/{tenant}/recovery-codes.txt", get(enrol::download_codes))
+        .route("/t/{tenant}/recovery-codes.txt", get(codes::download_codes))
         .route(
             "/t/{tenant}/consent",
             get(consent::show).post(consent::submit),

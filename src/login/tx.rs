@@ -15,8 +15,10 @@ use crate::mfa::proven::{self, Method, Proven};
 use crate::model::{MfaMethod, TrustPolicy, now};
 use crate::oidc::authz_request::AuthRequest;
 use crate::state::{AppState, TenantCtx};
+use crate::store::clients::Client;
 use crate::store::transactions::{self, LoginTransaction};
-use crate::store::{self, rate_limits};
+use crate::store::users::User;
+use crate::store::{self, rate_limits, sessions};
 use crate::web::browser::Browser;
 use crate::web::client_ip;
 use crate::web::pages::{self, server_error};
@@ -292,4 +294,59 @@ pub async fn go(
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     }
     Ok(redirect_to_stage(ctx, to, &tx.handle))
+}
+
+/// Loads the transaction at `stage` with its client and user, or the page to show instead.
+pub async fn load_at(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    handle: Option<&str>,
+    stage: Stage,
+) -> Result<(Tx, Browser, Client, User), Response> {
+    let (tx, browser) = load(state, ctx, headers, handle).await?;
+    match tx.stage() {
+        Some(s) if s == stage => {}
+        Some(other) => return Err(redirect_to_stage(ctx, other, &tx.handle)),
+        None => return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref())),
+    }
+    let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
+        .await
+        .map_err(|e| server_error(state, ctx, e))?
+        .ok_or_else(|| pages::expired(state, &ctx.tenant, None))?;
+    let user = store::users::get(
+        &state.db,
+        &ctx.tenant.id,
+        tx.row.user_id.as_deref().unwrap_or_default(),
+    )
+    .await
+    .map_err(|_| pages::expired(state, &ctx.tenant, tx.back_url().as_deref()))?;
+    Ok((tx, browser, client, user))
+}
+
+/// Records a verified second factor: on the transaction (a fresh login finishes with it), and
+/// on the session for a step-up (which then finishes on that session).
+pub async fn record_second_factor(
+    state: &AppState,
+    ctx: &TenantCtx,
+    tx: &mut Tx,
+    method: Method,
+) -> Result<(), Response> {
+    let ts = now();
+    tx.prove(method, ts);
+    if tx.row.auth_time.is_some() {
+        return Ok(());
+    }
+    if let Some(id) = &tx.extra.session_id {
+        let s = sessions::find_by_id(&state.db, &ctx.tenant.id, id)
+            .await
+            .map_err(|e| server_error(state, ctx, e))?
+            .ok_or_else(|| pages::expired(state, &ctx.tenant, tx.back_url().as_deref()))?;
+        let mut proven = s.proven();
+        proven.add(method, ts);
+        sessions::record_proof(&state.db, &s, &proven, ts)
+            .await
+            .map_err(|e| server_error(state, ctx, e))?;
+    }
+    Ok(())
 }
