@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::browser::{self, Browser, Form};
-use common::flow::{ALICE, PW, Rp, alice_signs_in, app_redirect};
+use common::flow::{ALICE, PW, Rp, alice_signs_in, app_redirect, id_token};
 use common::mfa::{code, enrol_in_store};
 use common::smtp::SmtpServer;
 use common::{Backend, TestEnv, TestServer};
@@ -45,30 +45,6 @@ fn form_with(html: &str, url: &str, field: &str) -> Form {
 /// The n-th form of the page.
 fn nth_form(html: &str, url: &str, n: usize) -> Form {
     browser::forms(html, url).remove(n)
-}
-
-/// Redeems the code of an application redirect and returns the ID token's claims.
-async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
-    let q = app_redirect(res, rp);
-    let token: serde_json::Value = srv
-        .http()
-        .post(format!("{}/token", srv.issuer("acme")))
-        .basic_auth(&rp.client_id, rp.secret.as_deref())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", q["code"].as_str()),
-            ("redirect_uri", rp.redirect_uri.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwt = token["id_token"].as_str().expect("id_token");
-    let verified = gatehouse::crypto::jwt::verify(&srv.state.keys.current().set, jwt)
-        .expect("valid signature");
-    serde_json::Value::Object(verified.claims)
 }
 
 fn amr_acr(c: &serde_json::Value) -> (serde_json::Value, serde_json::Value) {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::browser::{self, Browser};
-use common::flow::{PW, Rp, alice_signs_in, app_redirect, login_page, sign_in};
+use common::flow::{PW, Rp, alice_signs_in, app_redirect, id_token, login_page, sign_in};
 use common::mfa::{code, enrol_in_store, key_from_page, recovery_codes_from_page};
 use common::{Backend, TestServer};
 use reqwest::Response;
@@ -499,30 +499,6 @@ both_backends!(
     unticking_required_keeps_factors,
     super::unticking_required_keeps_factors
 );
-
-/// Redeems the code of an application redirect and returns the verified ID token's claims.
-async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
-    let q = app_redirect(res, rp);
-    let token: serde_json::Value = srv
-        .http()
-        .post(format!("{}/token", srv.issuer("acme")))
-        .basic_auth(&rp.client_id, rp.secret.as_deref())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", q["code"].as_str()),
-            ("redirect_uri", rp.redirect_uri.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwt = token["id_token"].as_str().expect("id_token");
-    let verified = gatehouse::crypto::jwt::verify(&srv.state.keys.current().set, jwt)
-        .expect("valid signature");
-    serde_json::Value::Object(verified.claims)
-}
 
 /// DESIGN.md §6, row by row, from real ID tokens.
 async fn amr_and_acr_pin_every_row(backend: Backend) {

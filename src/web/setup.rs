@@ -8,15 +8,12 @@ use serde::Serialize;
 
 use super::pages::Base;
 use super::say::{Say, say_checked, say_sent};
-use crate::mfa::MfaDeps;
 use crate::mfa::factor::Pending;
 use crate::model::MfaMethod;
 use crate::otp::{Checked, OtpError, Sent, mask_email};
 use crate::state::{AppState, TenantCtx};
-use crate::store::tenants::Tenant;
-use crate::store::users::User;
 
-pub use crate::mfa::email_code::parse_address;
+pub use crate::mfa::email_code::{parse_address, send_setup_code as send};
 
 #[derive(Serialize)]
 pub struct MethodChoice {
@@ -125,17 +122,6 @@ pub fn page(state: &AppState, ctx: &TenantCtx, e: EmailSetup<'_>) -> Response {
             minutes: e.say.minutes,
         },
     )
-}
-
-/// Mails a set-up code to `address` (see `mfa::email_code::send_setup_code`).
-pub async fn send(
-    deps: &MfaDeps<'_>,
-    tenant: &Tenant,
-    user: &User,
-    address: &str,
-    scope: &str,
-) -> Result<Sent, OtpError> {
-    crate::mfa::email_code::send_setup_code(deps, tenant, user, address, scope).await
 }
 
 /// What the page says after "Send a one-time use code" (`sent`: the outcome and the address,

@@ -132,3 +132,28 @@ pub fn app_redirect(res: &Response, rp: &Rp) -> std::collections::HashMap<String
     assert!(loc.starts_with(&rp.redirect_uri), "{loc}");
     browser::query(&loc)
 }
+
+/// Redeems the code of an application redirect at the token endpoint and returns the verified
+/// ID token's claims.
+pub async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
+    let q = app_redirect(res, rp);
+    let token: serde_json::Value = srv
+        .http()
+        .post(format!("{}/token", srv.issuer(&rp.tenant)))
+        .basic_auth(&rp.client_id, rp.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", q["code"].as_str()),
+            ("redirect_uri", rp.redirect_uri.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwt = token["id_token"].as_str().expect("id_token");
+    let verified = gatehouse::crypto::jwt::verify(&srv.state.keys.current().set, jwt)
+        .expect("valid signature");
+    serde_json::Value::Object(verified.claims)
+}
