@@ -17,6 +17,7 @@ use crate::model::now;
 use crate::signout;
 use crate::state::{AppState, TenantCtx};
 use crate::store::{devices, factors};
+use crate::web::Or500;
 use crate::web::cookies;
 use crate::web::pages::server_error;
 use crate::web::pages::{self, Base};
@@ -37,10 +38,9 @@ pub(super) async fn recent_visitor(
     path: &str,
 ) -> Result<Visitor, Response> {
     let v = guard::visitor(state, ctx, headers, path).await?;
-    let fail = |e| server_error(state, ctx, e);
     let has_factor = !factors::list_for_user(&state.db, &v.user.id)
         .await
-        .map_err(fail)?
+        .or_500(state, ctx)?
         .is_empty();
     // A fresh password on a trusted device is a fresh sign-in: the device stood in for the
     // second factor at that sign-in (which then records no MFA time), so it stands in here too
@@ -56,7 +56,7 @@ pub(super) async fn recent_visitor(
             &v.user.id,
         )
         .await
-        .map_err(fail)?;
+        .or_500(state, ctx)?;
     if !v.recent(ctx.tenant.account_reauth_secs, has_factor, vouched) {
         return Err(reauth_page(state, ctx, path));
     }

@@ -12,8 +12,8 @@ use crate::crypto::random;
 use crate::model::{human_time, now};
 use crate::state::{AppState, TenantCtx};
 use crate::store::{self, codes, devices, factors, recovery_codes};
+use crate::web::Or500;
 use crate::web::browser::Browser;
-use crate::web::pages::server_error;
 use crate::web::pages::{self, Base};
 
 #[derive(Serialize)]
@@ -121,17 +121,16 @@ async fn render(
     v: &Visitor,
     q: &HashMap<String, String>,
 ) -> Result<Response, Response> {
-    let fail = |e| server_error(state, ctx, e);
     let ts = now();
     let fs = factors::list_for_user(&state.db, &v.user.id)
         .await
-        .map_err(fail)?;
+        .or_500(state, ctx)?;
     let remaining = recovery_codes::remaining(&state.db, &v.user.id)
         .await
-        .map_err(fail)?;
+        .or_500(state, ctx)?;
     let ds = devices::list_for_user(&state.db, &v.user.id, ts)
         .await
-        .map_err(fail)?;
+        .or_500(state, ctx)?;
     let notice = match q.get("done").map(String::as_str) {
         Some("added") => Some("Two-factor authentication is on."),
         Some("removed") => Some("The method was removed."),

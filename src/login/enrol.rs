@@ -19,9 +19,9 @@ use crate::mfa::{enrolment, totp};
 use crate::model::EnrollmentProof;
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
+use crate::web::Or500;
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
-use crate::web::pages::server_error;
 use crate::web::pages::{self, Base};
 use crate::web::say::Say;
 use crate::web::setup as email_setup;
@@ -194,7 +194,7 @@ pub async fn show(
             load_at(&state, &ctx, &headers, Some(param("tx")), Stage::Enrol).await?;
         let pending = pending_of(&state, &mut tx, &user, param("method"))
             .await
-            .map_err(|e| server_error(&state, &ctx, e))?;
+            .or_500(&state, &ctx)?;
         let Some((pending, sealed)) = pending else {
             return Ok(chooser(&state, &ctx, &tx, &browser));
         };
@@ -237,7 +237,6 @@ async fn run(
     if !browser.verify_csrf(&state.secret, field("csrf")) {
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     }
-    let fail = |e| server_error(state, ctx, e);
     let ip = Some(client_ip.to_string());
     if field("action") == "skip" {
         if !offer(&tx).skippable {
@@ -260,7 +259,7 @@ async fn run(
             serde_json::json!({}),
         )
         .await
-        .map_err(fail)?;
+        .or_500(state, ctx)?;
         return flow::advance(state, ctx, headers, ip, tx, &client, Event::Skipped).await;
     }
     // The enrolment the page was showing: the one this transaction holds, and no other.
@@ -285,11 +284,12 @@ async fn run(
             None => None,
         };
         let (say, pending) = email_setup::after_send(sent, field("action") == "resend", address)
-            .map_err(|e| server_error(state, ctx, e))?;
+            .or_500(state, ctx)?;
         let sealed = enrolment::seal(&state.secret, &user.id, &pending, deps.now)
-            .ok_or_else(|| fail(crate::store::StoreError::Conflict("sealing failed".into())))?;
+            .ok_or("sealing failed")
+            .or_500(state, ctx)?;
         set_pending(&mut tx, Some(sealed.clone()));
-        flow::save(state, &mut tx).await.map_err(fail)?;
+        flow::save(state, &mut tx).await.or_500(state, ctx)?;
         let setup = Setup {
             pending: &pending,
             sealed: &sealed,
@@ -300,7 +300,7 @@ async fn run(
     }
     let confirmed = match factor::confirm(&deps, &user, &pending, field("label"), field("code"))
         .await
-        .map_err(fail)?
+        .or_500(state, ctx)?
     {
         Confirmation::Confirmed(c) => c,
         Confirmation::Refused(checked) => {
@@ -355,13 +355,12 @@ pub async fn bind_and_continue(
     };
     let (_factor, codes) = enrolment::bind(&state.mfa_deps(), &e, confirmed)
         .await
-        .map_err(|e| server_error(state, ctx, e))?;
+        .or_500(state, ctx)?;
     let method = factor::proves(confirmed.kind).unwrap_or(Method::Totp);
     record_second_factor(state, ctx, &mut tx, method).await?;
     match codes {
         Some(codes) => {
-            let at = super::codes::codes_stage(state, &codes, false)
-                .map_err(|e| server_error(state, ctx, e))?;
+            let at = super::codes::codes_stage(state, &codes, false).or_500(state, ctx)?;
             flow::go(state, ctx, tx, at).await
         }
         None => flow::advance(state, ctx, headers, ip, tx, client, Event::FactorVerified).await,

@@ -17,6 +17,7 @@ use crate::model::now;
 use crate::otp::{Checked, Codes, Purpose, Recipient, mask_email};
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
+use crate::web::Or500;
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
 use crate::web::pages::server_error;
@@ -141,14 +142,14 @@ async fn run(
             )
             .await
             .map(Some);
-        let say = say_sent(sent, true).map_err(|e| server_error(state, ctx, e))?;
+        let say = say_sent(sent, true).or_500(state, ctx)?;
         return Ok(render(state, ctx, &tx, &browser, &user, say));
     }
 
     let checked = codes
         .verify(Purpose::EnrollmentProof, &user.id, field("code"), now())
         .await
-        .map_err(|e| server_error(state, ctx, e))?;
+        .or_500(state, ctx)?;
     if checked != Checked::Verified {
         return Err(render(
             state,
@@ -162,7 +163,7 @@ async fn run(
     // Reading the code proves the address works: it is verified from now on.
     crate::store::users::mark_email_verified(&state.db, &user.id)
         .await
-        .map_err(|e| server_error(state, ctx, e))?;
+        .or_500(state, ctx)?;
     tx.extra.proof_done = true;
     let flow::At::EnrolProof { offer, confirmed } = tx.extra.at.clone() else {
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));

@@ -14,8 +14,9 @@ use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
 use crate::store::transactions;
 use crate::store::{self, consents};
+use crate::web::Or500;
 use crate::web::cookies;
-use crate::web::pages::{self, server_error};
+use crate::web::pages;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -148,7 +149,7 @@ pub async fn deny(
     if tx.unsaved.is_none() {
         transactions::delete(&state.db, &tx.row.id)
             .await
-            .map_err(|e| server_error(state, ctx, e))?;
+            .or_500(state, ctx)?;
     }
     Ok(crate::oidc::response::send(
         &state.templates,
@@ -256,7 +257,7 @@ async fn after_authentication(
     let session_mfa_time = match (&tx.row.auth_time, &tx.extra.session_id) {
         (None, Some(id)) => store::sessions::find_by_id(&state.db, &ctx.tenant.id, id)
             .await
-            .map_err(|e| server_error(state, ctx, e))?
+            .or_500(state, ctx)?
             .and_then(|s| s.mfa_time),
         _ => None,
     };
@@ -273,7 +274,7 @@ async fn after_authentication(
         },
     )
     .await
-    .map_err(|e| server_error(state, ctx, e))?;
+    .or_500(state, ctx)?;
     tracing::info!(outcome = ?std::mem::discriminant(&decision), reason = decision.reason(), "mfa decision");
     store::audit::record(
         &state.db,
@@ -294,7 +295,7 @@ async fn after_authentication(
         },
     )
     .await
-    .map_err(|e| server_error(state, ctx, e))?;
+    .or_500(state, ctx)?;
     match stage_for(&ctx.tenant, &decision, &mut tx.extra) {
         Err((error, reason)) => deny(state, ctx, &tx, error, &reason).await,
         // OIDC Core §3.1.2.6: prompt=none may not show the MFA pages.
@@ -322,7 +323,7 @@ async fn proceed(
     let user_id = tx.row.user_id.clone().unwrap_or_default();
     let consent = needs_consent(state, client, &tx.req, &user_id)
         .await
-        .map_err(|e| server_error(state, ctx, e))?;
+        .or_500(state, ctx)?;
     if consent && tx.req.has_prompt("none") {
         let why = "the user has not consented to this client";
         return deny(state, ctx, &tx, "consent_required", why).await;
@@ -345,7 +346,7 @@ async fn finish_tx(
     let removed = tx.unsaved.is_some()
         || transactions::delete(&state.db, &tx.row.id)
             .await
-            .map_err(|e| server_error(state, ctx, e))?;
+            .or_500(state, ctx)?;
     if !removed {
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     }

@@ -25,6 +25,7 @@ use crate::store::factors::{self, Factor as StoredFactor};
 use crate::store::rate_limits::Limit;
 use crate::store::transactions;
 use crate::store::users::User;
+use crate::web::Or500;
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
 use crate::web::cookies;
@@ -212,7 +213,7 @@ async fn start_challenge(
         resend,
     )
     .await;
-    let say = say_sent(sent, resend).map_err(|e| server_error(state, ctx, e))?;
+    let say = say_sent(sent, resend).or_500(state, ctx)?;
     // An authenticator app makes its own codes; anything else sends them, and can again.
     Ok((say, f.kind != MfaMethod::Totp))
 }
@@ -229,7 +230,7 @@ pub async fn show(
             load_at(&state, &ctx, &headers, Some(param("tx")), Stage::Mfa).await?;
         let fs = usable_factors(&state, &tx, &user)
             .await
-            .map_err(|e| server_error(&state, &ctx, e))?;
+            .or_500(&state, &ctx)?;
         let asked = choose(&fs, param("method"), param("factor")).unwrap_or(Asked::Recovery);
         let (say, resend) = start_challenge(&state, &ctx, &tx, &user, &asked, false).await?;
         let view = View {
@@ -315,8 +316,7 @@ async fn run(
     if !browser.verify_csrf(&state.secret, field("csrf")) {
         return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
     }
-    let fail = |e| server_error(state, ctx, e);
-    let fs = usable_factors(state, &tx, &user).await.map_err(fail)?;
+    let fs = usable_factors(state, &tx, &user).await.or_500(state, ctx)?;
     // A factor the challenge does not accept (another kind, someone else's) is not answered.
     let Some(asked) = choose(&fs, field("method"), field("factor")) else {
         return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
@@ -350,7 +350,7 @@ async fn run(
     };
     let outcome = attempts::check(&state.mfa_deps(), &ctx.tenant, &user, guess, Some(budget))
         .await
-        .map_err(fail)?;
+        .or_500(state, ctx)?;
 
     // Who and where, for the audit log: client, IP and user agent (never the code).
     let method_name = match &asked {
@@ -376,7 +376,7 @@ async fn run(
                 context.clone(),
             )
             .await
-            .map_err(fail)?;
+            .or_500(state, ctx)?;
             if locked {
                 return Err(end_locked(state, ctx, &tx, &user, context).await);
             }
@@ -411,7 +411,7 @@ async fn run(
         context,
     )
     .await
-    .map_err(fail)?;
+    .or_500(state, ctx)?;
 
     // Record the second factor: on the transaction for a fresh login, on the session for a
     // step-up (which then finishes on that session).
@@ -428,7 +428,7 @@ async fn run(
             .and_then(|v| v.to_str().ok());
         let token = trusted_devices::trust(&state.mfa_deps(), &ctx.tenant, &user, ua)
             .await
-            .map_err(fail)?;
+            .or_500(state, ctx)?;
         trust_cookie = Some(cookies::set(
             cookies::DEVICE,
             &token,
@@ -438,8 +438,7 @@ async fn run(
         ));
     }
     let mut res = if let Some(code) = replacement {
-        let at = super::codes::codes_stage(state, &[code], true)
-            .map_err(|e| server_error(state, ctx, e))?;
+        let at = super::codes::codes_stage(state, &[code], true).or_500(state, ctx)?;
         flow::go(state, ctx, tx, at).await?
     } else {
         flow::advance(

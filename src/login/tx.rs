@@ -19,6 +19,7 @@ use crate::store::clients::Client;
 use crate::store::transactions::{self, LoginTransaction};
 use crate::store::users::User;
 use crate::store::{self, rate_limits, sessions};
+use crate::web::Or500;
 use crate::web::browser::Browser;
 use crate::web::client_ip;
 use crate::web::pages::{self, server_error};
@@ -195,7 +196,7 @@ async fn store_new(
     let ts = now();
     let reservation = rate_limits::reserve(&state.db, &key, limit, ts)
         .await
-        .map_err(|e| server_error(state, ctx, e))?;
+        .or_500(state, ctx)?;
     if let rate_limits::Reservation::Refused { until } = reservation {
         let mut res = pages::error(
             state,
@@ -239,7 +240,7 @@ pub async fn load(
     let handle = handle.filter(|h| !h.is_empty()).ok_or_else(expired)?;
     let row = transactions::find(&state.db, &ctx.tenant.id, &random::sha256_hex(handle))
         .await
-        .map_err(|e| server_error(state, ctx, e))?
+        .or_500(state, ctx)?
         .ok_or_else(expired)?;
     let req: AuthRequest = serde_json::from_str(&row.request).map_err(|_| expired())?;
     let back = pages::app_home(&req.redirect_uri);
@@ -289,7 +290,7 @@ pub async fn go(
     }
     let moved = transactions::advance(&state.db, &tx.row, &from, to.as_str())
         .await
-        .map_err(|e| server_error(state, ctx, e))?;
+        .or_500(state, ctx)?;
     if !moved {
         return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
     }
@@ -312,7 +313,7 @@ pub async fn load_at(
     }
     let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
         .await
-        .map_err(|e| server_error(state, ctx, e))?
+        .or_500(state, ctx)?
         .ok_or_else(|| pages::expired(state, &ctx.tenant, None))?;
     let user = store::users::get(
         &state.db,
@@ -340,13 +341,13 @@ pub async fn record_second_factor(
     if let Some(id) = &tx.extra.session_id {
         let s = sessions::find_by_id(&state.db, &ctx.tenant.id, id)
             .await
-            .map_err(|e| server_error(state, ctx, e))?
+            .or_500(state, ctx)?
             .ok_or_else(|| pages::expired(state, &ctx.tenant, tx.back_url().as_deref()))?;
         let mut proven = s.proven();
         proven.add(method, ts);
         sessions::record_proof(&state.db, &s, &proven, ts)
             .await
-            .map_err(|e| server_error(state, ctx, e))?;
+            .or_500(state, ctx)?;
     }
     Ok(())
 }
