@@ -18,8 +18,11 @@ pub struct LoginTransaction {
     pub user_id: Option<String>,
     pub auth_time: Option<i64>,
     pub amr: String,
+    /// Wrong passwords evaluated in this transaction. Not a limit (those are `rate_limits`,
+    /// reserved before each check): a record of what was actually checked, which the attack
+    /// tests read to prove a burst got no more evaluations than the limit allows.
     pub attempts: i64,
-    /// JSON scratch space for later stages (MFA challenge state, enrolment secrets...).
+    /// The stage and its data (`login::tx::TxState`, JSON).
     pub state: String,
     pub created_at: i64,
     pub expires_at: i64,
