@@ -104,6 +104,41 @@ both_backends!(
     super::untrusted_client_or_redirect_is_a_page
 );
 
+/// A list column an operator broke by hand loads empty: that client's redirect URI is refused,
+/// while listing the tenant's clients (and its other clients) keeps working.
+async fn hand_edited_client_list_refuses_only_that_client(backend: Backend) {
+    let (srv, rp, public) = setup(backend).await;
+    gatehouse::with_db!(&srv.state.db, |pool| {
+        sqlx::query("UPDATE clients SET redirect_uris = 'not json' WHERE id = $1")
+            .bind(&rp.client_id)
+            .execute(pool)
+            .await
+            .expect("corrupt redirect_uris");
+    });
+    assert_page(&srv, &srv.authorize_url(&rp, &[]), "not registered").await;
+    // The other client's redirect URI is still trusted: its errors go back to it.
+    let res = srv
+        .http()
+        .get(srv.authorize_url(&public, &[("response_type", "token")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(location(&res).starts_with(REDIRECT));
+    let listed = srv.cli_json(&["client", "list", "acme"]).await;
+    let broken = listed["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client_id"] == rp.client_id.as_str())
+        .expect("the broken client is still listed");
+    assert_eq!(broken["redirect_uris"], serde_json::json!([]));
+}
+both_backends!(
+    hand_edited_client_list_refuses_only_that_client,
+    super::hand_edited_client_list_refuses_only_that_client
+);
+
 async fn errors_redirect_with_exact_codes(backend: Backend) {
     let (srv, rp, public) = setup(backend).await;
     // (client, extra parameters, expected error)

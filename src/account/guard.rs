@@ -36,7 +36,7 @@ pub async fn account_client(state: &AppState, ctx: &TenantCtx) -> Result<Client,
         .await
         .or_500(state, ctx)?
     {
-        if c.redirect_uris().unwrap_or_default() != [uri.clone()] {
+        if c.redirect_uris != [uri.clone()] {
             clients::set_redirect_uris(&state.db, &c.id, &[uri])
                 .await
                 .or_500(state, ctx)?;

@@ -90,12 +90,8 @@ async fn back_link(
     let client = store::clients::find(&state.db, &ctx.tenant.id, client_id)
         .await
         .ok()??;
-    let ok = client.redirect_uris().ok()?.iter().any(|u| u == ret)
-        || client
-            .post_logout_redirect_uris()
-            .ok()?
-            .iter()
-            .any(|u| u == ret);
+    let ok = client.redirect_uris.iter().any(|u| u == ret)
+        || client.post_logout_redirect_uris.iter().any(|u| u == ret);
     ok.then(|| (ret.clone(), client.name.clone()))
 }
 

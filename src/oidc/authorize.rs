@@ -201,9 +201,8 @@ fn check_redirect_uri(d: &mut Draft) -> Result<(), Rejection> {
     };
     let registered = d
         .client
-        .and_then(|c| c.redirect_uris().ok())
-        .unwrap_or_default();
-    if !registered.iter().any(|r| r == uri) {
+        .is_some_and(|c| c.redirect_uris.iter().any(|r| r == uri));
+    if !registered {
         return Err(page(
             "Invalid redirect",
             "The address the application asked to return to is not registered for it, so you \
@@ -250,8 +249,7 @@ fn check_response_type(d: &mut Draft) -> Result<(), Rejection> {
 fn check_client_grant(d: &mut Draft) -> Result<(), Rejection> {
     let allowed = d
         .client
-        .and_then(|c| c.grant_types().ok())
-        .is_some_and(|g| g.iter().any(|x| x == "authorization_code"));
+        .is_some_and(|c| c.has_grant_type("authorization_code"));
     if !allowed {
         return Err(d.reject(
             "unauthorized_client",

@@ -114,9 +114,8 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
             let client = store::clients::find(&state.db, &ctx.tenant.id, cid)
                 .await
                 .or_500(state, ctx)?;
-            let registered = client
-                .and_then(|c| c.post_logout_redirect_uris().ok())
-                .is_some_and(|l| l.iter().any(|r| r == uri));
+            let registered =
+                client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
             if !registered {
                 return Err(bad(
                     state,

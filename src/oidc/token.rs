@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::client_auth;
 use super::error::OAuthError;
 use super::form;
-use super::grants::{self, GrantCtx, GrantType, TokenResponse, issue};
+use super::grants::{self, GrantCtx, GrantType, TokenResponse};
 use crate::model::now;
 use crate::state::{AppState, TenantCtx};
 
@@ -46,7 +46,7 @@ async fn handle(
         now: now(),
     };
     // RFC 6749 §5.2 `unauthorized_client`: authenticated, but not registered for this grant.
-    if !issue::client_has_grant(&g, grant.as_str())? {
+    if !client.has_grant_type(grant.as_str()) {
         return Err(OAuthError::unauthorized_client(format!(
             "this client may not use the {} grant",
             grant.as_str()

@@ -7,7 +7,7 @@ use super::{Db, StoreError, StoreResult, conflict, json_list, parse_json_list};
 use crate::model::{ClientMfaPolicy, SigningAlg, TokenAuthMethod, TrustPolicy, now};
 use crate::with_db;
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Client {
     #[serde(rename = "client_id")]
     pub id: String,
@@ -17,19 +17,12 @@ pub struct Client {
     pub secret_hash: Option<String>,
     pub is_public: bool,
     pub first_party: bool,
-    #[sqlx(try_from = "String")]
     pub token_endpoint_auth_method: TokenAuthMethod,
-    #[serde(serialize_with = "super::ser_json_text")]
-    pub redirect_uris: String,
-    #[serde(serialize_with = "super::ser_json_text")]
-    pub post_logout_redirect_uris: String,
-    #[serde(serialize_with = "super::ser_json_text")]
-    pub grant_types: String,
-    #[sqlx(try_from = "String")]
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
     pub mfa_policy: ClientMfaPolicy,
-    #[sqlx(try_from = "String")]
     pub trust_policy: TrustPolicy,
-    #[sqlx(try_from = "String")]
     pub id_token_alg: SigningAlg,
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
@@ -43,19 +36,85 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn redirect_uris(&self) -> StoreResult<Vec<String>> {
-        parse_json_list(&self.redirect_uris)
-    }
-    pub fn post_logout_redirect_uris(&self) -> StoreResult<Vec<String>> {
-        parse_json_list(&self.post_logout_redirect_uris)
-    }
-    pub fn grant_types(&self) -> StoreResult<Vec<String>> {
-        parse_json_list(&self.grant_types)
-    }
     /// The registered scopes as tokens.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.split(' ').filter(|s| !s.is_empty())
     }
+    pub fn has_grant_type(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+}
+
+/// The row as stored: the lists are TEXT JSON, parsed once into [`Client`] here.
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    id: String,
+    tenant_id: String,
+    name: String,
+    secret_hash: Option<String>,
+    is_public: bool,
+    first_party: bool,
+    #[sqlx(try_from = "String")]
+    token_endpoint_auth_method: TokenAuthMethod,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    #[sqlx(try_from = "String")]
+    mfa_policy: ClientMfaPolicy,
+    #[sqlx(try_from = "String")]
+    trust_policy: TrustPolicy,
+    #[sqlx(try_from = "String")]
+    id_token_alg: SigningAlg,
+    access_token_ttl_secs: i64,
+    id_token_ttl_secs: i64,
+    refresh_token_ttl_secs: i64,
+    scope: String,
+    offline_access: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<ClientRow> for Client {
+    fn from(r: ClientRow) -> Client {
+        let list = |column: &str, text: &str| list_or_empty(&r.id, column, text);
+        let redirect_uris = list("redirect_uris", &r.redirect_uris);
+        let post_logout_redirect_uris =
+            list("post_logout_redirect_uris", &r.post_logout_redirect_uris);
+        let grant_types = list("grant_types", &r.grant_types);
+        Client {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            name: r.name,
+            secret_hash: r.secret_hash,
+            is_public: r.is_public,
+            first_party: r.first_party,
+            token_endpoint_auth_method: r.token_endpoint_auth_method,
+            redirect_uris,
+            post_logout_redirect_uris,
+            grant_types,
+            mfa_policy: r.mfa_policy,
+            trust_policy: r.trust_policy,
+            id_token_alg: r.id_token_alg,
+            access_token_ttl_secs: r.access_token_ttl_secs,
+            id_token_ttl_secs: r.id_token_ttl_secs,
+            refresh_token_ttl_secs: r.refresh_token_ttl_secs,
+            scope: r.scope,
+            offline_access: r.offline_access,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Gatehouse writes these columns only through [`json_list`], but an operator can edit a row by
+/// hand. A list that does not parse loads empty, so that one client is refused where the list
+/// is used (an empty list matches no redirect URI and allows no grant) while every query that
+/// lists clients still works; the warning names the client to fix.
+fn list_or_empty(client_id: &str, column: &str, text: &str) -> Vec<String> {
+    parse_json_list(text).unwrap_or_else(|e| {
+        tracing::warn!(client_id, column, error = %e, "unreadable client list, treated as empty");
+        Vec::new()
+    })
 }
 
 /// Everything needed to register a client; `id` and `secret_hash` come from the caller so the
@@ -103,7 +162,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         columns!(),
         ""
     );
-    with_db!(db, |pool| sqlx::query_as::<_, Client>(sql)
+    let row = with_db!(db, |pool| sqlx::query_as::<_, ClientRow>(sql)
         .bind(&c.id)
         .bind(&c.tenant_id)
         .bind(&c.name)
@@ -125,10 +184,8 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         .bind(now())
         .fetch_one(pool)
         .await
-        .map_err(|e| conflict(
-            e,
-            format!("client `{}` already exists", c.id)
-        )))
+        .map_err(|e| conflict(e, format!("client `{}` already exists", c.id))))?;
+    Ok(row.into())
 }
 
 /// Looks a client up within its tenant: a client id from another tenant is unknown here.
@@ -138,11 +195,12 @@ pub async fn find(db: &Db, tenant_id: &str, client_id: &str) -> StoreResult<Opti
         columns!(),
         " FROM clients WHERE tenant_id = $1 AND id = $2"
     );
-    with_db!(db, |pool| Ok(sqlx::query_as::<_, Client>(sql)
+    let row = with_db!(db, |pool| sqlx::query_as::<_, ClientRow>(sql)
         .bind(tenant_id)
         .bind(client_id)
         .fetch_optional(pool)
-        .await?))
+        .await?);
+    Ok(row.map(Client::from))
 }
 
 pub async fn list(db: &Db, tenant_id: &str) -> StoreResult<Vec<Client>> {
@@ -151,10 +209,11 @@ pub async fn list(db: &Db, tenant_id: &str) -> StoreResult<Vec<Client>> {
         columns!(),
         " FROM clients WHERE tenant_id = $1 ORDER BY created_at, id"
     );
-    with_db!(db, |pool| Ok(sqlx::query_as::<_, Client>(sql)
+    let rows = with_db!(db, |pool| sqlx::query_as::<_, ClientRow>(sql)
         .bind(tenant_id)
         .fetch_all(pool)
-        .await?))
+        .await?);
+    Ok(rows.into_iter().map(Client::from).collect())
 }
 
 /// Replaces the secret hash (demo re-seeding and, later, the admin "rotate secret" action).
@@ -188,4 +247,19 @@ pub async fn set_redirect_uris(db: &Db, client_id: &str, uris: &[String]) -> Sto
     .await?
     .rows_affected());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::list_or_empty;
+
+    #[test]
+    fn a_corrupt_list_loads_empty() {
+        assert_eq!(
+            list_or_empty("app", "grant_types", r#"["a","b"]"#),
+            ["a", "b"]
+        );
+        assert!(list_or_empty("app", "redirect_uris", "not json").is_empty());
+        assert!(list_or_empty("app", "redirect_uris", r#"{"a":1}"#).is_empty());
+    }
 }

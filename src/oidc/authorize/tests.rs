@@ -10,9 +10,9 @@ fn client(public: bool) -> Client {
         is_public: public,
         first_party: false,
         token_endpoint_auth_method: TokenAuthMethod::ClientSecretBasic,
-        redirect_uris: r#"["https://app.example/cb"]"#.into(),
-        post_logout_redirect_uris: "[]".into(),
-        grant_types: r#"["authorization_code","refresh_token"]"#.into(),
+        redirect_uris: vec!["https://app.example/cb".into()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         mfa_policy: ClientMfaPolicy::Inherit,
         trust_policy: TrustPolicy::Any,
         id_token_alg: SigningAlg::Rs256,
@@ -198,7 +198,7 @@ fn lengths_are_checked_after_the_client_is_trusted() {
 fn worst_case_stored_request_is_bounded() {
     let mut c = client(false);
     let redirect = format!("https://app.example/cb?{}", "\"".repeat(2048 - 23));
-    c.redirect_uris = serde_json::to_string(&[&redirect]).unwrap();
+    c.redirect_uris = vec![redirect.clone()];
     let quotes = |n: &str| "\"".repeat(max_length(n).unwrap());
     let claims = format!(r#"{{"x":"{}"}}"#, "\\\"".repeat((8192 - 8) / 2));
     let acr = "a ".repeat(256);

@@ -58,7 +58,7 @@ pub async fn exchange(ctx: &GrantCtx<'_>) -> Result<TokenResponse, OAuthError> {
     let amr = parse_json_list(&stored.amr).map_err(db_error)?;
     let asked = Scope::parse(&stored.scope)
         .map_err(|e| OAuthError::internal("stored code scope unreadable", e))?;
-    let offline = offline_granted(ctx, &asked)?;
+    let offline = offline_granted(ctx, &asked);
     // OIDC Core §11: an offline_access request the client may not have is ignored, and the
     // response's `scope` says so.
     let scope = if offline {
@@ -126,10 +126,10 @@ async fn reused(ctx: &GrantCtx<'_>, c: &AuthCode) -> OAuthError {
 /// OIDC Core §11: offline access only when the request asked for it, the user consented (the
 /// consent stage covers every requested scope; first-party clients are exempt), the client is
 /// registered for it (`client create --offline-access`) and can refresh at all.
-fn offline_granted(ctx: &GrantCtx<'_>, scope: &Scope) -> Result<bool, OAuthError> {
-    Ok(scope.contains(OFFLINE_ACCESS)
+fn offline_granted(ctx: &GrantCtx<'_>, scope: &Scope) -> bool {
+    scope.contains(OFFLINE_ACCESS)
         && ctx.client.offline_access
-        && issue::client_has_grant(ctx, "refresh_token")?)
+        && ctx.client.has_grant_type("refresh_token")
 }
 
 /// How long a grant of this client can have live tokens.

@@ -44,7 +44,7 @@ pub async fn for_user(ctx: &GrantCtx<'_>, g: &UserGrant<'_>) -> Result<TokenResp
     } else {
         None
     };
-    let refresh_token = if client_has_grant(ctx, "refresh_token")? {
+    let refresh_token = if ctx.client.has_grant_type("refresh_token") {
         Some(refresh_token(ctx, g).await?)
     } else {
         None
@@ -68,14 +68,6 @@ pub async fn for_user(ctx: &GrantCtx<'_>, g: &UserGrant<'_>) -> Result<TokenResp
         id_token,
         refresh_token,
     })
-}
-
-pub fn client_has_grant(ctx: &GrantCtx<'_>, grant: &str) -> Result<bool, OAuthError> {
-    let grants = ctx
-        .client
-        .grant_types()
-        .map_err(|e| OAuthError::internal("client grant types unreadable", e))?;
-    Ok(grants.iter().any(|g| g == grant))
 }
 
 /// Signs an RFC 9068 access token and records its `jti` (for revocation and introspection).
