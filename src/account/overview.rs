@@ -218,5 +218,5 @@ pub async fn reauth(
         .filter(|p| p.starts_with(&home) && !p.contains("//"))
         .cloned()
         .unwrap_or(home);
-    Ok(guard::login_redirect(&state, &ctx, &headers, &next, true).await?)
+    guard::login_redirect(&state, &ctx, &headers, &next, true).await
 }

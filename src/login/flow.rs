@@ -353,7 +353,7 @@ async fn finish_tx(
         (None, Some(id)) => SessionChoice::Existing(id.clone()),
         (None, None) => return Err(PageError::expired(state, ctx, tx.back_url().as_deref())),
     };
-    let done = finish::complete(
+    finish::complete(
         state,
         ctx,
         headers,
@@ -367,6 +367,5 @@ async fn finish_tx(
             session,
         },
     )
-    .await?;
-    Ok(done)
+    .await
 }
