@@ -3,9 +3,9 @@
 //! the form. A first factor comes after the mailbox proof (`proof`), unless the factor's own
 //! code went to the account's address and so proved that mailbox itself.
 
-use axum::extract::{RawForm, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde::Serialize;
 
 use super::guard::{self, Visitor};
@@ -17,9 +17,10 @@ use crate::mfa::{enrolment, totp};
 use crate::model::{MfaMethod, TenantMfaPolicy, now};
 use crate::state::{AppState, TenantCtx};
 use crate::store::sessions;
-use crate::web::pages::{Base, server_error};
+use crate::web::pages::Base;
 use crate::web::say::Say;
 use crate::web::setup::{self, Choose, EmailSetup, MethodChoice};
+use crate::web::{FormFields, Or500, PageResult};
 
 fn add_path(ctx: &TenantCtx, kind: MfaMethod) -> String {
     format!("{}/add/{}", home(ctx), kind.as_str())
@@ -45,11 +46,9 @@ pub async fn choose_method(
     State(state): State<AppState>,
     ctx: TenantCtx,
     headers: HeaderMap,
-) -> Response {
+) -> PageResult {
     let path = format!("{}/add", home(&ctx));
-    if let Err(r) = guard::visitor(&state, &ctx, &headers, &path).await {
-        return r;
-    }
+    guard::visitor(&state, &ctx, &headers, &path).await?;
     let methods = addable(&ctx)
         .into_iter()
         .filter_map(factor::describe)
@@ -60,7 +59,7 @@ pub async fn choose_method(
         })
         .collect();
     let back = home(&ctx);
-    setup::choose_page(
+    Ok(setup::choose_page(
         &state,
         &ctx,
         Choose {
@@ -71,7 +70,7 @@ pub async fn choose_method(
             skippable: false,
             back: Some(&back),
         },
-    )
+    ))
 }
 
 #[derive(Serialize)]
@@ -95,19 +94,18 @@ fn page(
     pending: &Pending,
     label: &str,
     say: Say,
-) -> Response {
+) -> PageResult {
     let ts = now();
-    let Some(sealed) = enrolment::seal(&state.secret, &v.user.id, pending, ts) else {
-        return server_error(state, ctx, "sealing failed");
-    };
+    let sealed = enrolment::seal(&state.secret, &v.user.id, pending, ts)
+        .ok_or("sealing failed")
+        .or_500(state, ctx)?;
     let csrf = v.browser.csrf_token(&state.secret);
     match pending {
         Pending::Totp { seed } => {
-            let Some(p) = totp::pending_provisioning(&state.secret, seed, &ctx.tenant, &v.user)
-            else {
-                return server_error(state, ctx, "provisioning failed");
-            };
-            state.templates.page(
+            let p = totp::pending_provisioning(&state.secret, seed, &ctx.tenant, &v.user)
+                .ok_or("provisioning failed")
+                .or_500(state, ctx)?;
+            Ok(state.templates.page(
                 say.status.unwrap_or(StatusCode::OK),
                 &ctx.tenant.theme,
                 "account_add_totp.html",
@@ -121,11 +119,11 @@ fn page(
                     label,
                     error: say.error,
                 },
-            )
+            ))
         }
         Pending::Email { address } => {
             let back = home(ctx);
-            setup::page(
+            Ok(setup::page(
                 state,
                 ctx,
                 EmailSetup {
@@ -140,31 +138,31 @@ fn page(
                     back: Some(&back),
                     say,
                 },
-            )
+            ))
         }
     }
 }
 
 /// GET `/account/add/{method}`.
-async fn show(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, kind: MfaMethod) -> Response {
+async fn show(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    kind: MfaMethod,
+) -> PageResult {
     let path = add_path(ctx, kind);
-    let v = match recent_visitor(state, ctx, headers, &path).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let v = recent_visitor(state, ctx, headers, &path).await?;
     if !addable(ctx).contains(&kind) {
-        return Redirect::to(&format!("{}/add", home(ctx))).into_response();
+        return Ok(Redirect::to(&format!("{}/add", home(ctx))).into_response());
     }
     // An authenticator app's first factor comes after the mailbox proof, as at sign-in. An
     // email code is asked for at "Send", when the address is known.
-    if kind == MfaMethod::Totp
-        && let Err(r) = proof::gate(state, ctx, headers, &v, &path).await
-    {
-        return r;
+    if kind == MfaMethod::Totp {
+        proof::gate(state, ctx, headers, &v, &path).await?;
     }
-    let Some(pending) = factor::begin(&state.mfa_deps(), kind) else {
-        return server_error(state, ctx, "no enrolment");
-    };
+    let pending = factor::begin(&state.mfa_deps(), kind)
+        .ok_or("no enrolment")
+        .or_500(state, ctx)?;
     page(state, ctx, &v, &pending, "", Say::default())
 }
 
@@ -172,7 +170,7 @@ pub async fn add_totp_page(
     State(state): State<AppState>,
     ctx: TenantCtx,
     headers: HeaderMap,
-) -> Response {
+) -> PageResult {
     show(&state, &ctx, &headers, MfaMethod::Totp).await
 }
 
@@ -180,7 +178,7 @@ pub async fn add_email_page(
     State(state): State<AppState>,
     ctx: TenantCtx,
     headers: HeaderMap,
-) -> Response {
+) -> PageResult {
     show(&state, &ctx, &headers, MfaMethod::Email).await
 }
 
@@ -188,18 +186,18 @@ pub async fn add_totp(
     State(state): State<AppState>,
     ctx: TenantCtx,
     headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
-    submit(&state, &ctx, &headers, &body, MfaMethod::Totp).await
+    form: FormFields,
+) -> PageResult {
+    submit(&state, &ctx, &headers, &form, MfaMethod::Totp).await
 }
 
 pub async fn add_email(
     State(state): State<AppState>,
     ctx: TenantCtx,
     headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
-    submit(&state, &ctx, &headers, &body, MfaMethod::Email).await
+    form: FormFields,
+) -> PageResult {
+    submit(&state, &ctx, &headers, &form, MfaMethod::Email).await
 }
 
 /// POST `/account/add/{method}`: "Send a one-time use code" / "Request a new code" (email),
@@ -208,20 +206,17 @@ async fn submit(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,
-    body: &[u8],
+    form: &FormFields,
     kind: MfaMethod,
-) -> Response {
+) -> PageResult {
     let path = add_path(ctx, kind);
-    let (v, f) = match change(state, ctx, headers, body, &path).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
+    let v = change(state, ctx, headers, form, &path).await?;
+    let field = |k: &str| form.get(k);
     let deps = state.mfa_deps();
     let Some(pending) = enrolment::open(&state.secret, field("pending"), &v.user.id, deps.now)
         .filter(|p| p.kind() == kind)
     else {
-        return Redirect::to(&path).into_response();
+        return Ok(Redirect::to(&path).into_response());
     };
     if let Pending::Email { address } = &pending
         && matches!(field("action"), "send" | "resend")
@@ -237,9 +232,8 @@ async fn submit(
         if typed
             .as_deref()
             .is_some_and(|a| !a.eq_ignore_ascii_case(&v.user.email))
-            && let Err(r) = proof::gate(state, ctx, headers, &v, &path).await
         {
-            return r;
+            proof::gate(state, ctx, headers, &v, &path).await?;
         }
         let sent = match typed {
             Some(a) => Some((
@@ -248,10 +242,8 @@ async fn submit(
             )),
             None => None,
         };
-        return match setup::after_send(sent, resend, address) {
-            Ok((say, pending)) => page(state, ctx, &v, &pending, field("label"), say),
-            Err(e) => server_error(state, ctx, e),
-        };
+        let (say, pending) = setup::after_send(sent, resend, address).or_500(state, ctx)?;
+        return page(state, ctx, &v, &pending, field("label"), say);
     }
     enable(
         state,
@@ -278,25 +270,24 @@ async fn enable(
     pending: &Pending,
     label: &str,
     code: &str,
-) -> Response {
+) -> PageResult {
     let path = add_path(ctx, pending.kind());
     let deps = state.mfa_deps();
-    let confirmed = match factor::confirm(&deps, &v.user, pending, label, code).await {
-        Ok(Confirmation::Confirmed(c)) => c,
-        Ok(Confirmation::Refused(checked)) => {
+    let confirmation = factor::confirm(&deps, &v.user, pending, label, code)
+        .await
+        .or_500(state, ctx)?;
+    let confirmed = match confirmation {
+        Confirmation::Confirmed(c) => c,
+        Confirmation::Refused(checked) => {
             let say = setup::say_refused(pending.kind(), checked);
             return page(state, ctx, v, pending, label, say);
         }
-        Err(e) => return server_error(state, ctx, e),
     };
     // Checked again at the bind: the page may predate the tenant's proof or the proof expired.
     let gate = if confirmed.proves_mailbox {
         Gate::NotNeeded
     } else {
-        match proof::gate(state, ctx, headers, v, &path).await {
-            Ok(g) => g,
-            Err(r) => return r,
-        }
+        proof::gate(state, ctx, headers, v, &path).await?
     };
     let actor = actor(v);
     let e = Enrolment {
@@ -309,19 +300,18 @@ async fn enable(
             MailboxProof::NotProven
         },
     };
-    let (_, codes) = match enrolment::bind(&deps, &e, &confirmed).await {
-        Ok(bound) => bound,
-        Err(e) => return server_error(state, ctx, e),
-    };
+    let (_, codes) = enrolment::bind(&deps, &e, &confirmed)
+        .await
+        .or_500(state, ctx)?;
     let first = codes.is_some();
     if first && (gate == Gate::Proven || confirmed.proves_mailbox) {
         let mut proven = v.session.proven();
         if let Some(method) = factor::proves(confirmed.kind) {
             proven.add(method, deps.now);
         }
-        if let Err(e) = sessions::record_proof(&state.db, &v.session, &proven, deps.now).await {
-            return server_error(state, ctx, e);
-        }
+        sessions::record_proof(&state.db, &v.session, &proven, deps.now)
+            .await
+            .or_500(state, ctx)?;
     }
     let mut res = match codes {
         Some(codes) => super::codes::with_flash(
@@ -337,5 +327,5 @@ async fn enable(
         res.headers_mut()
             .append(header::SET_COOKIE, proof::forget(state, ctx));
     }
-    res
+    Ok(res)
 }

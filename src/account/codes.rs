@@ -1,7 +1,7 @@
 //! Recovery codes on the account pages: "Generate new recovery codes" and the page that shows a
 //! fresh set once (carried by a sealed, short-lived cookie so no code ever sits in a URL).
 
-use axum::extract::{RawForm, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use crate::state::{AppState, TenantCtx};
 use crate::store::{factors, recovery_codes};
 use crate::web::cookies;
 use crate::web::pages::Base;
-use crate::web::{Or500, PageError, PageResult};
+use crate::web::{FormFields, Or500, PageError, PageResult};
 
 const FLASH: &str = "gh_flash";
 const SEAL_FLASH: &str = "account-flash";
@@ -117,9 +117,9 @@ pub async fn regenerate(
     State(state): State<AppState>,
     ctx: TenantCtx,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    form: FormFields,
 ) -> PageResult {
-    let (v, _) = change(&state, &ctx, &headers, &body, &home(&ctx)).await?;
+    let v = change(&state, &ctx, &headers, &form, &home(&ctx)).await?;
     let fs = factors::list_for_user(&state.db, &v.user.id)
         .await
         .unwrap_or_default();

@@ -5,7 +5,7 @@
 //! tenant's re-authentication window): "enter your password to continue".
 
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::random;
@@ -16,7 +16,7 @@ use crate::store::sessions::SsoSession;
 use crate::store::users::{self, User};
 use crate::web::browser::Browser;
 use crate::web::session::current_session;
-use crate::web::{Or500, PageError};
+use crate::web::{Or500, PageError, PageResult};
 
 /// The built-in client behind the account pages, one per tenant.
 pub fn account_client_id(ctx: &TenantCtx) -> String {
@@ -124,15 +124,14 @@ fn base64_url(b: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
-/// Sends the browser through the hosted login for the account client, back to `path`. (Still
-/// `Result<Response, Response>` for `account::overview`.)
+/// Sends the browser through the hosted login for the account client, back to `path`.
 pub async fn login_redirect(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,
     path: &str,
     fresh: bool,
-) -> Result<Response, Response> {
+) -> PageResult {
     let client = account_client(state, ctx).await?;
     let browser = Browser::from_headers(headers);
     let mut url = url::Url::parse(&format!("{}/authorize", ctx.issuer)).or_500(state, ctx)?;
@@ -178,19 +177,20 @@ impl Visitor {
     }
 }
 
-/// The visitor, or the redirect into the hosted login (which enforces the MFA policy). (Still
-/// `Result<_, Response>` for `account::overview`; `?` takes it into a `PageResult`.)
+/// The visitor, or the redirect into the hosted login (which enforces the MFA policy).
 pub async fn visitor(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,
     path: &str,
-) -> Result<Visitor, Response> {
+) -> Result<Visitor, PageError> {
     let Some(session) = current_session(state, ctx, headers)
         .await
         .or_500(state, ctx)?
     else {
-        return Err(login_redirect(state, ctx, headers, path, false).await?);
+        return Err(login_redirect(state, ctx, headers, path, false)
+            .await?
+            .into());
     };
     let client = account_client(state, ctx).await?;
     // The account pages are a client like any other: the tenant's MFA policy applies.
@@ -198,7 +198,9 @@ pub async fn visitor(
         .await
         .or_500(state, ctx)?;
     if !passes {
-        return Err(login_redirect(state, ctx, headers, path, false).await?);
+        return Err(login_redirect(state, ctx, headers, path, false)
+            .await?
+            .into());
     }
     let user = users::get(&state.db, &ctx.tenant.id, &session.user_id)
         .await

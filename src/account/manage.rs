@@ -3,7 +3,7 @@
 //! checks the CSRF token and the re-authentication window, writes an audit event, emails the
 //! user, and redirects (POST-redirect-GET).
 
-use axum::extract::{Path, RawForm, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Serialize;
@@ -17,10 +17,9 @@ use crate::model::now;
 use crate::signout;
 use crate::state::{AppState, TenantCtx};
 use crate::store::{devices, factors};
-use crate::web::Or500;
 use crate::web::cookies;
-use crate::web::pages::server_error;
-use crate::web::pages::{self, Base};
+use crate::web::pages::Base;
+use crate::web::{FormFields, Or500, PageError, PageResult};
 
 pub(super) fn home(ctx: &TenantCtx) -> String {
     format!("/t/{}/account", ctx.tenant.slug)
@@ -36,7 +35,7 @@ pub(super) async fn recent_visitor(
     ctx: &TenantCtx,
     headers: &HeaderMap,
     path: &str,
-) -> Result<Visitor, Response> {
+) -> Result<Visitor, PageError> {
     let v = guard::visitor(state, ctx, headers, path).await?;
     let has_factor = !factors::list_for_user(&state.db, &v.user.id)
         .await
@@ -58,7 +57,7 @@ pub(super) async fn recent_visitor(
         .await
         .or_500(state, ctx)?;
     if !v.recent(ctx.tenant.account_reauth_secs, has_factor, vouched) {
-        return Err(reauth_page(state, ctx, path));
+        return Err(reauth_page(state, ctx, path).into());
     }
     Ok(v)
 }
@@ -88,36 +87,29 @@ fn reauth_page(state: &AppState, ctx: &TenantCtx, next: &str) -> Response {
     )
 }
 
-/// Parses the form and checks its CSRF token against the visitor's browser.
-pub(super) fn form(
-    state: &AppState,
-    v: &Visitor,
-    body: &[u8],
-) -> Option<std::collections::HashMap<String, String>> {
-    let f = crate::web::form::parse_params(body).unwrap_or_default();
-    let token = f.get("csrf").map(String::as_str).unwrap_or("");
-    v.browser.verify_csrf(&state.secret, token).then_some(f)
-}
-
-/// A change request: a recently authenticated visitor and a genuine form (CSRF checked), or
-/// the page to show instead.
+/// A change request: a recently authenticated visitor (else the login or the re-authentication
+/// page, `path` being where it comes back to), then a genuine form: its CSRF token is checked
+/// only once the visitor is known, so a visitor signed out meanwhile is sent to sign in again
+/// rather than told the form expired.
 pub(super) async fn change(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,
-    body: &[u8],
+    form: &FormFields,
     path: &str,
-) -> Result<(Visitor, std::collections::HashMap<String, String>), Response> {
+) -> Result<Visitor, PageError> {
     let v = recent_visitor(state, ctx, headers, path).await?;
-    let f = form(state, &v, body).ok_or_else(|| forged(state, ctx))?;
-    Ok((v, f))
+    if !form.csrf_ok(state, &v.browser) {
+        return Err(forged(state, ctx));
+    }
+    Ok(v)
 }
 
 /// The answer to a form whose CSRF token does not check out.
-pub(super) fn forged(state: &AppState, ctx: &TenantCtx) -> Response {
-    pages::error(
+fn forged(state: &AppState, ctx: &TenantCtx) -> PageError {
+    PageError::page(
         state,
-        &ctx.tenant,
+        ctx,
         StatusCode::FORBIDDEN,
         "This form has expired",
         "For your security the form could not be accepted. Reload the page and try again.",
@@ -132,13 +124,10 @@ pub async fn rename(
     ctx: TenantCtx,
     headers: HeaderMap,
     Path((_, id)): Path<(String, String)>,
-    RawForm(body): RawForm,
-) -> Response {
-    let (v, f) = match change(&state, &ctx, &headers, &body, &home(&ctx)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let label = f.get("label").map(String::as_str).unwrap_or("");
+    form: FormFields,
+) -> PageResult {
+    let v = change(&state, &ctx, &headers, &form, &home(&ctx)).await?;
+    let label = form.get("label");
     let renamed = mfa::rename_factor(
         &state.mfa_deps(),
         &ctx.tenant,
@@ -147,12 +136,14 @@ pub async fn rename(
         &id,
         label,
     )
-    .await;
-    match renamed {
-        Ok(true) => Redirect::to(&format!("{}?done=renamed", home(&ctx))).into_response(),
-        Ok(false) => Redirect::to(&home(&ctx)).into_response(),
-        Err(e) => server_error(&state, &ctx, e),
-    }
+    .await
+    .or_500(&state, &ctx)?;
+    let to = if renamed {
+        format!("{}?done=renamed", home(&ctx))
+    } else {
+        home(&ctx)
+    };
+    Ok(Redirect::to(&to).into_response())
 }
 
 pub async fn remove(
@@ -160,12 +151,9 @@ pub async fn remove(
     ctx: TenantCtx,
     headers: HeaderMap,
     Path((_, id)): Path<(String, String)>,
-    RawForm(body): RawForm,
-) -> Response {
-    let (v, _) = match change(&state, &ctx, &headers, &body, &home(&ctx)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    form: FormFields,
+) -> PageResult {
+    let v = change(&state, &ctx, &headers, &form, &home(&ctx)).await?;
     // A removed factor voids the trust it vouched for and the MFA proof of the user's other
     // sessions; with no factor left the recovery codes go too (see `mfa::reset`).
     let removal = reset::remove_factor(
@@ -176,21 +164,21 @@ pub async fn remove(
         &id,
         &v.session.id,
     )
-    .await;
+    .await
+    .or_500(&state, &ctx)?;
     match removal {
-        Ok(Removal::Removed) => {
-            Redirect::to(&format!("{}?done=removed", home(&ctx))).into_response()
+        Removal::Removed => {
+            Ok(Redirect::to(&format!("{}?done=removed", home(&ctx))).into_response())
         }
-        Ok(Removal::NotFound) => Redirect::to(&home(&ctx)).into_response(),
-        Ok(Removal::LastFactorRequired) => pages::error(
+        Removal::NotFound => Ok(Redirect::to(&home(&ctx)).into_response()),
+        Removal::LastFactorRequired => Err(PageError::page(
             &state,
-            &ctx.tenant,
+            &ctx,
             StatusCode::CONFLICT,
             "This method cannot be removed",
             "Your organisation requires two-factor authentication, so you need at least one method. Add another method first, then remove this one.",
             Some(&home(&ctx)),
-        ),
-        Err(e) => server_error(&state, &ctx, e),
+        )),
     }
 }
 
@@ -201,19 +189,18 @@ pub async fn revoke_device(
     ctx: TenantCtx,
     headers: HeaderMap,
     Path((_, id)): Path<(String, String)>,
-    RawForm(body): RawForm,
-) -> Response {
-    let (v, _) = match change(&state, &ctx, &headers, &body, &home(&ctx)).await {
-        Ok(x) => x,
-        Err(r) => return r,
+    form: FormFields,
+) -> PageResult {
+    let v = change(&state, &ctx, &headers, &form, &home(&ctx)).await?;
+    let revoked = trusted_devices::revoke(&state.mfa_deps(), &ctx.tenant, &v.user, &actor(&v), &id)
+        .await
+        .or_500(&state, &ctx)?;
+    let to = if revoked {
+        format!("{}?done=revoked", home(&ctx))
+    } else {
+        home(&ctx)
     };
-    let revoked =
-        trusted_devices::revoke(&state.mfa_deps(), &ctx.tenant, &v.user, &actor(&v), &id).await;
-    match revoked {
-        Ok(true) => Redirect::to(&format!("{}?done=revoked", home(&ctx))).into_response(),
-        Ok(false) => Redirect::to(&home(&ctx)).into_response(),
-        Err(e) => server_error(&state, &ctx, e),
-    }
+    Ok(Redirect::to(&to).into_response())
 }
 
 /// "Sign out of all other devices": ends every other SSO session (revoking the refresh tokens
@@ -222,12 +209,9 @@ pub async fn sign_out_others(
     State(state): State<AppState>,
     ctx: TenantCtx,
     headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
-    let (v, _) = match change(&state, &ctx, &headers, &body, &home(&ctx)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    form: FormFields,
+) -> PageResult {
+    let v = change(&state, &ctx, &headers, &form, &home(&ctx)).await?;
     let ts = now();
     let result = async {
         let ended =
@@ -245,8 +229,6 @@ pub async fn sign_out_others(
         .await
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to(&format!("{}?done=signed-out", home(&ctx))).into_response(),
-        Err(e) => server_error(&state, &ctx, e),
-    }
+    result.or_500(&state, &ctx)?;
+    Ok(Redirect::to(&format!("{}?done=signed-out", home(&ctx))).into_response())
 }

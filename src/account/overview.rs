@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde::Serialize;
 
 use super::guard::{self, Visitor};
@@ -12,9 +12,9 @@ use crate::crypto::random;
 use crate::model::{human_time, now};
 use crate::state::{AppState, TenantCtx};
 use crate::store::{self, codes, devices, factors, recovery_codes};
-use crate::web::Or500;
 use crate::web::browser::Browser;
-use crate::web::pages::{self, Base};
+use crate::web::pages::Base;
+use crate::web::{Or500, PageError, PageResult};
 
 #[derive(Serialize)]
 struct FactorRow {
@@ -100,15 +100,10 @@ pub async fn show(
     ctx: TenantCtx,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
+) -> PageResult {
     let path = format!("/t/{}/account", ctx.tenant.slug);
-    let v = match guard::visitor(&state, &ctx, &headers, &path).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match render(&state, &ctx, &v, &q).await {
-        Ok(r) | Err(r) => r,
-    }
+    let v = guard::visitor(&state, &ctx, &headers, &path).await?;
+    render(&state, &ctx, &v, &q).await
 }
 
 async fn render(
@@ -116,7 +111,7 @@ async fn render(
     ctx: &TenantCtx,
     v: &Visitor,
     q: &HashMap<String, String>,
-) -> Result<Response, Response> {
+) -> PageResult {
     let ts = now();
     let fs = factors::list_for_user(&state.db, &v.user.id)
         .await
@@ -181,31 +176,28 @@ pub async fn callback(
     ctx: TenantCtx,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
+) -> PageResult {
     let home = format!("/t/{}/account", ctx.tenant.slug);
     if q.contains_key("error") {
-        return pages::error(
+        return Err(PageError::page(
             &state,
-            &ctx.tenant,
+            &ctx,
             StatusCode::BAD_REQUEST,
             "Could not sign you in",
             "The sign-in did not complete. Please try again.",
             Some(&home),
-        );
+        ));
     }
-    let Some(browser) = Browser::existing(&headers) else {
-        return pages::expired(&state, &ctx.tenant, Some(&home));
-    };
-    let Some(path) = q
+    let expired = || PageError::expired(&state, &ctx, Some(&home));
+    let browser = Browser::existing(&headers).ok_or_else(expired)?;
+    let path = q
         .get("state")
         .and_then(|s| guard::decode_return(&state, &browser, s))
-    else {
-        return pages::expired(&state, &ctx.tenant, Some(&home));
-    };
+        .ok_or_else(expired)?;
     if let Some(code) = q.get("code") {
         let _ = codes::redeem(&state.db, &random::sha256_hex(code), &ctx.tenant.id, now()).await;
     }
-    Redirect::to(&path).into_response()
+    Ok(Redirect::to(&path).into_response())
 }
 
 /// "Enter your password to continue": a fresh sign-in (password, and the second factor when the
@@ -215,14 +207,12 @@ pub async fn reauth(
     ctx: TenantCtx,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
+) -> PageResult {
     let home = format!("/t/{}/account", ctx.tenant.slug);
     let next = q
         .get("next")
         .filter(|p| p.starts_with(&home) && !p.contains("//"))
         .cloned()
         .unwrap_or(home);
-    match guard::login_redirect(&state, &ctx, &headers, &next, true).await {
-        Ok(r) | Err(r) => r,
-    }
+    guard::login_redirect(&state, &ctx, &headers, &next, true).await
 }

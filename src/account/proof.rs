@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, RawForm, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,7 @@ use crate::store::{factors, users};
 use crate::web::cookies;
 use crate::web::pages::Base;
 use crate::web::say::{Say, say_checked, say_sent};
-use crate::web::{Or500, PageError, PageResult};
+use crate::web::{FormFields, Or500, PageError, PageResult};
 
 const COOKIE: &str = "gh_proof";
 const SEAL: &str = "account-enrolment-proof";
@@ -90,21 +90,22 @@ pub async fn status(
 }
 
 /// Checks the proof before a first factor is bound: `NotNeeded` or `Proven`, or the redirect to
-/// the proof page (which comes back to `next`). (Still `Result<_, Response>` for
-/// `account::manage`.)
+/// the proof page (which comes back to `next`).
 pub async fn gate(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,
     v: &Visitor,
     next: &str,
-) -> Result<Gate, Response> {
+) -> Result<Gate, PageError> {
     match status(state, ctx, headers, v).await? {
         Gate::Missing => {
             let to = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("next", next)
                 .finish();
-            Err(Redirect::to(&format!("{}?{to}", proof_path(ctx))).into_response())
+            Err(Redirect::to(&format!("{}?{to}", proof_path(ctx)))
+                .into_response()
+                .into())
         }
         g => Ok(g),
     }
@@ -181,12 +182,12 @@ pub async fn submit(
     State(state): State<AppState>,
     ctx: TenantCtx,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    form: FormFields,
 ) -> PageResult {
-    let (v, f) = change(&state, &ctx, &headers, &body, &proof_path(&ctx)).await?;
-    let next = next_of(&ctx, f.get("next"));
+    let v = change(&state, &ctx, &headers, &form, &proof_path(&ctx)).await?;
+    let next = next_of(&ctx, form.value("next"));
     let codes = Codes::new(&state);
-    if f.get("action").map(String::as_str) == Some("resend") {
+    if form.get("action") == "resend" {
         let sent = codes
             .send(Purpose::EnrollmentProof, recipient(&ctx, &v), now())
             .await
@@ -194,9 +195,13 @@ pub async fn submit(
         let say = say_sent(sent, true).or_500(&state, &ctx)?;
         return Ok(render(&state, &ctx, &v, &next, say));
     }
-    let code = f.get("code").map(String::as_str).unwrap_or("");
     let checked = codes
-        .verify(Purpose::EnrollmentProof, &v.user.id, code, now())
+        .verify(
+            Purpose::EnrollmentProof,
+            &v.user.id,
+            form.get("code"),
+            now(),
+        )
         .await
         .or_500(&state, &ctx)?;
     if checked != Checked::Verified {

@@ -3,17 +3,19 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, RawForm, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde::Serialize;
 
 use super::flow::{self, At, Event, Stage, Tx};
 use super::tx::load_at;
+use super::tx_form::load_posted;
 use crate::crypto::seal;
 use crate::state::{AppState, TenantCtx};
 use crate::web::client_ip::ClientIp;
-use crate::web::pages::{self, Base};
+use crate::web::pages::Base;
+use crate::web::{FormFields, PageResult};
 
 const SEAL_DISPLAY: &str = "recovery-display";
 
@@ -61,20 +63,10 @@ pub async fn show_codes(
     ctx: TenantCtx,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (tx, browser, _, _) = match load_at(
-        &state,
-        &ctx,
-        &headers,
-        q.get("tx").map(String::as_str),
-        Stage::RecoveryCodes,
-    )
-    .await
-    {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    state.templates.page(
+) -> PageResult {
+    let handle = q.get("tx").map(String::as_str);
+    let (tx, browser, _, _) = load_at(&state, &ctx, &headers, handle, Stage::RecoveryCodes).await?;
+    Ok(state.templates.page(
         StatusCode::OK,
         &ctx.tenant.theme,
         "recovery_codes.html",
@@ -92,7 +84,7 @@ pub async fn show_codes(
                 }
             ),
         },
-    )
+    ))
 }
 
 /// The same codes as a text file ("Download"), available until the user presses Done.
@@ -101,19 +93,9 @@ pub async fn download_codes(
     ctx: TenantCtx,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (tx, _, _, user) = match load_at(
-        &state,
-        &ctx,
-        &headers,
-        q.get("tx").map(String::as_str),
-        Stage::RecoveryCodes,
-    )
-    .await
-    {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let handle = q.get("tx").map(String::as_str);
+    let (tx, _, _, user) = load_at(&state, &ctx, &headers, handle, Stage::RecoveryCodes).await?;
     let mut text = format!(
         "Recovery codes for {} ({})\nEach code can be used once, instead of a code from your authenticator app.\n\n",
         user.email, ctx.tenant.name
@@ -132,7 +114,7 @@ pub async fn download_codes(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"recovery-codes.txt\""),
     );
-    res
+    Ok(res)
 }
 
 pub async fn codes_done(
@@ -140,36 +122,10 @@ pub async fn codes_done(
     ctx: TenantCtx,
     ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
-    let form = crate::web::form::parse_params(&body).unwrap_or_default();
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let (tx, browser, client, _) = match load_at(
-        &state,
-        &ctx,
-        &headers,
-        Some(field("tx")),
-        Stage::RecoveryCodes,
-    )
-    .await
-    {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if !browser.verify_csrf(&state.secret, field("csrf")) {
-        return pages::expired(&state, &ctx.tenant, tx.back_url().as_deref());
-    }
-    match flow::advance(
-        &state,
-        &ctx,
-        &headers,
-        Some(client_ip.to_string()),
-        tx,
-        &client,
-        Event::CodesSeen,
-    )
-    .await
-    {
-        Ok(r) | Err(r) => r,
-    }
+    form: FormFields,
+) -> PageResult {
+    let (tx, _, client, _) =
+        load_posted(&state, &ctx, &headers, &form, Stage::RecoveryCodes).await?;
+    let ip = Some(client_ip.to_string());
+    flow::advance(&state, &ctx, &headers, ip, tx, &client, Event::CodesSeen).await
 }

@@ -133,7 +133,7 @@ pub async fn submit(
     )
     .await
     .or_500(state, ctx)?;
-    Ok(flow::advance(
+    flow::advance(
         state,
         ctx,
         &headers,
@@ -142,5 +142,5 @@ pub async fn submit(
         &client,
         flow::Event::Consented,
     )
-    .await?)
+    .await
 }

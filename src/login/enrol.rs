@@ -5,13 +5,14 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, RawForm, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::flow::{self, At, Event, Offer, Stage, Tx};
 use super::tx::{load_at, record_second_factor};
+use super::tx_form::load_posted;
 use crate::mfa::factor::{self, Confirmation, Confirmed, Pending};
 use crate::mfa::proven::Method;
 use crate::mfa::service::{self as mfa, Enrolment};
@@ -19,12 +20,12 @@ use crate::mfa::{enrolment, totp};
 use crate::model::EnrollmentProof;
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
-use crate::web::Or500;
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
-use crate::web::pages::{self, Base};
+use crate::web::pages::Base;
 use crate::web::say::Say;
 use crate::web::setup as email_setup;
+use crate::web::{FormFields, Or500, PageError, PageResult};
 
 /// The enrolment this transaction offers (nothing outside the enrolment stages).
 fn offer(tx: &Tx) -> Offer {
@@ -84,7 +85,7 @@ fn render(
     match setup.pending {
         Pending::Totp { seed } => {
             let Some(p) = totp::pending_provisioning(&state.secret, seed, &ctx.tenant, user) else {
-                return pages::expired(state, &ctx.tenant, tx.back_url().as_deref());
+                return PageError::expired(state, ctx, tx.back_url().as_deref()).into_response();
             };
             state.templates.page(
                 status,
@@ -187,28 +188,23 @@ pub async fn show(
     ctx: TenantCtx,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
+) -> PageResult {
     let param = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-    let shown = async {
-        let (mut tx, browser, _, user) =
-            load_at(&state, &ctx, &headers, Some(param("tx")), Stage::Enrol).await?;
-        let pending = pending_of(&state, &mut tx, &user, param("method"))
-            .await
-            .or_500(&state, &ctx)?;
-        let Some((pending, sealed)) = pending else {
-            return Ok(chooser(&state, &ctx, &tx, &browser));
-        };
-        let setup = Setup {
-            pending: &pending,
-            sealed: &sealed,
-            label: "",
-            say: Say::default(),
-        };
-        Ok::<_, Response>(render(&state, &ctx, &tx, &browser, &user, setup))
+    let (mut tx, browser, _, user) =
+        load_at(&state, &ctx, &headers, Some(param("tx")), Stage::Enrol).await?;
+    let pending = pending_of(&state, &mut tx, &user, param("method"))
+        .await
+        .or_500(&state, &ctx)?;
+    let Some((pending, sealed)) = pending else {
+        return Ok(chooser(&state, &ctx, &tx, &browser));
     };
-    match shown.await {
-        Ok(r) | Err(r) => r,
-    }
+    let setup = Setup {
+        pending: &pending,
+        sealed: &sealed,
+        label: "",
+        say: Say::default(),
+    };
+    Ok(render(&state, &ctx, &tx, &browser, &user, setup))
 }
 
 pub async fn submit(
@@ -216,33 +212,17 @@ pub async fn submit(
     ctx: TenantCtx,
     ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
-    match run(&state, &ctx, client_ip, &headers, &body).await {
-        Ok(r) | Err(r) => r,
-    }
-}
-
-async fn run(
-    state: &AppState,
-    ctx: &TenantCtx,
-    client_ip: std::net::IpAddr,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, Response> {
-    let form = crate::web::form::parse_params(body).unwrap_or_default();
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    form: FormFields,
+) -> PageResult {
+    let (state, ctx, headers) = (&state, &ctx, &headers);
     let (mut tx, browser, client, user) =
-        load_at(state, ctx, headers, Some(field("tx")), Stage::Enrol).await?;
-    if !browser.verify_csrf(&state.secret, field("csrf")) {
-        return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
-    }
+        load_posted(state, ctx, headers, &form, Stage::Enrol).await?;
     let ip = Some(client_ip.to_string());
-    if field("action") == "skip" {
+    if form.get("action") == "skip" {
         if !offer(&tx).skippable {
-            return Err(pages::error(
+            return Err(PageError::page(
                 state,
-                &ctx.tenant,
+                ctx,
                 StatusCode::FORBIDDEN,
                 "Two-factor authentication is required",
                 "Two-factor authentication is required for your account.",
@@ -266,13 +246,13 @@ async fn run(
     let deps = state.mfa_deps();
     let sealed = pending(&tx).cloned().unwrap_or_default();
     let Some(pending) = enrolment::open(&state.secret, &sealed, &user.id, deps.now) else {
-        return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
+        return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
     };
     if let Pending::Email { address } = &pending
-        && matches!(field("action"), "send" | "resend")
+        && matches!(form.get("action"), "send" | "resend")
     {
-        let typed = if field("action") == "send" {
-            email_setup::parse_address(field("address"))
+        let typed = if form.get("action") == "send" {
+            email_setup::parse_address(form.get("address"))
         } else {
             address.clone()
         };
@@ -283,7 +263,7 @@ async fn run(
             )),
             None => None,
         };
-        let (say, pending) = email_setup::after_send(sent, field("action") == "resend", address)
+        let (say, pending) = email_setup::after_send(sent, form.get("action") == "resend", address)
             .or_500(state, ctx)?;
         let sealed = enrolment::seal(&state.secret, &user.id, &pending, deps.now)
             .ok_or("sealing failed")
@@ -293,26 +273,27 @@ async fn run(
         let setup = Setup {
             pending: &pending,
             sealed: &sealed,
-            label: field("label"),
+            label: form.get("label"),
             say,
         };
         return Ok(render(state, ctx, &tx, &browser, &user, setup));
     }
-    let confirmed = match factor::confirm(&deps, &user, &pending, field("label"), field("code"))
-        .await
-        .or_500(state, ctx)?
-    {
-        Confirmation::Confirmed(c) => c,
-        Confirmation::Refused(checked) => {
-            let setup = Setup {
-                pending: &pending,
-                sealed: &sealed,
-                label: field("label"),
-                say: email_setup::say_refused(pending.kind(), checked),
-            };
-            return Err(render(state, ctx, &tx, &browser, &user, setup));
-        }
-    };
+    let confirmed =
+        match factor::confirm(&deps, &user, &pending, form.get("label"), form.get("code"))
+            .await
+            .or_500(state, ctx)?
+        {
+            Confirmation::Confirmed(c) => c,
+            Confirmation::Refused(checked) => {
+                let setup = Setup {
+                    pending: &pending,
+                    sealed: &sealed,
+                    label: form.get("label"),
+                    say: email_setup::say_refused(pending.kind(), checked),
+                };
+                return Ok(render(state, ctx, &tx, &browser, &user, setup));
+            }
+        };
     // The mailbox is proven now, before anything is bound, unless this factor's own code just
     // proved it; the checked factor waits in the transaction so nothing is typed again.
     if ctx.tenant.mfa_enrollment_proof == EnrollmentProof::Email
@@ -340,7 +321,7 @@ pub async fn bind_and_continue(
     client: &crate::store::clients::Client,
     user: &User,
     confirmed: &Confirmed,
-) -> Result<Response, Response> {
+) -> PageResult {
     let proof = if tx.extra.proof_done {
         mfa::MailboxProof::Proven
     } else {

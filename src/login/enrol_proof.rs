@@ -6,23 +6,23 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, RawForm, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
 use super::flow::{self, Stage, Tx};
 use super::tx::load_at;
+use super::tx_form::load_posted;
 use crate::model::now;
 use crate::otp::{Checked, Codes, Purpose, Recipient, mask_email};
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
-use crate::web::Or500;
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
-use crate::web::pages::server_error;
-use crate::web::pages::{self, Base};
+use crate::web::pages::Base;
 use crate::web::say::{Say, say_checked, say_sent};
+use crate::web::{FormFields, Or500, PageError, PageResult};
 
 #[derive(Serialize)]
 struct ProofPage<'a> {
@@ -67,19 +67,9 @@ pub async fn show(
     ctx: TenantCtx,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let (tx, browser, _, user) = match load_at(
-        &state,
-        &ctx,
-        &headers,
-        q.get("tx").map(String::as_str),
-        Stage::EnrolProof,
-    )
-    .await
-    {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let handle = q.get("tx").map(String::as_str);
+    let (tx, browser, _, user) = load_at(&state, &ctx, &headers, handle, Stage::EnrolProof).await?;
     // The first visit sends the code; reloading the page does not send another.
     let sent = Codes::new(&state)
         .ensure_sent(
@@ -93,10 +83,8 @@ pub async fn show(
             now(),
         )
         .await;
-    match say_sent(sent, false) {
-        Ok(say) => render(&state, &ctx, &tx, &browser, &user, say),
-        Err(e) => server_error(&state, &ctx, e),
-    }
+    let say = say_sent(sent, false).or_500(&state, &ctx)?;
+    Ok(render(&state, &ctx, &tx, &browser, &user, say))
 }
 
 pub async fn submit(
@@ -104,31 +92,15 @@ pub async fn submit(
     ctx: TenantCtx,
     ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
+    form: FormFields,
+) -> PageResult {
+    let (state, ctx, headers) = (&state, &ctx, &headers);
     let ip = Some(client_ip.to_string());
-    match run(&state, &ctx, &headers, ip, &body).await {
-        Ok(r) | Err(r) => r,
-    }
-}
-
-async fn run(
-    state: &AppState,
-    ctx: &TenantCtx,
-    headers: &HeaderMap,
-    ip: Option<String>,
-    body: &[u8],
-) -> Result<Response, Response> {
-    let form = crate::web::form::parse_params(body).unwrap_or_default();
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let (mut tx, browser, client, user) =
-        load_at(state, ctx, headers, Some(field("tx")), Stage::EnrolProof).await?;
-    if !browser.verify_csrf(&state.secret, field("csrf")) {
-        return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
-    }
+        load_posted(state, ctx, headers, &form, Stage::EnrolProof).await?;
     let codes = Codes::new(state);
 
-    if field("action") == "resend" {
+    if form.get("action") == "resend" {
         let sent = codes
             .send(
                 Purpose::EnrollmentProof,
@@ -147,11 +119,11 @@ async fn run(
     }
 
     let checked = codes
-        .verify(Purpose::EnrollmentProof, &user.id, field("code"), now())
+        .verify(Purpose::EnrollmentProof, &user.id, form.get("code"), now())
         .await
         .or_500(state, ctx)?;
     if checked != Checked::Verified {
-        return Err(render(
+        return Ok(render(
             state,
             ctx,
             &tx,
@@ -166,7 +138,7 @@ async fn run(
         .or_500(state, ctx)?;
     tx.extra.proof_done = true;
     let flow::At::EnrolProof { offer, confirmed } = tx.extra.at.clone() else {
-        return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
+        return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
     };
     // A set-up checked its first code before the proof: bind it now.
     if let Some(confirmed) = confirmed {

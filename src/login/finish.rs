@@ -2,7 +2,6 @@
 //! mint a single-use authorization code (60 s, stored hashed) and answer the client.
 
 use axum::http::{HeaderMap, header};
-use axum::response::Response;
 
 use crate::crypto::random;
 use crate::mfa::proven::{self, Proven};
@@ -16,7 +15,7 @@ use crate::store::sessions::{self, NewSession};
 use crate::web::cookies;
 use crate::web::pages;
 use crate::web::session::{current_session, session_cookie_path};
-use crate::web::{Or500, PageError};
+use crate::web::{Or500, PageError, PageResult};
 
 /// RFC 6749 §4.1.2 recommends at most 10 minutes; one is plenty for a redirect.
 pub const CODE_TTL_SECS: i64 = 60;
@@ -41,15 +40,15 @@ pub struct Completion<'a> {
     pub session: SessionChoice,
 }
 
-/// Still `Result<Response, Response>` for `login::flow`; inside, a failure is a [`PageError`]
-/// that `?` renders.
+/// Records the authentication on the session (new or continued), mints the code and answers
+/// the client.
 pub async fn complete(
     state: &AppState,
     ctx: &TenantCtx,
     headers: &HeaderMap,
     ip: Option<String>,
     c: Completion<'_>,
-) -> Result<Response, Response> {
+) -> PageResult {
     let ts = now();
     let secure = state.is_https();
     let mut set_cookie = None;

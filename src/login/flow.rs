@@ -3,7 +3,6 @@
 //! UPDATE, so a replayed form changes nothing).
 
 use axum::http::HeaderMap;
-use axum::response::Response;
 
 use super::finish::{self, Completion, SessionChoice};
 use crate::mfa::policy::Decision;
@@ -14,9 +13,8 @@ use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
 use crate::store::transactions;
 use crate::store::{self, consents};
-use crate::web::Or500;
 use crate::web::cookies;
-use crate::web::pages;
+use crate::web::{Or500, PageError, PageResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -145,7 +143,7 @@ pub async fn deny(
     tx: &Tx,
     error: &'static str,
     description: &str,
-) -> Result<Response, Response> {
+) -> PageResult {
     if tx.unsaved.is_none() {
         transactions::delete(&state.db, &tx.row.id)
             .await
@@ -190,7 +188,7 @@ pub async fn advance(
     tx: Tx,
     client: &Client,
     event: Event,
-) -> Result<Response, Response> {
+) -> PageResult {
     match event {
         Event::Authenticated | Event::Skipped => {
             after_authentication(state, ctx, headers, ip, tx, client).await
@@ -251,7 +249,7 @@ async fn after_authentication(
     ip: Option<String>,
     mut tx: Tx,
     client: &Client,
-) -> Result<Response, Response> {
+) -> PageResult {
     let user_id = tx.row.user_id.clone().unwrap_or_default();
     // A step-up continues a session: what it already proved counts. A fresh login proves again.
     let session_mfa_time = match (&tx.row.auth_time, &tx.extra.session_id) {
@@ -319,7 +317,7 @@ async fn proceed(
     ip: Option<String>,
     tx: Tx,
     client: &Client,
-) -> Result<Response, Response> {
+) -> PageResult {
     let user_id = tx.row.user_id.clone().unwrap_or_default();
     let consent = needs_consent(state, client, &tx.req, &user_id)
         .await
@@ -342,18 +340,18 @@ async fn finish_tx(
     ip: Option<String>,
     tx: Tx,
     client: &Client,
-) -> Result<Response, Response> {
+) -> PageResult {
     let removed = tx.unsaved.is_some()
         || transactions::delete(&state.db, &tx.row.id)
             .await
             .or_500(state, ctx)?;
     if !removed {
-        return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
+        return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
     }
     let session = match (tx.row.auth_time, &tx.extra.session_id) {
         (Some(_), _) => SessionChoice::New,
         (None, Some(id)) => SessionChoice::Existing(id.clone()),
-        (None, None) => return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref())),
+        (None, None) => return Err(PageError::expired(state, ctx, tx.back_url().as_deref())),
     };
     finish::complete(
         state,

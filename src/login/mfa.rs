@@ -6,13 +6,14 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, RawForm, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
 
 use super::flow::{self, Stage, Tx};
 use super::tx::{load_at, record_second_factor};
+use super::tx_form::load_posted;
 use crate::mfa::attempts::{self, Budget, Guess, Outcome};
 use crate::mfa::devices as trusted_devices;
 use crate::mfa::factor::{self, ChallengeTo, Prompt};
@@ -25,13 +26,12 @@ use crate::store::factors::{self, Factor as StoredFactor};
 use crate::store::rate_limits::Limit;
 use crate::store::transactions;
 use crate::store::users::User;
-use crate::web::Or500;
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
 use crate::web::cookies;
-use crate::web::pages::server_error;
-use crate::web::pages::{self, Base};
+use crate::web::pages::Base;
 use crate::web::say::{Say, say_sent};
+use crate::web::{FormFields, Or500, PageError, PageResult};
 
 /// Another way to answer the challenge ("Use another method").
 #[derive(Serialize)]
@@ -198,7 +198,7 @@ async fn start_challenge(
     user: &User,
     asked: &Asked,
     resend: bool,
-) -> Result<(Say, bool), Response> {
+) -> Result<(Say, bool), PageError> {
     let Asked::Factor(f) = asked else {
         return Ok((Say::default(), false));
     };
@@ -223,45 +223,28 @@ pub async fn show(
     ctx: TenantCtx,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
+) -> PageResult {
     let param = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-    let shown = async {
-        let (tx, browser, client, user) =
-            load_at(&state, &ctx, &headers, Some(param("tx")), Stage::Mfa).await?;
-        let fs = usable_factors(&state, &tx, &user)
-            .await
-            .or_500(&state, &ctx)?;
-        let asked = choose(&fs, param("method"), param("factor")).unwrap_or(Asked::Recovery);
-        let (say, resend) = start_challenge(&state, &ctx, &tx, &user, &asked, false).await?;
-        let view = View {
-            asked: &asked,
-            others: &fs,
-            say,
-            resend,
-        };
-        Ok::<_, Response>(render(&state, &ctx, &tx, &browser, &client, view))
+    let (tx, browser, client, user) =
+        load_at(&state, &ctx, &headers, Some(param("tx")), Stage::Mfa).await?;
+    let fs = usable_factors(&state, &tx, &user)
+        .await
+        .or_500(&state, &ctx)?;
+    let asked = choose(&fs, param("method"), param("factor")).unwrap_or(Asked::Recovery);
+    let (say, resend) = start_challenge(&state, &ctx, &tx, &user, &asked, false).await?;
+    let view = View {
+        asked: &asked,
+        others: &fs,
+        say,
+        resend,
     };
-    match shown.await {
-        Ok(r) | Err(r) => r,
-    }
+    Ok(render(&state, &ctx, &tx, &browser, &client, view))
 }
 
-pub async fn submit(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    ClientIp(client_ip): ClientIp,
-    headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
-    match run(&state, &ctx, client_ip, &headers, &body).await {
-        Ok(r) | Err(r) => r,
-    }
-}
-
-fn locked_page(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> Response {
-    pages::error(
+fn locked_page(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> PageError {
+    PageError::page(
         state,
-        &ctx.tenant,
+        ctx,
         StatusCode::TOO_MANY_REQUESTS,
         "Too many attempts",
         "Too many wrong codes were entered. For your security, wait 15 minutes, then go back to \
@@ -279,7 +262,7 @@ async fn end_locked(
     tx: &Tx,
     user: &User,
     context: serde_json::Value,
-) -> Response {
+) -> PageError {
     let back = tx.back_url();
     let ended = async {
         if transactions::delete(&state.db, &tx.row.id).await? {
@@ -297,31 +280,27 @@ async fn end_locked(
     };
     match ended.await {
         Ok(()) => locked_page(state, ctx, back.as_deref()),
-        Err(e) => server_error(state, ctx, e),
+        Err(e) => PageError::internal(state, ctx, e),
     }
 }
 
-async fn run(
-    state: &AppState,
-    ctx: &TenantCtx,
-    client_ip: std::net::IpAddr,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, Response> {
-    let form = crate::web::form::parse_params(body).unwrap_or_default();
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+pub async fn submit(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    ClientIp(client_ip): ClientIp,
+    headers: HeaderMap,
+    form: FormFields,
+) -> PageResult {
+    let (state, ctx, headers) = (&state, &ctx, &headers);
     let (mut tx, browser, client, user) =
-        load_at(state, ctx, headers, Some(field("tx")), Stage::Mfa).await?;
+        load_posted(state, ctx, headers, &form, Stage::Mfa).await?;
     let back = tx.back_url();
-    if !browser.verify_csrf(&state.secret, field("csrf")) {
-        return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
-    }
     let fs = usable_factors(state, &tx, &user).await.or_500(state, ctx)?;
     // A factor the challenge does not accept (another kind, someone else's) is not answered.
-    let Some(asked) = choose(&fs, field("method"), field("factor")) else {
-        return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
+    let Some(asked) = choose(&fs, form.get("method"), form.get("factor")) else {
+        return Err(PageError::expired(state, ctx, back.as_deref()));
     };
-    if field("action") == "resend" {
+    if form.get("action") == "resend" {
         let (say, resend) = start_challenge(state, ctx, &tx, &user, &asked, true).await?;
         let view = View {
             asked: &asked,
@@ -332,10 +311,10 @@ async fn run(
         return Ok(render(state, ctx, &tx, &browser, &client, view));
     }
     let guess = match &asked {
-        Asked::Recovery => Guess::RecoveryCode(field("recovery_code")),
+        Asked::Recovery => Guess::RecoveryCode(form.get("recovery_code")),
         Asked::Factor(f) => Guess::Code {
             kind: f.kind,
-            code: field("code"),
+            code: form.get("code"),
         },
     };
     // This sign-in's own budget (the tenant's `mfa_max_attempts`), beside the user's.
@@ -399,7 +378,7 @@ async fn run(
                 },
                 resend: matches!(&asked, Asked::Factor(f) if f.kind != MfaMethod::Totp),
             };
-            return Err(render(state, ctx, &tx, &browser, &client, view));
+            return Ok(render(state, ctx, &tx, &browser, &client, view));
         }
     };
     mfa::record(
@@ -422,7 +401,7 @@ async fn run(
     };
     record_second_factor(state, ctx, &mut tx, method).await?;
     let mut trust_cookie = None;
-    if field("trust") == "on" && offer_trust(ctx, &client) {
+    if form.get("trust") == "on" && offer_trust(ctx, &client) {
         let ua = headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok());

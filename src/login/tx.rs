@@ -19,10 +19,10 @@ use crate::store::clients::Client;
 use crate::store::transactions::{self, LoginTransaction};
 use crate::store::users::User;
 use crate::store::{self, rate_limits, sessions};
-use crate::web::Or500;
 use crate::web::browser::Browser;
 use crate::web::client_ip;
-use crate::web::pages::{self, server_error};
+use crate::web::pages;
+use crate::web::{Or500, PageError, PageResult};
 
 /// What an enrolment offers: the methods (the tenant's allowed ones this build can set up) and
 /// whether it may be skipped.
@@ -185,7 +185,7 @@ async fn store_new(
     ctx: &TenantCtx,
     client_ip: std::net::IpAddr,
     tx: &Tx,
-) -> Result<(), Response> {
+) -> Result<(), PageError> {
     let cfg = &state.config.login;
     let limit = rate_limits::Limit {
         max_failures: cfg.max_transactions_per_ip,
@@ -198,9 +198,9 @@ async fn store_new(
         .await
         .or_500(state, ctx)?;
     if let rate_limits::Reservation::Refused { until } = reservation {
-        let mut res = pages::error(
+        let mut res = PageError::page(
             state,
-            &ctx.tenant,
+            ctx,
             StatusCode::TOO_MANY_REQUESTS,
             "Too many sign-in attempts",
             "Too many sign-in attempts started from your network. Please wait a few minutes and \
@@ -211,11 +211,11 @@ async fn store_new(
         if let Ok(v) = HeaderValue::from_str(&(until - ts).max(1).to_string()) {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }
-        return Err(res);
+        return Err(res.into());
     }
     transactions::create(&state.db, &tx.row)
         .await
-        .map_err(|e| server_error(state, ctx, e))
+        .or_500(state, ctx)
 }
 
 pub fn redirect_to_stage(ctx: &TenantCtx, stage: Stage, handle: &str) -> Response {
@@ -235,8 +235,8 @@ pub async fn load(
     ctx: &TenantCtx,
     headers: &HeaderMap,
     handle: Option<&str>,
-) -> Result<(Tx, Browser), Response> {
-    let expired = || pages::expired(state, &ctx.tenant, None);
+) -> Result<(Tx, Browser), PageError> {
+    let expired = || PageError::expired(state, ctx, None);
     let handle = handle.filter(|h| !h.is_empty()).ok_or_else(expired)?;
     let row = transactions::find(&state.db, &ctx.tenant.id, &random::sha256_hex(handle))
         .await
@@ -246,9 +246,9 @@ pub async fn load(
     let back = pages::app_home(&req.redirect_uri);
     let browser = Browser::existing(headers)
         .filter(|b| b.hash() == row.browser_hash)
-        .ok_or_else(|| pages::expired(state, &ctx.tenant, back.as_deref()))?;
+        .ok_or_else(|| PageError::expired(state, ctx, back.as_deref()))?;
     if row.expires_at <= now() {
-        return Err(pages::expired(state, &ctx.tenant, back.as_deref()));
+        return Err(PageError::expired(state, ctx, back.as_deref()));
     }
     let extra = serde_json::from_str(&row.state).unwrap_or_default();
     Ok((
@@ -273,12 +273,7 @@ pub async fn save(state: &AppState, tx: &mut Tx) -> Result<bool, store::StoreErr
 /// Moves the transaction from the stage it is at to `at` (with its data), once: a concurrent
 /// or replayed request that moved it first leaves this one on the "expired" page. A
 /// transaction not stored yet is stored at `at`.
-pub async fn go(
-    state: &AppState,
-    ctx: &TenantCtx,
-    mut tx: Tx,
-    at: At,
-) -> Result<Response, Response> {
+pub async fn go(state: &AppState, ctx: &TenantCtx, mut tx: Tx, at: At) -> PageResult {
     let from = tx.row.stage.clone();
     let to = at.stage();
     tx.extra.at = at;
@@ -292,7 +287,7 @@ pub async fn go(
         .await
         .or_500(state, ctx)?;
     if !moved {
-        return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref()));
+        return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
     }
     Ok(redirect_to_stage(ctx, to, &tx.handle))
 }
@@ -304,24 +299,24 @@ pub async fn load_at(
     headers: &HeaderMap,
     handle: Option<&str>,
     stage: Stage,
-) -> Result<(Tx, Browser, Client, User), Response> {
+) -> Result<(Tx, Browser, Client, User), PageError> {
     let (tx, browser) = load(state, ctx, headers, handle).await?;
     match tx.stage() {
         Some(s) if s == stage => {}
-        Some(other) => return Err(redirect_to_stage(ctx, other, &tx.handle)),
-        None => return Err(pages::expired(state, &ctx.tenant, tx.back_url().as_deref())),
+        Some(other) => return Err(redirect_to_stage(ctx, other, &tx.handle).into()),
+        None => return Err(PageError::expired(state, ctx, tx.back_url().as_deref())),
     }
     let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
         .await
         .or_500(state, ctx)?
-        .ok_or_else(|| pages::expired(state, &ctx.tenant, None))?;
+        .ok_or_else(|| PageError::expired(state, ctx, None))?;
     let user = store::users::get(
         &state.db,
         &ctx.tenant.id,
         tx.row.user_id.as_deref().unwrap_or_default(),
     )
     .await
-    .map_err(|_| pages::expired(state, &ctx.tenant, tx.back_url().as_deref()))?;
+    .map_err(|_| PageError::expired(state, ctx, tx.back_url().as_deref()))?;
     Ok((tx, browser, client, user))
 }
 
@@ -332,7 +327,7 @@ pub async fn record_second_factor(
     ctx: &TenantCtx,
     tx: &mut Tx,
     method: Method,
-) -> Result<(), Response> {
+) -> Result<(), PageError> {
     let ts = now();
     tx.prove(method, ts);
     if tx.row.auth_time.is_some() {
@@ -342,7 +337,7 @@ pub async fn record_second_factor(
         let s = sessions::find_by_id(&state.db, &ctx.tenant.id, id)
             .await
             .or_500(state, ctx)?
-            .ok_or_else(|| pages::expired(state, &ctx.tenant, tx.back_url().as_deref()))?;
+            .ok_or_else(|| PageError::expired(state, ctx, tx.back_url().as_deref()))?;
         let mut proven = s.proven();
         proven.add(method, ts);
         sessions::record_proof(&state.db, &s, &proven, ts)

@@ -3,14 +3,21 @@
 //! pages have always checked them: a dead transaction, or a form from another browser, is the
 //! "expired" page whatever its token; a live one with a bad token gets the refusal page `R`
 //! with the link back to the application. Stage checks stay with each handler.
+//!
+//! The stages after the credentials check the stage (and find the client and the user) before
+//! the token, as they always have: [`load_posted`].
 
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 
-use super::flow::{self, Tx};
+use super::flow::{self, Stage, Tx};
+use super::tx::load_at;
 use crate::state::{AppState, TenantCtx};
+use crate::store::clients::Client;
+use crate::store::users::User;
 use crate::web::browser::Browser;
 use crate::web::csrf_form::{CsrfRefusal, FormFields};
 use crate::web::page_error::PageError;
@@ -45,4 +52,24 @@ impl<R: CsrfRefusal> FromRequest<AppState> for TxForm<R> {
             refusal: PhantomData,
         })
     }
+}
+
+/// The preamble of a posted form of a stage after the credentials (the challenge, the
+/// enrolment and its proof, the recovery codes): the transaction loaded at `stage` with its
+/// client and user ([`load_at`]: one at another stage redirects there), *then* the form's CSRF
+/// token checked, the order these pages have always checked them. A bad token is the "expired"
+/// page with the link back to the application.
+pub async fn load_posted(
+    state: &AppState,
+    ctx: &TenantCtx,
+    headers: &HeaderMap,
+    fields: &FormFields,
+    stage: Stage,
+) -> Result<(Tx, Browser, Client, User), PageError> {
+    let (tx, browser, client, user) =
+        load_at(state, ctx, headers, Some(fields.get("tx")), stage).await?;
+    if !fields.csrf_ok(state, &browser) {
+        return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
+    }
+    Ok((tx, browser, client, user))
 }
