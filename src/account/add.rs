@@ -222,11 +222,7 @@ async fn submit(
         && matches!(field("action"), "send" | "resend")
     {
         let resend = field("action") == "resend";
-        let typed = if resend {
-            address.clone()
-        } else {
-            setup::parse_address(field("address"))
-        };
+        let typed = setup::address_to_send(address, field("address"), resend);
         // A code to another address proves nothing of the account's mailbox: a first factor
         // needs the proof before it goes out.
         if typed
@@ -235,14 +231,10 @@ async fn submit(
         {
             proof::gate(state, ctx, headers, &v, &path).await?;
         }
-        let sent = match typed {
-            Some(a) => Some((
-                setup::send(&deps, &ctx.tenant, &v.user, &a, &v.session.id).await,
-                a,
-            )),
-            None => None,
-        };
-        let (say, pending) = setup::after_send(sent, resend, address).or_500(state, ctx)?;
+        let to = (&ctx.tenant, &v.user);
+        let (say, pending) = setup::send_code(&deps, to, &v.session.id, typed, address, resend)
+            .await
+            .or_500(state, ctx)?;
         return page(state, ctx, &v, &pending, field("label"), say);
     }
     enable(

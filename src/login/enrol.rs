@@ -251,19 +251,11 @@ pub async fn submit(
     if let Pending::Email { address } = &pending
         && matches!(form.get("action"), "send" | "resend")
     {
-        let typed = if form.get("action") == "send" {
-            email_setup::parse_address(form.get("address"))
-        } else {
-            address.clone()
-        };
-        let sent = match typed {
-            Some(a) => Some((
-                email_setup::send(&deps, &ctx.tenant, &user, &a, &tx.row.id).await,
-                a,
-            )),
-            None => None,
-        };
-        let (say, pending) = email_setup::after_send(sent, form.get("action") == "resend", address)
+        let resend = form.get("action") == "resend";
+        let typed = email_setup::address_to_send(address, form.get("address"), resend);
+        let to = (&ctx.tenant, &user);
+        let (say, pending) = email_setup::send_code(&deps, to, &tx.row.id, typed, address, resend)
+            .await
             .or_500(state, ctx)?;
         let sealed = enrolment::seal(&state.secret, &user.id, &pending, deps.now)
             .ok_or("sealing failed")

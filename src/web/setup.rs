@@ -13,7 +13,10 @@ use crate::model::MfaMethod;
 use crate::otp::{Checked, OtpError, Sent, mask_email};
 use crate::state::{AppState, TenantCtx};
 
-pub use crate::mfa::email_code::{parse_address, send_setup_code as send};
+use crate::mfa::MfaDeps;
+use crate::mfa::email_code::{parse_address, send_setup_code};
+use crate::store::tenants::Tenant;
+use crate::store::users::User;
 
 #[derive(Serialize)]
 pub struct MethodChoice {
@@ -124,15 +127,29 @@ pub fn page(state: &AppState, ctx: &TenantCtx, e: EmailSetup<'_>) -> Response {
     )
 }
 
-/// What the page says after "Send a one-time use code" (`sent`: the outcome and the address,
-/// `None` when the typed address is not one), and the enrolment from then on: the new address
-/// once a code went to it, else the previous one.
-pub fn after_send(
-    sent: Option<(Result<Sent, OtpError>, String)>,
-    resend: bool,
+/// The address "Send a one-time use code" goes to: the typed one, or for "Request a new code"
+/// the one the last code went to. `None` when there is none that could receive mail.
+pub fn address_to_send(previous: &Option<String>, typed: &str, resend: bool) -> Option<String> {
+    if resend {
+        previous.clone()
+    } else {
+        parse_address(typed)
+    }
+}
+
+/// "Send a one-time use code" / "Request a new code" on the email set-up page: mails a set-up
+/// code to `address` (`None`: nothing is sent, the page asks for a valid address) for this
+/// sign-in or session (`scope`), and returns what the page says and the enrolment from then on:
+/// the new address once a code went to it, else the previous one.
+pub async fn send_code(
+    deps: &MfaDeps<'_>,
+    to: (&Tenant, &User),
+    scope: &str,
+    address: Option<String>,
     previous: &Option<String>,
+    resend: bool,
 ) -> Result<(Say, Pending), OtpError> {
-    let Some((outcome, address)) = sent else {
+    let Some(address) = address else {
         let say = Say {
             error: Some("Enter a valid email address, such as name@example.com."),
             status: Some(StatusCode::BAD_REQUEST),
@@ -143,6 +160,7 @@ pub fn after_send(
         };
         return Ok((say, pending));
     };
+    let outcome = send_setup_code(deps, to.0, to.1, &address, scope).await;
     let went = matches!(outcome, Ok(Sent::Sent { .. }));
     let mut say = say_sent(outcome.map(Some), true)?;
     if went && !resend {
