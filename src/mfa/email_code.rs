@@ -127,16 +127,7 @@ impl Factor for EmailCode {
             address,
             scope: to.scope,
         };
-        // A live code for another of the user's addresses does not answer this one.
-        let live = otp::current(
-            deps.db,
-            &to.user.id,
-            Purpose::EmailSignIn.as_str(),
-            deps.now,
-        )
-        .await?
-        .is_some_and(|c| same_address(&c.target, address));
-        if resend || !live {
+        if resend {
             return codes
                 .send(Purpose::EmailSignIn, recipient, deps.now)
                 .await

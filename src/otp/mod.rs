@@ -225,8 +225,9 @@ impl<'a> Codes<'a> {
         rate_limits::locked_until(self.db, &fail_key(purpose, user_id), now).await
     }
 
-    /// Sends a code unless a live one exists (a page reload sends nothing). `None`: the live
-    /// code stands.
+    /// Sends a code unless a live one went to this address (a page reload sends nothing; a code
+    /// to another of the user's addresses does not answer for this one). `None`: the live code
+    /// stands.
     pub async fn ensure_sent(
         &self,
         purpose: Purpose,
@@ -239,7 +240,7 @@ impl<'a> Codes<'a> {
         }
         if otp::current(self.db, &to.user.id, purpose.as_str(), now)
             .await?
-            .is_some()
+            .is_some_and(|c| c.target.eq_ignore_ascii_case(to.address))
         {
             return Ok(None);
         }
