@@ -166,12 +166,10 @@ both_backends!(
     super::manage_two_factor_end_to_end
 );
 
-async fn last_factor_cannot_be_removed_when_required(backend: Backend) {
-    let (srv, _smtp) = setup(backend, "required").await;
-    let rp = srv.rp("acme", &["--first-party"]).await;
-    // Enrol at sign-in (required), which also signs the browser in.
-    let b = Browser::new();
-    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
+/// On a `required` tenant: the first sign-in sets up an authenticator app and notes the
+/// recovery codes down, which also signs the browser in.
+async fn enrol_at_required_sign_in(b: &Browser, srv: &TestServer, rp: &common::flow::Rp) {
+    let res = alice_signs_in(b, srv, rp, &[]).await;
     let at = res.url().to_string();
     let html = res.text().await.unwrap();
     let secret = key_from_page(&html);
@@ -183,6 +181,13 @@ async fn last_factor_cannot_be_removed_when_required(backend: Backend) {
         .pop()
         .unwrap();
     b.follow(&srv.base, b.submit(&done).await).await;
+}
+
+async fn last_factor_cannot_be_removed_when_required(backend: Backend) {
+    let (srv, _smtp) = setup(backend, "required").await;
+    let rp = srv.rp("acme", &["--first-party"]).await;
+    let b = Browser::new();
+    enrol_at_required_sign_in(&b, &srv, &rp).await;
 
     let (url, html) = open_account(&b, &srv, "").await;
     assert!(html.contains("required by your organisation"));
@@ -205,18 +210,7 @@ async fn simultaneous_removals_keep_the_last_method(backend: Backend) {
     let (srv, _smtp) = setup(backend, "required").await;
     let rp = srv.rp("acme", &["--first-party"]).await;
     let b = Browser::new();
-    let res = alice_signs_in(&b, &srv, &rp, &[]).await;
-    let at = res.url().to_string();
-    let html = res.text().await.unwrap();
-    let secret = key_from_page(&html);
-    let mut f = browser::form(&html, &at);
-    f.set("code", &code(&secret, 0)).set("action", "enable");
-    let res = b.follow(&srv.base, b.submit(&f).await).await;
-    let at = res.url().to_string();
-    let done = browser::forms(&res.text().await.unwrap(), &at)
-        .pop()
-        .unwrap();
-    b.follow(&srv.base, b.submit(&done).await).await;
+    enrol_at_required_sign_in(&b, &srv, &rp).await;
     enrol_in_store(&srv).await;
 
     let (url, html) = open_account(&b, &srv, "").await;
