@@ -72,7 +72,7 @@ pub use super::tx::{At, Offer, Tx, TxState, go, load, redirect_to_stage, save};
 
 /// Consent is needed for clients that are not first-party unless the user already granted every
 /// requested scope; `prompt=consent` always asks.
-pub async fn needs_consent(
+async fn needs_consent(
     state: &AppState,
     client: &Client,
     req: &AuthRequest,
@@ -90,7 +90,7 @@ pub async fn needs_consent(
 
 /// Where an MFA decision sends the interaction: a stage (with its scratch state), on to consent
 /// and finish (`Ok(None)`), or back to the client with an error.
-pub fn stage_for(
+fn stage_for(
     tenant: &crate::store::tenants::Tenant,
     decision: &Decision,
     extra: &mut TxState,
