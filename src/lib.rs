@@ -18,6 +18,7 @@ pub mod notify;
 pub mod oidc;
 pub mod ops;
 pub mod otp;
+pub mod phone;
 pub mod private_fs;
 pub mod signout;
 pub mod state;

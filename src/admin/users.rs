@@ -11,6 +11,16 @@ pub struct UserRequest {
     pub username: Option<String>,
     pub name: Option<String>,
     pub email_verified: bool,
+    /// As typed: parsed here in the tenant's SMS default region.
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+}
+
+/// A typed number as stored (E.164), or the page's words for why it cannot be one.
+fn parse_phone(tenant: &tenants::Tenant, typed: &str) -> AdminResult<String> {
+    crate::phone::parse_mobile(typed, &tenant.sms_default_region)
+        .map(|m| m.e164)
+        .map_err(|e| AdminError::Invalid(format!("invalid phone `{typed}`: {}", e.message())))
 }
 
 pub async fn create(
@@ -31,6 +41,11 @@ pub async fn create(
             "invalid username `{u}`: expected up to 64 characters without @"
         )));
     }
+    let phone = req
+        .phone
+        .as_deref()
+        .map(|p| parse_phone(&tenant, p))
+        .transpose()?;
     let password_hash = passwords.hash(password).await?;
     let user = users::create(
         db,
@@ -40,6 +55,8 @@ pub async fn create(
             username: req.username.map(|u| u.trim().to_owned()),
             name: req.name,
             email_verified: req.email_verified,
+            phone_verified: req.phone_verified && phone.is_some(),
+            phone,
             password_hash,
         },
     )
@@ -57,4 +74,58 @@ pub async fn create(
     )
     .await?;
     Ok(user)
+}
+
+/// What `user update` changes; `phone: Some("")` removes the number.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileRequest {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub phone_verified: Option<bool>,
+}
+
+pub async fn update(
+    db: &Db,
+    actor: &str,
+    tenant_slug: &str,
+    login: &str,
+    req: ProfileRequest,
+) -> AdminResult<User> {
+    let tenant = tenants::get_by_slug(db, tenant_slug).await?;
+    let user = users::find_by_login(db, &tenant.id, login)
+        .await?
+        .ok_or_else(|| {
+            AdminError::Invalid(format!("unknown user `{login}` in tenant `{tenant_slug}`"))
+        })?;
+    let phone = match req.phone.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(p) => Some(Some(parse_phone(&tenant, p)?)),
+    };
+    let changes = users::ProfileChanges {
+        name: req.name,
+        phone,
+        phone_verified: req.phone_verified,
+    };
+    users::update_profile(db, &user.id, &changes).await?;
+    let after = users::get(db, &tenant.id, &user.id).await?;
+    audit::record(
+        db,
+        audit::NewEvent {
+            tenant_id: Some(&tenant.id),
+            user_id: Some(&user.id),
+            actor,
+            event: "user.updated",
+            // The number's country, never the number (it is the user's, not the log's).
+            detail: json!({
+                "name_changed": after.name != user.name,
+                "phone_changed": after.phone != user.phone,
+                "phone_country": after.phone.as_deref().and_then(crate::phone::country_code),
+                "phone_verified": after.phone_verified,
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(after)
 }

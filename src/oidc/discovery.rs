@@ -36,6 +36,7 @@ pub const CLAIMS: &[&str] = &[
     "name",
     "preferred_username",
     "phone_number",
+    "phone_number_verified",
 ];
 
 pub async fn openid_configuration(

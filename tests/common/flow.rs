@@ -133,12 +133,10 @@ pub fn app_redirect(res: &Response, rp: &Rp) -> std::collections::HashMap<String
     browser::query(&loc)
 }
 
-/// Redeems the code of an application redirect at the token endpoint and returns the verified
-/// ID token's claims.
-pub async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
+/// Redeems the code of an application redirect at the token endpoint: the token response.
+pub async fn tokens(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
     let q = app_redirect(res, rp);
-    let token: serde_json::Value = srv
-        .http()
+    srv.http()
         .post(format!("{}/token", srv.issuer(&rp.tenant)))
         .basic_auth(&rp.client_id, rp.secret.as_deref())
         .form(&[
@@ -151,9 +149,32 @@ pub async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The verified claims of a token response's ID token.
+pub fn id_token_claims(srv: &TestServer, token: &serde_json::Value) -> serde_json::Value {
     let jwt = token["id_token"].as_str().expect("id_token");
     let verified = gatehouse::crypto::jwt::verify(&srv.state.keys.current().set, jwt)
         .expect("valid signature");
     serde_json::Value::Object(verified.claims)
+}
+
+/// Redeems the code of an application redirect at the token endpoint and returns the verified
+/// ID token's claims.
+pub async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
+    id_token_claims(srv, &tokens(srv, rp, res).await)
+}
+
+/// The UserInfo response for a token response's access token.
+pub async fn userinfo(srv: &TestServer, rp: &Rp, token: &serde_json::Value) -> serde_json::Value {
+    srv.http()
+        .get(format!("{}/userinfo", srv.issuer(&rp.tenant)))
+        .bearer_auth(token["access_token"].as_str().expect("access_token"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
