@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod demo;
 pub mod error;
 pub mod housekeeping;
+pub mod ids;
 pub mod login;
 pub mod mfa;
 pub mod model;

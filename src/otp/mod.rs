@@ -16,6 +16,7 @@
 //! spent by wrong guesses or expired is throttled just the same. No HTTP types here: the login
 //! pages, the account pages and later the CLI/admin API share it.
 
+use crate::ids::UserId;
 use rand::Rng;
 
 use crate::config::OtpConfig;
@@ -130,13 +131,13 @@ pub struct Codes<'a> {
     pub limits: &'a OtpConfig,
 }
 
-pub fn fail_key(purpose: Purpose, user_id: &str) -> String {
+pub fn fail_key(purpose: Purpose, user_id: &UserId) -> String {
     format!("otp:fail:{}:{user_id}", purpose.as_str())
 }
 
 /// Per purpose: a code for one thing (the mailbox proof) must not hold up the next (the email
 /// factor's set-up right after it); the daily cap counts them all.
-pub fn send_user_key(purpose: Purpose, user_id: &str) -> String {
+pub fn send_user_key(purpose: Purpose, user_id: &UserId) -> String {
     format!("otp:send:user:{}:{user_id}", purpose.as_str())
 }
 
@@ -144,7 +145,7 @@ pub fn send_scope_key(purpose: Purpose, scope: &str) -> String {
     format!("otp:send:tx:{}:{scope}", purpose.as_str())
 }
 
-pub fn day_key(user_id: &str) -> String {
+pub fn day_key(user_id: &UserId) -> String {
     format!("otp:mail:day:{user_id}")
 }
 
@@ -208,7 +209,7 @@ impl<'a> Codes<'a> {
         }
     }
 
-    fn hash(&self, purpose: Purpose, user_id: &str, code: &str) -> String {
+    fn hash(&self, purpose: Purpose, user_id: &UserId, code: &str) -> String {
         self.secret.mac(
             &format!("otp:{}", purpose.as_str()),
             &format!("{user_id}:{code}"),
@@ -219,7 +220,7 @@ impl<'a> Codes<'a> {
     pub async fn locked_until(
         &self,
         purpose: Purpose,
-        user_id: &str,
+        user_id: &UserId,
         now: i64,
     ) -> StoreResult<Option<i64>> {
         rate_limits::locked_until(self.db, &fail_key(purpose, user_id), now).await
@@ -320,7 +321,7 @@ impl<'a> Codes<'a> {
     pub async fn verify(
         &self,
         purpose: Purpose,
-        user_id: &str,
+        user_id: &UserId,
         presented: &str,
         now: i64,
     ) -> StoreResult<Checked> {
@@ -333,7 +334,7 @@ impl<'a> Codes<'a> {
     pub async fn verify_sent_to(
         &self,
         purpose: Purpose,
-        user_id: &str,
+        user_id: &UserId,
         address: Option<&str>,
         presented: &str,
         now: i64,

@@ -1,22 +1,23 @@
 //! Tenants: each one is an issuer at `{public_url}/t/{slug}` with its own MFA rules.
 
+use crate::ids::TenantId;
 use serde::Serialize;
 
-use super::{Db, StoreError, StoreResult, conflict, new_id, parse_json_list};
-use crate::model::{EnrollmentProof, MfaMethod, TenantMfaPolicy, now};
+use super::{Db, StoreError, StoreResult, conflict, new_id};
+use crate::model::{AllowedMethods, EnrollmentProof, MfaMethod, TenantMfaPolicy, now};
 use crate::with_db;
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Tenant {
-    pub id: String,
+    pub id: TenantId,
     pub slug: String,
     pub name: String,
     pub theme: String,
     #[sqlx(try_from = "String")]
     pub mfa_policy: TenantMfaPolicy,
     pub mfa_prompt_enrollment: bool,
-    #[serde(serialize_with = "super::ser_json_text")]
-    pub mfa_methods: String,
+    #[sqlx(try_from = "String")]
+    pub mfa_methods: AllowedMethods,
     pub trusted_device_days: i64,
     /// How many recovery codes a user gets (1–16).
     pub mfa_recovery_count: i64,
@@ -31,15 +32,6 @@ pub struct Tenant {
     pub account_reauth_secs: i64,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-impl Tenant {
-    pub fn mfa_methods(&self) -> StoreResult<Vec<MfaMethod>> {
-        parse_json_list(&self.mfa_methods)?
-            .into_iter()
-            .map(|m| m.parse().map_err(StoreError::Corrupt))
-            .collect()
-    }
 }
 
 /// What an admin may change on a tenant; `None` leaves the value as it is.
@@ -159,9 +151,12 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
         .bind(changes.trusted_device_days)
         .bind(changes.theme.as_deref())
         .bind(now())
-        .bind(changes.mfa_methods.as_ref().map(|m| {
-            super::json_list(&m.iter().map(|x| x.as_str().to_owned()).collect::<Vec<_>>())
-        }))
+        .bind(
+            changes
+                .mfa_methods
+                .as_ref()
+                .map(|m| AllowedMethods::new(m.clone()).to_json()),
+        )
         .bind(changes.mfa_recovery_count)
         .bind(changes.mfa_recovery_replace_on_use)
         .bind(changes.mfa_enrollment_proof.map(|p| p.as_str()))
