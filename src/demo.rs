@@ -2,6 +2,7 @@
 //! them. The database keeps only hashes, so the generated secrets are kept in a local file
 //! (mode 0600, `demo.credentials_file`) and a second start prints the same facts.
 
+use crate::ids::ClientId;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -20,7 +21,7 @@ const ACTOR: &str = "demo";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DemoCredentials {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_secret: String,
     pub email: String,
     pub password: String,
@@ -30,7 +31,7 @@ pub struct DemoCredentials {
 pub struct DemoFacts {
     pub issuer: String,
     pub discovery_url: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_secret: String,
     pub redirect_uri: String,
     pub email: String,

@@ -2,6 +2,7 @@
 //! Admin commands print one JSON object with `--json`; every failure is one line on stderr and a
 //! non-zero exit.
 
+use gatehouse::ids::ClientId;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -62,7 +63,7 @@ enum Command {
         tenant: String,
         /// Generated client ids may begin with `-`: taken as the value, not as a flag.
         #[arg(allow_hyphen_values = true)]
-        client_id: String,
+        client_id: ClientId,
         email: String,
         /// acr_values of the imagined request, space-separated (e.g. "mfa").
         #[arg(long, default_value = "")]

@@ -118,6 +118,75 @@ string_enum!(
     }
 );
 
+/// A tenant's allowed MFA methods, parsed once when the row loads (stored as the JSON list of
+/// their names). Gatehouse writes only lists it can read; a list edited by hand into something
+/// unreadable falls back to the authenticator app, with a warning, rather than failing every
+/// query that loads the tenant or locking its users out of MFA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct AllowedMethods(Vec<MfaMethod>);
+
+impl AllowedMethods {
+    pub fn new(methods: Vec<MfaMethod>) -> AllowedMethods {
+        AllowedMethods(methods)
+    }
+
+    pub fn as_slice(&self) -> &[MfaMethod] {
+        &self.0
+    }
+
+    pub fn contains(&self, m: MfaMethod) -> bool {
+        self.0.contains(&m)
+    }
+
+    /// The stored form: `["totp","email"]`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+impl From<String> for AllowedMethods {
+    fn from(stored: String) -> AllowedMethods {
+        match serde_json::from_str::<Vec<MfaMethod>>(&stored) {
+            Ok(methods) => AllowedMethods(methods),
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable tenant mfa_methods, allowing totp only");
+                AllowedMethods(vec![MfaMethod::Totp])
+            }
+        }
+    }
+}
+
+/// A tenant's SMS country allow-list (country calling codes), parsed when the row loads;
+/// empty: the default region's code only (`Tenant::sms_countries`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SmsCountries(Vec<u16>);
+
+impl SmsCountries {
+    pub fn as_slice(&self) -> &[u16] {
+        &self.0
+    }
+
+    /// The stored form: `[1,44]`.
+    pub fn to_json(codes: &[u16]) -> String {
+        serde_json::to_string(codes).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+impl From<String> for SmsCountries {
+    fn from(stored: String) -> SmsCountries {
+        match serde_json::from_str::<Vec<u16>>(&stored) {
+            Ok(codes) => SmsCountries(codes),
+            Err(e) => {
+                // Empty falls back to the default region alone: the narrowest list.
+                tracing::warn!(error = %e, "unreadable tenant sms_allowed_countries");
+                SmsCountries::default()
+            }
+        }
+    }
+}
+
 /// Current time as Unix seconds; the one clock read outside tests.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -143,4 +212,20 @@ pub fn human_time(ts: i64) -> String {
         .ok()
         .and_then(|t| t.format(&fmt).ok())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_methods_read_their_stored_form_and_fall_back_to_totp() {
+        let stored = AllowedMethods::new(vec![MfaMethod::Totp, MfaMethod::Email]).to_json();
+        assert_eq!(stored, r#"["totp","email"]"#);
+        assert!(AllowedMethods::from(stored).contains(MfaMethod::Email));
+        let hand_edited = AllowedMethods::from("totp, email".to_owned());
+        assert_eq!(hand_edited.as_slice(), &[MfaMethod::Totp]);
+        let unknown = AllowedMethods::from(r#"["totp","carrier-pigeon"]"#.to_owned());
+        assert_eq!(unknown.as_slice(), &[MfaMethod::Totp]);
+    }
 }

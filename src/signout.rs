@@ -8,6 +8,7 @@
 //! `oidc::grants::authorization_code`), so whichever way the two interleave, the grant ends up
 //! revoked or the redemption fails.
 
+use crate::ids::{TenantId, UserId};
 use crate::store::sessions::{self, SsoSession};
 use crate::store::{Db, StoreResult, grants};
 
@@ -21,7 +22,7 @@ pub struct Ended {
 /// Ends one session (logout) and revokes its session-bound grants.
 pub async fn end_session(
     db: &Db,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     session_id: &str,
     now: i64,
 ) -> StoreResult<Ended> {
@@ -55,8 +56,8 @@ pub enum OfflineGrants {
 /// stay either way). A password change will be `All` with `Keep`.
 pub async fn end_user_sessions(
     db: &Db,
-    tenant_id: &str,
-    user_id: &str,
+    tenant_id: &TenantId,
+    user_id: &UserId,
     which: Sessions<'_>,
     offline: OfflineGrants,
     now: i64,
@@ -73,8 +74,8 @@ pub async fn end_user_sessions(
 /// "Sign out of all other devices": every session but `keep`; offline grants stay.
 pub async fn end_other_sessions(
     db: &Db,
-    tenant_id: &str,
-    user_id: &str,
+    tenant_id: &TenantId,
+    user_id: &UserId,
     keep: &str,
     now: i64,
 ) -> StoreResult<Ended> {
@@ -87,8 +88,8 @@ pub async fn end_other_sessions(
 /// exists, and a reset is what an admin does when a factor is lost.
 pub async fn end_all_access(
     db: &Db,
-    tenant_id: &str,
-    user_id: &str,
+    tenant_id: &TenantId,
+    user_id: &UserId,
     now: i64,
 ) -> StoreResult<Ended> {
     end_user_sessions(

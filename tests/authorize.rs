@@ -224,7 +224,7 @@ async fn errors_redirect_with_exact_codes(backend: Backend) {
         .unwrap();
     c.id = "m2m".into();
     let m2m = Rp {
-        client_id: c.id.clone(),
+        client_id: c.id.to_string(),
         ..rp.clone()
     };
     assert_redirect_error(

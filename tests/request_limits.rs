@@ -245,7 +245,7 @@ async fn client_id_and_redirect_uri_limits(backend: Backend) {
     gatehouse::store::clients::create(
         &srv.state.db,
         &gatehouse::store::clients::NewClient {
-            id: id.clone(),
+            id: id.clone().into(),
             tenant_id: tenant.id,
             name: "Long".into(),
             secret_hash: Some("x".into()),

@@ -1,6 +1,7 @@
 //! Recovery codes on the account pages: "Generate new recovery codes" and the page that shows a
 //! fresh set once (carried by a sealed, short-lived cookie so no code ever sits in a URL).
 
+use crate::ids::UserId;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -24,7 +25,7 @@ const SEAL_FLASH: &str = "account-flash";
 
 #[derive(Serialize, Deserialize)]
 struct Flash {
-    user_id: String,
+    user_id: UserId,
     codes: Vec<String>,
     exp: i64,
 }

@@ -4,6 +4,7 @@
 //! back to the page they asked for. Changes additionally need a recent authentication (the
 //! tenant's re-authentication window): "enter your password to continue".
 
+use crate::ids::ClientId;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde::{Deserialize, Serialize};
@@ -19,8 +20,8 @@ use crate::web::session::current_session;
 use crate::web::{Or500, PageError, PageResult};
 
 /// The built-in client behind the account pages, one per tenant.
-pub fn account_client_id(ctx: &TenantCtx) -> String {
-    format!("account-{}", ctx.tenant.id)
+pub fn account_client_id(ctx: &TenantCtx) -> ClientId {
+    ClientId::from(format!("account-{}", ctx.tenant.id))
 }
 
 pub fn callback_uri(ctx: &TenantCtx) -> String {

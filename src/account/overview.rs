@@ -1,5 +1,6 @@
 //! The "Two-factor authentication" overview, the login callback and the re-authentication step.
 
+use crate::ids::ClientId;
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
@@ -89,7 +90,8 @@ async fn back_link(
     q: &HashMap<String, String>,
 ) -> Option<(String, String)> {
     let (client_id, ret) = (q.get("client_id")?, q.get("return_to")?);
-    let client = store::clients::find(&state.db, &ctx.tenant.id, client_id)
+    let client_id = ClientId::from(client_id.as_str());
+    let client = store::clients::find(&state.db, &ctx.tenant.id, &client_id)
         .await
         .ok()??;
     let ok = client.redirect_uris.iter().any(|u| u == ret)

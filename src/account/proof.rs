@@ -5,6 +5,7 @@
 //! a sealed (JWE), HttpOnly, 10-minute cookie bound to the user *and* the SSO session, so it
 //! can be neither set by the client nor carried to another session.
 
+use crate::ids::UserId;
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
@@ -31,7 +32,7 @@ const PROOF_SECS: i64 = 600;
 
 #[derive(Serialize, Deserialize)]
 struct Held {
-    user_id: String,
+    user_id: UserId,
     session_id: String,
     exp: i64,
 }

@@ -1,6 +1,8 @@
 use serde_json::json;
 use url::Url;
 
+use crate::ids::ClientId;
+
 use super::{AdminError, AdminResult};
 use crate::config::TokensConfig;
 use crate::crypto::random;
@@ -171,7 +173,7 @@ pub async fn create(
         )
     };
     let new = NewClient {
-        id: random::token(16),
+        id: ClientId::from(random::token(16)),
         tenant_id: tenant.id.clone(),
         name: req.name.clone().unwrap_or_else(|| "Unnamed client".into()),
         secret_hash: secret.as_deref().map(random::sha256_hex),

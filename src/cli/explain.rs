@@ -1,5 +1,6 @@
 //! `gatehouse explain`: the MFA decision and its reason for an imagined sign-in.
 
+use gatehouse::ids::ClientId;
 use serde_json::json;
 
 use crate::{Output, Result};
@@ -20,7 +21,7 @@ pub struct Imagined {
 pub async fn explain(
     db: &Db,
     tenant: &str,
-    client_id: &str,
+    client_id: &ClientId,
     email: &str,
     imagined: Imagined,
 ) -> Result<Output> {

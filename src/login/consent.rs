@@ -77,7 +77,7 @@ pub async fn show(
                 .scope
                 .iter()
                 .map(|s| ScopeLine {
-                    name: s.clone(),
+                    name: s.to_owned(),
                     description: describe(s),
                 })
                 .collect(),
@@ -102,7 +102,9 @@ pub async fn submit(
         .await
         .or_500(state, ctx)?
         .ok_or_else(|| PageError::expired(state, ctx, None))?;
-    let user_id = tx.row.user_id.clone().unwrap_or_default();
+    let Some(user_id) = tx.row.user_id.clone() else {
+        return Err(PageError::expired(state, ctx, None));
+    };
     if fields.get("decision") != "allow" {
         store::transactions::delete(&state.db, &tx.row.id)
             .await
@@ -128,7 +130,7 @@ pub async fn submit(
         &ctx.tenant.id,
         &user_id,
         &client.id,
-        &tx.req.scope,
+        tx.req.scope.iter(),
         now(),
     )
     .await

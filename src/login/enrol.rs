@@ -321,22 +321,22 @@ pub async fn submit(
         };
         return flow::go(state, ctx, tx, at).await;
     }
-    bind_and_continue(state, ctx, headers, ip, tx, &client, &user, &confirmed).await
+    match bind(state, ctx, &mut tx, &user, &confirmed).await? {
+        Some(codes) => flow::go(state, ctx, tx, codes).await,
+        None => flow::advance(state, ctx, headers, ip, tx, &client, Event::FactorVerified).await,
+    }
 }
 
-/// Binds the checked factor, records the second factor on this sign-in, then shows the
-/// recovery codes (first factor) or continues.
-#[allow(clippy::too_many_arguments)]
-pub async fn bind_and_continue(
+/// Binds the checked factor and records it as this sign-in's second factor. `Some`: the
+/// recovery-codes stage to show (a first factor); `None`: the caller advances with
+/// [`Event::FactorVerified`].
+pub async fn bind(
     state: &AppState,
     ctx: &TenantCtx,
-    headers: &HeaderMap,
-    ip: Option<String>,
-    mut tx: Tx,
-    client: &crate::store::clients::Client,
+    tx: &mut Tx,
     user: &User,
     confirmed: &Confirmed,
-) -> PageResult {
+) -> Result<Option<At>, PageError> {
     let proof = if tx.extra.proof_done {
         mfa::MailboxProof::Proven
     } else {
@@ -353,12 +353,8 @@ pub async fn bind_and_continue(
         .await
         .or_500(state, ctx)?;
     let method = factor::proves(confirmed.kind).unwrap_or(Method::Totp);
-    record_second_factor(state, ctx, &mut tx, method).await?;
-    match codes {
-        Some(codes) => {
-            let at = super::codes::codes_stage(state, &codes, false).or_500(state, ctx)?;
-            flow::go(state, ctx, tx, at).await
-        }
-        None => flow::advance(state, ctx, headers, ip, tx, client, Event::FactorVerified).await,
-    }
+    record_second_factor(state, ctx, tx, method).await?;
+    codes
+        .map(|codes| super::codes::codes_stage(state, &codes, false).or_500(state, ctx))
+        .transpose()
 }

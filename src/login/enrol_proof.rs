@@ -144,10 +144,13 @@ pub async fn submit(
     };
     // A set-up checked its first code before the proof: bind it now.
     if let Some(confirmed) = confirmed {
-        return super::enrol::bind_and_continue(
-            state, ctx, headers, ip, tx, &client, &user, &confirmed,
-        )
-        .await;
+        return match super::enrol::bind(state, ctx, &mut tx, &user, &confirmed).await? {
+            Some(codes) => flow::go(state, ctx, tx, codes).await,
+            None => {
+                let verified = flow::Event::FactorVerified;
+                flow::advance(state, ctx, headers, ip, tx, &client, verified).await
+            }
+        };
     }
     let at = flow::At::Enrol {
         offer,

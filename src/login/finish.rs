@@ -1,6 +1,7 @@
 //! The last step of every successful interaction: record the authentication on the SSO session,
 //! mint a single-use authorization code (60 s, stored hashed) and answer the client.
 
+use crate::ids::UserId;
 use axum::http::{HeaderMap, header};
 
 use crate::crypto::random;
@@ -31,7 +32,7 @@ pub enum SessionChoice {
 pub struct Completion<'a> {
     pub req: &'a AuthRequest,
     pub client: &'a Client,
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     /// When the first factor was verified in this interaction (None: from the session).
     pub auth_time: Option<i64>,
     /// What this interaction proved (for `Existing`, added to what the session proved). The
@@ -103,7 +104,7 @@ pub async fn complete(
             let s = sessions::find_by_id(&state.db, &ctx.tenant.id, &id)
                 .await
                 .or_500(state, ctx)?
-                .filter(|s| s.ended_at.is_none() && s.expires_at > ts && s.user_id == c.user_id)
+                .filter(|s| s.ended_at.is_none() && s.expires_at > ts && s.user_id == *c.user_id)
                 .ok_or_else(|| {
                     PageError::expired(state, ctx, pages::app_home(&c.req.redirect_uri).as_deref())
                 })?;
@@ -128,7 +129,7 @@ pub async fn complete(
         user_id: c.user_id.to_owned(),
         session_id: Some(session_id),
         redirect_uri: c.req.redirect_uri.clone(),
-        scope: c.req.scope.join(" "),
+        scope: c.req.scope.to_string(),
         nonce: c.req.nonce.clone(),
         code_challenge: c.req.code_challenge.clone(),
         code_challenge_method: c.req.code_challenge_method.clone(),

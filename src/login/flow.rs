@@ -2,6 +2,7 @@
 //! each stage is a row state, each POST advances it once (guarded by `stage = from` in the
 //! UPDATE, so a replayed form changes nothing).
 
+use crate::ids::UserId;
 use axum::http::HeaderMap;
 
 use super::finish::{self, Completion, SessionChoice};
@@ -76,7 +77,7 @@ async fn needs_consent(
     state: &AppState,
     client: &Client,
     req: &AuthRequest,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<bool, store::StoreError> {
     if req.has_prompt("consent") {
         return Ok(true);
@@ -85,7 +86,7 @@ async fn needs_consent(
         return Ok(false);
     }
     let granted = consents::granted(&state.db, user_id, &client.id).await?;
-    Ok(!req.scope.iter().all(|s| granted.contains(s)))
+    Ok(!req.scope.iter().all(|s| granted.iter().any(|g| g == s)))
 }
 
 /// Where an MFA decision sends the interaction: a stage (with its scratch state), on to consent
@@ -250,7 +251,9 @@ async fn after_authentication(
     mut tx: Tx,
     client: &Client,
 ) -> PageResult {
-    let user_id = tx.row.user_id.clone().unwrap_or_default();
+    let Some(user_id) = tx.row.user_id.clone() else {
+        return Err(PageError::expired(state, ctx, None));
+    };
     // A step-up continues a session: what it already proved counts. A fresh login proves again.
     let session_mfa_time = match (&tx.row.auth_time, &tx.extra.session_id) {
         (None, Some(id)) => store::sessions::find_by_id(&state.db, &ctx.tenant.id, id)
@@ -318,7 +321,9 @@ async fn proceed(
     tx: Tx,
     client: &Client,
 ) -> PageResult {
-    let user_id = tx.row.user_id.clone().unwrap_or_default();
+    let Some(user_id) = tx.row.user_id.clone() else {
+        return Err(PageError::expired(state, ctx, None));
+    };
     let consent = needs_consent(state, client, &tx.req, &user_id)
         .await
         .or_500(state, ctx)?;
@@ -348,6 +353,9 @@ async fn finish_tx(
     if !removed {
         return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
     }
+    let Some(user_id) = tx.row.user_id.as_ref() else {
+        return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
+    };
     let session = match (tx.row.auth_time, &tx.extra.session_id) {
         (Some(_), _) => SessionChoice::New,
         (None, Some(id)) => SessionChoice::Existing(id.clone()),
@@ -361,7 +369,7 @@ async fn finish_tx(
         Completion {
             req: &tx.req,
             client,
-            user_id: tx.row.user_id.as_deref().unwrap_or_default(),
+            user_id,
             auth_time: tx.row.auth_time,
             proven: tx.proven(),
             session,

@@ -1,6 +1,7 @@
 //! `GET|POST {issuer}/authorize`: validate (see `oidc::authorize`), then either answer at once
 //! from the SSO session or start a hosted login transaction.
 
+use crate::ids::ClientId;
 use std::collections::HashMap;
 
 use axum::extract::rejection::RawFormRejection;
@@ -79,9 +80,11 @@ async fn run(
     let params: HashMap<String, String> =
         crate::web::form::parse_params(raw).map_err(|m| bad_request(&m))?;
     let client = match params.get("client_id") {
-        Some(id) if !id.is_empty() => store::clients::find(&state.db, &ctx.tenant.id, id)
-            .await
-            .or_500(state, ctx)?,
+        Some(id) if !id.is_empty() => {
+            store::clients::find(&state.db, &ctx.tenant.id, &ClientId::from(id.as_str()))
+                .await
+                .or_500(state, ctx)?
+        }
         _ => None,
     };
     let req = match authorize::validate(&params, client.as_ref()) {

@@ -4,6 +4,7 @@
 //! out-of-order form changes nothing). A transaction continuing an SSO session starts in memory
 //! and is stored only if the interaction needs a page.
 
+use crate::ids::UserId;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
@@ -146,7 +147,7 @@ impl Tx {
         browser: &Browser,
         req: &AuthRequest,
         client_ip: std::net::IpAddr,
-        user_id: Option<&str>,
+        user_id: Option<&UserId>,
         extra: TxState,
     ) -> Tx {
         let handle = random::token(32);
@@ -158,7 +159,7 @@ impl Tx {
             browser_hash: browser.hash(),
             request: serde_json::to_string(req).unwrap_or_default(),
             stage: extra.at.stage().as_str().into(),
-            user_id: user_id.map(str::to_owned),
+            user_id: user_id.cloned(),
             auth_time: None,
             amr: "[]".into(),
             attempts: 0,
@@ -310,13 +311,11 @@ pub async fn load_at(
         .await
         .or_500(state, ctx)?
         .ok_or_else(|| PageError::expired(state, ctx, None))?;
-    let user = store::users::get(
-        &state.db,
-        &ctx.tenant.id,
-        tx.row.user_id.as_deref().unwrap_or_default(),
-    )
-    .await
-    .map_err(|_| PageError::expired(state, ctx, tx.back_url().as_deref()))?;
+    let expired = || PageError::expired(state, ctx, tx.back_url().as_deref());
+    let user_id = tx.row.user_id.as_ref().ok_or_else(expired)?;
+    let user = store::users::get(&state.db, &ctx.tenant.id, user_id)
+        .await
+        .map_err(|_| expired())?;
     Ok((tx, browser, client, user))
 }
 

@@ -2,6 +2,7 @@
 //! sets and reads it and hands its value in), its SHA-256 in the database. A device vouches only
 //! while the user's factors are exactly the set it was trusted under ([`factor_set`]).
 
+use crate::ids::UserId;
 use serde_json::json;
 
 use super::MfaDeps;
@@ -16,7 +17,7 @@ use crate::store::{Conn, StoreResult, devices, factors};
 /// The user's factor set as one value: SHA-256 over the sorted factor ids. Adding, removing or
 /// resetting a factor changes it (new factors get new ids), so a trusted device created under
 /// one set never vouches under another.
-pub async fn factor_set(conn: impl Into<Conn<'_>>, user_id: &str) -> StoreResult<String> {
+pub async fn factor_set(conn: impl Into<Conn<'_>>, user_id: &UserId) -> StoreResult<String> {
     let mut ids: Vec<String> = factors::list_for_user(conn, user_id)
         .await?
         .into_iter()
@@ -28,7 +29,11 @@ pub async fn factor_set(conn: impl Into<Conn<'_>>, user_id: &str) -> StoreResult
 
 /// Whether `token` (the device cookie's value, if the browser sent one) is a valid trusted
 /// device of this user, trusted under the user's current factor set.
-pub async fn trusted(deps: &MfaDeps<'_>, token: Option<&str>, user_id: &str) -> StoreResult<bool> {
+pub async fn trusted(
+    deps: &MfaDeps<'_>,
+    token: Option<&str>,
+    user_id: &UserId,
+) -> StoreResult<bool> {
     let Some(token) = token else {
         return Ok(false);
     };
@@ -47,7 +52,7 @@ pub async fn vouches(
     token: Option<&str>,
     tenant: &Tenant,
     client: &Client,
-    user_id: &str,
+    user_id: &UserId,
 ) -> StoreResult<bool> {
     if tenant.trusted_device_days <= 0 || client.trust_policy != TrustPolicy::Any {
         return Ok(false);

@@ -3,6 +3,7 @@
 //! transaction or in the account form's hidden field, useless to anyone else), confirmed by the
 //! factor's first code (`factor::confirm`) and bound with [`bind`].
 
+use crate::ids::UserId;
 use serde::{Deserialize, Serialize};
 
 use super::MfaDeps;
@@ -22,13 +23,18 @@ pub const PENDING_TTL_SECS: i64 = 900;
 
 #[derive(Serialize, Deserialize)]
 struct Sealed {
-    user_id: String,
+    user_id: UserId,
     exp: i64,
     pending: Pending,
 }
 
 /// Seals `pending` for `user_id`, valid [`PENDING_TTL_SECS`] from `now`.
-pub fn seal(secret: &ServerSecret, user_id: &str, pending: &Pending, now: i64) -> Option<String> {
+pub fn seal(
+    secret: &ServerSecret,
+    user_id: &UserId,
+    pending: &Pending,
+    now: i64,
+) -> Option<String> {
     let s = Sealed {
         user_id: user_id.to_owned(),
         exp: now + PENDING_TTL_SECS,
@@ -38,10 +44,10 @@ pub fn seal(secret: &ServerSecret, user_id: &str, pending: &Pending, now: i64) -
 }
 
 /// The pending enrolment sealed for this user and not expired.
-pub fn open(secret: &ServerSecret, sealed: &str, user_id: &str, now: i64) -> Option<Pending> {
+pub fn open(secret: &ServerSecret, sealed: &str, user_id: &UserId, now: i64) -> Option<Pending> {
     let bytes = seal::open(secret, SEAL_PENDING, sealed).ok()?;
     let s: Sealed = serde_json::from_slice(&bytes).ok()?;
-    (s.user_id == user_id && s.exp > now).then_some(s.pending)
+    (s.user_id == *user_id && s.exp > now).then_some(s.pending)
 }
 
 /// Binds a confirmed factor (`service::bind_factor`: with a first factor's recovery codes and
@@ -73,6 +79,8 @@ pub async fn bind(
 mod tests {
     use super::*;
 
+    use crate::ids::UserId;
+
     #[test]
     fn a_pending_enrolment_opens_only_for_its_user_and_in_time() {
         let dir = tempfile::tempdir().unwrap();
@@ -80,10 +88,13 @@ mod tests {
         let p = Pending::Email {
             address: Some("a@example.com".into()),
         };
-        let s = seal(&secret, "u1", &p, 1000).unwrap();
-        assert_eq!(open(&secret, &s, "u1", 1001), Some(p));
-        assert_eq!(open(&secret, &s, "u2", 1001), None);
-        assert_eq!(open(&secret, &s, "u1", 1000 + PENDING_TTL_SECS), None);
-        assert_eq!(open(&secret, "garbage", "u1", 1001), None);
+        let s = seal(&secret, &UserId::from("u1"), &p, 1000).unwrap();
+        assert_eq!(open(&secret, &s, &UserId::from("u1"), 1001), Some(p));
+        assert_eq!(open(&secret, &s, &UserId::from("u2"), 1001), None);
+        assert_eq!(
+            open(&secret, &s, &UserId::from("u1"), 1000 + PENDING_TTL_SECS),
+            None
+        );
+        assert_eq!(open(&secret, "garbage", &UserId::from("u1"), 1001), None);
     }
 }

@@ -3,6 +3,7 @@
 //! the tenant's allowed methods read by one rule, the user's factors read by one query.
 
 use super::policy::{self, Decision, Inputs};
+use crate::ids::UserId;
 use crate::model::MfaMethod;
 use crate::store::clients::Client;
 use crate::store::tenants::Tenant;
@@ -27,16 +28,8 @@ pub struct Situation<'a> {
     pub now: i64,
 }
 
-/// The tenant's allowed methods. A column Gatehouse could not read (it never writes one) falls
-/// back to the authenticator app rather than locking every user of the tenant out.
-pub fn allowed_methods(tenant: &Tenant) -> Vec<MfaMethod> {
-    tenant
-        .mfa_methods()
-        .unwrap_or_else(|_| vec![MfaMethod::Totp])
-}
-
 /// Kinds of the user's enrolled factors, in enrolment order.
-pub async fn user_factors(db: &Db, user_id: &str) -> StoreResult<Vec<MfaMethod>> {
+pub async fn user_factors(db: &Db, user_id: &UserId) -> StoreResult<Vec<MfaMethod>> {
     let mut kinds: Vec<MfaMethod> = factors::list_for_user(db, user_id)
         .await?
         .into_iter()
@@ -46,18 +39,12 @@ pub async fn user_factors(db: &Db, user_id: &str) -> StoreResult<Vec<MfaMethod>>
     Ok(kinds)
 }
 
-/// The policy's inputs for this tenant, client and situation. `allowed` is
-/// [`allowed_methods`] of the tenant (owned by the caller, since `Inputs` borrows).
-pub fn policy_inputs<'a>(
-    tenant: &Tenant,
-    allowed: &'a [MfaMethod],
-    client: &Client,
-    s: &Situation<'a>,
-) -> Inputs<'a> {
+/// The policy's inputs for this tenant, client and situation.
+pub fn policy_inputs<'a>(tenant: &'a Tenant, client: &Client, s: &Situation<'a>) -> Inputs<'a> {
     Inputs {
         tenant_policy: tenant.mfa_policy,
         prompt_enrollment: tenant.mfa_prompt_enrollment,
-        allowed_methods: allowed,
+        allowed_methods: tenant.mfa_methods.as_slice(),
         client_policy: client.mfa_policy,
         trust_policy: client.trust_policy,
         acr_values: s.acr_values,
@@ -74,6 +61,5 @@ pub fn policy_inputs<'a>(
 /// The decision for this tenant, client and situation: [`policy_inputs`] into
 /// [`policy::decide`]. The login, the account pages and `gatehouse explain` all call this.
 pub fn decide(tenant: &Tenant, client: &Client, s: &Situation<'_>) -> Decision {
-    let allowed = allowed_methods(tenant);
-    policy::decide(&policy_inputs(tenant, &allowed, client, s))
+    policy::decide(&policy_inputs(tenant, client, s))
 }

@@ -4,6 +4,7 @@
 //! see `devices::factor_set`). Each runs its writes in one transaction with its audit event and
 //! mails the user after the commit.
 
+use crate::ids::UserId;
 use serde_json::json;
 
 use super::MfaDeps;
@@ -150,7 +151,7 @@ pub async fn remove_factor(
 /// longer has.
 async fn factor_removed(
     tx: &mut Tx,
-    user_id: &str,
+    user_id: &UserId,
     current_session: &str,
     factors_left: usize,
     now: i64,

@@ -6,6 +6,7 @@
 //! Every change runs in one database transaction with its audit event, so a change whose audit
 //! event cannot be written does not happen; the user is mailed after the commit.
 
+use crate::ids::UserId;
 use serde_json::json;
 
 use super::inputs::{self, Situation};
@@ -29,7 +30,7 @@ pub const USER_LIMIT: Limit = Limit {
     lockout_secs: 900,
 };
 
-pub fn user_limit_key(user_id: &str) -> String {
+pub fn user_limit_key(user_id: &UserId) -> String {
     format!("mfa:user:{user_id}")
 }
 
@@ -38,7 +39,7 @@ pub struct Context<'a> {
     pub tenant: &'a Tenant,
     pub client: &'a Client,
     pub req: &'a AuthRequest,
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub session_mfa_time: Option<i64>,
     pub enrolment_skipped: bool,
 }

@@ -4,6 +4,7 @@
 //! seed (sealed, so it can wait in the transaction or the account form), the enrolment screen,
 //! the bind, and the check of a signed-in user's code.
 
+use crate::ids::UserId;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use super::MfaDeps;
@@ -245,7 +246,7 @@ impl factor::Factor for AuthenticatorApp {
 /// [`super::attempts::check`], which reserves the attempt first.
 async fn verify_for_user(
     deps: &MfaDeps<'_>,
-    user_id: &str,
+    user_id: &UserId,
     code: &str,
 ) -> StoreResult<Option<Factor>> {
     for f in factors::list_for_user(deps.db, user_id).await? {

@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 
 use super::authz_request::{AuthRequest, ResponseMode, SUPPORTED_SCOPES};
+use super::scope::Scope;
+use crate::ids::ClientId;
 use crate::store::clients::Client;
 
 /// A failed check: either a page for the user (client/redirect not trusted) or an error for the
@@ -264,14 +266,13 @@ fn check_scope(d: &mut Draft) -> Result<(), Rejection> {
     if !requested.contains(&"openid") {
         return Err(d.reject("invalid_scope", "scope must include openid"));
     }
-    let mut scope: Vec<String> = SUPPORTED_SCOPES
+    let scope: Scope = SUPPORTED_SCOPES
         .iter()
+        .copied()
         .filter(|s| requested.contains(s))
-        .map(|s| s.to_string())
         .collect();
-    scope.dedup();
     let req = AuthRequest {
-        client_id: get(d, "client_id").unwrap_or_default().to_owned(),
+        client_id: ClientId::from(get(d, "client_id").unwrap_or_default()),
         redirect_uri: d.redirect_uri.clone().unwrap_or_default(),
         response_mode: d.response_mode,
         scope,

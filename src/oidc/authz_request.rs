@@ -2,6 +2,8 @@
 //! `/authorize` to the finish, and the wire rules for answering it (RFC 6749 §4.1.2, RFC 9207,
 //! OAuth 2.0 Form Post Response Mode).
 
+use super::scope::Scope;
+use crate::ids::ClientId;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,10 +21,10 @@ pub const SUPPORTED_SCOPES: &[&str] = &["openid", "profile", "email", "phone", "
 /// byte for byte; everything the MFA stage needs (`acr_values`, `claims`, `max_age`) is kept.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AuthRequest {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub redirect_uri: String,
     pub response_mode: ResponseMode,
-    pub scope: Vec<String>,
+    pub scope: Scope,
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
@@ -38,12 +40,12 @@ pub struct AuthRequest {
 impl AuthRequest {
     /// A sign-in for `client_id` with nothing asked beyond `openid` (what the MFA policy sees
     /// when no request parameter raises it).
-    pub fn plain(client_id: &str) -> AuthRequest {
+    pub fn plain(client_id: &ClientId) -> AuthRequest {
         AuthRequest {
             client_id: client_id.to_owned(),
             redirect_uri: String::new(),
             response_mode: ResponseMode::Query,
-            scope: vec!["openid".into()],
+            scope: Scope::from_iter(["openid"]),
             state: None,
             nonce: None,
             code_challenge: None,

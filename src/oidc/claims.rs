@@ -2,6 +2,7 @@
 //! the ID token (OIDC Core §2, §3.1.3.6, §5.4, §5.5), the RFC 9068 JWT access token, and the
 //! user claims that the ID token and the UserInfo endpoint share.
 
+use crate::ids::{ClientId, UserId};
 use serde_json::{Map, Value, json};
 
 use super::scope::Scope;
@@ -20,7 +21,7 @@ const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
 /// The authentication event behind a user's tokens, as the login reported it.
 #[derive(Debug, Clone, Copy)]
 pub struct Authn<'a> {
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub auth_time: i64,
     pub acr: &'a str,
     /// RFC 8176 method values, in the order the login recorded them.
@@ -72,7 +73,7 @@ pub fn requested_claims(claims_param: Option<&str>, member: &str) -> Vec<String>
 /// Everything an ID token says.
 pub struct IdTokenInput<'a> {
     pub issuer: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub user: &'a User,
     pub authn: Authn<'a>,
     pub scope: &'a Scope,
@@ -114,7 +115,7 @@ pub fn id_token(i: &IdTokenInput) -> Map<String, Value> {
 /// Everything a JWT access token says.
 pub struct AccessTokenInput<'a> {
     pub issuer: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     /// `None` for a client acting for itself (client_credentials): `sub` is then the client.
     pub authn: Option<Authn<'a>>,
     pub scope: &'a Scope,
@@ -130,7 +131,7 @@ pub fn access_token(i: &AccessTokenInput) -> Map<String, Value> {
     c.insert("iss".into(), json!(i.issuer));
     c.insert(
         "sub".into(),
-        json!(i.authn.map_or(i.client_id, |a| a.user_id)),
+        json!(i.authn.map_or(i.client_id.as_str(), |a| a.user_id.as_str())),
     );
     c.insert("aud".into(), json!(i.issuer));
     c.insert("iat".into(), json!(i.now));
@@ -152,6 +153,10 @@ pub fn access_token(i: &AccessTokenInput) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::LazyLock;
+
+    static USER: LazyLock<UserId> = LazyLock::new(|| UserId::from("u1"));
+    static CLIENT: LazyLock<ClientId> = LazyLock::new(|| ClientId::from("c1"));
 
     fn alice(full: bool) -> User {
         User {
@@ -214,7 +219,7 @@ mod tests {
 
     fn authn(amr: &[String]) -> Authn<'_> {
         Authn {
-            user_id: "u1",
+            user_id: &USER,
             auth_time: 1_000,
             acr: "mfa",
             amr,
@@ -228,7 +233,7 @@ mod tests {
         let s = scope("openid email");
         let c = id_token(&IdTokenInput {
             issuer: "https://id.example.com/t/acme",
-            client_id: "c1",
+            client_id: &CLIENT,
             user: &u,
             authn: authn(&amr),
             scope: &s,
@@ -268,7 +273,7 @@ mod tests {
         let s = scope("openid");
         let c = id_token(&IdTokenInput {
             issuer: "i",
-            client_id: "c1",
+            client_id: &CLIENT,
             user: &u,
             authn: authn(&amr),
             scope: &s,
@@ -291,7 +296,7 @@ mod tests {
         let s = scope("openid email");
         let c = access_token(&AccessTokenInput {
             issuer: "https://id.example.com/t/acme",
-            client_id: "c1",
+            client_id: &CLIENT,
             authn: Some(authn(&amr)),
             scope: &s,
             jti: "j1",
@@ -321,7 +326,7 @@ mod tests {
         let s = scope("");
         let c = access_token(&AccessTokenInput {
             issuer: "i",
-            client_id: "c1",
+            client_id: &CLIENT,
             authn: None,
             scope: &s,
             jti: "j1",

@@ -2,6 +2,7 @@
 //! OIDC Core §9): `client_secret_basic`, `client_secret_post`, or `none` for public clients.
 //! Confidential clients may use either secret method; using more than one at once is refused.
 
+use crate::ids::ClientId;
 use std::collections::HashMap;
 
 use axum::http::{HeaderMap, header};
@@ -94,7 +95,7 @@ pub async fn authenticate(
 ) -> Result<Client, OAuthError> {
     let p = presented(headers, form)?;
     let fail = || OAuthError::invalid_client(p.used_basic());
-    let client = store::clients::find(db, &tenant.id, p.client_id())
+    let client = store::clients::find(db, &tenant.id, &ClientId::from(p.client_id()))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "client lookup failed");

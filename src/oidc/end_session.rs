@@ -4,6 +4,7 @@
 //! must not sign people out). Ending the session revokes its session-bound grants. `post_logout_redirect_uri` is honoured only when registered for the
 //! client, byte for byte; otherwise the user stays on Gatehouse's "signed out" page.
 
+use crate::ids::ClientId;
 use axum::extract::{RawForm, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -29,7 +30,7 @@ struct ConfirmPage<'a> {
     csrf: String,
     post_logout_redirect_uri: Option<&'a str>,
     state: Option<&'a str>,
-    client_id: Option<&'a str>,
+    client_id: Option<&'a ClientId>,
 }
 
 #[derive(Serialize)]
@@ -93,18 +94,18 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
         },
         None => None,
     };
-    let hint_aud = hint.as_ref().map(|h| h.client_id.clone());
-    let client_id = match (p("client_id"), hint_aud.as_deref()) {
-        (Some(a), Some(b)) if a != b => {
+    let hint_aud = hint.as_ref().map(|h| &h.client_id);
+    let client_id: Option<ClientId> = match (p("client_id"), hint_aud) {
+        (Some(a), Some(b)) if b != a => {
             return Err(bad(state, ctx, "client_id does not match the ID token."));
         }
-        (Some(a), _) => Some(a.to_owned()),
-        (None, b) => b.map(str::to_owned),
+        (Some(a), _) => Some(a.into()),
+        (None, b) => b.cloned(),
     };
     let redirect = match p("post_logout_redirect_uri") {
         None => None,
         Some(uri) => {
-            let Some(cid) = client_id.as_deref() else {
+            let Some(cid) = client_id.as_ref() else {
                 return Err(bad(
                     state,
                     ctx,
@@ -150,7 +151,7 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
             headers,
             redirect.as_deref(),
             p("state"),
-            client_id.as_deref(),
+            client_id.as_ref(),
         ));
     }
     // OIDC Core §11: the session's refresh tokens end with it (offline grants survive).
@@ -188,7 +189,7 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
 
 /// What a genuine ID token hint tells: the client it was issued to and its session.
 struct Hint {
-    client_id: String,
+    client_id: ClientId,
     sid: Option<String>,
 }
 
@@ -230,7 +231,10 @@ fn parse_hint(v: &jwt::Verified) -> Option<Hint> {
         .get("sid")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    Some(Hint { client_id, sid })
+    Some(Hint {
+        client_id: client_id.into(),
+        sid,
+    })
 }
 
 fn confirm_page(
@@ -239,7 +243,7 @@ fn confirm_page(
     headers: &HeaderMap,
     redirect: Option<&str>,
     st: Option<&str>,
-    client_id: Option<&str>,
+    client_id: Option<&ClientId>,
 ) -> Response {
     let browser = Browser::from_headers(headers);
     let mut res = state.templates.page(

@@ -2,6 +2,7 @@
 //! about its own tokens only: another client's token reads as inactive, exactly like an
 //! unknown one (§4: do not help a caller probe tokens it does not hold).
 
+use crate::ids::UserId;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -63,7 +64,7 @@ async fn handle(
     // `username` (§2.2) for tokens of a user; a user gone or locked makes the token inactive.
     if let Some(user_id) = doc
         .remove("user_id")
-        .and_then(|v| v.as_str().map(str::to_owned))
+        .and_then(|v| v.as_str().map(UserId::from))
     {
         match users::get(&state.db, &ctx.tenant.id, &user_id).await {
             Ok(u) if !u.locked => {

@@ -4,8 +4,10 @@
 /// OIDC Core §11: asks for a refresh token that outlives the SSO session.
 pub const OFFLINE_ACCESS: &str = "offline_access";
 
-/// A parsed scope: distinct tokens in the order first given.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A parsed scope: distinct tokens in the order first given. Stored inside a login transaction
+/// as the JSON list of its tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Scope(Vec<String>);
 
 impl Scope {
@@ -47,6 +49,20 @@ impl Scope {
 
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
+    }
+}
+
+/// Distinct tokens in the order given (tokens already known to be valid, e.g. from
+/// `scopes_supported`).
+impl<'a> FromIterator<&'a str> for Scope {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(tokens: I) -> Scope {
+        let mut out: Vec<String> = Vec::new();
+        for t in tokens {
+            if !out.iter().any(|x| x == t) {
+                out.push(t.to_owned());
+            }
+        }
+        Scope(out)
     }
 }
 

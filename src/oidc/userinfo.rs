@@ -84,7 +84,7 @@ async fn claims_for(
         })?;
     let scope = Scope::parse(&active.row.scope).unwrap_or_default();
     // OIDC Core §5.3.1: UserInfo needs a token issued for an OpenID request, i.e. for a user.
-    let user_id = match active.row.user_id.as_deref() {
+    let user_id = match active.row.user_id.as_ref() {
         Some(u) if scope.contains("openid") => u,
         _ => {
             return Err(OAuthError::insufficient_scope(

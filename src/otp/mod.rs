@@ -17,6 +17,7 @@
 //! spent by wrong guesses or expired is throttled just the same. No HTTP types here: the login
 //! pages, the account pages and later the CLI/admin API share it.
 
+use crate::ids::UserId;
 use rand::Rng;
 
 use crate::config::OtpConfig;
@@ -166,13 +167,13 @@ pub struct Codes<'a> {
     pub limits: &'a OtpConfig,
 }
 
-pub fn fail_key(purpose: Purpose, user_id: &str) -> String {
+pub fn fail_key(purpose: Purpose, user_id: &UserId) -> String {
     format!("otp:fail:{}:{user_id}", purpose.as_str())
 }
 
 /// Per purpose: a code for one thing (the mailbox proof) must not hold up the next (the email
 /// factor's set-up right after it); the daily cap counts them all.
-pub fn send_user_key(purpose: Purpose, user_id: &str) -> String {
+pub fn send_user_key(purpose: Purpose, user_id: &UserId) -> String {
     format!("otp:send:user:{}:{user_id}", purpose.as_str())
 }
 
@@ -180,7 +181,7 @@ pub fn send_scope_key(purpose: Purpose, scope: &str) -> String {
     format!("otp:send:tx:{}:{scope}", purpose.as_str())
 }
 
-pub fn day_key(user_id: &str) -> String {
+pub fn day_key(user_id: &UserId) -> String {
     format!("otp:mail:day:{user_id}")
 }
 
@@ -244,7 +245,7 @@ impl<'a> Codes<'a> {
         }
     }
 
-    fn hash(&self, purpose: Purpose, user_id: &str, code: &str) -> String {
+    fn hash(&self, purpose: Purpose, user_id: &UserId, code: &str) -> String {
         self.secret.mac(
             &format!("otp:{}", purpose.as_str()),
             &format!("{user_id}:{code}"),
@@ -255,7 +256,7 @@ impl<'a> Codes<'a> {
     pub async fn locked_until(
         &self,
         purpose: Purpose,
-        user_id: &str,
+        user_id: &UserId,
         now: i64,
     ) -> StoreResult<Option<i64>> {
         rate_limits::locked_until(self.db, &fail_key(purpose, user_id), now).await
@@ -370,7 +371,7 @@ impl<'a> Codes<'a> {
     pub async fn verify(
         &self,
         purpose: Purpose,
-        user_id: &str,
+        user_id: &UserId,
         presented: &str,
         now: i64,
     ) -> StoreResult<Checked> {
@@ -383,7 +384,7 @@ impl<'a> Codes<'a> {
     pub async fn verify_sent_to(
         &self,
         purpose: Purpose,
-        user_id: &str,
+        user_id: &UserId,
         address: Option<&str>,
         presented: &str,
         now: i64,

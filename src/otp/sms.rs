@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{Codes, OtpError, Purpose, Recipient};
 use crate::config::SmsCaps;
+use crate::ids::TenantId;
 use crate::notify::sms::{SmsError, SmsKind};
 use crate::store::rate_limits::{self, Limit, Reservation};
 use crate::store::{Db, StoreResult, audit};
@@ -48,7 +49,7 @@ pub struct SmsStats {
     pub failed: i64,
 }
 
-pub async fn sms_stats(db: &Db, tenant_id: &str, now: i64) -> StoreResult<SmsStats> {
+pub async fn sms_stats(db: &Db, tenant_id: &TenantId, now: i64) -> StoreResult<SmsStats> {
     let since = now - DAY_SECS;
     Ok(SmsStats {
         sent: audit::count_since(db, tenant_id, SENT, since).await?,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::ids::UserId;
 
 #[test]
 fn codes_are_six_digits_and_vary() {
@@ -27,16 +28,16 @@ fn addresses_are_masked() {
 #[test]
 fn keys_name_purpose_user_and_scope() {
     assert_eq!(
-        fail_key(Purpose::EnrollmentProof, "u1"),
+        fail_key(Purpose::EnrollmentProof, &UserId::from("u1")),
         "otp:fail:enrollment_proof:u1"
     );
     assert_eq!(
-        send_user_key(Purpose::EmailSignIn, "u1"),
+        send_user_key(Purpose::EmailSignIn, &UserId::from("u1")),
         "otp:send:user:email_sign_in:u1"
     );
     assert_eq!(
         send_scope_key(Purpose::EnrollmentProof, "tx9"),
         "otp:send:tx:enrollment_proof:tx9"
     );
-    assert_eq!(day_key("u1"), "otp:mail:day:u1");
+    assert_eq!(day_key(&UserId::from("u1")), "otp:mail:day:u1");
 }

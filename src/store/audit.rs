@@ -1,6 +1,7 @@
 //! The audit log: who did what to whom, append-only. `detail` is JSON and must never hold a
 //! secret (callers pass ids, names and reasons only).
 
+use crate::ids::{TenantId, UserId};
 use serde::Serialize;
 
 use super::{Conn, Db, StoreResult, new_id};
@@ -10,8 +11,8 @@ use crate::{with_conn, with_db};
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct AuditEvent {
     pub id: String,
-    pub tenant_id: Option<String>,
-    pub user_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
+    pub user_id: Option<UserId>,
     pub actor: String,
     pub event: String,
     pub detail: String,
@@ -22,8 +23,8 @@ pub struct AuditEvent {
 /// One event to record. `actor` is `cli`, `admin:<key id>`, `user:<id>` or `system`.
 #[derive(Debug, Clone, Default)]
 pub struct NewEvent<'a> {
-    pub tenant_id: Option<&'a str>,
-    pub user_id: Option<&'a str>,
+    pub tenant_id: Option<&'a TenantId>,
+    pub user_id: Option<&'a UserId>,
     pub actor: &'a str,
     pub event: &'a str,
     pub detail: serde_json::Value,
@@ -57,7 +58,12 @@ pub async fn record(conn: impl Into<Conn<'_>>, e: NewEvent<'_>) -> StoreResult<(
 }
 
 /// How many events named `event` a tenant recorded since `since` (the admin's SMS counters).
-pub async fn count_since(db: &Db, tenant_id: &str, event: &str, since: i64) -> StoreResult<i64> {
+pub async fn count_since(
+    db: &Db,
+    tenant_id: &TenantId,
+    event: &str,
+    since: i64,
+) -> StoreResult<i64> {
     with_db!(db, |pool| Ok(sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM audit_events WHERE tenant_id = $1 AND event = $2 AND created_at >= $3"
     )
@@ -68,7 +74,11 @@ pub async fn count_since(db: &Db, tenant_id: &str, event: &str, since: i64) -> S
     .await?))
 }
 
-pub async fn list_for_tenant(db: &Db, tenant_id: &str, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+pub async fn list_for_tenant(
+    db: &Db,
+    tenant_id: &TenantId,
+    limit: i64,
+) -> StoreResult<Vec<AuditEvent>> {
     with_db!(db, |pool| Ok(sqlx::query_as::<_, AuditEvent>(
         "SELECT id, tenant_id, user_id, actor, event, detail, ip, created_at FROM audit_events \
          WHERE tenant_id = $1 ORDER BY created_at DESC, id LIMIT $2"
@@ -82,8 +92,8 @@ pub async fn list_for_tenant(db: &Db, tenant_id: &str, limit: i64) -> StoreResul
 /// The newest events of one user in a tenant.
 pub async fn list_for_user(
     db: &Db,
-    tenant_id: &str,
-    user_id: &str,
+    tenant_id: &TenantId,
+    user_id: &UserId,
     limit: i64,
 ) -> StoreResult<Vec<AuditEvent>> {
     with_db!(db, |pool| Ok(sqlx::query_as::<_, AuditEvent>(

@@ -1,6 +1,7 @@
 //! OAuth clients (relying parties). The secret is kept only as a SHA-256 hash: it is a 256-bit
 //! random value, so a fast hash is enough and verification stays cheap at the token endpoint.
 
+use crate::ids::{ClientId, TenantId};
 use serde::Serialize;
 
 use super::{Db, StoreError, StoreResult, conflict, json_list, parse_json_list};
@@ -10,8 +11,8 @@ use crate::with_db;
 #[derive(Debug, Clone, Serialize)]
 pub struct Client {
     #[serde(rename = "client_id")]
-    pub id: String,
-    pub tenant_id: String,
+    pub id: ClientId,
+    pub tenant_id: TenantId,
     pub name: String,
     #[serde(skip)]
     pub secret_hash: Option<String>,
@@ -48,8 +49,8 @@ impl Client {
 /// The row as stored: the lists are TEXT JSON, parsed once into [`Client`] here.
 #[derive(sqlx::FromRow)]
 struct ClientRow {
-    id: String,
-    tenant_id: String,
+    id: ClientId,
+    tenant_id: TenantId,
     name: String,
     secret_hash: Option<String>,
     is_public: bool,
@@ -110,9 +111,9 @@ impl From<ClientRow> for Client {
 /// hand. A list that does not parse loads empty, so that one client is refused where the list
 /// is used (an empty list matches no redirect URI and allows no grant) while every query that
 /// lists clients still works; the warning names the client to fix.
-fn list_or_empty(client_id: &str, column: &str, text: &str) -> Vec<String> {
+fn list_or_empty(client_id: &ClientId, column: &str, text: &str) -> Vec<String> {
     parse_json_list(text).unwrap_or_else(|e| {
-        tracing::warn!(client_id, column, error = %e, "unreadable client list, treated as empty");
+        tracing::warn!(client_id = %client_id, column, error = %e, "unreadable client list, treated as empty");
         Vec::new()
     })
 }
@@ -121,8 +122,8 @@ fn list_or_empty(client_id: &str, column: &str, text: &str) -> Vec<String> {
 /// plain secret never reaches this layer.
 #[derive(Debug, Clone)]
 pub struct NewClient {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: ClientId,
+    pub tenant_id: TenantId,
     pub name: String,
     pub secret_hash: Option<String>,
     pub is_public: bool,
@@ -189,7 +190,11 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
 }
 
 /// Looks a client up within its tenant: a client id from another tenant is unknown here.
-pub async fn find(db: &Db, tenant_id: &str, client_id: &str) -> StoreResult<Option<Client>> {
+pub async fn find(
+    db: &Db,
+    tenant_id: &TenantId,
+    client_id: &ClientId,
+) -> StoreResult<Option<Client>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
@@ -203,7 +208,7 @@ pub async fn find(db: &Db, tenant_id: &str, client_id: &str) -> StoreResult<Opti
     Ok(row.map(Client::from))
 }
 
-pub async fn list(db: &Db, tenant_id: &str) -> StoreResult<Vec<Client>> {
+pub async fn list(db: &Db, tenant_id: &TenantId) -> StoreResult<Vec<Client>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
@@ -217,7 +222,7 @@ pub async fn list(db: &Db, tenant_id: &str) -> StoreResult<Vec<Client>> {
 }
 
 /// Replaces the secret hash (demo re-seeding and, later, the admin "rotate secret" action).
-pub async fn set_secret_hash(db: &Db, client_id: &str, secret_hash: &str) -> StoreResult<()> {
+pub async fn set_secret_hash(db: &Db, client_id: &ClientId, secret_hash: &str) -> StoreResult<()> {
     let done = with_db!(db, |pool| sqlx::query(
         "UPDATE clients SET secret_hash = $2, updated_at = $3 WHERE id = $1"
     )
@@ -236,7 +241,7 @@ pub async fn set_secret_hash(db: &Db, client_id: &str, secret_hash: &str) -> Sto
 }
 
 /// Replaces the registered redirect URIs (the built-in account client follows the public URL).
-pub async fn set_redirect_uris(db: &Db, client_id: &str, uris: &[String]) -> StoreResult<()> {
+pub async fn set_redirect_uris(db: &Db, client_id: &ClientId, uris: &[String]) -> StoreResult<()> {
     with_db!(db, |pool| sqlx::query(
         "UPDATE clients SET redirect_uris = $2, updated_at = $3 WHERE id = $1"
     )
@@ -252,14 +257,15 @@ pub async fn set_redirect_uris(db: &Db, client_id: &str, uris: &[String]) -> Sto
 #[cfg(test)]
 mod tests {
     use super::list_or_empty;
+    use crate::ids::ClientId;
 
     #[test]
     fn a_corrupt_list_loads_empty() {
         assert_eq!(
-            list_or_empty("app", "grant_types", r#"["a","b"]"#),
+            list_or_empty(&ClientId::from("app"), "grant_types", r#"["a","b"]"#),
             ["a", "b"]
         );
-        assert!(list_or_empty("app", "redirect_uris", "not json").is_empty());
-        assert!(list_or_empty("app", "redirect_uris", r#"{"a":1}"#).is_empty());
+        assert!(list_or_empty(&ClientId::from("app"), "redirect_uris", "not json").is_empty());
+        assert!(list_or_empty(&ClientId::from("app"), "redirect_uris", r#"{"a":1}"#).is_empty());
     }
 }

@@ -5,6 +5,7 @@
 //! [`spend`]s it; the account pages, which own their codes, [`redeem`] in one step.
 
 use super::{Db, StoreResult};
+use crate::ids::{ClientId, TenantId, UserId};
 use crate::with_db;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -12,9 +13,9 @@ pub struct AuthCode {
     /// SHA-256 of the code.
     pub id: String,
     pub grant_id: String,
-    pub tenant_id: String,
-    pub client_id: String,
-    pub user_id: String,
+    pub tenant_id: TenantId,
+    pub client_id: ClientId,
+    pub user_id: UserId,
     pub session_id: Option<String>,
     pub redirect_uri: String,
     pub scope: String,
@@ -79,7 +80,12 @@ pub enum Redeemed {
     Unknown,
 }
 
-pub async fn redeem(db: &Db, code_hash: &str, tenant_id: &str, now: i64) -> StoreResult<Redeemed> {
+pub async fn redeem(
+    db: &Db,
+    code_hash: &str,
+    tenant_id: &TenantId,
+    now: i64,
+) -> StoreResult<Redeemed> {
     let update = concat!(
         "UPDATE authorization_codes SET used_at = $3 WHERE id = $1 AND tenant_id = $2 \
          AND used_at IS NULL RETURNING ",
@@ -109,7 +115,7 @@ pub async fn redeem(db: &Db, code_hash: &str, tenant_id: &str, now: i64) -> Stor
 
 /// The code row, spent or not, without touching it: the token endpoint checks who presents it
 /// before anything changes.
-pub async fn find(db: &Db, code_hash: &str, tenant_id: &str) -> StoreResult<Option<AuthCode>> {
+pub async fn find(db: &Db, code_hash: &str, tenant_id: &TenantId) -> StoreResult<Option<AuthCode>> {
     let select = concat!(
         "SELECT ",
         columns!(),
@@ -123,7 +129,7 @@ pub async fn find(db: &Db, code_hash: &str, tenant_id: &str) -> StoreResult<Opti
 }
 
 /// Spends the code atomically: true for exactly one of several concurrent callers.
-pub async fn spend(db: &Db, code_hash: &str, tenant_id: &str, now: i64) -> StoreResult<bool> {
+pub async fn spend(db: &Db, code_hash: &str, tenant_id: &TenantId, now: i64) -> StoreResult<bool> {
     let n = with_db!(db, |pool| sqlx::query(
         "UPDATE authorization_codes SET used_at = $3 WHERE id = $1 AND tenant_id = $2 \
          AND used_at IS NULL"

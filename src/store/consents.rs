@@ -1,9 +1,10 @@
 //! Remembered consent per user and client: the union of scopes the user has granted.
 
 use super::{Db, StoreResult};
+use crate::ids::{ClientId, TenantId, UserId};
 use crate::with_db;
 
-pub async fn granted(db: &Db, user_id: &str, client_id: &str) -> StoreResult<Vec<String>> {
+pub async fn granted(db: &Db, user_id: &UserId, client_id: &ClientId) -> StoreResult<Vec<String>> {
     let scope = with_db!(db, |pool| sqlx::query_scalar::<_, String>(
         "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2"
     )
@@ -19,14 +20,14 @@ pub async fn granted(db: &Db, user_id: &str, client_id: &str) -> StoreResult<Vec
 /// Adds `scopes` to what the user granted the client.
 pub async fn grant(
     db: &Db,
-    tenant_id: &str,
-    user_id: &str,
-    client_id: &str,
-    scopes: &[String],
+    tenant_id: &TenantId,
+    user_id: &UserId,
+    client_id: &ClientId,
+    scopes: impl Iterator<Item = &str>,
     now: i64,
 ) -> StoreResult<()> {
     let mut all = granted(db, user_id, client_id).await?;
-    all.extend(scopes.iter().cloned());
+    all.extend(scopes.map(str::to_owned));
     all.sort();
     all.dedup();
     let scope = all.join(" ");

@@ -3,6 +3,7 @@
 //! remembers the factor set it was trusted under (`factor_set`): it vouches only while the
 //! user's factors are still exactly that set.
 
+use crate::ids::{TenantId, UserId};
 use serde::Serialize;
 
 use super::{Conn, Db, StoreResult, new_id};
@@ -11,8 +12,8 @@ use crate::{with_conn, with_db};
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct TrustedDevice {
     pub id: String,
-    pub tenant_id: String,
-    pub user_id: String,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
     #[serde(skip)]
     pub token_hash: String,
     pub user_agent: Option<String>,
@@ -32,8 +33,8 @@ macro_rules! columns {
 }
 
 pub struct NewDevice<'a> {
-    pub tenant_id: &'a str,
-    pub user_id: &'a str,
+    pub tenant_id: &'a TenantId,
+    pub user_id: &'a UserId,
     pub token_hash: &'a str,
     pub user_agent: Option<&'a str>,
     /// Fingerprint of the user's factors at the time of trust.
@@ -65,7 +66,7 @@ pub async fn create(conn: impl Into<Conn<'_>>, d: NewDevice<'_>) -> StoreResult<
 /// `last_seen_at`.
 pub async fn find_valid(
     db: &Db,
-    user_id: &str,
+    user_id: &UserId,
     token_hash: &str,
     factor_set: &str,
     now: i64,
@@ -84,7 +85,7 @@ pub async fn find_valid(
         .await?))
 }
 
-pub async fn list_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<Vec<TrustedDevice>> {
+pub async fn list_for_user(db: &Db, user_id: &UserId, now: i64) -> StoreResult<Vec<TrustedDevice>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
@@ -100,7 +101,7 @@ pub async fn list_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<Vec<
 
 pub async fn revoke(
     conn: impl Into<Conn<'_>>,
-    user_id: &str,
+    user_id: &UserId,
     id: &str,
     now: i64,
 ) -> StoreResult<bool> {
@@ -121,7 +122,7 @@ pub async fn revoke(
 /// Voids every trusted device of the user (MFA reset, factor removal).
 pub async fn revoke_all_for_user(
     conn: impl Into<Conn<'_>>,
-    user_id: &str,
+    user_id: &UserId,
     now: i64,
 ) -> StoreResult<u64> {
     Ok(with_conn!(conn.into(), |c| sqlx::query(

@@ -1,6 +1,7 @@
 //! Enrolled second factors. The TOTP seed is sealed (see `crypto::seal`); `last_step` makes a
 //! TOTP code single-use: it only moves forward, in one conditional UPDATE.
 
+use crate::ids::{TenantId, UserId};
 use serde::Serialize;
 
 use super::{Conn, Db, StoreError, StoreResult, new_id};
@@ -10,8 +11,8 @@ use crate::{with_conn, with_db};
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Factor {
     pub id: String,
-    pub tenant_id: String,
-    pub user_id: String,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
     #[sqlx(try_from = "String")]
     pub kind: MfaMethod,
     pub label: String,
@@ -34,8 +35,8 @@ macro_rules! columns {
 }
 
 pub struct NewFactor<'a> {
-    pub tenant_id: &'a str,
-    pub user_id: &'a str,
+    pub tenant_id: &'a TenantId,
+    pub user_id: &'a UserId,
     pub kind: MfaMethod,
     pub label: &'a str,
     pub secret_sealed: Option<&'a str>,
@@ -65,7 +66,10 @@ pub async fn create(conn: impl Into<Conn<'_>>, f: NewFactor<'_>) -> StoreResult<
         .await?))
 }
 
-pub async fn list_for_user(conn: impl Into<Conn<'_>>, user_id: &str) -> StoreResult<Vec<Factor>> {
+pub async fn list_for_user(
+    conn: impl Into<Conn<'_>>,
+    user_id: &UserId,
+) -> StoreResult<Vec<Factor>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
@@ -77,7 +81,7 @@ pub async fn list_for_user(conn: impl Into<Conn<'_>>, user_id: &str) -> StoreRes
         .await?))
 }
 
-pub async fn get(db: &Db, user_id: &str, id: &str) -> StoreResult<Factor> {
+pub async fn get(db: &Db, user_id: &UserId, id: &str) -> StoreResult<Factor> {
     let sql = concat!(
         "SELECT ",
         columns!(),
@@ -122,7 +126,7 @@ pub async fn touch(db: &Db, id: &str, now: i64) -> StoreResult<()> {
 
 pub async fn rename(
     conn: impl Into<Conn<'_>>,
-    user_id: &str,
+    user_id: &UserId,
     id: &str,
     label: &str,
 ) -> StoreResult<bool> {
@@ -138,7 +142,7 @@ pub async fn rename(
     Ok(n == 1)
 }
 
-pub async fn delete(conn: impl Into<Conn<'_>>, user_id: &str, id: &str) -> StoreResult<bool> {
+pub async fn delete(conn: impl Into<Conn<'_>>, user_id: &UserId, id: &str) -> StoreResult<bool> {
     let n = with_conn!(conn.into(), |c| sqlx::query(
         "DELETE FROM factors WHERE user_id = $1 AND id = $2"
     )
@@ -150,7 +154,7 @@ pub async fn delete(conn: impl Into<Conn<'_>>, user_id: &str, id: &str) -> Store
     Ok(n == 1)
 }
 
-pub async fn delete_all_for_user(conn: impl Into<Conn<'_>>, user_id: &str) -> StoreResult<u64> {
+pub async fn delete_all_for_user(conn: impl Into<Conn<'_>>, user_id: &UserId) -> StoreResult<u64> {
     Ok(with_conn!(conn.into(), |c| sqlx::query(
         "DELETE FROM factors WHERE user_id = $1"
     )

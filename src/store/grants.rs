@@ -7,14 +7,15 @@
 //! (OIDC Core §11): ending the session revokes it, and it never outlives the session's expiry.
 
 use super::{Db, StoreResult};
+use crate::ids::{ClientId, TenantId, UserId};
 use crate::with_db;
 
 /// A grant about to be opened (at the first redemption of its code).
 pub struct NewGrant<'a> {
     pub id: &'a str,
-    pub tenant_id: &'a str,
-    pub client_id: &'a str,
-    pub user_id: &'a str,
+    pub tenant_id: &'a TenantId,
+    pub client_id: &'a ClientId,
+    pub user_id: &'a UserId,
     pub session_id: Option<&'a str>,
     pub offline: bool,
     pub now: i64,
@@ -59,7 +60,7 @@ async fn write(db: &Db, g: &NewGrant<'_>, revoked: bool) -> StoreResult<()> {
 }
 
 /// True when tokens of this grant may be minted or used right now.
-pub async fn live(db: &Db, tenant_id: &str, id: &str, now: i64) -> StoreResult<bool> {
+pub async fn live(db: &Db, tenant_id: &TenantId, id: &str, now: i64) -> StoreResult<bool> {
     let row: Option<(i64,)> = with_db!(db, |pool| sqlx::query_as(
         "SELECT expires_at FROM grants WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL \
          AND expires_at > $3"
@@ -73,7 +74,7 @@ pub async fn live(db: &Db, tenant_id: &str, id: &str, now: i64) -> StoreResult<b
 }
 
 /// Revokes one grant; idempotent.
-pub async fn revoke(db: &Db, tenant_id: &str, id: &str, now: i64) -> StoreResult<u64> {
+pub async fn revoke(db: &Db, tenant_id: &TenantId, id: &str, now: i64) -> StoreResult<u64> {
     Ok(with_db!(db, |pool| sqlx::query(
         "UPDATE grants SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 \
          AND revoked_at IS NULL"
@@ -89,7 +90,7 @@ pub async fn revoke(db: &Db, tenant_id: &str, id: &str, now: i64) -> StoreResult
 /// Revokes the session-bound grants of one SSO session (offline grants survive).
 pub async fn revoke_for_session(
     db: &Db,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     session_id: &str,
     now: i64,
 ) -> StoreResult<u64> {
@@ -109,8 +110,8 @@ pub async fn revoke_for_session(
 /// session-bound ones, and the offline ones too when `offline_too`.
 pub async fn revoke_for_user(
     db: &Db,
-    tenant_id: &str,
-    user_id: &str,
+    tenant_id: &TenantId,
+    user_id: &UserId,
     keep: &str,
     offline_too: bool,
     now: i64,
@@ -133,7 +134,7 @@ pub async fn revoke_for_user(
 /// the same user continues the session under a new id), with the new session's expiry.
 pub async fn rebind_session(
     db: &Db,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     old: &str,
     new: &str,
     expires_at: i64,

@@ -173,10 +173,3 @@ pub(crate) fn parse_json_list(text: &str) -> StoreResult<Vec<String>> {
 pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
-
-/// Serializes a TEXT JSON column as the JSON it holds (for `--json` output and the admin API).
-pub(crate) fn ser_json_text<S: serde::Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
-    use serde::Serialize;
-    let v: serde_json::Value = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
-    v.serialize(s)
-}

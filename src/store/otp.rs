@@ -2,13 +2,14 @@
 //! code per user and purpose (issuing a new one voids the previous).
 
 use super::{Db, StoreResult, new_id};
+use crate::ids::{TenantId, UserId};
 use crate::with_db;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OtpChallenge {
     pub id: String,
-    pub tenant_id: String,
-    pub user_id: String,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
     pub purpose: String,
     pub target: String,
     pub code_hash: String,
@@ -25,8 +26,8 @@ macro_rules! columns {
 }
 
 pub struct NewOtp<'a> {
-    pub tenant_id: &'a str,
-    pub user_id: &'a str,
+    pub tenant_id: &'a TenantId,
+    pub user_id: &'a UserId,
     pub purpose: &'a str,
     pub target: &'a str,
     pub code_hash: &'a str,
@@ -65,7 +66,7 @@ pub async fn issue(db: &Db, o: NewOtp<'_>) -> StoreResult<()> {
 /// The live challenge for this user and purpose.
 pub async fn current(
     db: &Db,
-    user_id: &str,
+    user_id: &UserId,
     purpose: &str,
     now: i64,
 ) -> StoreResult<Option<OtpChallenge>> {

@@ -2,6 +2,7 @@
 //! transaction; using a code is one conditional UPDATE, so a code works exactly once.
 
 use super::{Conn, StoreResult, Tx, new_id};
+use crate::ids::{TenantId, UserId};
 use crate::{with_conn, with_tx};
 
 /// Replaces every code of the user with `hashes` (regenerating voids the old set), inside the
@@ -9,8 +10,8 @@ use crate::{with_conn, with_tx};
 /// fall together.
 pub async fn replace_set(
     tx: &mut Tx,
-    tenant_id: &str,
-    user_id: &str,
+    tenant_id: &TenantId,
+    user_id: &UserId,
     hashes: &[String],
     now: i64,
 ) -> StoreResult<()> {
@@ -39,8 +40,8 @@ pub async fn replace_set(
 /// Adds one code (the "replace on use" policy).
 pub async fn add(
     conn: impl Into<Conn<'_>>,
-    tenant_id: &str,
-    user_id: &str,
+    tenant_id: &TenantId,
+    user_id: &UserId,
     hash: &str,
     now: i64,
 ) -> StoreResult<()> {
@@ -62,7 +63,7 @@ pub async fn add(
 /// Spends the code with this hash; false when it does not exist or was already used.
 pub async fn consume(
     conn: impl Into<Conn<'_>>,
-    user_id: &str,
+    user_id: &UserId,
     hash: &str,
     now: i64,
 ) -> StoreResult<bool> {
@@ -80,7 +81,7 @@ pub async fn consume(
     Ok(n == 1)
 }
 
-pub async fn remaining(conn: impl Into<Conn<'_>>, user_id: &str) -> StoreResult<i64> {
+pub async fn remaining(conn: impl Into<Conn<'_>>, user_id: &UserId) -> StoreResult<i64> {
     with_conn!(conn.into(), |c| Ok(sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL"
     )
@@ -89,7 +90,7 @@ pub async fn remaining(conn: impl Into<Conn<'_>>, user_id: &str) -> StoreResult<
     .await?))
 }
 
-pub async fn delete_all_for_user(conn: impl Into<Conn<'_>>, user_id: &str) -> StoreResult<()> {
+pub async fn delete_all_for_user(conn: impl Into<Conn<'_>>, user_id: &UserId) -> StoreResult<()> {
     with_conn!(conn.into(), |c| sqlx::query(
         "DELETE FROM recovery_codes WHERE user_id = $1"
     )

@@ -2,6 +2,7 @@
 //! row's `id` is public (it is the `sid` claim) and never authenticates anything by itself.
 
 use super::{Conn, Db, StoreResult, new_id};
+use crate::ids::{TenantId, UserId};
 use crate::mfa::proven::{self, Proven};
 use crate::model::TrustPolicy;
 use crate::{with_conn, with_db};
@@ -10,8 +11,8 @@ use crate::{with_conn, with_db};
 pub struct SsoSession {
     pub id: String,
     pub token_hash: String,
-    pub tenant_id: String,
-    pub user_id: String,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
     pub auth_time: i64,
     /// JSON list of RFC 8176 methods verified in this session.
     pub amr: String,
@@ -45,8 +46,8 @@ macro_rules! columns {
 
 pub struct NewSession<'a> {
     pub token_hash: &'a str,
-    pub tenant_id: &'a str,
-    pub user_id: &'a str,
+    pub tenant_id: &'a TenantId,
+    pub user_id: &'a UserId,
     pub auth_time: i64,
     pub amr: &'a [String],
     pub acr: &'a str,
@@ -85,7 +86,7 @@ pub async fn create(db: &Db, s: NewSession<'_>) -> StoreResult<SsoSession> {
 /// The live session for a cookie token hash in this tenant (not ended, not expired).
 pub async fn find_live(
     db: &Db,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     token_hash: &str,
     now: i64,
 ) -> StoreResult<Option<SsoSession>> {
@@ -103,7 +104,11 @@ pub async fn find_live(
         .await?))
 }
 
-pub async fn find_by_id(db: &Db, tenant_id: &str, id: &str) -> StoreResult<Option<SsoSession>> {
+pub async fn find_by_id(
+    db: &Db,
+    tenant_id: &TenantId,
+    id: &str,
+) -> StoreResult<Option<SsoSession>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
@@ -185,7 +190,7 @@ pub async fn end(db: &Db, id: &str, now: i64) -> StoreResult<()> {
 }
 
 /// Ends every live session of the user except `keep` ("Sign out of all other devices").
-pub async fn end_others(db: &Db, user_id: &str, keep: &str, now: i64) -> StoreResult<u64> {
+pub async fn end_others(db: &Db, user_id: &UserId, keep: &str, now: i64) -> StoreResult<u64> {
     Ok(with_db!(db, |pool| sqlx::query(
         "UPDATE sso_sessions SET ended_at = $3 WHERE user_id = $1 AND id <> $2 AND ended_at IS NULL"
     )
@@ -198,7 +203,7 @@ pub async fn end_others(db: &Db, user_id: &str, keep: &str, now: i64) -> StoreRe
 }
 
 /// Ends every live session of the user (MFA reset, password change).
-pub async fn end_all_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<u64> {
+pub async fn end_all_for_user(db: &Db, user_id: &UserId, now: i64) -> StoreResult<u64> {
     Ok(with_db!(db, |pool| sqlx::query(
         "UPDATE sso_sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL"
     )
@@ -212,7 +217,7 @@ pub async fn end_all_for_user(db: &Db, user_id: &str, now: i64) -> StoreResult<u
 /// The user's sessions that are neither ended nor expired.
 pub async fn list_live_for_user(
     conn: impl Into<Conn<'_>>,
-    user_id: &str,
+    user_id: &UserId,
     now: i64,
 ) -> StoreResult<Vec<SsoSession>> {
     let sql = concat!(

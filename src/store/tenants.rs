@@ -1,22 +1,25 @@
 //! Tenants: each one is an issuer at `{public_url}/t/{slug}` with its own MFA rules.
 
+use crate::ids::TenantId;
 use serde::Serialize;
 
-use super::{Db, StoreError, StoreResult, conflict, new_id, parse_json_list};
-use crate::model::{EnrollmentProof, MfaMethod, TenantMfaPolicy, now};
+use super::{Db, StoreError, StoreResult, conflict, new_id};
+use crate::model::{
+    AllowedMethods, EnrollmentProof, MfaMethod, SmsCountries, TenantMfaPolicy, now,
+};
 use crate::with_db;
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Tenant {
-    pub id: String,
+    pub id: TenantId,
     pub slug: String,
     pub name: String,
     pub theme: String,
     #[sqlx(try_from = "String")]
     pub mfa_policy: TenantMfaPolicy,
     pub mfa_prompt_enrollment: bool,
-    #[serde(serialize_with = "super::ser_json_text")]
-    pub mfa_methods: String,
+    #[sqlx(try_from = "String")]
+    pub mfa_methods: AllowedMethods,
     pub trusted_device_days: i64,
     /// How many recovery codes a user gets (1–16).
     pub mfa_recovery_count: i64,
@@ -31,32 +34,24 @@ pub struct Tenant {
     pub account_reauth_secs: i64,
     /// The region a phone number typed without `+` is read in (`US`, `GB`).
     pub sms_default_region: String,
-    /// Country calling codes texts may go to (JSON list); empty: the default region's only.
-    #[serde(serialize_with = "super::ser_json_text")]
-    pub sms_allowed_countries: String,
+    /// Country calling codes texts may go to; empty: the default region's only.
+    #[sqlx(try_from = "String")]
+    pub sms_allowed_countries: SmsCountries,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 impl Tenant {
-    pub fn mfa_methods(&self) -> StoreResult<Vec<MfaMethod>> {
-        parse_json_list(&self.mfa_methods)?
-            .into_iter()
-            .map(|m| m.parse().map_err(StoreError::Corrupt))
-            .collect()
-    }
-
     /// The country calling codes an SMS code may be sent to: the allow-list, or when it is
     /// empty the default region's code (SMS pumping targets far-away premium ranges).
     pub fn sms_countries(&self) -> Vec<u16> {
-        let listed: Vec<u16> =
-            serde_json::from_str(&self.sms_allowed_countries).unwrap_or_default();
+        let listed = self.sms_allowed_countries.as_slice();
         if listed.is_empty() {
             crate::phone::region_code(&self.sms_default_region)
                 .into_iter()
                 .collect()
         } else {
-            listed
+            listed.to_vec()
         }
     }
 }
@@ -183,9 +178,12 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
         .bind(changes.trusted_device_days)
         .bind(changes.theme.as_deref())
         .bind(now())
-        .bind(changes.mfa_methods.as_ref().map(|m| {
-            super::json_list(&m.iter().map(|x| x.as_str().to_owned()).collect::<Vec<_>>())
-        }))
+        .bind(
+            changes
+                .mfa_methods
+                .as_ref()
+                .map(|m| AllowedMethods::new(m.clone()).to_json()),
+        )
         .bind(changes.mfa_recovery_count)
         .bind(changes.mfa_recovery_replace_on_use)
         .bind(changes.mfa_enrollment_proof.map(|p| p.as_str()))
@@ -196,7 +194,7 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
             changes
                 .sms_allowed_countries
                 .as_ref()
-                .map(|c| serde_json::json!(c).to_string()),
+                .map(|c| SmsCountries::to_json(c)),
         )
         .fetch_optional(pool)
         .await?);

@@ -5,6 +5,7 @@
 //! all of it (OAuth Security BCP §4.14.2, RFC 6749 §10.4).
 
 use super::{Db, StoreResult};
+use crate::ids::{ClientId, TenantId, UserId};
 use crate::with_db;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -12,10 +13,10 @@ pub struct AccessToken {
     pub jti: String,
     /// `None` for client_credentials tokens, which belong to no grant.
     pub grant_id: Option<String>,
-    pub tenant_id: String,
-    pub client_id: String,
+    pub tenant_id: TenantId,
+    pub client_id: ClientId,
     /// `None` when the token acts for the client itself.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub scope: String,
     pub created_at: i64,
     pub expires_at: i64,
@@ -55,7 +56,11 @@ pub async fn insert_access(db: &Db, t: &AccessToken) -> StoreResult<()> {
     Ok(())
 }
 
-pub async fn find_access(db: &Db, tenant_id: &str, jti: &str) -> StoreResult<Option<AccessToken>> {
+pub async fn find_access(
+    db: &Db,
+    tenant_id: &TenantId,
+    jti: &str,
+) -> StoreResult<Option<AccessToken>> {
     let sql = concat!(
         "SELECT ",
         access_columns!(),
@@ -69,7 +74,12 @@ pub async fn find_access(db: &Db, tenant_id: &str, jti: &str) -> StoreResult<Opt
 }
 
 /// Marks one access token revoked; true when it was active before.
-pub async fn revoke_access(db: &Db, tenant_id: &str, jti: &str, now: i64) -> StoreResult<bool> {
+pub async fn revoke_access(
+    db: &Db,
+    tenant_id: &TenantId,
+    jti: &str,
+    now: i64,
+) -> StoreResult<bool> {
     let n = with_db!(db, |pool| sqlx::query(
         "UPDATE access_tokens SET revoked_at = $3 \
          WHERE tenant_id = $1 AND jti = $2 AND revoked_at IS NULL"
@@ -88,9 +98,9 @@ pub struct RefreshToken {
     /// SHA-256 of the token.
     pub id: String,
     pub grant_id: String,
-    pub tenant_id: String,
-    pub client_id: String,
-    pub user_id: String,
+    pub tenant_id: TenantId,
+    pub client_id: ClientId,
+    pub user_id: UserId,
     pub session_id: Option<String>,
     /// The scope of the grant; a refresh may ask for less, never more.
     pub scope: String,
@@ -144,7 +154,7 @@ pub async fn insert_refresh(db: &Db, t: &RefreshToken) -> StoreResult<()> {
 
 pub async fn find_refresh(
     db: &Db,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     token_hash: &str,
 ) -> StoreResult<Option<RefreshToken>> {
     let sql = concat!(
@@ -164,9 +174,9 @@ pub async fn find_refresh(
 /// caller looks it up with [`find_refresh`] to tell those apart.
 pub async fn rotate(
     db: &Db,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     token_hash: &str,
-    client_id: &str,
+    client_id: &ClientId,
     now: i64,
 ) -> StoreResult<Option<RefreshToken>> {
     let sql = concat!(
@@ -188,7 +198,12 @@ pub async fn rotate(
 /// revocation of a refresh token: RFC 7009 §2.1). The grant row is marked first: tokens a
 /// concurrent redemption mints afterwards are dead on arrival. Idempotent; returns how many
 /// tokens were live.
-pub async fn revoke_grant(db: &Db, tenant_id: &str, grant_id: &str, now: i64) -> StoreResult<u64> {
+pub async fn revoke_grant(
+    db: &Db,
+    tenant_id: &TenantId,
+    grant_id: &str,
+    now: i64,
+) -> StoreResult<u64> {
     super::grants::revoke(db, tenant_id, grant_id, now).await?;
     let refresh = with_db!(db, |pool| sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $3 \

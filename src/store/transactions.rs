@@ -4,18 +4,19 @@
 //! is useless there.
 
 use super::{Db, StoreResult};
+use crate::ids::{ClientId, TenantId, UserId};
 use crate::with_db;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LoginTransaction {
     pub id: String,
-    pub tenant_id: String,
-    pub client_id: String,
+    pub tenant_id: TenantId,
+    pub client_id: ClientId,
     pub browser_hash: String,
     /// JSON of the validated authorization request.
     pub request: String,
     pub stage: String,
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub auth_time: Option<i64>,
     pub amr: String,
     /// Wrong passwords evaluated in this transaction. Not a limit (those are `rate_limits`,
@@ -61,7 +62,11 @@ pub async fn create(db: &Db, t: &LoginTransaction) -> StoreResult<()> {
     Ok(())
 }
 
-pub async fn find(db: &Db, tenant_id: &str, id: &str) -> StoreResult<Option<LoginTransaction>> {
+pub async fn find(
+    db: &Db,
+    tenant_id: &TenantId,
+    id: &str,
+) -> StoreResult<Option<LoginTransaction>> {
     let sql = concat!(
         "SELECT ",
         columns!(),

@@ -10,6 +10,7 @@
 //! back, so every early `?` return undoes the change.
 
 use super::{Db, StoreResult};
+use crate::ids::UserId;
 
 /// An open transaction on one backend.
 pub enum Tx {
@@ -98,7 +99,7 @@ impl Tx {
     /// two simultaneous first binds each see "no factor yet" and each write recovery codes, or
     /// two removals each see "one left" and remove the last two. The user's row is locked until
     /// commit; on SQLite `BEGIN IMMEDIATE` already holds the database's write lock.
-    pub async fn lock_user(&mut self, user_id: &str) -> StoreResult<()> {
+    pub async fn lock_user(&mut self, user_id: &UserId) -> StoreResult<()> {
         if let Tx::Postgres(t) = self {
             sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
                 .bind(user_id)

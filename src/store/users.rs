@@ -1,5 +1,6 @@
 //! Users: email unique per tenant (stored lowercased), optional username, argon2id PHC hash.
 
+use crate::ids::{TenantId, UserId};
 use serde::Serialize;
 
 use super::{Db, StoreError, StoreResult, conflict, new_id};
@@ -8,8 +9,8 @@ use crate::with_db;
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct User {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: UserId,
+    pub tenant_id: TenantId,
     pub email: String,
     pub username: Option<String>,
     pub name: Option<String>,
@@ -26,7 +27,7 @@ pub struct User {
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub email: String,
     pub username: Option<String>,
     pub name: Option<String>,
@@ -95,7 +96,11 @@ pub async fn create(db: &Db, u: &NewUser) -> StoreResult<User> {
 }
 
 /// Finds a user by email or username (sign-in accepts either).
-pub async fn find_by_login(db: &Db, tenant_id: &str, login: &str) -> StoreResult<Option<User>> {
+pub async fn find_by_login(
+    db: &Db,
+    tenant_id: &TenantId,
+    login: &str,
+) -> StoreResult<Option<User>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
@@ -109,7 +114,7 @@ pub async fn find_by_login(db: &Db, tenant_id: &str, login: &str) -> StoreResult
         .await?))
 }
 
-pub async fn get(db: &Db, tenant_id: &str, user_id: &str) -> StoreResult<User> {
+pub async fn get(db: &Db, tenant_id: &TenantId, user_id: &UserId) -> StoreResult<User> {
     let sql = concat!(
         "SELECT ",
         columns!(),
@@ -123,7 +128,7 @@ pub async fn get(db: &Db, tenant_id: &str, user_id: &str) -> StoreResult<User> {
     user.ok_or_else(|| StoreError::NotFound("unknown user".into()))
 }
 
-pub async fn list(db: &Db, tenant_id: &str) -> StoreResult<Vec<User>> {
+pub async fn list(db: &Db, tenant_id: &TenantId) -> StoreResult<Vec<User>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
@@ -135,7 +140,7 @@ pub async fn list(db: &Db, tenant_id: &str) -> StoreResult<Vec<User>> {
         .await?))
 }
 
-pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> StoreResult<()> {
+pub async fn set_password_hash(db: &Db, user_id: &UserId, hash: &str) -> StoreResult<()> {
     with_db!(db, |pool| sqlx::query(
         "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1"
     )
@@ -148,7 +153,7 @@ pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> StoreResul
     Ok(())
 }
 
-pub async fn mark_email_verified(db: &Db, user_id: &str) -> StoreResult<()> {
+pub async fn mark_email_verified(db: &Db, user_id: &UserId) -> StoreResult<()> {
     with_db!(db, |pool| sqlx::query(
         "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE id = $1"
     )

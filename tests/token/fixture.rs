@@ -33,11 +33,11 @@ pub enum Auth {
 
 pub struct Fixture {
     pub srv: TestServer,
-    pub tenant_id: String,
+    pub tenant_id: gatehouse::ids::TenantId,
     pub issuer: String,
     pub conf: Creds,
     pub public: Creds,
-    pub user_id: String,
+    pub user_id: gatehouse::ids::UserId,
     /// A live SSO session of the user: codes name it, as the hosted login's codes do.
     pub session_id: String,
 }
@@ -66,8 +66,8 @@ impl Fixture {
             .await;
         let mut f = Fixture {
             issuer: srv.issuer("acme"),
-            tenant_id: tenant["id"].as_str().unwrap().to_owned(),
-            user_id: user["id"].as_str().unwrap().to_owned(),
+            tenant_id: tenant["id"].as_str().unwrap().into(),
+            user_id: user["id"].as_str().unwrap().into(),
             conf: Creds {
                 id: String::new(),
                 secret: None,
@@ -137,7 +137,7 @@ impl Fixture {
             id: random::sha256_hex(&code),
             grant_id: uuid::Uuid::new_v4().to_string(),
             tenant_id: self.tenant_id.clone(),
-            client_id: client.id.clone(),
+            client_id: client.id.as_str().into(),
             user_id: self.user_id.clone(),
             session_id: Some(self.session_id.clone()),
             redirect_uri: if public { PUBLIC_REDIRECT } else { REDIRECT }.into(),

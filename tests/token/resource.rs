@@ -174,7 +174,7 @@ async fn introspection_documents(backend: Backend) {
     assert_eq!(doc["token_type"], "refresh_token");
     assert_eq!(doc["scope"], "openid email profile");
     assert_eq!(doc["client_id"], f.conf.id);
-    assert_eq!(doc["sub"], f.user_id);
+    assert_eq!(doc["sub"], f.user_id.as_str());
     assert_eq!(doc["username"], EMAIL);
     assert_eq!(doc["iss"], f.issuer);
     assert!(doc["exp"].as_i64().unwrap() > doc["iat"].as_i64().unwrap());

@@ -6,6 +6,7 @@ pub mod client_credentials;
 pub mod issue;
 pub mod refresh_token;
 
+use crate::ids::UserId;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -65,7 +66,7 @@ impl GrantCtx<'_> {
 
     /// The user a grant acts for. A user deleted or locked since the login cannot receive new
     /// tokens: the grant is no longer valid (`invalid_grant`).
-    pub async fn active_user(&self, user_id: &str) -> Result<User, OAuthError> {
+    pub async fn active_user(&self, user_id: &UserId) -> Result<User, OAuthError> {
         match users::get(&self.state.db, &self.tenant.id, user_id).await {
             Ok(u) if !u.locked => Ok(u),
             Ok(_) | Err(StoreError::NotFound(_)) => Err(OAuthError::invalid_grant(
