@@ -14,13 +14,12 @@ use super::guard::{self, Visitor};
 use super::manage::{actor, change, home, recent_visitor};
 use super::proof::{self, Gate};
 use crate::mfa::factor::{self, Confirmation, Pending};
-use crate::mfa::sent_code::SetupTo;
 use crate::mfa::service::{Enrolment, MailboxProof};
 use crate::mfa::{enrolment, totp};
 use crate::model::{MfaMethod, TenantMfaPolicy, now};
 use crate::state::{AppState, TenantCtx};
 use crate::store::{factors, sessions};
-use crate::web::client_ip::{ClientIp, limit_key};
+use crate::web::client_ip::ClientIp;
 use crate::web::pages::Base;
 use crate::web::say::Say;
 use crate::web::setup::{self, Choose, CodeSetup, MethodChoice};
@@ -238,22 +237,15 @@ async fn submit(
         {
             proof::gate(state, ctx, headers, &v, &path).await?;
         }
-        let (say, pending) = match address {
-            Err(words) => (setup::say_unusable(words), pending),
-            Ok(address) => {
-                let network = limit_key(client_ip);
-                let to = SetupTo {
-                    tenant: &ctx.tenant,
-                    user: &v.user,
-                    address: &address,
-                    scope: &v.session.id,
-                    ip: Some(&network),
-                };
-                setup::send_code(&deps, to, &pending, resend)
-                    .await
-                    .or_500(state, ctx)?
-            }
+        let from = setup::Sender {
+            tenant: &ctx.tenant,
+            user: &v.user,
+            scope: &v.session.id,
+            ip: client_ip,
         };
+        let (say, pending) = setup::send_code(&deps, from, address, &pending, resend)
+            .await
+            .or_500(state, ctx)?;
         return page(state, ctx, &v, &pending, field("label"), say);
     }
     enable(

@@ -16,6 +16,24 @@ pub struct UserRequest {
     pub phone_verified: bool,
 }
 
+/// An admin's change to one user, for the audit log.
+fn user_event<'a>(
+    tenant: &'a tenants::Tenant,
+    user: &'a User,
+    actor: &'a str,
+    event: &'a str,
+    detail: serde_json::Value,
+) -> audit::NewEvent<'a> {
+    audit::NewEvent {
+        tenant_id: Some(&tenant.id),
+        user_id: Some(&user.id),
+        actor,
+        event,
+        detail,
+        ..Default::default()
+    }
+}
+
 /// A typed number as stored (E.164), or the page's words for why it cannot be one.
 fn parse_phone(tenant: &tenants::Tenant, typed: &str) -> AdminResult<String> {
     crate::phone::parse_mobile(typed, &tenant.sms_default_region)
@@ -63,14 +81,13 @@ pub async fn create(
     .await?;
     audit::record(
         db,
-        audit::NewEvent {
-            tenant_id: Some(&tenant.id),
-            user_id: Some(&user.id),
+        user_event(
+            &tenant,
+            &user,
             actor,
-            event: "user.created",
-            detail: json!({ "email": user.email }),
-            ..Default::default()
-        },
+            "user.created",
+            json!({ "email": user.email }),
+        ),
     )
     .await?;
     Ok(user)
@@ -109,22 +126,16 @@ pub async fn update(
     };
     users::update_profile(db, &user.id, &changes).await?;
     let after = users::get(db, &tenant.id, &user.id).await?;
+    // The number's country, never the number (it is the user's, not the log's).
+    let detail = json!({
+        "name_changed": after.name != user.name,
+        "phone_changed": after.phone != user.phone,
+        "phone_country": after.phone.as_deref().and_then(crate::phone::country_code),
+        "phone_verified": after.phone_verified,
+    });
     audit::record(
         db,
-        audit::NewEvent {
-            tenant_id: Some(&tenant.id),
-            user_id: Some(&user.id),
-            actor,
-            event: "user.updated",
-            // The number's country, never the number (it is the user's, not the log's).
-            detail: json!({
-                "name_changed": after.name != user.name,
-                "phone_changed": after.phone != user.phone,
-                "phone_country": after.phone.as_deref().and_then(crate::phone::country_code),
-                "phone_verified": after.phone_verified,
-            }),
-            ..Default::default()
-        },
+        user_event(&tenant, &user, actor, "user.updated", detail),
     )
     .await?;
     Ok(after)

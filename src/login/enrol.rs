@@ -15,14 +15,13 @@ use super::tx::{load_at, record_second_factor};
 use super::tx_form::load_posted;
 use crate::mfa::factor::{self, Confirmation, Confirmed, Pending};
 use crate::mfa::proven::Method;
-use crate::mfa::sent_code::SetupTo;
 use crate::mfa::service::{self as mfa, Enrolment};
 use crate::mfa::{enrolment, totp};
 use crate::model::{EnrollmentProof, MfaMethod};
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
 use crate::web::browser::Browser;
-use crate::web::client_ip::{ClientIp, limit_key};
+use crate::web::client_ip::ClientIp;
 use crate::web::pages::Base;
 use crate::web::say::Say;
 use crate::web::setup;
@@ -264,22 +263,15 @@ pub async fn submit(
         }
         let resend = form.get("action") == "resend";
         let address = setup::address_to_send(&ctx.tenant, &pending, form.get("address"), resend);
-        let (say, pending) = match address {
-            Err(words) => (setup::say_unusable(words), pending),
-            Ok(address) => {
-                let network = limit_key(client_ip);
-                let to = SetupTo {
-                    tenant: &ctx.tenant,
-                    user: &user,
-                    address: &address,
-                    scope: &tx.row.id,
-                    ip: Some(&network),
-                };
-                setup::send_code(&deps, to, &pending, resend)
-                    .await
-                    .or_500(state, ctx)?
-            }
+        let from = setup::Sender {
+            tenant: &ctx.tenant,
+            user: &user,
+            scope: &tx.row.id,
+            ip: client_ip,
         };
+        let (say, pending) = setup::send_code(&deps, from, address, &pending, resend)
+            .await
+            .or_500(state, ctx)?;
         let sealed = enrolment::seal(&state.secret, &user.id, &pending, deps.now)
             .ok_or("sealing failed")
             .or_500(state, ctx)?;

@@ -5,13 +5,11 @@
 //! own purposes, `email_setup` and `email_sign_in`) beside the second-factor limits of
 //! `attempts::check`. `amr` `["pwd","otp","mfa"]`, `acr` `mfa` (DESIGN.md §6).
 
-use super::factor::{
-    ChallengeTo, Confirmation, Confirmed, Description, Factor, Pending, Prompt, label_or,
-};
+use super::factor::{Confirmation, Confirmed, Description, Factor, Pending, Prompt, label_or};
 use super::proven::Method;
 use super::{MfaDeps, sent_code};
 use crate::model::MfaMethod;
-use crate::otp::{Checked, OtpError, Purpose, Sent, mask_email};
+use crate::otp::{Checked, Purpose, mask_email};
 use crate::store::StoreResult;
 use crate::store::factors::Factor as StoredFactor;
 use crate::store::users::User;
@@ -36,6 +34,7 @@ pub fn parse_address(typed: &str) -> Option<String> {
 
 impl Factor for EmailCode {
     const KIND: MfaMethod = MfaMethod::Email;
+    const SIGN_IN: Option<Purpose> = Some(Purpose::EmailSignIn);
     const PROVES: Method = Method::EmailCode;
 
     fn describe() -> Description {
@@ -74,22 +73,6 @@ impl Factor for EmailCode {
         let label = label_or(label, address);
         let confirmed = Confirmed::sent_to(MfaMethod::Email, label, address, proves_mailbox);
         sent_code::confirm_setup(deps, Purpose::EmailSetup, user, code, confirmed).await
-    }
-
-    async fn challenge(
-        deps: &MfaDeps<'_>,
-        to: ChallengeTo<'_>,
-        resend: bool,
-    ) -> Result<Option<Sent>, OtpError> {
-        sent_code::challenge(deps, Purpose::EmailSignIn, to, resend).await
-    }
-
-    async fn verify(
-        deps: &MfaDeps<'_>,
-        user: &User,
-        code: &str,
-    ) -> StoreResult<Option<StoredFactor>> {
-        sent_code::verify(deps, Purpose::EmailSignIn, MfaMethod::Email, user, code).await
     }
 }
 

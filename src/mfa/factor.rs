@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::MfaDeps;
 use super::proven::Method;
 use crate::model::MfaMethod;
-use crate::otp::{Checked, OtpError, Sent};
+use crate::otp::{Checked, OtpError, Purpose, Sent};
 use crate::store::StoreResult;
 use crate::store::factors::{Factor as StoredFactor, NewFactor};
 use crate::store::tenants::Tenant;
@@ -178,13 +178,25 @@ pub trait Factor {
         code: &str,
     ) -> impl Future<Output = StoreResult<Confirmation>> + Send;
 
-    /// Makes a sign-in challenge answerable: mails a code unless a live one stands (`resend`: a
+    /// The purpose of this factor's sign-in codes when they are *sent* (email, SMS): the
+    /// default [`Self::challenge`] and [`Self::verify`] then send and check them through
+    /// `sent_code`, the same for every such factor. `None`: the factor overrides both.
+    const SIGN_IN: Option<Purpose> = None;
+
+    /// Makes a sign-in challenge answerable: sends a code unless a live one stands (`resend`: a
     /// fresh one, within the throttles). Nothing to do for an authenticator app (`Ok(None)`).
     fn challenge(
         deps: &MfaDeps<'_>,
         to: ChallengeTo<'_>,
         resend: bool,
-    ) -> impl Future<Output = Result<Option<Sent>, OtpError>> + Send;
+    ) -> impl Future<Output = Result<Option<Sent>, OtpError>> + Send {
+        async move {
+            match Self::SIGN_IN {
+                Some(purpose) => super::sent_code::challenge(deps, purpose, to, resend).await,
+                None => Ok(None),
+            }
+        }
+    }
 
     /// Checks a sign-in code against the user's factors of this kind; the factor it matched.
     /// Only through `attempts::check`, which reserves the attempt first.
@@ -192,7 +204,16 @@ pub trait Factor {
         deps: &MfaDeps<'_>,
         user: &User,
         code: &str,
-    ) -> impl Future<Output = StoreResult<Option<StoredFactor>>> + Send;
+    ) -> impl Future<Output = StoreResult<Option<StoredFactor>>> + Send {
+        async move {
+            match Self::SIGN_IN {
+                Some(purpose) => {
+                    super::sent_code::verify(deps, purpose, Self::KIND, user, code).await
+                }
+                None => Ok(None),
+            }
+        }
+    }
 }
 
 /// Runs `$body` with `$F` naming the implementation of `$kind`, or `$other` for a kind this

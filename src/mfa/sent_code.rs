@@ -8,35 +8,16 @@ use super::factor::{ChallengeTo, Confirmation, Confirmed};
 use crate::model::MfaMethod;
 use crate::otp::{Checked, Codes, OtpError, Purpose, Recipient, Sent};
 use crate::store::factors::{self, Factor as StoredFactor};
-use crate::store::tenants::Tenant;
 use crate::store::users::User;
 use crate::store::{StoreResult, otp};
-
-/// Where a set-up code goes: the address or number being enrolled, for this sign-in or session
-/// (`scope`), from this client network (`ip`).
-#[derive(Clone, Copy)]
-pub struct SetupTo<'a> {
-    pub tenant: &'a Tenant,
-    pub user: &'a User,
-    pub address: &'a str,
-    pub scope: &'a str,
-    pub ip: Option<&'a str>,
-}
 
 /// Sends a set-up code for `purpose`, within every limit of [`crate::otp`].
 pub async fn send_setup(
     deps: &MfaDeps<'_>,
     purpose: Purpose,
-    to: SetupTo<'_>,
+    to: Recipient<'_>,
 ) -> Result<Sent, OtpError> {
-    let recipient = Recipient {
-        tenant: to.tenant,
-        user: to.user,
-        address: to.address,
-        scope: to.scope,
-        ip: to.ip,
-    };
-    Codes::of(deps).send(purpose, recipient, deps.now).await
+    Codes::of(deps).send(purpose, to, deps.now).await
 }
 
 /// The sign-in challenge of a factor with a `target`: sends `purpose`'s code there unless a

@@ -8,13 +8,11 @@
 //! A text proves nothing of the mailbox, so a first SMS factor always waits for the enrolment
 //! proof; a bound factor marks its number verified on the user (`users::mark_phone_verified`).
 
-use super::factor::{
-    ChallengeTo, Confirmation, Confirmed, Description, Factor, Pending, Prompt, label_or,
-};
+use super::factor::{Confirmation, Confirmed, Description, Factor, Pending, Prompt, label_or};
 use super::proven::Method;
 use super::{MfaDeps, sent_code};
 use crate::model::MfaMethod;
-use crate::otp::{Checked, OtpError, Purpose, Sent};
+use crate::otp::{Checked, Purpose};
 use crate::phone;
 use crate::store::StoreResult;
 use crate::store::factors::Factor as StoredFactor;
@@ -24,6 +22,7 @@ pub struct SmsCode;
 
 impl Factor for SmsCode {
     const KIND: MfaMethod = MfaMethod::Sms;
+    const SIGN_IN: Option<Purpose> = Some(Purpose::SmsSignIn);
     const PROVES: Method = Method::Sms;
 
     fn describe() -> Description {
@@ -68,21 +67,5 @@ impl Factor for SmsCode {
             ..Confirmed::sent_to(MfaMethod::Sms, label, number, false)
         };
         sent_code::confirm_setup(deps, Purpose::SmsSetup, user, code, confirmed).await
-    }
-
-    async fn challenge(
-        deps: &MfaDeps<'_>,
-        to: ChallengeTo<'_>,
-        resend: bool,
-    ) -> Result<Option<Sent>, OtpError> {
-        sent_code::challenge(deps, Purpose::SmsSignIn, to, resend).await
-    }
-
-    async fn verify(
-        deps: &MfaDeps<'_>,
-        user: &User,
-        code: &str,
-    ) -> StoreResult<Option<StoredFactor>> {
-        sent_code::verify(deps, Purpose::SmsSignIn, MfaMethod::Sms, user, code).await
     }
 }

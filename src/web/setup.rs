@@ -7,14 +7,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
+use super::client_ip::limit_key;
 use super::pages::Base;
 use super::say::{COUNTRY_NOT_ALLOWED, Say, say_checked, say_sent};
 use crate::mfa::MfaDeps;
 use crate::mfa::email_code::parse_address;
 use crate::mfa::factor::Pending;
-use crate::mfa::sent_code::{SetupTo, send_setup};
+use crate::mfa::sent_code::send_setup;
 use crate::model::MfaMethod;
-use crate::otp::{Checked, OtpError, Purpose, Sent, mask_email};
+use crate::otp::{Checked, OtpError, Purpose, Recipient, Sent, mask_email};
 use crate::state::{AppState, TenantCtx};
 use crate::store::tenants::Tenant;
 use crate::store::users::User;
@@ -169,21 +170,42 @@ pub fn address_to_send(
     Ok(number.e164)
 }
 
+/// Who sends a set-up code, from where: the tenant and user, the sign-in transaction or
+/// session (`scope`, for the per-scope throttle) and the client's IP (the per-IP cap on texts).
+pub struct Sender<'a> {
+    pub tenant: &'a Tenant,
+    pub user: &'a User,
+    pub scope: &'a str,
+    pub ip: std::net::IpAddr,
+}
+
 /// "Send" / "Request a new code" on a set-up page: sends a set-up code to `address` (`Err`:
-/// nothing is sent, the page says why) for this sign-in or session and client network, and
-/// returns what the page says and the enrolment from then on: the new address once a code
-/// went to it, else the previous one.
+/// nothing is sent, the page says why), and returns what the page says and the enrolment from
+/// then on: the new address once a code went to it, else the previous one.
 pub async fn send_code(
     deps: &MfaDeps<'_>,
-    to: SetupTo<'_>,
+    from: Sender<'_>,
+    address: Result<String, &'static str>,
     pending: &Pending,
     resend: bool,
 ) -> Result<(Say, Pending), OtpError> {
+    let address = match address {
+        Ok(a) => a,
+        Err(words) => return Ok((say_unusable(words), pending.clone())),
+    };
     let sms = pending.kind() == MfaMethod::Sms;
     let purpose = if sms {
         Purpose::SmsSetup
     } else {
         Purpose::EmailSetup
+    };
+    let network = limit_key(from.ip);
+    let to = Recipient {
+        tenant: from.tenant,
+        user: from.user,
+        address: &address,
+        scope: from.scope,
+        ip: Some(&network),
     };
     let outcome = send_setup(deps, purpose, to).await;
     let went = matches!(outcome, Ok(Sent::Sent { .. }));
@@ -196,7 +218,7 @@ pub async fn send_code(
         });
     }
     let pending = if went {
-        pending.with_sent_to(Some(to.address.to_owned()))
+        pending.with_sent_to(Some(address))
     } else {
         pending.clone()
     };
@@ -204,7 +226,7 @@ pub async fn send_code(
 }
 
 /// The page's words for an address or number that cannot receive a code.
-pub fn say_unusable(error: &'static str) -> Say {
+fn say_unusable(error: &'static str) -> Say {
     Say {
         error: Some(error),
         status: Some(StatusCode::BAD_REQUEST),
