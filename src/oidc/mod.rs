@@ -28,7 +28,15 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/t/{tenant}/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
+            get(discovery::provider_metadata),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server/t/{tenant}",
+            get(discovery::provider_metadata),
+        )
+        .route(
+            "/t/{tenant}/.well-known/oauth-authorization-server",
+            get(discovery::provider_metadata),
         )
         .route("/t/{tenant}/jwks", get(jwks::jwks))
         .route("/t/{tenant}/token", post(token::token))
