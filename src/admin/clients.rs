@@ -29,6 +29,8 @@ pub struct ClientRequest {
     pub scope: Option<String>,
     /// May receive offline access: `offline_access` grants survive the SSO session.
     pub offline_access: bool,
+    /// Exact origins of browser applications that call the token endpoints (CORS).
+    pub web_origins: Vec<String>,
 }
 
 /// A registered client and, for confidential clients, its secret: shown once, stored hashed.
@@ -129,6 +131,12 @@ pub async fn create(
         .map(|u| validate_redirect_uri(u))
         .collect::<Result<Vec<_>, _>>()
         .map_err(AdminError::Invalid)?;
+    let web_origins = req
+        .web_origins
+        .iter()
+        .map(|o| crate::oidc::cors::validate_origin(o))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(AdminError::Invalid)?;
     let max = tokens.max_lifetime_secs;
     let access = ttl(
         req.access_token_ttl_secs,
@@ -191,6 +199,7 @@ pub async fn create(
         refresh_token_ttl_secs: refresh,
         scope,
         offline_access: req.offline_access,
+        web_origins,
     };
     let client = clients::create(db, &new).await?;
     audit::record(

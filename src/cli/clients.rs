@@ -28,6 +28,7 @@ pub async fn client_command(
                 refresh_token_ttl_secs: c.refresh_token_ttl,
                 scope: c.scope,
                 offline_access: c.offline_access,
+                web_origins: c.web_origins,
             };
             let created = admin::clients::create(&db, &tokens, CLI_ACTOR, &c.tenant, req).await?;
             let mut value = serde_json::to_value(&created.client)?;

@@ -6,6 +6,7 @@ pub mod authz_request;
 pub mod bearer;
 pub mod claims;
 pub mod client_auth;
+pub mod cors;
 pub mod discovery;
 pub mod end_session;
 pub mod error;
@@ -24,8 +25,33 @@ use axum::routing::{get, post};
 
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
+    // The endpoints browser applications call with fetch: CORS for their clients' origins.
+    let for_browsers = Router::new()
+        .route(
+            "/t/{tenant}/token",
+            post(token::token).options(cors::preflight),
+        )
+        .route(
+            "/t/{tenant}/userinfo",
+            get(userinfo::get)
+                .post(userinfo::post)
+                .options(cors::preflight),
+        )
+        .route(
+            "/t/{tenant}/revoke",
+            post(revoke::revoke).options(cors::preflight),
+        )
+        .route(
+            "/t/{tenant}/introspect",
+            post(introspect::introspect).options(cors::preflight),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::allow_client_origin,
+        ));
     Router::new()
+        .merge(for_browsers)
         .route(
             "/t/{tenant}/.well-known/openid-configuration",
             get(discovery::provider_metadata),
@@ -39,13 +65,6 @@ pub fn router() -> Router<AppState> {
             get(discovery::provider_metadata),
         )
         .route("/t/{tenant}/jwks", get(jwks::jwks))
-        .route("/t/{tenant}/token", post(token::token))
-        .route(
-            "/t/{tenant}/userinfo",
-            get(userinfo::get).post(userinfo::post),
-        )
-        .route("/t/{tenant}/revoke", post(revoke::revoke))
-        .route("/t/{tenant}/introspect", post(introspect::introspect))
         .route(
             "/t/{tenant}/logout",
             get(end_session::logout_get).post(end_session::logout_post),

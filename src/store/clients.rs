@@ -32,6 +32,8 @@ pub struct Client {
     pub scope: String,
     /// May receive offline access (OIDC Core §11): a grant that survives the SSO session.
     pub offline_access: bool,
+    /// Exact origins whose pages may read this client's token-endpoint answers (CORS).
+    pub web_origins: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -71,6 +73,7 @@ struct ClientRow {
     refresh_token_ttl_secs: i64,
     scope: String,
     offline_access: bool,
+    web_origins: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -82,6 +85,7 @@ impl From<ClientRow> for Client {
         let post_logout_redirect_uris =
             list("post_logout_redirect_uris", &r.post_logout_redirect_uris);
         let grant_types = list("grant_types", &r.grant_types);
+        let web_origins = list("web_origins", &r.web_origins);
         Client {
             id: r.id,
             tenant_id: r.tenant_id,
@@ -101,6 +105,7 @@ impl From<ClientRow> for Client {
             refresh_token_ttl_secs: r.refresh_token_ttl_secs,
             scope: r.scope,
             offline_access: r.offline_access,
+            web_origins,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -141,6 +146,8 @@ pub struct NewClient {
     /// Space-separated, already validated (see `admin::clients`); empty for none.
     pub scope: String,
     pub offline_access: bool,
+    /// Validated exact origins (see `oidc::cors::validate_origin`).
+    pub web_origins: Vec<String>,
 }
 
 /// The column list every query of this file selects, as a literal for `concat!`.
@@ -149,7 +156,7 @@ macro_rules! columns {
         "id, tenant_id, name, secret_hash, is_public, first_party, \
     token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, grant_types, \
     mfa_policy, trust_policy, id_token_alg, access_token_ttl_secs, id_token_ttl_secs, \
-    refresh_token_ttl_secs, scope, offline_access, created_at, updated_at"
+    refresh_token_ttl_secs, scope, offline_access, web_origins, created_at, updated_at"
     };
 }
 
@@ -158,7 +165,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         "INSERT INTO clients (",
         columns!(),
         ") VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
          RETURNING ",
         columns!(),
         ""
@@ -182,6 +189,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         .bind(c.refresh_token_ttl_secs)
         .bind(&c.scope)
         .bind(c.offline_access)
+        .bind(json_list(&c.web_origins))
         .bind(now())
         .fetch_one(pool)
         .await

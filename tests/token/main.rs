@@ -6,6 +6,7 @@
 mod common;
 
 mod code;
+mod cors;
 mod fixture;
 mod grants;
 mod refresh;

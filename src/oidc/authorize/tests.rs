@@ -21,6 +21,7 @@ fn client(public: bool) -> Client {
         refresh_token_ttl_secs: 600,
         scope: String::new(),
         offline_access: false,
+        web_origins: Vec::new(),
         created_at: 0,
         updated_at: 0,
     }
