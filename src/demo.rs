@@ -130,6 +130,8 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
                     scope: None,
                     offline_access: false,
                     web_origins: Vec::new(),
+                    backchannel_logout_uri: None,
+                    backchannel_logout_session_required: false,
                 },
             )
             .await?;

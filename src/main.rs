@@ -196,6 +196,13 @@ pub(crate) struct ClientCreate {
     /// token, userinfo, revocation or introspection endpoint; repeatable. No wildcards.
     #[arg(long = "web-origin")]
     web_origins: Vec<String>,
+    /// Back-Channel Logout: where Gatehouse POSTs a logout token when a sign-in session this
+    /// client got tokens in ends.
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in the logout token (Gatehouse always sends it).
+    #[arg(long)]
+    backchannel_logout_session_required: bool,
 }
 
 #[derive(Subcommand)]

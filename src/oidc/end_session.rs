@@ -156,9 +156,10 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
     }
     // OIDC Core §11: the session's refresh tokens end with it (offline grants survive).
     if let Some(s) = &session {
-        signout::end_session(&state.db, &ctx.tenant.id, &s.id, now())
+        let ended = signout::end_session(&state.db, &ctx.tenant.id, &s.id, now())
             .await
             .or_500(state, ctx)?;
+        super::backchannel::spawn(state, ctx, ended.session_ids);
     }
     let secure = state.is_https();
     let mut res = match redirect {
