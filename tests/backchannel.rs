@@ -75,8 +75,8 @@ async fn wait_for(r: &Receiver, n: usize) -> Vec<String> {
 
 /// Checks a logout token as a client must (§2.6): signature, `typ`, `iss`, `aud`, `events`,
 /// `sid`/`sub` of the session, no `nonce`.
-fn check(srv: &TestServer, token: &str, rp: &Rp, id: &Value) -> Map<String, Value> {
-    let v = gatehouse::crypto::jwt::verify(&srv.state.keys.current().set, token)
+async fn check(srv: &TestServer, token: &str, rp: &Rp, id: &Value) -> Map<String, Value> {
+    let v = gatehouse::crypto::jwt::verify(&srv.keys("acme").await, token)
         .expect("a logout token signed by the tenant's key");
     assert_eq!(v.typ.as_deref(), Some("logout+jwt"));
     let c = v.claims;
@@ -120,7 +120,7 @@ async fn clients_hear_when_a_session_ends(backend: Backend) {
     let got = wait_for(&receiver, 2).await;
     assert_eq!(got[0], got[1], "the retry sends the same token");
     assert_eq!(first[0], got[0]);
-    let claims = check(&srv, &got[0], &rp, &id);
+    let claims = check(&srv, &got[0], &rp, &id).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         receiver.received.lock().unwrap().len(),
@@ -167,7 +167,7 @@ async fn an_mfa_reset_tells_the_clients(backend: Backend) {
     assert_eq!(out["sessions_ended"], 1);
     let got = receiver.received.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "delivered before the command returned");
-    let v = gatehouse::crypto::jwt::verify(&srv.state.keys.current().set, &got[0]).unwrap();
+    let v = gatehouse::crypto::jwt::verify(&srv.keys("acme").await, &got[0]).unwrap();
     assert_eq!(v.claims["sid"], id["sid"]);
     assert_eq!(v.claims["sub"], id["sub"]);
 }

@@ -92,7 +92,9 @@ pub async fn user_command(
             let reset = mfa::reset::reset(&db, &notifier, now(), &t, &u, CLI_ACTOR).await?;
             let removed = reset.factors_removed;
             // The clients of the ended sessions hear of it before the command returns.
-            let keys = gatehouse::crypto::keys::KeySet::load(&config.keys.dir)?;
+            let retire_after = config.tokens.max_lifetime_secs;
+            let keys =
+                gatehouse::crypto::tenant_keys::open(&config.keys.dir, &t.id, retire_after, now())?;
             let base = gatehouse::resolve_public_url(&config, config.server.listen);
             let issuer = format!("{base}/t/{}", t.slug);
             let sids = &reset.ended.session_ids;

@@ -119,7 +119,10 @@ pub fn spawn(state: &AppState, ctx: &TenantCtx, session_ids: Vec<String>) {
     }
     let (state, tenant_id, issuer) = (state.clone(), ctx.tenant.id.clone(), ctx.issuer.clone());
     tokio::spawn(async move {
-        let keys = state.keys.current();
+        let keys = match state.keys.current(&tenant_id) {
+            Ok(k) => k,
+            Err(e) => return tracing::error!(error = %e, "no keys to sign logout tokens"),
+        };
         let now = crate::model::now();
         match deliveries(&state.db, &keys.set, &issuer, &tenant_id, &session_ids, now).await {
             Ok(ds) => deliver_all(&state.http, ds).await,

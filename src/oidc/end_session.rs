@@ -80,7 +80,12 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
     // token for a client of this tenant (an access token, say) is no hint at all: the user is
     // asked to confirm.
     let hint = match p("id_token_hint") {
-        Some(t) => match jwt::verify(&state.keys.current().set, t) {
+        Some(t) => match state
+            .keys
+            .current(&ctx.tenant.id)
+            .map_err(|e| e.to_string())
+            .and_then(|k| jwt::verify(&k.set, t).map_err(|e| e.to_string()))
+        {
             Ok(v) if v.claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer.as_str()) => {
                 id_token_hint(state, ctx, v).await.or_500(state, ctx)?
             }

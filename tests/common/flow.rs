@@ -138,8 +138,8 @@ pub fn app_redirect(res: &Response, rp: &Rp) -> std::collections::HashMap<String
 pub async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
     let token = tokens(srv, rp, res).await;
     let jwt = token["id_token"].as_str().expect("id_token");
-    let verified = gatehouse::crypto::jwt::verify(&srv.state.keys.current().set, jwt)
-        .expect("valid signature");
+    let verified =
+        gatehouse::crypto::jwt::verify(&srv.keys(&rp.tenant).await, jwt).expect("valid signature");
     serde_json::Value::Object(verified.claims)
 }
 
