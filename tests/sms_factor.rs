@@ -151,7 +151,7 @@ async fn required_sign_in_enrols_a_phone_and_signs_in_with_it(backend: Backend) 
     let done = form_with(&html, &url, "tx");
     let res = b.follow(&srv.base, b.submit(&done).await).await;
     let token = tokens(&srv, &rp, &res).await;
-    let c = id_token_claims(&srv, &token);
+    let c = id_token_claims(&srv, &rp, &token).await;
     assert_eq!(amr_acr(&c), (SMS_AMR(), json!("mfa")));
     // The number the code was read at is the user's, verified.
     let info = userinfo(&srv, &rp, &token).await;

@@ -29,6 +29,8 @@ pub async fn client_command(
                 scope: c.scope,
                 offline_access: c.offline_access,
                 web_origins: c.web_origins,
+                backchannel_logout_uri: c.backchannel_logout_uri,
+                backchannel_logout_session_required: c.backchannel_logout_session_required,
             };
             let created = admin::clients::create(&db, &tokens, CLI_ACTOR, &c.tenant, req).await?;
             let mut value = serde_json::to_value(&created.client)?;

@@ -133,7 +133,38 @@ pub fn app_redirect(res: &Response, rp: &Rp) -> std::collections::HashMap<String
     browser::query(&loc)
 }
 
-/// Redeems the code of an application redirect at the token endpoint: the token response.
+/// Redeems the code of an application redirect at the token endpoint and returns the verified
+/// ID token's claims.
+pub async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
+    id_token_claims(srv, rp, &tokens(srv, rp, res).await).await
+}
+
+/// The verified claims of a token response's ID token.
+pub async fn id_token_claims(
+    srv: &TestServer,
+    rp: &Rp,
+    token: &serde_json::Value,
+) -> serde_json::Value {
+    let jwt = token["id_token"].as_str().expect("id_token");
+    let verified =
+        gatehouse::crypto::jwt::verify(&srv.keys(&rp.tenant).await, jwt).expect("valid signature");
+    serde_json::Value::Object(verified.claims)
+}
+
+/// The UserInfo response for a token response's access token.
+pub async fn userinfo(srv: &TestServer, rp: &Rp, token: &serde_json::Value) -> serde_json::Value {
+    srv.http()
+        .get(format!("{}/userinfo", srv.issuer(&rp.tenant)))
+        .bearer_auth(token["access_token"].as_str().expect("access_token"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Redeems the code of the redirect `res` at the token endpoint: the token response.
 pub async fn tokens(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
     let q = app_redirect(res, rp);
     srv.http()
@@ -144,33 +175,6 @@ pub async fn tokens(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Va
             ("code", q["code"].as_str()),
             ("redirect_uri", rp.redirect_uri.as_str()),
         ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// The verified claims of a token response's ID token.
-pub fn id_token_claims(srv: &TestServer, token: &serde_json::Value) -> serde_json::Value {
-    let jwt = token["id_token"].as_str().expect("id_token");
-    let verified = gatehouse::crypto::jwt::verify(&srv.state.keys.current().set, jwt)
-        .expect("valid signature");
-    serde_json::Value::Object(verified.claims)
-}
-
-/// Redeems the code of an application redirect at the token endpoint and returns the verified
-/// ID token's claims.
-pub async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
-    id_token_claims(srv, &tokens(srv, rp, res).await)
-}
-
-/// The UserInfo response for a token response's access token.
-pub async fn userinfo(srv: &TestServer, rp: &Rp, token: &serde_json::Value) -> serde_json::Value {
-    srv.http()
-        .get(format!("{}/userinfo", srv.issuer(&rp.tenant)))
-        .bearer_auth(token["access_token"].as_str().expect("access_token"))
         .send()
         .await
         .unwrap()

@@ -22,6 +22,8 @@ fn client(public: bool) -> Client {
         scope: String::new(),
         offline_access: false,
         web_origins: Vec::new(),
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
         created_at: 0,
         updated_at: 0,
     }
