@@ -142,7 +142,7 @@ pub(crate) enum TenantCommand {
         trusted_device_days: Option<i64>,
         #[arg(long)]
         theme: Option<String>,
-        /// Methods users may enrol, comma-separated (totp; email, sms, webauthn later).
+        /// Methods users may enrol, comma-separated (totp, email, sms; webauthn later).
         #[arg(long, value_delimiter = ',')]
         mfa_methods: Option<Vec<MfaMethod>>,
         /// Recovery codes per user (1-16).
@@ -160,6 +160,17 @@ pub(crate) enum TenantCommand {
         /// Changes on the account pages need a sign-in at most this many seconds old.
         #[arg(long)]
         account_reauth_secs: Option<i64>,
+        /// The region a phone number typed without `+` is read in (US, GB, ...).
+        #[arg(long)]
+        sms_default_region: Option<String>,
+        /// Country calling codes SMS codes may go to, comma-separated (1,44); default: the
+        /// default region's.
+        #[arg(long, value_delimiter = ',')]
+        sms_allowed_countries: Option<Vec<u16>>,
+    },
+    /// One tenant's settings, with its SMS sends and failures of the last 24 hours.
+    Get {
+        slug: String,
     },
     List,
 }
@@ -232,6 +243,25 @@ pub(crate) enum UserCommand {
         name: Option<String>,
         #[arg(long)]
         email_verified: bool,
+        /// A mobile number (E.164, or national in the tenant's SMS default region).
+        #[arg(long)]
+        phone: Option<String>,
+        /// The number is known to be the user's.
+        #[arg(long)]
+        phone_verified: bool,
+    },
+    /// Changes a user's profile: name, phone number.
+    Update {
+        tenant: String,
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// A mobile number; an empty value removes it. A new number is unverified unless
+        /// `--phone-verified true`.
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long, action = clap::ArgAction::Set)]
+        phone_verified: Option<bool>,
     },
     List {
         tenant: String,

@@ -157,6 +157,36 @@ impl From<String> for AllowedMethods {
     }
 }
 
+/// A tenant's SMS country allow-list (country calling codes), parsed when the row loads;
+/// empty: the default region's code only (`Tenant::sms_countries`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SmsCountries(Vec<u16>);
+
+impl SmsCountries {
+    pub fn as_slice(&self) -> &[u16] {
+        &self.0
+    }
+
+    /// The stored form: `[1,44]`.
+    pub fn to_json(codes: &[u16]) -> String {
+        serde_json::to_string(codes).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+impl From<String> for SmsCountries {
+    fn from(stored: String) -> SmsCountries {
+        match serde_json::from_str::<Vec<u16>>(&stored) {
+            Ok(codes) => SmsCountries(codes),
+            Err(e) => {
+                // Empty falls back to the default region alone: the narrowest list.
+                tracing::warn!(error = %e, "unreadable tenant sms_allowed_countries");
+                SmsCountries::default()
+            }
+        }
+    }
+}
+
 /// Current time as Unix seconds; the one clock read outside tests.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
