@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use gatehouse::config::{Config, LogFormat};
 use gatehouse::crypto::password::PasswordHasherPool;
-use gatehouse::model::{ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TrustPolicy};
+use gatehouse::model::{
+    ApiRole, ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TrustPolicy,
+};
 use gatehouse::store::Db;
 
 #[derive(Parser)]
@@ -58,6 +60,9 @@ enum Command {
     /// The audit log of a tenant.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Keys for the admin API (`/api/v1`).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
     /// Print the MFA decision (and its reason) for a sign-in of USER to CLIENT.
     Explain {
         tenant: String,
@@ -94,6 +99,25 @@ pub(crate) enum AuditCommand {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ApiKeyCommand {
+    /// A new key, printed once (`{"id","key"}` with --json); send it as `Authorization: Bearer`.
+    Create {
+        /// Only this tenant (required for tenant-admin).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        role: ApiRole,
+        /// A note for the listing (who or what uses it).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Every key: id, tenant, role, created, last used, revoked.
+    List,
+    /// Revoke a key: it stops working at once.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -373,6 +397,7 @@ async fn run(command: Command, config: Config) -> Result<Output> {
             })
             .await
         }
+        Command::ApiKey(k) => with_db(&config, |db| cli::api_keys::api_key_command(k, db)).await,
         Command::Audit(AuditCommand::List {
             tenant,
             user,

@@ -109,6 +109,16 @@ string_enum!(
 );
 
 string_enum!(
+    /// What an admin API key may do: `admin` everything (within its tenant when it has one),
+    /// `tenant-admin` everything within its one tenant, `read-only` read.
+    ApiRole, "API key role" {
+        Admin = "admin",
+        TenantAdmin = "tenant-admin",
+        ReadOnly = "read-only",
+    }
+);
+
+string_enum!(
     /// Factor kinds; email, SMS and WebAuthn slot in as later issues land.
     MfaMethod, "MFA method" {
         Totp = "totp",
