@@ -26,6 +26,10 @@ pub struct TenantView {
     pub mfa_enrollment_proof: String,
     pub mfa_max_attempts: i64,
     pub account_reauth_secs: i64,
+    /// Region for numbers typed without `+` (ISO 3166 code).
+    pub sms_default_region: String,
+    /// Country calling codes texts may go to.
+    pub sms_allowed_countries: Vec<u16>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -51,6 +55,8 @@ impl From<&Tenant> for TenantView {
             mfa_enrollment_proof: t.mfa_enrollment_proof.to_string(),
             mfa_max_attempts: t.mfa_max_attempts,
             account_reauth_secs: t.account_reauth_secs,
+            sms_default_region: t.sms_default_region.clone(),
+            sms_allowed_countries: t.sms_countries(),
             created_at: t.created_at,
             updated_at: t.updated_at,
         }

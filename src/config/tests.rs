@@ -341,3 +341,24 @@ fn sms_errors_name_the_key() {
     // The token is never printed with the configuration.
     assert!(!format!("{ok:?}").contains("feedf00dfeedf00d"));
 }
+
+/// An E.164 sender set through the environment (`GATEHOUSE_SMS__TWILIO__FROM=+15005550006`)
+/// reaches serde as a number, as a bare TOML number does: it is read back with its `+` (a 5–6
+/// digit short code stays as it is, text stays text).
+#[test]
+fn a_twilio_sender_number_keeps_its_plus() {
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+    for (written, read) in [
+        ("15005550006", "+15005550006"),
+        ("12345", "12345"),
+        ("\"+15005550006\"", "+15005550006"),
+        ("\"Gatehouse\"", "Gatehouse"),
+    ] {
+        let c: Config = Figment::from(embedded())
+            .merge(Toml::string(&format!("[sms.twilio]\nfrom = {written}")))
+            .extract()
+            .unwrap();
+        assert_eq!(c.sms.twilio.from.as_deref(), Some(read), "{written}");
+    }
+}

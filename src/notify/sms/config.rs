@@ -63,10 +63,29 @@ pub struct TwilioConfig {
     pub account_sid: Option<String>,
     pub auth_token: Option<Secret>,
     /// The sending number (E.164) or alphanumeric sender id; or else `messaging_service_sid`.
+    #[serde(default, deserialize_with = "sender_id")]
     pub from: Option<String>,
     pub messaging_service_sid: Option<String>,
     /// The API host; tests point it at a local stub that speaks the same API.
     pub base_url: GatewayUrl,
+}
+
+/// `GATEHOUSE_SMS__TWILIO__FROM=+15005550006` reaches serde as the integer 15005550006 (the
+/// environment provider reads numbers as numbers, and drops the `+`). A sender is never a
+/// number to compute with: take it back as text, with the `+` of E.164 for anything longer
+/// than a short code (Twilio short codes have 5 or 6 digits).
+fn sender_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(u64),
+    }
+    Ok(Option::<Raw>::deserialize(d)?.map(|r| match r {
+        Raw::Text(t) => t,
+        Raw::Number(n) if n >= 10_000_000 => format!("+{n}"),
+        Raw::Number(n) => n.to_string(),
+    }))
 }
 
 /// The shortest webhook secret accepted: a guessable key would let anyone forge deliveries
