@@ -269,6 +269,26 @@ async fn several_phones_on_the_account_pages(backend: Backend) {
             .len(),
         2
     );
+
+    // Change the other number: the new one is verified by its code, then replaces the old
+    // one (one factor still, with the new number).
+    let kept = sms[1]["id"].as_str().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (url, html) = open(&b, &srv, &format!("/account/add/sms?replace={kept}")).await;
+    let res = set_up_sms(&b, &sink, (&url, &html), "201-555-0123", "+12015550123").await;
+    assert_eq!(res.status(), 303);
+    let users = srv.cli_json(&["user", "list", "acme"]).await;
+    let after = users["users"][0]["mfa"]["factors"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let phones: Vec<_> = after.iter().filter(|f| f["kind"] == "sms").collect();
+    assert_eq!(phones.len(), 1, "{after:?}");
+    assert_eq!(phones[0]["target"], "+12015550123");
+    assert!(
+        after.iter().all(|f| f["id"] != kept),
+        "the old number is gone"
+    );
     sink.assert_all_signed();
 }
 both_backends!(

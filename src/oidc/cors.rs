@@ -5,8 +5,9 @@
 //! Each client registers its exact web origins (`client create --web-origin
 //! https://app.example.com`; no wildcards, no paths). A response carries
 //! `Access-Control-Allow-Origin: <origin>` (with `Vary: Origin`) only when the request's
-//! `Origin` is registered by the client the request identifies: the Basic user or the form's
-//! `client_id` at the form endpoints, the access token's `client_id` at UserInfo. An error
+//! `Origin` is registered by the client the request identifies: the Basic user, the form's
+//! `client_id` or a client assertion's `sub` at the form endpoints, the access token's
+//! `client_id` at UserInfo. An error
 //! about that client (a wrong code, an expired token) is readable by its own page; a request
 //! that identifies no client, or another client, gets no CORS header and the browser withholds
 //! the answer. Credentials mode is never allowed (`Access-Control-Allow-Credentials` is never
@@ -180,11 +181,15 @@ fn identified_client(headers: &HeaderMap, body: &Bytes) -> Option<ClientId> {
     if let Some(id) = form.get("client_id") {
         return Some(ClientId::from(id.as_str()));
     }
+    // private_key_jwt (RFC 7523 §3): the assertion's `sub` is the client id.
+    if let Some(assertion) = form.get("client_assertion") {
+        return jwt_claim(assertion, "sub").map(ClientId::from);
+    }
     let token = auth
         .strip_prefix("Bearer ")
         .map(str::to_owned)
         .or_else(|| form.get("access_token").cloned())?;
-    token_client_id(&token).map(ClientId::from)
+    jwt_claim(&token, "client_id").map(ClientId::from)
 }
 
 /// RFC 6749 §2.3.1: the Basic user is form-urlencoded.
@@ -194,12 +199,13 @@ fn form_value(raw: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The `client_id` claim of a JWT access token, unverified (see [`identified_client`]).
-fn token_client_id(token: &str) -> Option<String> {
+/// A claim of a JWT (an access token, a client assertion), unverified (see
+/// [`identified_client`]).
+fn jwt_claim(token: &str, name: &str) -> Option<String> {
     let payload = token.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("client_id")?.as_str().map(str::to_owned)
+    claims.get(name)?.as_str().map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -253,6 +259,12 @@ mod tests {
             format!("Bearer e30.{claims}.sig").parse().unwrap(),
         );
         assert_eq!(identified_client(&h, &Bytes::new()).unwrap(), "spa2");
+        let assertion = URL_SAFE_NO_PAD.encode(r#"{"iss":"kc","sub":"kc"}"#);
+        let body = format!("grant_type=client_credentials&client_assertion=e30.{assertion}.sig");
+        assert_eq!(
+            identified_client(&HeaderMap::new(), &Bytes::from(body)).unwrap(),
+            "kc"
+        );
         assert!(identified_client(&HeaderMap::new(), &Bytes::new()).is_none());
     }
 }

@@ -60,7 +60,7 @@ pub fn say_sent(sent: Result<Option<Sent>, OtpError>, resend: bool) -> Result<Sa
         },
         Ok(Some(Sent::Throttled { retry_after })) => Say {
             notice: Some(
-                "A code was sent less than a minute ago. Check your inbox, or try again shortly.",
+                "A code was sent less than a minute ago. Check your messages, or try again shortly.",
             ),
             status: resend.then_some(StatusCode::TOO_MANY_REQUESTS),
             minutes: minutes_until(now() + retry_after),
@@ -118,7 +118,7 @@ pub fn say_checked(checked: Checked) -> Say {
             0,
         ),
         Checked::Wrong { .. } => (
-            Some("That code didn't work. Check the email and try again."),
+            Some("That code didn't work. Check the code you received and try again."),
             Some(StatusCode::UNAUTHORIZED),
             0,
         ),

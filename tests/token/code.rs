@@ -118,7 +118,7 @@ async fn scope_and_claims_parameter_decide_user_claims(backend: Backend) {
     let info = ok(f.userinfo(str_of(&body, "access_token")).await).await;
     assert_eq!(
         info,
-        json!({ "sub": f.user_id, "phone_number": "+15550100" })
+        json!({ "sub": f.user_id, "phone_number": "+15550100", "phone_number_verified": false })
     );
 
     // Without `openid` there is no ID token.
