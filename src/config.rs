@@ -27,6 +27,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub demo: DemoConfig,
     pub mail: crate::notify::mail::MailConfig,
+    pub sms: crate::notify::sms::SmsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -297,6 +298,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.mail.validate().map_err(ConfigError)?;
+        self.sms.validate().map_err(ConfigError)?;
         self.otp.validate()?;
         for p in &self.server.trusted_proxies {
             p.parse::<crate::web::client_ip::IpNet>()

@@ -55,6 +55,8 @@ pub enum StartError {
     Password(#[from] crypto::password::PasswordError),
     #[error(transparent)]
     Mail(#[from] notify::mail::MailError),
+    #[error(transparent)]
+    Sms(#[from] notify::sms::SmsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -80,8 +82,9 @@ pub async fn build_state(config: Config, public_url: String) -> Result<AppState,
     let secret = crypto::secret::ServerSecret::load_or_create(&config.keys.dir)?;
     let passwords = PasswordHasherPool::new(&config.password)?;
     let mailer = notify::mail::Mailer::new(&config.mail, &config.server.themes_dir)?;
+    let sms = notify::sms::SmsSender::new(&config.sms, &public_url, &config.server.themes_dir)?;
     Ok(AppState::new(
-        config, public_url, db, keys, secret, passwords, mailer,
+        config, public_url, db, keys, secret, passwords, mailer, sms,
     ))
 }
 

@@ -16,6 +16,7 @@ use crate::mfa::MfaDeps;
 use crate::model::now;
 use crate::notify::Notifier;
 use crate::notify::mail::Mailer;
+use crate::notify::sms::SmsSender;
 use crate::store::{self, Db, tenants::Tenant};
 use crate::web::metrics::Metrics;
 use crate::web::templates::Templates;
@@ -31,7 +32,7 @@ pub struct AppState {
     pub passwords: PasswordHasherPool,
     pub mailer: Mailer,
     pub templates: Arc<Templates>,
-    /// `mailer` and `templates` together, for the services' security notices.
+    /// `mailer`, the SMS sender and `templates` together, for the services' notices and codes.
     pub notifier: Notifier,
     pub metrics: Arc<Metrics>,
     pub tenants: Arc<TtlCache<Tenant>>,
@@ -40,6 +41,8 @@ pub struct AppState {
 }
 
 impl AppState {
+    // Each argument is one already-built part of the server; a builder would only restate them.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: Config,
         public_url: String,
@@ -48,10 +51,11 @@ impl AppState {
         secret: ServerSecret,
         passwords: PasswordHasherPool,
         mailer: Mailer,
+        sms: SmsSender,
     ) -> AppState {
         let ttl = Duration::from_secs(config.server.cache_ttl_secs);
         let templates = Arc::new(Templates::new(&config.server.themes_dir));
-        let notifier = Notifier::new(mailer.clone(), templates.clone());
+        let notifier = Notifier::new(mailer.clone(), sms, templates.clone());
         let trusted_proxies: Arc<[crate::web::client_ip::IpNet]> = config
             .server
             .trusted_proxies

@@ -1,9 +1,6 @@
-//! Mail logging, in its own test binary: `tracing` caches per-callsite interest process-wide,
-//! so a log-capturing test that shares a binary with other (parallel) tests is flaky.
+//! Mail logging, in its own test binary (see tests/common/logs.rs).
 
 mod common;
-
-use std::sync::Mutex;
 
 use common::smtp::SmtpServer;
 use gatehouse::notify::mail::{MailConfig, MailKind, Mailer};
@@ -28,30 +25,9 @@ fn code(code: &str) -> MailKind {
     }
 }
 
-/// Collects log output for one current-thread test.
-#[derive(Clone, Default)]
-struct LogBuf(std::sync::Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_name_the_kind_and_domain_never_the_code() {
-    let logs = LogBuf::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = common::logs::capture();
 
     let (smtp, mailer, templates) = smtp_mailer().await;
     mailer
@@ -74,7 +50,7 @@ async fn logs_name_the_kind_and_domain_never_the_code() {
         .await
         .unwrap();
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(text.contains("mail sent"), "{text}");
     assert!(text.contains("mail not sent"), "{text}");
     assert!(text.contains("mail written to file"), "{text}");

@@ -87,7 +87,7 @@ pub async fn user_command(
                 .ok_or_else(|| format!("unknown user `{email}` in tenant `{tenant}`"))?;
             // The same reset, and the same notice, as the admin API's: the service mails the
             // user (best effort: the reset stands even if mail is down).
-            let notifier = Notifier::from_config(&config.mail, &config.server.themes_dir);
+            let notifier = Notifier::from_config(&config);
             let reset = mfa::reset::reset(&db, &notifier, now(), &t, &u, CLI_ACTOR).await?;
             let removed = reset.factors_removed;
             Ok(Output::Value {

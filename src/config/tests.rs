@@ -1,6 +1,6 @@
 use super::*;
 use serde_json::{Map, Value as Json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 fn load_str(toml: &str) -> Result<Config, ConfigError> {
@@ -142,46 +142,56 @@ fn file_and_code() -> (Map<String, Json>, Map<String, Json>) {
     (file, code)
 }
 
+/// Every leaf of a table by its dotted name (`sms.webhook.url`), so nested sections such as
+/// `[sms.webhook]` compare key by key like the flat ones.
+fn leaves(table: &Map<String, Json>) -> BTreeMap<String, Json> {
+    fn walk(prefix: &str, table: &Map<String, Json>, out: &mut BTreeMap<String, Json>) {
+        for (key, value) in table {
+            let name = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match value {
+                Json::Object(inner) => walk(&name, inner, out),
+                other => {
+                    out.insert(name, other.clone());
+                }
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk("", table, &mut out);
+    out
+}
+
 #[test]
 fn the_embedded_file_and_the_code_agree_key_by_key() {
     let (file, code) = file_and_code();
+    let (file, code) = (leaves(&file), leaves(&code));
     let commented = commented_out_keys();
     let mut wrong = Vec::new();
-    for (section, keys) in &file {
-        let Some(Json::Object(known)) = code.get(section) else {
-            wrong.push(format!("[{section}] is in config.toml but not in Config"));
-            continue;
-        };
-        for (key, value) in keys.as_object().unwrap() {
-            match known.get(key) {
-                None => wrong.push(format!("{section}.{key} is not a key the code knows")),
-                Some(v) if v != value => wrong.push(format!(
-                    "{section}.{key}: the file says {value}, the code uses {v}"
-                )),
-                Some(_) => {}
+    for (name, value) in &file {
+        match code.get(name) {
+            None => wrong.push(format!("{name} is not a key the code knows")),
+            Some(v) if v != value => {
+                wrong.push(format!("{name}: the file says {value}, the code uses {v}"))
             }
+            Some(_) => {}
         }
     }
-    for (section, keys) in &code {
-        for (key, value) in keys.as_object().unwrap() {
-            let name = format!("{section}.{key}");
-            let in_file = file.get(section).and_then(|s| s.get(key)).is_some();
-            // An optional key is documented commented out and is None; every other key is set.
-            match (value.is_null(), in_file, commented.contains(&name)) {
-                (false, true, false) | (true, false, true) => {}
-                (true, _, false) => {
-                    wrong.push(format!("{name} is unset but not shown commented out"))
-                }
-                (false, false, _) => {
-                    wrong.push(format!("{name} has a value the file does not give"))
-                }
-                (_, true, true) => wrong.push(format!("{name} is both set and commented out")),
-            }
+    for (name, value) in &code {
+        let in_file = file.contains_key(name);
+        // An optional key is documented commented out and is None; every other key is set.
+        match (value.is_null(), in_file, commented.contains(name)) {
+            (false, true, false) | (true, false, true) => {}
+            (true, _, false) => wrong.push(format!("{name} is unset but not shown commented out")),
+            (false, false, _) => wrong.push(format!("{name} has a value the file does not give")),
+            (_, true, true) => wrong.push(format!("{name} is both set and commented out")),
         }
     }
     for name in &commented {
-        let (section, key) = name.split_once('.').unwrap();
-        if code.get(section).and_then(|s| s.get(key)).is_none() {
+        if !code.contains_key(name) {
             wrong.push(format!(
                 "{name} is commented out but not a key the code knows"
             ));
@@ -214,6 +224,10 @@ fn each_sections_default_is_its_part_of_the_file() {
             "mail",
             serde_json::to_value(crate::notify::mail::MailConfig::default()),
         ),
+        (
+            "sms",
+            serde_json::to_value(crate::notify::sms::SmsConfig::default()),
+        ),
     ] {
         assert_eq!(default.unwrap(), code[section], "[{section}]");
     }
@@ -228,6 +242,12 @@ fn commented_out_optional_keys_are_none() {
         assert!(c.metrics.listen.is_none());
         assert!(c.mail.smtp_url.is_none());
         assert!(c.mail.transport.is_none());
+        assert!(c.sms.webhook.url.is_none());
+        assert!(c.sms.webhook.secret.is_none());
+        assert!(c.sms.twilio.account_sid.is_none());
+        assert!(c.sms.twilio.auth_token.is_none());
+        assert!(c.sms.twilio.from.is_none());
+        assert!(c.sms.twilio.messaging_service_sid.is_none());
     }
 }
 
@@ -241,4 +261,77 @@ fn a_partial_file_keeps_every_other_default() {
     expected["login"]["lockout_secs"] = 60.into();
     expected["mail"]["smtp_url"] = "smtp://127.0.0.1:2525".into();
     assert_eq!(serde_json::to_value(&c).unwrap(), expected);
+}
+
+#[test]
+fn sms_defaults_to_files_under_data() {
+    use crate::notify::sms::SmsTransport;
+    let c = load_str("").unwrap();
+    assert_eq!(c.sms.transport, SmsTransport::File);
+    assert_eq!(c.sms.dir, Path::new("data/sms"));
+    assert_eq!(c.sms.twilio.base_url.as_str(), "https://api.twilio.com");
+    assert_eq!(c.sms.webhook.timeout_secs, 5);
+}
+
+/// Each `[sms]` problem stops the load with a line naming the key.
+#[test]
+fn sms_errors_name_the_key() {
+    const HOOK: &str = "[sms]\ntransport = \"webhook\"\n[sms.webhook]\n";
+    const TWILIO: &str = "[sms]\ntransport = \"twilio\"\n[sms.twilio]\n";
+    const SID: &str = "account_sid = \"AC0123456789abcdef0123456789abcdef\"\n";
+    const TOKEN: &str = "auth_token = \"feedf00dfeedf00dfeedf00dfeedf00d\"\n";
+    for (toml, key) in [
+        (
+            "[sms]\ntransport = \"carrier-pigeon\"\n".to_string(),
+            "sms.transport",
+        ),
+        (
+            HOOK.to_string(),
+            "sms.webhook.url: required when sms.transport = \"webhook\"",
+        ),
+        (
+            format!("{HOOK}url = \"https://sms.example.com/h\"\n"),
+            "sms.webhook.secret: required when sms.transport = \"webhook\"",
+        ),
+        (
+            format!("{HOOK}url = \"https://sms.example.com/h\"\nsecret = \"short\"\n"),
+            "sms.webhook.secret: expected at least 16",
+        ),
+        (format!("{HOOK}url = \"ftp://x/\"\n"), "sms.webhook.url"),
+        (
+            "[sms.webhook]\ntimeout_secs = 0\n".to_string(),
+            "sms.webhook.timeout_secs",
+        ),
+        (TWILIO.to_string(), "sms.twilio.account_sid: required"),
+        (format!("{TWILIO}{SID}"), "sms.twilio.auth_token: required"),
+        (
+            format!("{TWILIO}{SID}{TOKEN}"),
+            "sms.twilio.from or sms.twilio.messaging_service_sid: required",
+        ),
+        (
+            format!(
+                "{TWILIO}{SID}{TOKEN}from = \"+15005550006\"\nmessaging_service_sid = \"MG1\"\n"
+            ),
+            "set one of them, not both",
+        ),
+        (
+            format!("{TWILIO}account_sid = \"AC/../x\"\n{TOKEN}from = \"+15005550006\"\n"),
+            "sms.twilio.account_sid: expected",
+        ),
+        (
+            "[sms.twilio]\nbase_url = \"not a url\"\n".to_string(),
+            "sms.twilio.base_url",
+        ),
+        ("[sms.twilio]\nsid = \"AC1\"\n".to_string(), "sid"),
+    ] {
+        let err = load_str(&toml).unwrap_err().to_string();
+        assert!(err.contains(key), "{toml}\n=> {err}");
+    }
+    let ok = load_str(&format!(
+        "{TWILIO}{SID}{TOKEN}messaging_service_sid = \"MG1\"\n"
+    ))
+    .unwrap();
+    assert!(ok.sms.twilio.from.is_none());
+    // The token is never printed with the configuration.
+    assert!(!format!("{ok:?}").contains("feedf00dfeedf00d"));
 }

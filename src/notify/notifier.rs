@@ -1,40 +1,71 @@
-//! [`Notifier`]: the mailer and the templates a security notice is written in, as one value the
-//! web layer, the CLI and (next) the admin API each build once and hand to the services, so no
-//! caller assembles its own mailer to tell a user what happened to their account.
+//! [`Notifier`]: the mailer, the SMS sender and the templates their messages are written in, as
+//! one value the web layer, the CLI and (next) the admin API each build once and hand to the
+//! services, so no caller assembles its own mailer or gateway to reach a user.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use super::mail::{MailConfig, MailError, MailKind, Mailer};
+use super::mail::{MailError, MailKind, Mailer};
+use super::sms::{self, SmsError, SmsKind, SmsMessage, SmsReceipt, SmsSender};
+use crate::config::Config;
 use crate::store::tenants::Tenant;
 use crate::store::users::User;
 use crate::web::templates::Templates;
 
-/// Sends security notices (cheap to clone: two `Arc`s inside).
+/// Sends security notices and codes (cheap to clone: three `Arc`s inside).
 #[derive(Clone)]
 pub struct Notifier {
     /// `Err`: the mail set-up did not load (the CLI only; `serve` refuses to start then). Kept
     /// as a notifier that sends nothing, so an admin action is not held up by mail.
     mailer: Result<Mailer, String>,
+    /// `Err`: the `[sms]` set-up did not load (the CLI only, as for mail).
+    sms: Result<SmsSender, String>,
     templates: Arc<Templates>,
 }
 
 impl Notifier {
-    pub fn new(mailer: Mailer, templates: Arc<Templates>) -> Notifier {
+    pub fn new(mailer: Mailer, sms: SmsSender, templates: Arc<Templates>) -> Notifier {
         Notifier {
             mailer: Ok(mailer),
+            sms: Ok(sms),
             templates,
         }
     }
 
-    /// For a command-line run: `[mail]` and the themes from the configuration. A mail set-up
+    /// For a command-line run: `[mail]`, `[sms]` and the themes from the configuration. A set-up
     /// that does not load (a missing template, an unwritable folder) yields a notifier whose
-    /// every notice reports "not sent".
-    pub fn from_config(mail: &MailConfig, themes_dir: &Path) -> Notifier {
+    /// every message of that kind reports "not sent".
+    pub fn from_config(config: &Config) -> Notifier {
+        let themes_dir: &Path = &config.server.themes_dir;
+        // The CLI binds no socket: the public URL is the configured one, or the address the
+        // server would listen on, as `serve` resolves it.
+        let public_url = crate::resolve_public_url(config, config.server.listen);
         Notifier {
-            mailer: Mailer::new(mail, themes_dir).map_err(|e| e.to_string()),
+            mailer: Mailer::new(&config.mail, themes_dir).map_err(|e| e.to_string()),
+            sms: SmsSender::new(&config.sms, &public_url, themes_dir).map_err(|e| e.to_string()),
             templates: Arc::new(Templates::new(themes_dir)),
         }
+    }
+
+    /// Renders `kind` in the tenant's theme (and the request's language) and texts it to
+    /// `to_e164`. One log line either way, with the country calling code only; the caller
+    /// writes the audit event and shows the page.
+    pub async fn send_sms(
+        &self,
+        tenant: &Tenant,
+        to_e164: &str,
+        kind: SmsKind,
+    ) -> Result<SmsReceipt, SmsError> {
+        let sender = self.sms.as_ref().map_err(|e| SmsError::Config(e.clone()))?;
+        let body = sms::render(
+            &self.templates,
+            &tenant.theme,
+            &tenant.name,
+            sender.host(),
+            &kind,
+        )?;
+        let msg = SmsMessage::new(&tenant.slug, to_e164, kind.name(), body);
+        sender.send(&msg).await
     }
 
     /// Renders `kind` in the tenant's theme and sends it to the user.

@@ -6,7 +6,9 @@
 pub mod browser;
 pub mod burst;
 pub mod flow;
+pub mod logs;
 pub mod mfa;
+pub mod sms;
 pub mod smtp;
 
 use std::path::{Path, PathBuf};
@@ -131,6 +133,7 @@ impl TestEnv {
         config.server.shutdown_grace_secs = 2;
         config.demo.credentials_file = dir.path().join("data/demo-credentials.json");
         config.mail.dir = dir.path().join("data/mail");
+        config.sms.dir = dir.path().join("data/sms");
         TestEnv { dir, db, config }
     }
 
@@ -156,6 +159,9 @@ impl TestEnv {
                 self.config.mail.dir.display().to_string(),
             ),
         ]
+        .into_iter()
+        .chain(sms::env_vars(&self.config.sms))
+        .collect()
     }
 
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
