@@ -129,6 +129,7 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
                     refresh_token_ttl_secs: None,
                     scope: None,
                     offline_access: false,
+                    auth: Default::default(),
                 },
             )
             .await?;

@@ -3,6 +3,7 @@
 //! [`with_db!`] macro expands the same code for each pool type. Functions that a multi-step
 //! change runs inside one transaction take a [`Conn`] instead (see [`tx`]).
 
+pub mod assertion_jtis;
 pub mod audit;
 pub mod clients;
 pub mod codes;

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod client_auth;
 mod code;
 mod fixture;
 mod grants;
