@@ -130,6 +130,7 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
                     scope: None,
                     offline_access: false,
                     auth: Default::default(),
+                    web_origins: Vec::new(),
                 },
             )
             .await?;

@@ -97,7 +97,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .route("/static/{theme}/{*file}", get(ops::static_file))
-        .merge(oidc::router())
+        .merge(oidc::router(&state))
         .merge(login::router())
         .merge(account::router())
         // One cap for every body any handler reads (forms, the token endpoint, /authorize POST):

@@ -194,6 +194,10 @@ pub(crate) struct ClientCreate {
     /// every refresh token ends with the sign-in session it came from.
     #[arg(long)]
     offline_access: bool,
+    /// An exact origin (https://app.example.com) of a browser application that calls the
+    /// token, userinfo, revocation or introspection endpoint; repeatable. No wildcards.
+    #[arg(long = "web-origin")]
+    web_origins: Vec<String>,
     #[command(flatten)]
     auth: ClientAuthArgs,
 }

@@ -218,6 +218,7 @@ async fn errors_redirect_with_exact_codes(backend: Backend) {
         refresh_token_ttl_secs: 60,
         scope: String::new(),
         offline_access: false,
+        web_origins: Vec::new(),
     };
     gatehouse::store::clients::create(&srv.state.db, &c)
         .await

@@ -74,6 +74,44 @@ both_backends!(
     super::discovery_matches_the_issuer
 );
 
+/// RFC 8414 §3: the authorization-server metadata at the path form (the well-known segment
+/// between host and issuer path) and, for clients that append it, under the issuer; both the
+/// OIDC document's values with the identical `issuer` (§3.3).
+async fn rfc8414_metadata_at_both_paths(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    srv.tenant("acme", &[]).await;
+    let http = srv.http();
+    let issuer = srv.issuer("acme");
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            let res = http.get(&url).send().await.unwrap();
+            (
+                res.status(),
+                res.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, oidc) = get(format!("{issuer}/.well-known/openid-configuration")).await;
+    assert_eq!(status, 200);
+    for url in [
+        srv.url("/.well-known/oauth-authorization-server/t/acme"),
+        format!("{issuer}/.well-known/oauth-authorization-server"),
+    ] {
+        let (status, doc) = get(url.clone()).await;
+        assert_eq!(status, 200, "{url}");
+        assert_eq!(doc["issuer"], issuer, "{url}");
+        assert_eq!(doc, oidc, "{url}: the same values as OIDC discovery");
+        assert_eq!(doc["token_endpoint"], format!("{issuer}/token"));
+    }
+    let (status, _) = get(srv.url("/.well-known/oauth-authorization-server/t/nope")).await;
+    assert_eq!(status, 404);
+}
+both_backends!(
+    rfc8414_metadata_at_both_paths,
+    super::rfc8414_metadata_at_both_paths
+);
+
 async fn unknown_tenant_is_a_json_404(backend: Backend) {
     let srv = TestServer::start(backend).await;
     for path in ["/t/nope/.well-known/openid-configuration", "/t/nope/jwks"] {

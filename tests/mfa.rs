@@ -14,6 +14,10 @@ use reqwest::Response;
 #[path = "mfa/step_up.rs"]
 mod step_up;
 
+/// `auth_time` and `max_age` after a slow second factor.
+#[path = "mfa/auth_time.rs"]
+mod auth_time;
+
 async fn setup(backend: Backend, tenant_flags: &[&str], client_flags: &[&str]) -> (TestServer, Rp) {
     let srv = TestServer::start(backend).await;
     srv.tenant("acme", tenant_flags).await;

@@ -263,6 +263,7 @@ async fn client_id_and_redirect_uri_limits(backend: Backend) {
             refresh_token_ttl_secs: 60,
             scope: String::new(),
             offline_access: false,
+            web_origins: Vec::new(),
         },
     )
     .await

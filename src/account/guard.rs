@@ -70,6 +70,7 @@ pub async fn account_client(state: &AppState, ctx: &TenantCtx) -> Result<Client,
         refresh_token_ttl_secs: t.default_access_token_ttl_secs,
         scope: String::new(),
         offline_access: false,
+        web_origins: Vec::new(),
     };
     match clients::create(&state.db, &new).await {
         Ok(c) => Ok(c),

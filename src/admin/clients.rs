@@ -32,6 +32,8 @@ pub struct ClientRequest {
     pub offline_access: bool,
     /// Token-endpoint authentication method and, for private_key_jwt, the key source.
     pub auth: AuthRequest,
+    /// Exact origins of browser applications that call the token endpoints (CORS).
+    pub web_origins: Vec<String>,
 }
 
 /// A registered client and, for confidential clients, its secret: shown once, stored hashed.
@@ -132,6 +134,12 @@ pub async fn create(
         .map(|u| validate_redirect_uri(u))
         .collect::<Result<Vec<_>, _>>()
         .map_err(AdminError::Invalid)?;
+    let web_origins = req
+        .web_origins
+        .iter()
+        .map(|o| crate::oidc::cors::validate_origin(o))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(AdminError::Invalid)?;
     let max = tokens.max_lifetime_secs;
     let access = ttl(
         req.access_token_ttl_secs,
@@ -190,6 +198,7 @@ pub async fn create(
         refresh_token_ttl_secs: refresh,
         scope,
         offline_access: req.offline_access,
+        web_origins,
     };
     let mut client = clients::create(db, &new).await?;
     if auth.jwks.is_some() || auth.jwks_uri.is_some() {

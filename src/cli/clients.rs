@@ -59,6 +59,7 @@ pub async fn client_command(
                 scope: c.scope,
                 offline_access: c.offline_access,
                 auth: auth_request(c.auth)?,
+                web_origins: c.web_origins,
             };
             let created = admin::clients::create(&db, &tokens, CLI_ACTOR, &c.tenant, req).await?;
             let mut value = serde_json::to_value(&created.client)?;

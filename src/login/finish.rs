@@ -33,7 +33,8 @@ pub struct Completion<'a> {
     pub req: &'a AuthRequest,
     pub client: &'a Client,
     pub user_id: &'a UserId,
-    /// When the first factor was verified in this interaction (None: from the session).
+    /// When the first factor was verified in this interaction (None: from the session). The
+    /// new session's `auth_time` is when the last method passed (`Proven::completed_at`).
     pub auth_time: Option<i64>,
     /// What this interaction proved (for `Existing`, added to what the session proved). The
     /// claims are computed from it here, once (`mfa::proven::claims`).
@@ -63,7 +64,7 @@ pub async fn complete(
                 .await
                 .or_500(state, ctx)?;
             let token = random::token(32);
-            let auth_time = c.auth_time.unwrap_or(ts);
+            let auth_time = c.proven.completed_at().or(c.auth_time).unwrap_or(ts);
             let user_agent = headers
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())

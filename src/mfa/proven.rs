@@ -217,6 +217,13 @@ impl Proven {
             .max()
     }
 
+    /// When the last method was verified: the moment the authentication completed (OIDC Core
+    /// §2 `auth_time`), which `max_age` is checked against. A second factor that took a minute
+    /// moves it past the password's time.
+    pub fn completed_at(&self) -> Option<i64> {
+        self.methods.iter().map(|(_, t)| *t).max()
+    }
+
     /// The first factor alone: what a session keeps when its second factor is taken away.
     pub fn first_factor_only(&self) -> Proven {
         Proven {

@@ -22,6 +22,9 @@ pub struct Decoded {
 pub struct Active {
     pub claims: Map<String, Value>,
     pub row: AccessToken,
+    /// The `claims` request parameter of the token's grant (JSON text; `None` for
+    /// client_credentials tokens, which have no grant).
+    pub requested: Option<String>,
 }
 
 /// Checks signature, `typ` and `iss`, but not time or revocation (revocation of an expired
@@ -68,16 +71,22 @@ pub async fn active(
     };
     // The token's grant must be live too: ending the SSO session or revoking the grant kills
     // its access tokens without touching each row.
-    if let Some(grant_id) = &row.grant_id
-        && !grants::live(&state.db, &ctx.tenant.id, grant_id, now)
-            .await
-            .map_err(|e| OAuthError::internal("grant lookup failed", e))?
-    {
-        return Ok(None);
-    }
+    let requested = match &row.grant_id {
+        None => None,
+        Some(grant_id) => {
+            let grant = grants::find_live(&state.db, &ctx.tenant.id, grant_id, now)
+                .await
+                .map_err(|e| OAuthError::internal("grant lookup failed", e))?;
+            let Some(grant) = grant else {
+                return Ok(None);
+            };
+            grant.claims
+        }
+    };
     Ok(Some(Active {
         claims: d.claims,
         row,
+        requested,
     }))
 }
 

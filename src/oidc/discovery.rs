@@ -1,5 +1,11 @@
 //! OpenID Connect Discovery 1.0 §3: provider metadata at
 //! `{issuer}/.well-known/openid-configuration`. It lists exactly what this server does.
+//!
+//! The same document is the RFC 8414 authorization-server metadata, served at the RFC 8414 §3
+//! path form `{public_url}/.well-known/oauth-authorization-server/t/{slug}` (the well-known
+//! segment between the host and the issuer's path) and, for clients that append it the OIDC
+//! way, at `{issuer}/.well-known/oauth-authorization-server`. Both carry the identical
+//! `issuer` (RFC 8414 §3.3).
 
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -38,10 +44,12 @@ pub const CLAIMS: &[&str] = &[
     "phone_number",
 ];
 
-pub async fn openid_configuration(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-) -> impl IntoResponse {
+/// Both documents: an OAuth-only client (RFC 8414) reads what it knows and ignores the rest.
+pub async fn provider_metadata(State(state): State<AppState>, ctx: TenantCtx) -> impl IntoResponse {
+    (super::cacheable_json(), metadata(&state, &ctx).to_string())
+}
+
+fn metadata(state: &AppState, ctx: &TenantCtx) -> serde_json::Value {
     let issuer = &ctx.issuer;
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
     // Every method a client can be registered with; private_key_jwt assertions may use any
@@ -49,7 +57,7 @@ pub async fn openid_configuration(
     let auth_methods: Vec<&str> = TokenAuthMethod::ALL.iter().map(|m| m.as_str()).collect();
     // Discovery §4.3: `issuer` must be identical to the URL the document was fetched under,
     // minus the well-known suffix.
-    let doc = json!({
+    json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -80,6 +88,5 @@ pub async fn openid_configuration(
         "authorization_response_iss_parameter_supported": true,
         "ui_locales_supported": state.templates.catalog.languages(),
         "claim_types_supported": ["normal"],
-    });
-    (super::cacheable_json(), doc.to_string())
+    })
 }

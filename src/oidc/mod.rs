@@ -8,6 +8,7 @@ pub mod claims;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod client_jwks;
+pub mod cors;
 pub mod discovery;
 pub mod end_session;
 pub mod error;
@@ -26,20 +27,46 @@ use axum::routing::{get, post};
 
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router(state: &AppState) -> Router<AppState> {
+    // The endpoints browser applications call with fetch: CORS for their clients' origins.
+    let for_browsers = Router::new()
         .route(
-            "/t/{tenant}/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
+            "/t/{tenant}/token",
+            post(token::token).options(cors::preflight),
         )
-        .route("/t/{tenant}/jwks", get(jwks::jwks))
-        .route("/t/{tenant}/token", post(token::token))
         .route(
             "/t/{tenant}/userinfo",
-            get(userinfo::get).post(userinfo::post),
+            get(userinfo::get)
+                .post(userinfo::post)
+                .options(cors::preflight),
         )
-        .route("/t/{tenant}/revoke", post(revoke::revoke))
-        .route("/t/{tenant}/introspect", post(introspect::introspect))
+        .route(
+            "/t/{tenant}/revoke",
+            post(revoke::revoke).options(cors::preflight),
+        )
+        .route(
+            "/t/{tenant}/introspect",
+            post(introspect::introspect).options(cors::preflight),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::allow_client_origin,
+        ));
+    Router::new()
+        .merge(for_browsers)
+        .route(
+            "/t/{tenant}/.well-known/openid-configuration",
+            get(discovery::provider_metadata),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server/t/{tenant}",
+            get(discovery::provider_metadata),
+        )
+        .route(
+            "/t/{tenant}/.well-known/oauth-authorization-server",
+            get(discovery::provider_metadata),
+        )
+        .route("/t/{tenant}/jwks", get(jwks::jwks))
         .route(
             "/t/{tenant}/logout",
             get(end_session::logout_get).post(end_session::logout_post),

@@ -101,5 +101,8 @@ async fn claims_for(
         }
         Err(e) => return Err(OAuthError::internal("user lookup failed", e)),
     };
-    Ok(claims::user_claims(&user, &scope, &[]))
+    // OIDC Core §5.5: the `userinfo` member of the authorization's claims request, essential
+    // or voluntary, adds claims beyond the scope's.
+    let requested = claims::requested_claims(active.requested.as_deref(), "userinfo");
+    Ok(claims::user_claims(&user, &scope, &requested))
 }

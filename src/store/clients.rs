@@ -36,6 +36,8 @@ pub struct Client {
     pub jwks: Option<serde_json::Value>,
     /// the URL Gatehouse fetches them from (`--jwks-uri`). At most one of the two is set.
     pub jwks_uri: Option<String>,
+    /// Exact origins whose pages may read this client's token-endpoint answers (CORS).
+    pub web_origins: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -77,6 +79,7 @@ struct ClientRow {
     offline_access: bool,
     jwks: Option<String>,
     jwks_uri: Option<String>,
+    web_origins: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -89,6 +92,7 @@ impl From<ClientRow> for Client {
             list("post_logout_redirect_uris", &r.post_logout_redirect_uris);
         let grant_types = list("grant_types", &r.grant_types);
         let jwks = r.jwks.as_deref().and_then(|text| jwks_or_none(&r.id, text));
+        let web_origins = list("web_origins", &r.web_origins);
         Client {
             id: r.id,
             tenant_id: r.tenant_id,
@@ -110,6 +114,7 @@ impl From<ClientRow> for Client {
             offline_access: r.offline_access,
             jwks,
             jwks_uri: r.jwks_uri,
+            web_origins,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -160,6 +165,8 @@ pub struct NewClient {
     /// Space-separated, already validated (see `admin::clients`); empty for none.
     pub scope: String,
     pub offline_access: bool,
+    /// Validated exact origins (see `oidc::cors::validate_origin`).
+    pub web_origins: Vec<String>,
 }
 
 /// The columns `create` writes, as a literal for `concat!`; the key source (`jwks`, `jwks_uri`)
@@ -169,7 +176,7 @@ macro_rules! columns {
         "id, tenant_id, name, secret_hash, is_public, first_party, \
     token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, grant_types, \
     mfa_policy, trust_policy, id_token_alg, access_token_ttl_secs, id_token_ttl_secs, \
-    refresh_token_ttl_secs, scope, offline_access, created_at, updated_at"
+    refresh_token_ttl_secs, scope, offline_access, web_origins, created_at, updated_at"
     };
 }
 
@@ -185,7 +192,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         "INSERT INTO clients (",
         columns!(),
         ") VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
          RETURNING ",
         select_columns!(),
         ""
@@ -209,6 +216,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         .bind(c.refresh_token_ttl_secs)
         .bind(&c.scope)
         .bind(c.offline_access)
+        .bind(json_list(&c.web_origins))
         .bind(now())
         .fetch_one(pool)
         .await

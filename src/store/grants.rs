@@ -18,8 +18,17 @@ pub struct NewGrant<'a> {
     pub user_id: &'a UserId,
     pub session_id: Option<&'a str>,
     pub offline: bool,
+    /// The authorization's `claims` request parameter (JSON text), for UserInfo.
+    pub claims: Option<&'a str>,
     pub now: i64,
     pub expires_at: i64,
+}
+
+/// What a token's use needs from its live grant.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LiveGrant {
+    /// The `claims` request parameter of the authorization (JSON text).
+    pub claims: Option<String>,
 }
 
 /// Opens the grant; a grant that already exists (revoked by a concurrent code reuse, say) is
@@ -39,8 +48,8 @@ pub async fn revoke_or_block(db: &Db, g: &NewGrant<'_>) -> StoreResult<()> {
 async fn write(db: &Db, g: &NewGrant<'_>, revoked: bool) -> StoreResult<()> {
     with_db!(db, |pool| sqlx::query(
         "INSERT INTO grants (id, tenant_id, client_id, user_id, session_id, offline, created_at, \
-         expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-         CASE WHEN $9 THEN $7 ELSE NULL END) \
+         expires_at, revoked_at, claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+         CASE WHEN $9 THEN $7 ELSE NULL END, $10) \
          ON CONFLICT (id) DO UPDATE SET revoked_at = \
          CASE WHEN $9 THEN COALESCE(grants.revoked_at, $7) ELSE grants.revoked_at END"
     )
@@ -53,6 +62,7 @@ async fn write(db: &Db, g: &NewGrant<'_>, revoked: bool) -> StoreResult<()> {
     .bind(g.now)
     .bind(g.expires_at)
     .bind(revoked)
+    .bind(g.claims)
     .execute(pool)
     .await?
     .rows_affected());
@@ -61,16 +71,25 @@ async fn write(db: &Db, g: &NewGrant<'_>, revoked: bool) -> StoreResult<()> {
 
 /// True when tokens of this grant may be minted or used right now.
 pub async fn live(db: &Db, tenant_id: &TenantId, id: &str, now: i64) -> StoreResult<bool> {
-    let row: Option<(i64,)> = with_db!(db, |pool| sqlx::query_as(
-        "SELECT expires_at FROM grants WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL \
+    Ok(find_live(db, tenant_id, id, now).await?.is_some())
+}
+
+/// The grant, when tokens of it may be minted or used right now.
+pub async fn find_live(
+    db: &Db,
+    tenant_id: &TenantId,
+    id: &str,
+    now: i64,
+) -> StoreResult<Option<LiveGrant>> {
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, LiveGrant>(
+        "SELECT claims FROM grants WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL \
          AND expires_at > $3"
     )
     .bind(id)
     .bind(tenant_id)
     .bind(now)
     .fetch_optional(pool)
-    .await?);
-    Ok(row.is_some())
+    .await?))
 }
 
 /// Revokes one grant; idempotent.

@@ -141,6 +141,41 @@ both_backends!(
     super::scope_and_claims_parameter_decide_user_claims
 );
 
+/// OIDC Core §5.5: the `userinfo` member of the claims request is honoured at UserInfo,
+/// essential or voluntary, for the first access token and for refreshed ones (it is kept with
+/// the grant). Before, `{"userinfo":{"name":null}}` with scope `openid` returned only `sub`.
+async fn userinfo_honours_the_claims_request(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let (code, mut row) = f.code_row(&f.conf);
+    row.scope = "openid".into();
+    row.claims = Some(r#"{"userinfo":{"name":null,"email":{"essential":true}}}"#.into());
+    f.store_code(&row).await;
+    let body = f.exchange(&f.conf, &code).await;
+    let id = f.verify(str_of(&body, "id_token")).claims;
+    assert!(
+        id.get("email").is_none(),
+        "the id_token member asked for nothing"
+    );
+    let expected = json!({ "sub": f.user_id, "email": EMAIL, "name": "Alice Liddell" });
+    let info = ok(f.userinfo(str_of(&body, "access_token")).await).await;
+    assert_eq!(info, expected);
+    let refreshed = ok(f.refresh(&f.conf, str_of(&body, "refresh_token")).await).await;
+    let info = ok(f.userinfo(str_of(&refreshed, "access_token")).await).await;
+    assert_eq!(info, expected, "a refreshed access token keeps the request");
+
+    // Without a claims request, scope `openid` alone gives `sub`.
+    let (code, mut row) = f.code_row(&f.conf);
+    row.scope = "openid".into();
+    f.store_code(&row).await;
+    let body = f.exchange(&f.conf, &code).await;
+    let info = ok(f.userinfo(str_of(&body, "access_token")).await).await;
+    assert_eq!(info, json!({ "sub": f.user_id }));
+}
+both_backends!(
+    userinfo_honours_the_claims_request,
+    super::userinfo_honours_the_claims_request
+);
+
 async fn public_client_with_pkce(backend: Backend) {
     let f = Fixture::new(backend).await;
     let code = f.code(&f.public).await;

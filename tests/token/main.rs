@@ -7,6 +7,7 @@ mod common;
 
 mod client_auth;
 mod code;
+mod cors;
 mod fixture;
 mod grants;
 mod refresh;

@@ -247,3 +247,12 @@ fn merge_keeps_both_sides() {
     assert_eq!(session.methods, vec![(Password, T), (Totp, T + 50)]);
     assert!(session.device_vouched);
 }
+
+#[test]
+fn authentication_completes_when_the_last_method_passes() {
+    assert_eq!(Proven::default().completed_at(), None);
+    let mut p = Proven::password(T);
+    assert_eq!(p.completed_at(), Some(T));
+    p.add(Totp, T + 45);
+    assert_eq!(p.completed_at(), Some(T + 45), "45 s on the MFA page");
+}

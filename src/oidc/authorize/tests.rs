@@ -23,6 +23,7 @@ fn client(public: bool) -> Client {
         offline_access: false,
         jwks: None,
         jwks_uri: None,
+        web_origins: Vec::new(),
         created_at: 0,
         updated_at: 0,
     }

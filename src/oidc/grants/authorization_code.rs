@@ -108,6 +108,7 @@ async fn reused(ctx: &GrantCtx<'_>, c: &AuthCode) -> OAuthError {
         user_id: &c.user_id,
         session_id: c.session_id.as_deref(),
         offline: false,
+        claims: c.claims.as_deref(),
         now: ctx.now,
         expires_at: ctx.now + grant_lifetime(ctx),
     };
@@ -176,6 +177,7 @@ async fn open_grant(ctx: &GrantCtx<'_>, c: &AuthCode, offline: bool) -> Result<(
         user_id: &c.user_id,
         session_id: c.session_id.as_deref(),
         offline,
+        claims: c.claims.as_deref(),
         now: ctx.now,
         expires_at,
     };
