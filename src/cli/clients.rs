@@ -100,10 +100,8 @@ pub async fn client_command(
                 .iter()
                 .map(|c| {
                     format!(
-                        "{:<24} {:<8} {}",
-                        c.id,
-                        if c.is_public { "public" } else { "secret" },
-                        c.name
+                        "{:<24} {:<19} {}",
+                        c.id, c.token_endpoint_auth_method, c.name
                     )
                 })
                 .collect::<Vec<_>>()

@@ -1,8 +1,6 @@
 //! Per-client token-endpoint authentication over HTTP: the registered method is the only one
 //! accepted, and `private_key_jwt` (RFC 7523, OIDC Core §9) with RS256, ES256 and EdDSA keys
-//! from a JWK Set file or from a `jwks_uri` served by a real local HTTP server.
-
-use std::sync::{Arc, Mutex};
+//! from a JWK Set file (a `jwks_uri` served by a real local HTTP server: `jwks_uri.rs`).
 
 use josekit::jwk::Jwk;
 use josekit::jwk::alg::ec::EcCurve;
@@ -19,14 +17,14 @@ use crate::fixture::*;
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// A client's key pair: the private JWK (signs) with its algorithm and `kid`.
-struct Key {
+pub struct Key {
     jwk: Jwk,
     alg: &'static str,
     kid: String,
 }
 
 impl Key {
-    fn new(alg: &'static str, kid: &str) -> Key {
+    pub fn new(alg: &'static str, kid: &str) -> Key {
         let mut jwk = match alg {
             "RS256" => Jwk::generate_rsa_key(2048).unwrap(),
             "ES256" => Jwk::generate_ec_key(EcCurve::P256).unwrap(),
@@ -47,7 +45,7 @@ impl Key {
     }
 
     /// Signs `claims` with this key, `kid` in the header.
-    fn sign(&self, claims: &Value) -> String {
+    pub fn sign(&self, claims: &Value) -> String {
         let mut header = JwsHeader::new();
         header.set_key_id(&self.kid);
         let payload = JwtPayload::from_map(claims.as_object().unwrap().clone()).unwrap();
@@ -72,12 +70,12 @@ impl Key {
     }
 }
 
-fn jwks(keys: &[&Key]) -> Value {
+pub fn jwks(keys: &[&Key]) -> Value {
     json!({ "keys": keys.iter().map(|k| k.public()).collect::<Vec<_>>() })
 }
 
 /// Typical assertion claims for `client` at `f`'s token endpoint, living 60 s.
-fn claims(f: &Fixture, client: &str) -> Value {
+pub fn claims(f: &Fixture, client: &str) -> Value {
     let now = gatehouse::model::now();
     json!({
         "iss": client, "sub": client, "aud": format!("{}/token", f.issuer),
@@ -140,7 +138,7 @@ fn with_assertion(
 
 const CC: &[(&str, &str)] = &[("grant_type", "client_credentials")];
 
-async fn cc_status(f: &Fixture, assertion: &str) -> u16 {
+pub async fn cc_status(f: &Fixture, assertion: &str) -> u16 {
     with_assertion(f, "token", assertion, CC)
         .send()
         .await
@@ -407,69 +405,4 @@ async fn replay_is_refused_even_at_the_same_instant(backend: Backend) {
 both_backends!(
     replay_is_refused_even_at_the_same_instant,
     super::replay_is_refused_even_at_the_same_instant
-);
-
-/// A client's key server on 127.0.0.1:0: serves the current set and counts the fetches.
-struct KeyServer {
-    url: String,
-    set: Arc<Mutex<Value>>,
-    fetches: Arc<Mutex<u32>>,
-}
-
-impl KeyServer {
-    async fn start(set: Value) -> KeyServer {
-        let set = Arc::new(Mutex::new(set));
-        let fetches = Arc::new(Mutex::new(0));
-        let (s, n) = (set.clone(), fetches.clone());
-        let app = axum::Router::new().route(
-            "/jwks",
-            axum::routing::get(move || {
-                let (s, n) = (s.clone(), n.clone());
-                async move {
-                    *n.lock().unwrap() += 1;
-                    axum::Json(s.lock().unwrap().clone())
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/jwks", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        KeyServer { url, set, fetches }
-    }
-
-    fn fetches(&self) -> u32 {
-        *self.fetches.lock().unwrap()
-    }
-}
-
-async fn private_key_jwt_from_a_jwks_uri_follows_rotation(backend: Backend) {
-    let f = Fixture::new(backend).await;
-    let old = Key::new("RS256", "old");
-    let server = KeyServer::start(jwks(&[&old])).await;
-    let client = f
-        .client(&[
-            "--token-endpoint-auth-method",
-            "private_key_jwt",
-            "--jwks-uri",
-            &server.url,
-        ])
-        .await;
-    let id = client.id.as_str();
-    assert_eq!(cc_status(&f, &old.sign(&claims(&f, id))).await, 200);
-    assert_eq!(cc_status(&f, &old.sign(&claims(&f, id))).await, 200);
-    assert_eq!(server.fetches(), 1, "the set is cached");
-
-    // The client rotates: the new kid is unknown to the cache, so the set is fetched again.
-    let new = Key::new("EdDSA", "new");
-    *server.set.lock().unwrap() = jwks(&[&new]);
-    assert_eq!(cc_status(&f, &new.sign(&claims(&f, id))).await, 200);
-    assert_eq!(server.fetches(), 2);
-    // The retired key no longer works, and asking for it does not fetch again at once.
-    assert_eq!(cc_status(&f, &old.sign(&claims(&f, id))).await, 401);
-    assert_eq!(server.fetches(), 2);
-    assert_eq!(cc_status(&f, &new.sign(&claims(&f, id))).await, 200);
-}
-both_backends!(
-    private_key_jwt_from_a_jwks_uri_follows_rotation,
-    super::private_key_jwt_from_a_jwks_uri_follows_rotation
 );

@@ -10,6 +10,7 @@ mod code;
 mod cors;
 mod fixture;
 mod grants;
+mod jwks_uri;
 mod refresh;
 mod requests;
 mod resource;
