@@ -1,15 +1,14 @@
 //! `private_key_jwt` (OIDC Core §9, RFC 7523 §2.2 and §3): the client proves itself with a JWT
-//! signed by its own key. Checked here, in order: the algorithm (RS256, ES256 or EdDSA, never
-//! `none` or HMAC), the signature under one of the client's keys, `iss` = `sub` = client id,
-//! `aud`, the times, and last the single use of `jti` (only a genuine assertion may reserve
-//! one). Every failure is `invalid_client` for the caller; the reason is logged, the assertion
+//! signed by its own key. Checked here, in order: the algorithm (RS256, ES256 or EdDSA, also
+//! spelled `Ed25519` as RFC 9864 does; never `none` or HMAC), the signature under one of the
+//! client's keys, `iss` = `sub` = client id, `aud`, the times, and last the single use of `jti`
+//! (only a genuine assertion may reserve one). Every failure is `invalid_client` for the caller; the reason is logged, the assertion
 //! never is.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jwk::Jwk;
 use josekit::jws::{ES256, EdDSA, JwsVerifier, RS256};
-use josekit::jwt;
 use serde_json::{Map, Value};
 
 use super::client_jwks;
@@ -88,14 +87,17 @@ pub async fn verify(
     if assertion.len() > MAX_ASSERTION_BYTES {
         return Err(Refusal::Malformed);
     }
-    let header = jwt::decode_header(assertion).map_err(|_| Refusal::Malformed)?;
-    let alg: SigningAlg = header
-        .claim("alg")
+    let header = header(assertion).ok_or(Refusal::Malformed)?;
+    // Extensions the client insists on (RFC 7515 §4.1.11) are ones Gatehouse does not know.
+    if header.contains_key("crit") {
+        return Err(Refusal::Malformed);
+    }
+    let alg = header
+        .get("alg")
         .and_then(Value::as_str)
-        .ok_or(Refusal::Malformed)?
-        .parse()
-        .map_err(|_| Refusal::Algorithm)?;
-    let kid = header.claim("kid").and_then(Value::as_str);
+        .ok_or(Refusal::Malformed)
+        .and_then(assertion_alg)?;
+    let kid = header.get("kid").and_then(Value::as_str);
     let claims = verified_claims(client, alg, kid, assertion).await?;
     check_claims(&claims, client.id.as_str(), issuer, now)?;
     let jti = claims
@@ -142,6 +144,21 @@ async fn verified_claims(
     Err(Refusal::Signature)
 }
 
+/// The JWS algorithms an assertion may use. `Ed25519` is RFC 9864's fully specified name for
+/// EdDSA with Ed25519, which current libraries (oauth4webapi, openid-client) send.
+fn assertion_alg(name: &str) -> Result<SigningAlg, Refusal> {
+    match name {
+        "Ed25519" => Ok(SigningAlg::EdDsa),
+        other => other.parse().map_err(|_| Refusal::Algorithm),
+    }
+}
+
+/// The decoded JOSE header of a compact JWS.
+fn header(assertion: &str) -> Option<Map<String, Value>> {
+    let head = assertion.split('.').next()?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(head).ok()?).ok()
+}
+
 fn try_keys(
     keys: &[Jwk],
     alg: SigningAlg,
@@ -151,20 +168,34 @@ fn try_keys(
     keys.iter()
         // A registered key without `kid` may sign with any kid (or none).
         .filter(|k| kid.is_none_or(|want| k.key_id().is_none_or(|have| have == want)))
-        .filter_map(|k| verifier(k, alg, kid.is_some()))
-        .find_map(|v| jwt::decode_with_verifier(assertion, &*v).ok())
-        .map(|(payload, _)| payload.claims_set().clone())
+        .filter_map(|k| verifier(k, alg))
+        .find_map(|v| verify_compact(assertion, &*v))
+}
+
+/// Checks the signature of a compact JWS (`header.payload.signature`) and returns its claims.
+/// The signature is checked here rather than by `josekit::jwt`, which would insist that the
+/// header's `alg` is spelled as the key's algorithm (`EdDSA`, not `Ed25519`); the algorithm was
+/// already fixed from the header, and the key decides the rest.
+fn verify_compact(assertion: &str, verifier: &dyn JwsVerifier) -> Option<Map<String, Value>> {
+    let mut parts = assertion.split('.');
+    let (head, body, sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let signature = URL_SAFE_NO_PAD.decode(sig).ok()?;
+    verifier
+        .verify(format!("{head}.{body}").as_bytes(), &signature)
+        .ok()?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
 }
 
 /// A verifier for `alg` from `jwk`; `None` when the key does not fit the algorithm (josekit
-/// checks `kty`, `crv`, `use`, `alg` and a 2048-bit RSA minimum). Without a `kid` in the header
-/// the key's own `kid` is dropped, since josekit would otherwise demand one.
-fn verifier(jwk: &Jwk, alg: SigningAlg, header_has_kid: bool) -> Option<Box<dyn JwsVerifier>> {
+/// checks `kty`, `crv`, `use`, `key_ops`, `alg` and a 2048-bit RSA minimum). A key registered
+/// with RFC 9864's `"alg": "Ed25519"` is read as the EdDSA key it is.
+fn verifier(jwk: &Jwk, alg: SigningAlg) -> Option<Box<dyn JwsVerifier>> {
     let mut jwk = jwk.clone();
-    if !header_has_kid {
-        let mut map = jwk.as_ref().clone();
-        map.remove("kid");
-        jwk = Jwk::from_map(map).ok()?;
+    if jwk.algorithm() == Some("Ed25519") {
+        jwk.set_algorithm("EdDSA");
     }
     Some(match alg {
         SigningAlg::Rs256 => Box::new(RS256.verifier_from_jwk(&jwk).ok()?),

@@ -44,6 +44,25 @@ impl Key {
         Value::Object(public.as_ref().clone())
     }
 
+    /// Signs `claims` with this key but names the algorithm `alg` in the header.
+    fn sign_as(&self, alg: &str, claims: &Value) -> String {
+        use base64::Engine;
+        use josekit::jws::JwsSigner;
+        let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let head = json!({ "alg": alg, "kid": self.kid });
+        let input = format!(
+            "{}.{}",
+            b64(head.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let signature = EdDSA
+            .signer_from_jwk(&self.jwk)
+            .unwrap()
+            .sign(input.as_bytes())
+            .unwrap();
+        format!("{input}.{}", b64(&signature))
+    }
+
     /// Signs `claims` with this key, `kid` in the header.
     pub fn sign(&self, claims: &Value) -> String {
         let mut header = JwsHeader::new();
@@ -253,6 +272,12 @@ async fn private_key_jwt_with_each_algorithm(backend: Backend) {
         let res = with_assertion(&f, "introspect", &key.sign(&to_issuer), &[("token", at)]);
         assert_eq!(ok(res.send().await.unwrap()).await["active"], true, "{alg}");
     }
+
+    // RFC 9864 names EdDSA over Ed25519 `Ed25519`, as oauth4webapi and openid-client send it.
+    let key = Key::new("EdDSA", "ed");
+    let client = jwt_client_from_file(&f, &jwks(&[&key])).await;
+    let named = key.sign_as("Ed25519", &claims(&f, &client.id));
+    assert_eq!(cc_status(&f, &named).await, 200);
 
     // The code flow with a private_key_jwt client: the code is redeemed with an assertion.
     let key = Key::new("EdDSA", "code");
