@@ -20,6 +20,7 @@ import * as config from './modules/config.mjs';
 import * as basic from './modules/basic.mjs';
 import * as logout from './modules/logout.mjs';
 import * as gh from './modules/gatehouse.mjs';
+import * as interop from './modules/interop.mjs';
 
 const BASE = process.env.GATEHOUSE_URL;
 if (!BASE) {
@@ -95,6 +96,12 @@ const MODULES = [
   { name: 'gatehouse-refresh-token-rotation', fn: gh.gatehouse_refresh_token_rotation },
   { name: 'gatehouse-redirect-uri-exact-match', fn: gh.gatehouse_redirect_uri_exact_match, token: false },
   { name: 'gatehouse-private-key-jwt', fn: gh.gatehouse_private_key_jwt },
+
+  // The same server through two more certified RP libraries (npm oauth4webapi, Python Authlib)
+  { name: 'gatehouse-oauth4webapi-rfc8414-metadata', fn: interop.gatehouse_oauth4webapi_rfc8414_metadata, token: false },
+  { name: 'gatehouse-oauth4webapi-code-flow', fn: interop.gatehouse_oauth4webapi_code_flow },
+  { name: 'gatehouse-oauth4webapi-max-age-after-slow-mfa', fn: interop.gatehouse_oauth4webapi_max_age_after_slow_mfa, timeout: 60 },
+  { name: 'gatehouse-authlib-code-flow', fn: interop.gatehouse_authlib_code_flow, timeout: 60 },
 ];
 
 /** Runs one module to an outcome: { status: 'PASS'|'FAIL'|'SKIP', detail }. Never throws. */

@@ -93,6 +93,8 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
             .await?
         }
     };
+    // Its own signing keys now, as `tenant create` makes them.
+    state.keys.current(&tenant.id)?;
 
     let existing_client = match &saved {
         Some(s) => clients::find(db, &tenant.id, &s.client_id).await?,
@@ -131,6 +133,8 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
                     offline_access: false,
                     auth: Default::default(),
                     web_origins: Vec::new(),
+                    backchannel_logout_uri: None,
+                    backchannel_logout_session_required: false,
                 },
             )
             .await?;

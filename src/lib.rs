@@ -78,7 +78,13 @@ pub fn resolve_public_url(config: &Config, bound: SocketAddr) -> String {
 pub async fn build_state(config: Config, public_url: String) -> Result<AppState, StartError> {
     let db = Db::connect(&config.database).await?;
     db.migrate().await?;
-    let keys = KeyRing::open(&config.keys.dir, model::now())?;
+    let tenants: Vec<_> = store::tenants::list(&db)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    let retire_after = config.tokens.max_lifetime_secs;
+    let keys = KeyRing::open(&config.keys.dir, &tenants, retire_after, model::now())?;
     let secret = crypto::secret::ServerSecret::load_or_create(&config.keys.dir)?;
     let passwords = PasswordHasherPool::new(&config.password)?;
     let mailer = notify::mail::Mailer::new(&config.mail, &config.server.themes_dir)?;

@@ -100,10 +100,17 @@ pub(crate) enum AuditCommand {
 
 #[derive(Subcommand)]
 pub(crate) enum KeysCommand {
-    /// Show kid, algorithm, state and dates of every key.
-    List,
+    /// Show kid, algorithm, state and dates of every key (each tenant has its own).
+    List {
+        /// Only this tenant's keys (default: every tenant's).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Make a new key active and retire the old one after the longest token lifetime.
     Rotate {
+        /// Only this tenant's keys (default: every tenant's).
+        #[arg(long)]
+        tenant: Option<String>,
         /// Only this algorithm (default: all).
         #[arg(long)]
         alg: Option<SigningAlg>,
@@ -198,6 +205,13 @@ pub(crate) struct ClientCreate {
     /// token, userinfo, revocation or introspection endpoint; repeatable. No wildcards.
     #[arg(long = "web-origin")]
     web_origins: Vec<String>,
+    /// Back-Channel Logout: where Gatehouse POSTs a logout token when a sign-in session this
+    /// client got tokens in ends.
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in the logout token (Gatehouse always sends it).
+    #[arg(long)]
+    backchannel_logout_session_required: bool,
     #[command(flatten)]
     auth: ClientAuthArgs,
 }
@@ -338,8 +352,10 @@ async fn run(command: Command, config: Config) -> Result<Output> {
                 text: "database is up to date".into(),
             })
         }
-        Command::Keys(k) => cli::keys::keys_command(k, &config),
-        Command::Tenant(t) => with_db(&config, |db| cli::tenants::tenant_command(t, db)).await,
+        Command::Keys(k) => with_db(&config, |db| cli::keys::keys_command(k, db, &config)).await,
+        Command::Tenant(t) => {
+            with_db(&config, |db| cli::tenants::tenant_command(t, db, &config)).await
+        }
         Command::Client(c) => {
             let tokens = config.tokens.clone();
             with_db(&config, |db| cli::clients::client_command(c, db, tokens)).await

@@ -12,11 +12,23 @@ use crate::ids::{TenantId, UserId};
 use crate::store::sessions::{self, SsoSession};
 use crate::store::{Db, StoreResult, grants};
 
-/// What an ending did, for the audit log and the CLI.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What an ending did, for the audit log, the CLI and back-channel logout.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ended {
     pub sessions: u64,
     pub grants: u64,
+    /// The sessions that ended: their clients hear of it (`oidc::backchannel`).
+    pub session_ids: Vec<String>,
+}
+
+impl Ended {
+    /// Both endings together (the MFA reset ends sessions twice).
+    pub fn and(mut self, other: Ended) -> Ended {
+        self.sessions += other.sessions;
+        self.grants += other.grants;
+        self.session_ids.extend(other.session_ids);
+        self
+    }
 }
 
 /// Ends one session (logout) and revokes its session-bound grants.
@@ -31,6 +43,7 @@ pub async fn end_session(
     Ok(Ended {
         sessions: 1,
         grants,
+        session_ids: vec![session_id.to_owned()],
     })
 }
 
@@ -62,13 +75,17 @@ pub async fn end_user_sessions(
     offline: OfflineGrants,
     now: i64,
 ) -> StoreResult<Ended> {
-    let (sessions, keep) = match which {
+    let (session_ids, keep) = match which {
         Sessions::All => (sessions::end_all_for_user(db, user_id, now).await?, ""),
         Sessions::AllBut(keep) => (sessions::end_others(db, user_id, keep, now).await?, keep),
     };
     let offline_too = offline == OfflineGrants::Revoke;
     let grants = grants::revoke_for_user(db, tenant_id, user_id, keep, offline_too, now).await?;
-    Ok(Ended { sessions, grants })
+    Ok(Ended {
+        sessions: session_ids.len() as u64,
+        grants,
+        session_ids,
+    })
 }
 
 /// "Sign out of all other devices": every session but `keep`; offline grants stay.

@@ -38,6 +38,17 @@ pub struct AppState {
     pub tenants: Arc<TtlCache<Tenant>>,
     /// Parsed `server.trusted_proxies` (validated at config load).
     pub trusted_proxies: Arc<[crate::web::client_ip::IpNet]>,
+    /// Outbound HTTP to clients (back-channel logout); no redirects followed.
+    pub http: reqwest::Client,
+}
+
+/// A client's endpoint is called, never a redirect it points to (a logout token must not be
+/// forwarded somewhere else).
+pub fn outbound_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
 }
 
 impl AppState {
@@ -75,6 +86,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             tenants: Arc::new(TtlCache::new(ttl)),
             trusted_proxies,
+            http: outbound_http(),
         }
     }
 

@@ -219,6 +219,8 @@ async fn errors_redirect_with_exact_codes(backend: Backend) {
         scope: String::new(),
         offline_access: false,
         web_origins: Vec::new(),
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     };
     gatehouse::store::clients::create(&srv.state.db, &c)
         .await

@@ -195,21 +195,43 @@ async fn demo_is_idempotent(backend: Backend) {
             .len(),
         1
     );
-    // Keys were created with mode 0600 on first start.
-    use std::os::unix::fs::PermissionsExt;
-    let keys: Vec<_> = std::fs::read_dir(&env.config.keys.dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    // Three signing keys and the server secret, all private to the process owner.
+    // Keys were created with mode 0600 on first start: the server secret, and the demo
+    // tenant's own three signing keys in keys/tenants/{id}/.
+    let keys = files_under(&env.config.keys.dir);
     assert_eq!(keys.len(), 4, "{keys:?}");
     assert!(keys.iter().any(|k| k.ends_with("server.secret")));
+    let tenant_keys = keys
+        .iter()
+        .filter(|k| k.extension().is_some_and(|e| e == "json"));
+    assert_eq!(tenant_keys.count(), 3);
     for k in keys {
-        assert_eq!(
-            std::fs::metadata(&k).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(mode_of(&k), 0o600, "{}", k.display());
     }
+}
+
+/// Every file below `dir` (the folders are checked by `assert_private`).
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn dirs_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![dir.to_owned()];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(dirs_under(&p));
+        }
+    }
+    out
 }
 both_backends!(demo_is_idempotent, super::demo_is_idempotent);
 
@@ -226,9 +248,10 @@ fn set_mode(p: &std::path::Path, mode: u32) {
 /// Asserts that `keys/`, every file in it, `data/` and the SQLite files are private.
 fn assert_private(env: &TestEnv) {
     let keys = &env.config.keys.dir;
-    assert_eq!(mode_of(keys), 0o700, "keys/");
-    for e in std::fs::read_dir(keys).unwrap() {
-        let p = e.unwrap().path();
+    for d in dirs_under(keys) {
+        assert_eq!(mode_of(&d), 0o700, "{}", d.display());
+    }
+    for p in files_under(keys) {
         assert_eq!(mode_of(&p), 0o600, "{}", p.display());
     }
     let data = env.dir.path().join("data");
@@ -259,9 +282,8 @@ async fn secrets_on_disk_are_private_to_the_owner() {
 
     // Loosened by hand (a copy, a restore from backup...): tightened on the next start.
     set_mode(&keys, 0o755);
-    let some_key = std::fs::read_dir(&keys)
-        .unwrap()
-        .map(|e| e.unwrap().path())
+    let some_key = files_under(&keys)
+        .into_iter()
         .find(|p| p.extension().is_some_and(|e| e == "json"))
         .unwrap();
     set_mode(&some_key, 0o644);

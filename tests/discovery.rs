@@ -294,3 +294,92 @@ both_backends!(
     rotation_reaches_the_running_server,
     super::rotation_reaches_the_running_server
 );
+
+/// Tenants are separate organisations: each has its own signing keys (created with the
+/// tenant), so two tenants publish disjoint JWKS and `keys list|rotate --tenant` touch one.
+/// Before, every tenant's JWKS published the same keys.
+async fn tenants_have_their_own_keys(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    srv.tenant("acme", &[]).await;
+    srv.tenant("globex", &[]).await;
+    let kids = |slug: &'static str| {
+        let http = srv.http();
+        let url = format!("{}/jwks", srv.issuer(slug));
+        async move {
+            let doc: Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            doc["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let (a, b) = (kids("acme").await, kids("globex").await);
+    assert_eq!((a.len(), b.len()), (3, 3));
+    assert!(a.iter().all(|k| !b.contains(k)), "disjoint: {a:?} {b:?}");
+    // A token signed by acme's key does not verify under globex's keys.
+    let acme = srv.keys("acme").await;
+    let token = gatehouse::crypto::jwt::sign(
+        &acme,
+        gatehouse::model::SigningAlg::Rs256,
+        "JWT",
+        serde_json::Map::new(),
+    )
+    .unwrap();
+    assert!(gatehouse::crypto::jwt::verify(&acme, &token).is_ok());
+    assert!(gatehouse::crypto::jwt::verify(&srv.keys("globex").await, &token).is_err());
+
+    let list = srv.cli_json(&["keys", "list", "--tenant", "globex"]).await;
+    let listed = list["keys"].as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().all(|k| k["tenant"] == "globex"));
+    let rotated = srv
+        .cli_json(&["keys", "rotate", "--tenant", "acme", "--alg", "ES256"])
+        .await;
+    assert_eq!(rotated["rotated"].as_array().unwrap().len(), 1);
+    assert_eq!(rotated["rotated"][0]["tenant"], "acme");
+    let all = srv.cli_json(&["keys", "list"]).await;
+    assert_eq!(
+        all["keys"].as_array().unwrap().len(),
+        7,
+        "acme 4 (one retired), globex 3"
+    );
+}
+both_backends!(
+    tenants_have_their_own_keys,
+    super::tenants_have_their_own_keys
+);
+
+/// Upgrading from one shared key set: an existing tenant keeps publishing the shared keys
+/// (retired, until the tokens they signed expire) and signs with its own fresh ones; after the
+/// first start the shared files are set aside, so a tenant created later has only its own.
+async fn shared_keys_from_before_retire(backend: Backend) {
+    let env = common::TestEnv::new(backend).await;
+    let root = env.config.keys.dir.clone();
+    let shared =
+        gatehouse::crypto::keys::KeySet::load_or_create(&root, gatehouse::model::now()).unwrap();
+    env.cli_json(&["tenant", "create", "acme"]).await;
+    let srv = TestServer::start_with(env).await;
+    let acme = srv.keys("acme").await;
+    for old in shared.keys() {
+        let k = acme
+            .find(&old.kid)
+            .expect("the shared key is still published");
+        assert_eq!(k.state.as_str(), "retired");
+    }
+    let rs256 = acme.active(gatehouse::model::SigningAlg::Rs256).unwrap();
+    assert!(
+        shared.find(&rs256.kid).is_none(),
+        "acme signs with its own key"
+    );
+    assert!(root.join("shared-before-tenants").is_dir());
+    srv.tenant("globex", &[]).await;
+    let globex = srv.keys("globex").await;
+    assert_eq!(globex.keys().len(), 3);
+    assert!(globex.keys().iter().all(|k| shared.find(&k.kid).is_none()));
+}
+both_backends!(
+    shared_keys_from_before_retire,
+    super::shared_keys_from_before_retire
+);

@@ -264,6 +264,8 @@ async fn client_id_and_redirect_uri_limits(backend: Backend) {
             scope: String::new(),
             offline_access: false,
             web_origins: Vec::new(),
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         },
     )
     .await

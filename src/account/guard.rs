@@ -71,6 +71,8 @@ pub async fn account_client(state: &AppState, ctx: &TenantCtx) -> Result<Client,
         scope: String::new(),
         offline_access: false,
         web_origins: Vec::new(),
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     };
     match clients::create(&state.db, &new).await {
         Ok(c) => Ok(c),

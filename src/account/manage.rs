@@ -226,9 +226,11 @@ pub async fn sign_out_others(
             "session.signed_out_elsewhere",
             json!({ "sessions_ended": ended.sessions, "grants_revoked": ended.grants }),
         )
-        .await
+        .await?;
+        Ok::<_, crate::store::StoreError>(ended)
     }
     .await;
-    result.or_500(&state, &ctx)?;
+    let ended = result.or_500(&state, &ctx)?;
+    crate::oidc::backchannel::spawn(&state, &ctx, ended.session_ids);
     Ok(Redirect::to(&format!("{}?done=signed-out", home(&ctx))).into_response())
 }

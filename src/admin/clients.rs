@@ -34,6 +34,9 @@ pub struct ClientRequest {
     pub auth: AuthRequest,
     /// Exact origins of browser applications that call the token endpoints (CORS).
     pub web_origins: Vec<String>,
+    /// Back-Channel Logout 1.0 endpoint of the client (https, or http on loopback).
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 /// A registered client and, for confidential clients, its secret: shown once, stored hashed.
@@ -85,6 +88,19 @@ const USER_SCOPES: &[&str] = &["openid", "offline_access"];
 
 /// A client's registered scope (RFC 6749 §3.3 tokens, normalised to single spaces, duplicates
 /// dropped), at most 1024 bytes like the `scope` parameter at /authorize.
+/// Back-Channel Logout 1.0 §2.2: an absolute http(s) URL without fragment (http only on
+/// loopback, as for redirect URIs); Gatehouse POSTs to it from the server, so no app scheme.
+pub fn validate_backchannel_uri(uri: &str) -> Result<String, String> {
+    let checked = validate_redirect_uri(uri)
+        .map_err(|e| e.replace("redirect URI", "back-channel logout URI"))?;
+    if !(checked.starts_with("https://") || checked.starts_with("http://")) {
+        return Err(format!(
+            "invalid back-channel logout URI `{uri}`: expected an https URL"
+        ));
+    }
+    Ok(checked)
+}
+
 pub fn validate_scope(text: &str) -> Result<String, String> {
     if text.len() > 1024 {
         return Err("--scope: longer than 1024 bytes".into());
@@ -139,6 +155,12 @@ pub async fn create(
         .iter()
         .map(|o| crate::oidc::cors::validate_origin(o))
         .collect::<Result<Vec<_>, _>>()
+        .map_err(AdminError::Invalid)?;
+    let backchannel_logout_uri = req
+        .backchannel_logout_uri
+        .as_deref()
+        .map(validate_backchannel_uri)
+        .transpose()
         .map_err(AdminError::Invalid)?;
     let max = tokens.max_lifetime_secs;
     let access = ttl(
@@ -199,6 +221,8 @@ pub async fn create(
         scope,
         offline_access: req.offline_access,
         web_origins,
+        backchannel_logout_uri,
+        backchannel_logout_session_required: req.backchannel_logout_session_required,
     };
     let mut client = clients::create(db, &new).await?;
     if auth.jwks.is_some() || auth.jwks_uri.is_some() {

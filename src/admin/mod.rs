@@ -18,6 +18,9 @@ pub enum AdminError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Password(#[from] PasswordError),
+    /// A tenant's signing keys could not be created or read.
+    #[error(transparent)]
+    Keys(#[from] crate::crypto::keys::KeyError),
 }
 
 pub type AdminResult<T> = Result<T, AdminError>;

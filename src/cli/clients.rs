@@ -60,6 +60,8 @@ pub async fn client_command(
                 offline_access: c.offline_access,
                 auth: auth_request(c.auth)?,
                 web_origins: c.web_origins,
+                backchannel_logout_uri: c.backchannel_logout_uri,
+                backchannel_logout_session_required: c.backchannel_logout_session_required,
             };
             let created = admin::clients::create(&db, &tokens, CLI_ACTOR, &c.tenant, req).await?;
             let mut value = serde_json::to_value(&created.client)?;

@@ -1,4 +1,5 @@
-//! `gatehouse keys list|rotate`.
+//! `gatehouse keys list|rotate [--tenant SLUG]`: each tenant's own signing keys
+//! (`keys/tenants/{id}/`); without `--tenant`, every tenant's.
 
 use serde_json::{Value, json};
 
@@ -6,10 +7,14 @@ use crate::KeysCommand;
 use crate::{Output, Result};
 use gatehouse::config::Config;
 use gatehouse::crypto::keys::{self, KeySet};
+use gatehouse::crypto::tenant_keys;
 use gatehouse::model::{self, SigningAlg};
+use gatehouse::store::Db;
+use gatehouse::store::tenants::{self, Tenant};
 
-fn key_json(k: &keys::SigningKey) -> Value {
+fn key_json(t: &Tenant, k: &keys::SigningKey) -> Value {
     json!({
+        "tenant": t.slug,
         "kid": k.kid,
         "alg": k.alg,
         "state": k.state.as_str(),
@@ -18,61 +23,84 @@ fn key_json(k: &keys::SigningKey) -> Value {
     })
 }
 
-pub fn keys_command(cmd: KeysCommand, config: &Config) -> Result<Output> {
-    let dir = &config.keys.dir;
+async fn selected(db: &Db, slug: Option<&str>) -> Result<Vec<Tenant>> {
+    Ok(match slug {
+        Some(s) => vec![tenants::get_by_slug(db, s).await?],
+        None => tenants::list(db).await?,
+    })
+}
+
+pub async fn keys_command(cmd: KeysCommand, db: Db, config: &Config) -> Result<Output> {
+    let root = &config.keys.dir;
+    let retire_after = config.tokens.max_lifetime_secs;
+    let now = model::now();
     match cmd {
-        KeysCommand::List => {
-            let set = KeySet::load_or_create(dir, model::now())?;
-            let rows: Vec<Value> = set.keys().iter().map(key_json).collect();
+        KeysCommand::List { tenant } => {
+            let mut rows = Vec::new();
             let mut text = format!(
-                "{:<24} {:<6} {:<8} {:<22} RETIRES",
-                "KID", "ALG", "STATE", "CREATED"
+                "{:<16} {:<24} {:<6} {:<8} {:<22} RETIRES",
+                "TENANT", "KID", "ALG", "STATE", "CREATED"
             );
-            for k in set.keys() {
-                text.push_str(&format!(
-                    "\n{:<24} {:<6} {:<8} {:<22} {}",
-                    k.kid,
-                    k.alg.as_str(),
-                    k.state.as_str(),
-                    model::rfc3339(k.created_at),
-                    k.retire_at
-                        .map(model::rfc3339)
-                        .unwrap_or_else(|| "-".into())
-                ));
+            for t in selected(&db, tenant.as_deref()).await? {
+                let set: KeySet = tenant_keys::open(root, &t.id, retire_after, now)?;
+                for k in set.keys() {
+                    rows.push(key_json(&t, k));
+                    text.push_str(&format!(
+                        "\n{:<16} {:<24} {:<6} {:<8} {:<22} {}",
+                        t.slug,
+                        k.kid,
+                        k.alg.as_str(),
+                        k.state.as_str(),
+                        model::rfc3339(k.created_at),
+                        k.retire_at
+                            .map(model::rfc3339)
+                            .unwrap_or_else(|| "-".into())
+                    ));
+                }
             }
             Ok(Output::Value {
                 json: json!({ "keys": rows }),
                 text,
             })
         }
-        KeysCommand::Rotate { alg, stage } => {
-            let now = model::now();
-            KeySet::load_or_create(dir, now)?;
+        KeysCommand::Rotate { tenant, alg, stage } => {
             let algs: Vec<SigningAlg> = alg
                 .map(|a| vec![a])
                 .unwrap_or_else(|| SigningAlg::ALL.to_vec());
             let mut rotated = Vec::new();
             let mut text = Vec::new();
-            for a in algs {
-                let r = keys::rotate(dir, a, stage, config.tokens.max_lifetime_secs, now)?;
-                text.push(match &r.retired_kid {
-                    Some(old) => format!(
-                        "{}: {} is now {}; {} retires at {}",
-                        a,
-                        r.kid,
-                        r.new_state.as_str(),
-                        old,
-                        r.retire_at.map(model::rfc3339).unwrap_or_default()
-                    ),
-                    None => format!("{}: {} is now {}", a, r.kid, r.new_state.as_str()),
-                });
-                rotated.push(json!({
-                    "alg": a,
-                    "kid": r.kid,
-                    "state": r.new_state.as_str(),
-                    "retired_kid": r.retired_kid,
-                    "retire_at": r.retire_at.map(model::rfc3339),
-                }));
+            for t in selected(&db, tenant.as_deref()).await? {
+                tenant_keys::open(root, &t.id, retire_after, now)?;
+                let dir = tenant_keys::tenant_dir(root, &t.id);
+                for a in &algs {
+                    let r = keys::rotate(&dir, *a, stage, retire_after, now)?;
+                    text.push(match &r.retired_kid {
+                        Some(old) => format!(
+                            "{}: {}: {} is now {}; {} retires at {}",
+                            t.slug,
+                            a,
+                            r.kid,
+                            r.new_state.as_str(),
+                            old,
+                            r.retire_at.map(model::rfc3339).unwrap_or_default()
+                        ),
+                        None => format!(
+                            "{}: {}: {} is now {}",
+                            t.slug,
+                            a,
+                            r.kid,
+                            r.new_state.as_str()
+                        ),
+                    });
+                    rotated.push(json!({
+                        "tenant": t.slug,
+                        "alg": a,
+                        "kid": r.kid,
+                        "state": r.new_state.as_str(),
+                        "retired_kid": r.retired_kid,
+                        "retire_at": r.retire_at.map(model::rfc3339),
+                    }));
+                }
             }
             Ok(Output::Value {
                 json: json!({ "rotated": rotated }),

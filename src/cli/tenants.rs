@@ -5,13 +5,18 @@ use serde_json::{Value, json};
 use crate::TenantCommand;
 use crate::{Output, Result};
 use gatehouse::admin::{self, CLI_ACTOR};
+use gatehouse::model::now as model_now;
 use gatehouse::store::{self, Db, tenants::TenantChanges};
 
 fn tenant_json(t: &store::tenants::Tenant) -> Value {
     serde_json::to_value(t).unwrap_or(Value::Null)
 }
 
-pub async fn tenant_command(cmd: TenantCommand, db: Db) -> Result<Output> {
+pub async fn tenant_command(
+    cmd: TenantCommand,
+    db: Db,
+    config: &gatehouse::config::Config,
+) -> Result<Output> {
     match cmd {
         TenantCommand::Create {
             slug,
@@ -28,6 +33,10 @@ pub async fn tenant_command(cmd: TenantCommand, db: Db) -> Result<Output> {
                 prompt_enrollment,
             )
             .await?;
+            // Its own signing keys, now (the server would make them on first use).
+            let retire_after = config.tokens.max_lifetime_secs;
+            let root = &config.keys.dir;
+            gatehouse::crypto::tenant_keys::open(root, &t.id, retire_after, model_now())?;
             Ok(Output::Value {
                 text: format!("created tenant {} (MFA {})", t.slug, t.mfa_policy),
                 json: tenant_json(&t),

@@ -11,6 +11,7 @@ use gatehouse::crypto::password::PasswordHasherPool;
 use gatehouse::mfa;
 use gatehouse::model::{TenantMfaPolicy, now};
 use gatehouse::notify::Notifier;
+use gatehouse::oidc::backchannel;
 use gatehouse::store::{self, Db};
 
 /// Reads a password without echo on a terminal, or the first line of piped input.
@@ -90,6 +91,15 @@ pub async fn user_command(
             let notifier = Notifier::from_config(&config);
             let reset = mfa::reset::reset(&db, &notifier, now(), &t, &u, CLI_ACTOR).await?;
             let removed = reset.factors_removed;
+            // The clients of the ended sessions hear of it before the command returns.
+            let retire_after = config.tokens.max_lifetime_secs;
+            let keys =
+                gatehouse::crypto::tenant_keys::open(&config.keys.dir, &t.id, retire_after, now())?;
+            let base = gatehouse::resolve_public_url(&config, config.server.listen);
+            let issuer = format!("{base}/t/{}", t.slug);
+            let sids = &reset.ended.session_ids;
+            let notices = backchannel::deliveries(&db, &keys, &issuer, &t.id, sids, now()).await?;
+            backchannel::deliver_all(&gatehouse::state::outbound_http(), notices).await;
             Ok(Output::Value {
                 json: json!({
                     "user_id": u.id,

@@ -8,3 +8,4 @@ pub mod password;
 pub mod random;
 pub mod seal;
 pub mod secret;
+pub mod tenant_keys;

@@ -19,7 +19,7 @@ use crate::store::users::User;
 use crate::store::{Db, StoreResult, Tx, audit, devices, factors, recovery_codes, sessions};
 
 /// What an admin MFA reset did.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Reset {
     pub factors_removed: u64,
     pub ended: Ended,
@@ -72,10 +72,7 @@ pub async fn reset(
     //    session (or redeemed a code) after step 1: end whatever is live now the factors are
     //    gone. Nearly always nothing.
     let late = signout::end_all_access(db, &tenant.id, &user.id, now).await?;
-    let ended = Ended {
-        sessions: ended.sessions + late.sessions,
-        grants: ended.grants + late.grants,
-    };
+    let ended = ended.and(late);
     let notified = notifier
         .security_notice(tenant, user, MailKind::MfaReset)
         .await;

@@ -30,14 +30,14 @@ pub struct Active {
 /// Checks signature, `typ` and `iss`, but not time or revocation (revocation of an expired
 /// token is harmless). `None` when the token is not one of ours.
 pub fn decode(state: &AppState, ctx: &TenantCtx, token: &str) -> Option<Decoded> {
-    let keys = state.keys.current();
+    let keys = state.keys.current(&ctx.tenant.id).ok()?;
     let v = jwt::verify(&keys.set, token).ok()?;
     // RFC 9068 §4: `typ` is `at+jwt` (or the full media type); ID tokens are refused here.
     let typ = v.typ?.to_ascii_lowercase();
     if typ != "at+jwt" && typ != "application/at+jwt" {
         return None;
     }
-    // Keys are shared by every tenant, so the issuer is what keeps tenants apart.
+    // Each tenant has its own keys; the issuer is checked as well.
     if v.claims.get("iss").and_then(Value::as_str) != Some(ctx.issuer.as_str()) {
         return None;
     }

@@ -88,5 +88,7 @@ fn metadata(state: &AppState, ctx: &TenantCtx) -> serde_json::Value {
         "authorization_response_iss_parameter_supported": true,
         "ui_locales_supported": state.templates.catalog.languages(),
         "claim_types_supported": ["normal"],
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }

@@ -80,7 +80,12 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
     // token for a client of this tenant (an access token, say) is no hint at all: the user is
     // asked to confirm.
     let hint = match p("id_token_hint") {
-        Some(t) => match jwt::verify(&state.keys.current().set, t) {
+        Some(t) => match state
+            .keys
+            .current(&ctx.tenant.id)
+            .map_err(|e| e.to_string())
+            .and_then(|k| jwt::verify(&k.set, t).map_err(|e| e.to_string()))
+        {
             Ok(v) if v.claims.get("iss").and_then(Value::as_str) == Some(ctx.issuer.as_str()) => {
                 id_token_hint(state, ctx, v).await.or_500(state, ctx)?
             }
@@ -156,9 +161,10 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
     }
     // OIDC Core §11: the session's refresh tokens end with it (offline grants survive).
     if let Some(s) = &session {
-        signout::end_session(&state.db, &ctx.tenant.id, &s.id, now())
+        let ended = signout::end_session(&state.db, &ctx.tenant.id, &s.id, now())
             .await
             .or_500(state, ctx)?;
+        super::backchannel::spawn(state, ctx, ended.session_ids);
     }
     let secure = state.is_https();
     let mut res = match redirect {

@@ -3,10 +3,15 @@
 use axum::extract::State;
 use axum::response::IntoResponse;
 
+use crate::error::AppError;
 use crate::state::{AppState, TenantCtx};
 
-/// Keys are shared by all tenants of a deployment; the JWKS is still served per issuer because
-/// clients find it through that issuer's discovery document.
-pub async fn jwks(State(state): State<AppState>, _ctx: TenantCtx) -> impl IntoResponse {
-    (super::cacheable_json(), state.keys.current().jwks.clone())
+/// The tenant's own keys (`crypto::tenant_keys`): a token of one tenant never verifies under
+/// another's JWKS.
+pub async fn jwks(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+) -> Result<impl IntoResponse, AppError> {
+    let keys = state.keys.current(&ctx.tenant.id)?;
+    Ok((super::cacheable_json(), keys.jwks.clone()))
 }

@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod authz_request;
+pub mod backchannel;
 pub mod bearer;
 pub mod claims;
 pub mod client_assertion;

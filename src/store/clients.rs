@@ -38,6 +38,9 @@ pub struct Client {
     pub jwks_uri: Option<String>,
     /// Exact origins whose pages may read this client's token-endpoint answers (CORS).
     pub web_origins: Vec<String>,
+    /// Back-Channel Logout 1.0: POSTed a logout token when a session it got tokens in ends.
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -80,6 +83,8 @@ struct ClientRow {
     jwks: Option<String>,
     jwks_uri: Option<String>,
     web_origins: String,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -115,6 +120,8 @@ impl From<ClientRow> for Client {
             jwks,
             jwks_uri: r.jwks_uri,
             web_origins,
+            backchannel_logout_uri: r.backchannel_logout_uri,
+            backchannel_logout_session_required: r.backchannel_logout_session_required,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -167,6 +174,8 @@ pub struct NewClient {
     pub offline_access: bool,
     /// Validated exact origins (see `oidc::cors::validate_origin`).
     pub web_origins: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 /// The columns `create` writes, as a literal for `concat!`; the key source (`jwks`, `jwks_uri`)
@@ -176,7 +185,8 @@ macro_rules! columns {
         "id, tenant_id, name, secret_hash, is_public, first_party, \
     token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, grant_types, \
     mfa_policy, trust_policy, id_token_alg, access_token_ttl_secs, id_token_ttl_secs, \
-    refresh_token_ttl_secs, scope, offline_access, web_origins, created_at, updated_at"
+    refresh_token_ttl_secs, scope, offline_access, web_origins, backchannel_logout_uri, \
+    backchannel_logout_session_required, created_at, updated_at"
     };
 }
 
@@ -192,7 +202,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         "INSERT INTO clients (",
         columns!(),
         ") VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22) \
          RETURNING ",
         select_columns!(),
         ""
@@ -217,6 +227,8 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         .bind(&c.scope)
         .bind(c.offline_access)
         .bind(json_list(&c.web_origins))
+        .bind(c.backchannel_logout_uri.as_deref())
+        .bind(c.backchannel_logout_session_required)
         .bind(now())
         .fetch_one(pool)
         .await

@@ -92,6 +92,22 @@ pub async fn find_live(
     .await?))
 }
 
+/// The clients (and the user) that got tokens in this SSO session: its grants, revoked or not.
+pub async fn clients_of_session(
+    db: &Db,
+    tenant_id: &TenantId,
+    session_id: &str,
+) -> StoreResult<Vec<(ClientId, UserId)>> {
+    Ok(with_db!(db, |pool| sqlx::query_as(
+        "SELECT DISTINCT client_id, user_id FROM grants WHERE tenant_id = $1 AND session_id = $2 \
+         ORDER BY client_id"
+    )
+    .bind(tenant_id)
+    .bind(session_id)
+    .fetch_all(pool)
+    .await?))
+}
+
 /// Revokes one grant; idempotent.
 pub async fn revoke(db: &Db, tenant_id: &TenantId, id: &str, now: i64) -> StoreResult<u64> {
     Ok(with_db!(db, |pool| sqlx::query(

@@ -189,29 +189,37 @@ pub async fn end(db: &Db, id: &str, now: i64) -> StoreResult<()> {
     Ok(())
 }
 
-/// Ends every live session of the user except `keep` ("Sign out of all other devices").
-pub async fn end_others(db: &Db, user_id: &UserId, keep: &str, now: i64) -> StoreResult<u64> {
-    Ok(with_db!(db, |pool| sqlx::query(
-        "UPDATE sso_sessions SET ended_at = $3 WHERE user_id = $1 AND id <> $2 AND ended_at IS NULL"
+/// Ends every live session of the user except `keep` ("Sign out of all other devices"); the
+/// ids of the sessions it ended (for back-channel logout).
+pub async fn end_others(
+    db: &Db,
+    user_id: &UserId,
+    keep: &str,
+    now: i64,
+) -> StoreResult<Vec<String>> {
+    let ended: Vec<(String,)> = with_db!(db, |pool| sqlx::query_as(
+        "UPDATE sso_sessions SET ended_at = $3 WHERE user_id = $1 AND id <> $2 \
+         AND ended_at IS NULL RETURNING id"
     )
     .bind(user_id)
     .bind(keep)
     .bind(now)
-    .execute(pool)
-    .await?
-    .rows_affected()))
+    .fetch_all(pool)
+    .await?);
+    Ok(ended.into_iter().map(|(id,)| id).collect())
 }
 
-/// Ends every live session of the user (MFA reset, password change).
-pub async fn end_all_for_user(db: &Db, user_id: &UserId, now: i64) -> StoreResult<u64> {
-    Ok(with_db!(db, |pool| sqlx::query(
-        "UPDATE sso_sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL"
+/// Ends every live session of the user (MFA reset, password change); the ids it ended.
+pub async fn end_all_for_user(db: &Db, user_id: &UserId, now: i64) -> StoreResult<Vec<String>> {
+    let ended: Vec<(String,)> = with_db!(db, |pool| sqlx::query_as(
+        "UPDATE sso_sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL \
+         RETURNING id"
     )
     .bind(user_id)
     .bind(now)
-    .execute(pool)
-    .await?
-    .rows_affected()))
+    .fetch_all(pool)
+    .await?);
+    Ok(ended.into_iter().map(|(id,)| id).collect())
 }
 
 /// The user's sessions that are neither ended nor expired.

@@ -136,9 +136,17 @@ pub fn app_redirect(res: &Response, rp: &Rp) -> std::collections::HashMap<String
 /// Redeems the code of an application redirect at the token endpoint and returns the verified
 /// ID token's claims.
 pub async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
+    let token = tokens(srv, rp, res).await;
+    let jwt = token["id_token"].as_str().expect("id_token");
+    let verified =
+        gatehouse::crypto::jwt::verify(&srv.keys(&rp.tenant).await, jwt).expect("valid signature");
+    serde_json::Value::Object(verified.claims)
+}
+
+/// Redeems the code of the redirect `res` at the token endpoint: the token response.
+pub async fn tokens(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
     let q = app_redirect(res, rp);
-    let token: serde_json::Value = srv
-        .http()
+    srv.http()
         .post(format!("{}/token", srv.issuer(&rp.tenant)))
         .basic_auth(&rp.client_id, rp.secret.as_deref())
         .form(&[
@@ -151,9 +159,5 @@ pub async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::
         .unwrap()
         .json()
         .await
-        .unwrap();
-    let jwt = token["id_token"].as_str().expect("id_token");
-    let verified = gatehouse::crypto::jwt::verify(&srv.state.keys.current().set, jwt)
-        .expect("valid signature");
-    serde_json::Value::Object(verified.claims)
+        .unwrap()
 }

@@ -281,6 +281,14 @@ impl TestServer {
             .unwrap()
     }
 
+    /// The signing keys of tenant `slug` (each tenant has its own).
+    pub async fn keys(&self, slug: &str) -> gatehouse::crypto::keys::KeySet {
+        let t = gatehouse::store::tenants::get_by_slug(&self.state.db, slug)
+            .await
+            .unwrap();
+        self.state.keys.current(&t.id).unwrap().set.clone()
+    }
+
     pub async fn cli_json(&self, args: &[&str]) -> serde_json::Value {
         self.env.cli_json(args).await
     }

@@ -28,7 +28,7 @@ import {
   AssertionError, answerEmail, answerRecovery, chooseMethod, clickAndWait, answerTotp, assert, confirmEmail,
   enrolEmail, enrolTotp, expectCallback, expectFieldError, expectHeading, noteRecoveryCodes, open, signIn, signOut,
 } from './lib/flow.mjs';
-import { BASE_URL, createTenant, createUser } from './lib/gatehouse.mjs';
+import { BASE_URL, REDIRECT_URI, createTenant, createUser } from './lib/gatehouse.mjs';
 import { mailNames, messagesTo } from './lib/mail.mjs';
 import { Authenticator } from './lib/totp.mjs';
 import { authorizationRequest, redeem } from './lib/oidc.mjs';
@@ -39,6 +39,8 @@ if (!BASE_URL || !process.env.GATEHOUSE_MAIL__DIR) {
 }
 
 const SCENARIO_TIMEOUT_MS = 60_000;
+/** The single-page application's origin (lib/app.mjs serves it). */
+const SPA_ORIGIN = 'http://127.0.0.1:9';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: one tenant per set of MFA settings, each with one client at http://127.0.0.1:9/cb.
@@ -67,7 +69,15 @@ async function setup() {
       settings: { mfa: 'required', 'enrollment-proof': 'email', 'mfa-methods': 'totp,email' },
     }),
   ]);
-  return { mfa, strict, optional, email };
+  return { mfa, strict, optional, email, spa: await spaTenant() };
+}
+
+/** A browser application: a public client whose page (http://127.0.0.1:9) calls the API. */
+function spaTenant() {
+  return createTenant('e2e-spa', {
+    name: 'Single Page Inc',
+    client: { name: 'Single-page app', extra: ['--public', '--web-origin', SPA_ORIGIN] },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,6 +388,52 @@ async function email_code_factor(t, fx) {
     `emailed sign-in code: acr ${claims.acr}, amr ${JSON.stringify(claims.amr)}`);
 }
 
+/**
+ * `fetch` from the page the browser is on (so with that page's Origin, under the browser's
+ * CORS rules): `{ status, json }`, or `{ blocked }` when the browser withheld the answer.
+ */
+function fetchFromPage(page, url, init) {
+  return page.evaluate(async ({ url, init }) => {
+    try {
+      const res = await fetch(url, init);
+      return { status: res.status, json: await res.json() };
+    } catch (e) {
+      return { blocked: String(e) };
+    }
+  }, { url, init });
+}
+
+/**
+ * 11. A single-page application: after the code flow its own page redeems the code (PKCE, no
+ * secret) and calls UserInfo with fetch, which CORS allows for its registered origin; the same
+ * calls from a page on another origin are refused by the browser.
+ */
+async function browser_app_cors(t, fx) {
+  const user = await createUser(fx.spa.slug, 'spa');
+  const page = await t.page();
+  const req = authorizationRequest(fx.spa);
+  await open(page, req);
+  await signIn(t, page, user);
+  const code = await expectCallback(t, page, req);
+  const token = await fetchFromPage(page, `${fx.spa.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI,
+      code_verifier: req.verifier, client_id: fx.spa.client.id,
+    }).toString(),
+  });
+  assert(token.status === 200 && token.json?.access_token, `the page could not redeem its code: ${JSON.stringify(token)}`);
+  const bearer = { headers: { authorization: `Bearer ${token.json.access_token}` } };
+  const info = await fetchFromPage(page, `${fx.spa.issuer}/userinfo`, bearer);
+  assert(info.status === 200 && info.json?.sub === user.id, `UserInfo from the page: ${JSON.stringify(info)}`);
+
+  // A page on another origin (http://localhost:9) with the same token: the browser refuses.
+  await page.goto('http://localhost:9/elsewhere');
+  const stolen = await fetchFromPage(page, `${fx.spa.issuer}/userinfo`, bearer);
+  assert(stolen.blocked, `another origin read UserInfo: ${JSON.stringify(stolen)}`);
+}
+
 const SCENARIOS = [
   enrolment_with_email_proof,
   totp_challenge_and_trusted_device,
@@ -389,6 +445,7 @@ const SCENARIOS = [
   no_javascript,
   manage_two_factor,
   email_code_factor,
+  browser_app_cors,
 ].map((fn) => ({ name: fn.name.replace(/_/g, '-'), fn }));
 
 // ---------------------------------------------------------------------------------------------

@@ -247,7 +247,8 @@ impl Fixture {
     }
 
     pub fn verify(&self, token: &str) -> Verified {
-        jwt::verify(&self.srv.state.keys.current().set, token).expect("token verifies")
+        let keys = self.srv.state.keys.current(&self.tenant_id).unwrap();
+        jwt::verify(&keys.set, token).expect("token verifies")
     }
 }
 

@@ -24,6 +24,8 @@ fn client(public: bool) -> Client {
         jwks: None,
         jwks_uri: None,
         web_origins: Vec::new(),
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
         created_at: 0,
         updated_at: 0,
     }

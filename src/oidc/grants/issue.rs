@@ -88,7 +88,7 @@ pub async fn access_token(
         now: ctx.now,
         ttl_secs: ttl,
     });
-    let keys = ctx.state.keys.current();
+    let keys = tenant_keys(ctx)?;
     let token = jwt::sign(&keys.set, ACCESS_TOKEN_ALG, "at+jwt", body)
         .map_err(|e| OAuthError::internal("signing an access token failed", e))?;
     let row = AccessToken {
@@ -129,9 +129,19 @@ fn id_token(
         now: ctx.now,
         ttl_secs: ctx.client.id_token_ttl_secs,
     });
-    let keys = ctx.state.keys.current();
+    let keys = tenant_keys(ctx)?;
     jwt::sign(&keys.set, alg, "JWT", body)
         .map_err(|e| OAuthError::internal("signing an ID token failed", e))
+}
+
+/// The keys of the tenant the token is for.
+fn tenant_keys(
+    ctx: &GrantCtx<'_>,
+) -> Result<std::sync::Arc<crate::crypto::keyring::Loaded>, OAuthError> {
+    ctx.state
+        .keys
+        .current(&ctx.tenant.id)
+        .map_err(|e| OAuthError::internal("loading the tenant's signing keys failed", e))
 }
 
 /// A new opaque refresh token of the grant; only its SHA-256 is stored.

@@ -24,7 +24,8 @@ export function launch(appPort) {
       // port. Port 9 (discard) is on Chromium's list of unsafe ports (net::ERR_UNSAFE_PORT),
       // so that one port is allowed explicitly, then mapped to the application's real port.
       '--explicitly-allowed-ports=9',
-      `--host-resolver-rules=MAP 127.0.0.1:9 127.0.0.1:${appPort}`,
+      // localhost:9 is the same server under another origin (the CORS scenario's outsider).
+      `--host-resolver-rules=MAP 127.0.0.1:9 127.0.0.1:${appPort},MAP localhost:9 127.0.0.1:${appPort}`,
     ],
   });
 }
