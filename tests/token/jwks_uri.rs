@@ -52,18 +52,22 @@ impl KeyServer {
     }
 }
 
+/// Registers a private_key_jwt client whose keys are at `uri`.
+async fn uri_client(f: &Fixture, uri: &str) -> Creds {
+    f.client(&[
+        "--token-endpoint-auth-method",
+        "private_key_jwt",
+        "--jwks-uri",
+        uri,
+    ])
+    .await
+}
+
 async fn private_key_jwt_from_a_jwks_uri_follows_rotation(backend: Backend) {
     let f = Fixture::new(backend).await;
     let old = Key::new("RS256", "old");
     let server = KeyServer::start(jwks(&[&old])).await;
-    let client = f
-        .client(&[
-            "--token-endpoint-auth-method",
-            "private_key_jwt",
-            "--jwks-uri",
-            &server.url,
-        ])
-        .await;
+    let client = uri_client(&f, &server.url).await;
     let id = client.id.as_str();
     assert_eq!(cc_status(&f, &old.sign(&claims(&f, id))).await, 200);
     assert_eq!(cc_status(&f, &old.sign(&claims(&f, id))).await, 200);
@@ -93,14 +97,7 @@ async fn a_jwks_uri_is_bounded_in_size_and_time(backend: Backend) {
     let server = KeyServer::start(big).await;
     let slow = server.url.replace("/jwks", "/slow");
     for uri in [server.url.as_str(), slow.as_str()] {
-        let client = f
-            .client(&[
-                "--token-endpoint-auth-method",
-                "private_key_jwt",
-                "--jwks-uri",
-                uri,
-            ])
-            .await;
+        let client = uri_client(&f, uri).await;
         let started = std::time::Instant::now();
         assert_eq!(
             cc_status(&f, &key.sign(&claims(&f, &client.id))).await,
@@ -114,14 +111,7 @@ async fn a_jwks_uri_is_bounded_in_size_and_time(backend: Backend) {
     }
     // The same keys, within the bound, work.
     *server.set.lock().unwrap() = jwks(&[&key]);
-    let client = f
-        .client(&[
-            "--token-endpoint-auth-method",
-            "private_key_jwt",
-            "--jwks-uri",
-            &server.url,
-        ])
-        .await;
+    let client = uri_client(&f, &server.url).await;
     assert_eq!(cc_status(&f, &key.sign(&claims(&f, &client.id))).await, 200);
 }
 both_backends!(
