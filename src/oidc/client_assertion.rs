@@ -130,12 +130,15 @@ async fn verified_claims(
         tracing::warn!(client_id = %client.id, error = %e, "client assertion keys unavailable");
         Refusal::NoKeys
     };
-    let keys = client_jwks::keys(client).await.map_err(no_keys)?;
+    let (keys, just_fetched) = client_jwks::keys(client).await.map_err(no_keys)?;
     if let Some(claims) = try_keys(&keys, alg, kid, assertion) {
         return Ok(claims);
     }
     let knows_kid = kid.is_none_or(|k| keys.iter().any(|j| j.key_id() == Some(k)));
-    if !knows_kid && let Some(fresh) = client_jwks::refetch_for_unknown_kid(client).await {
+    if !knows_kid
+        && !just_fetched
+        && let Some(fresh) = client_jwks::refetch_for_unknown_kid(client).await
+    {
         let keys = fresh.map_err(no_keys)?;
         if let Some(claims) = try_keys(&keys, alg, kid, assertion) {
             return Ok(claims);

@@ -115,22 +115,24 @@ fn cache_key(client: &Client, uri: &str) -> String {
     format!("{}\n{}\n{uri}", client.tenant_id, client.id)
 }
 
-/// The client's keys: the registered set, or the set at its `jwks_uri` (cached).
-pub async fn keys(client: &Client) -> Result<Arc<Vec<Jwk>>, KeysError> {
+/// The client's keys: the registered set, or the set at its `jwks_uri` (cached), and whether
+/// they were fetched just now (then fetching again for an unknown `kid` would gain nothing).
+pub async fn keys(client: &Client) -> Result<(Arc<Vec<Jwk>>, bool), KeysError> {
     if let Some(doc) = &client.jwks {
-        return keys_of(doc).map(Arc::new).map_err(KeysError::Document);
+        let keys = keys_of(doc).map_err(KeysError::Document)?;
+        return Ok((Arc::new(keys), false));
     }
     let uri = client.jwks_uri.as_deref().ok_or(KeysError::None)?;
     let key = cache_key(client, uri);
     {
         let map = cache().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = map.get(&key).filter(|c| c.fetched.elapsed() < CACHE_TTL) {
-            return Ok(c.keys.clone());
+            return Ok((c.keys.clone(), false));
         }
     }
     let keys = Arc::new(fetch(uri).await?);
     store(key, keys.clone(), None);
-    Ok(keys)
+    Ok((keys, true))
 }
 
 /// Fetches the client's `jwks_uri` again because an assertion named a `kid` the cached set

@@ -82,6 +82,12 @@ async fn private_key_jwt_from_a_jwks_uri_follows_rotation(backend: Backend) {
     assert_eq!(cc_status(&f, &old.sign(&claims(&f, id))).await, 401);
     assert_eq!(server.fetches(), 2);
     assert_eq!(cc_status(&f, &new.sign(&claims(&f, id))).await, 200);
+
+    // A client's first assertion with a kid its set lacks costs one fetch, not two.
+    let other = uri_client(&f, &server.url).await;
+    let before = server.fetches();
+    assert_eq!(cc_status(&f, &old.sign(&claims(&f, &other.id))).await, 401);
+    assert_eq!(server.fetches(), before + 1);
 }
 both_backends!(
     private_key_jwt_from_a_jwks_uri_follows_rotation,
