@@ -70,6 +70,46 @@ pub struct OtpConfig {
     pub resend_interval_secs: i64,
     /// Codes mailed per user within 24 hours (all purposes together).
     pub max_mails_per_day: i64,
+    /// `[otp.sms]`: the caps on texted codes.
+    pub sms: SmsCaps,
+}
+
+/// `[otp.sms]`: texts cost money per message, so every send is reserved against a cap per
+/// user, per number, per client IP and per tenant, each per hour and per day (SMS pumping
+/// sends many codes to numbers an attacker is paid for; docs/security.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsCaps {
+    pub user_per_hour: i64,
+    pub user_per_day: i64,
+    pub number_per_hour: i64,
+    pub number_per_day: i64,
+    pub ip_per_hour: i64,
+    pub ip_per_day: i64,
+    pub tenant_per_hour: i64,
+    pub tenant_per_day: i64,
+}
+
+impl SmsCaps {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, v) in [
+            ("user_per_hour", self.user_per_hour),
+            ("user_per_day", self.user_per_day),
+            ("number_per_hour", self.number_per_hour),
+            ("number_per_day", self.number_per_day),
+            ("ip_per_hour", self.ip_per_hour),
+            ("ip_per_day", self.ip_per_day),
+            ("tenant_per_hour", self.tenant_per_hour),
+            ("tenant_per_day", self.tenant_per_day),
+        ] {
+            if !(1..=1_000_000).contains(&v) {
+                return Err(ConfigError(format!(
+                    "otp.sms.{key}: expected an integer between 1 and 1000000"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl OtpConfig {
@@ -109,7 +149,7 @@ impl OtpConfig {
                 )));
             }
         }
-        Ok(())
+        self.sms.validate()
     }
 }
 

@@ -175,6 +175,7 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
                     username: Some("demo".into()),
                     name: Some("Demo User".into()),
                     email_verified: true,
+                    ..Default::default()
                 },
                 &pw,
             )

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod api;
 pub mod cache;
 pub mod config;
 pub mod crypto;
@@ -19,6 +20,7 @@ pub mod notify;
 pub mod oidc;
 pub mod ops;
 pub mod otp;
+pub mod phone;
 pub mod private_fs;
 pub mod signout;
 pub mod state;
@@ -106,6 +108,7 @@ pub fn build_app(state: AppState) -> Router {
         .merge(oidc::router(&state))
         .merge(login::router())
         .merge(account::router())
+        .merge(api::router())
         // One cap for every body any handler reads (forms, the token endpoint, /authorize POST):
         // axum's default is 2 MB, and no Gatehouse request legitimately needs more than a few KiB.
         .layer(axum::extract::DefaultBodyLimit::max(

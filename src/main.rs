@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use gatehouse::config::{Config, LogFormat};
 use gatehouse::crypto::password::PasswordHasherPool;
 use gatehouse::model::{
-    ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TokenAuthMethod, TrustPolicy,
+    ApiRole, ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TokenAuthMethod, TrustPolicy,
 };
 use gatehouse::store::Db;
 
@@ -60,6 +60,9 @@ enum Command {
     /// The audit log of a tenant.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Keys for the admin API (`/api/v1`).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
     /// Print the MFA decision (and its reason) for a sign-in of USER to CLIENT.
     Explain {
         tenant: String,
@@ -96,6 +99,25 @@ pub(crate) enum AuditCommand {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ApiKeyCommand {
+    /// A new key, printed once (`{"id","key"}` with --json); send it as `Authorization: Bearer`.
+    Create {
+        /// Only this tenant (required for tenant-admin).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        role: ApiRole,
+        /// A note for the listing (who or what uses it).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Every key: id, tenant, role, created, last used, revoked.
+    List,
+    /// Revoke a key: it stops working at once.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -144,7 +166,7 @@ pub(crate) enum TenantCommand {
         trusted_device_days: Option<i64>,
         #[arg(long)]
         theme: Option<String>,
-        /// Methods users may enrol, comma-separated (totp; email, sms, webauthn later).
+        /// Methods users may enrol, comma-separated (totp, email, sms; webauthn later).
         #[arg(long, value_delimiter = ',')]
         mfa_methods: Option<Vec<MfaMethod>>,
         /// Recovery codes per user (1-16).
@@ -162,6 +184,17 @@ pub(crate) enum TenantCommand {
         /// Changes on the account pages need a sign-in at most this many seconds old.
         #[arg(long)]
         account_reauth_secs: Option<i64>,
+        /// The region a phone number typed without `+` is read in (US, GB, ...).
+        #[arg(long)]
+        sms_default_region: Option<String>,
+        /// Country calling codes SMS codes may go to, comma-separated (1,44); default: the
+        /// default region's.
+        #[arg(long, value_delimiter = ',')]
+        sms_allowed_countries: Option<Vec<u16>>,
+    },
+    /// One tenant's settings, with its SMS sends and failures of the last 24 hours.
+    Get {
+        slug: String,
     },
     List,
 }
@@ -271,6 +304,25 @@ pub(crate) enum UserCommand {
         name: Option<String>,
         #[arg(long)]
         email_verified: bool,
+        /// A mobile number (E.164, or national in the tenant's SMS default region).
+        #[arg(long)]
+        phone: Option<String>,
+        /// The number is known to be the user's.
+        #[arg(long)]
+        phone_verified: bool,
+    },
+    /// Changes a user's profile: name, phone number.
+    Update {
+        tenant: String,
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// A mobile number; an empty value removes it. A new number is unverified unless
+        /// `--phone-verified true`.
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long, action = clap::ArgAction::Set)]
+        phone_verified: Option<bool>,
     },
     List {
         tenant: String,
@@ -382,6 +434,7 @@ async fn run(command: Command, config: Config) -> Result<Output> {
             })
             .await
         }
+        Command::ApiKey(k) => with_db(&config, |db| cli::api_keys::api_key_command(k, db)).await,
         Command::Audit(AuditCommand::List {
             tenant,
             user,

@@ -110,6 +110,16 @@ string_enum!(
 );
 
 string_enum!(
+    /// What an admin API key may do: `admin` everything (within its tenant when it has one),
+    /// `tenant-admin` everything within its one tenant, `read-only` read.
+    ApiRole, "API key role" {
+        Admin = "admin",
+        TenantAdmin = "tenant-admin",
+        ReadOnly = "read-only",
+    }
+);
+
+string_enum!(
     /// Factor kinds; email, SMS and WebAuthn slot in as later issues land.
     MfaMethod, "MFA method" {
         Totp = "totp",
@@ -153,6 +163,36 @@ impl From<String> for AllowedMethods {
             Err(e) => {
                 tracing::warn!(error = %e, "unreadable tenant mfa_methods, allowing totp only");
                 AllowedMethods(vec![MfaMethod::Totp])
+            }
+        }
+    }
+}
+
+/// A tenant's SMS country allow-list (country calling codes), parsed when the row loads;
+/// empty: the default region's code only (`Tenant::sms_countries`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SmsCountries(Vec<u16>);
+
+impl SmsCountries {
+    pub fn as_slice(&self) -> &[u16] {
+        &self.0
+    }
+
+    /// The stored form: `[1,44]`.
+    pub fn to_json(codes: &[u16]) -> String {
+        serde_json::to_string(codes).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+impl From<String> for SmsCountries {
+    fn from(stored: String) -> SmsCountries {
+        match serde_json::from_str::<Vec<u16>>(&stored) {
+            Ok(codes) => SmsCountries(codes),
+            Err(e) => {
+                // Empty falls back to the default region alone: the narrowest list.
+                tracing::warn!(error = %e, "unreadable tenant sms_allowed_countries");
+                SmsCountries::default()
             }
         }
     }

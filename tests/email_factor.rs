@@ -6,9 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::browser::{self, Browser, Form};
+use common::browser::Browser;
 use common::flow::{ALICE, PW, Rp, alice_signs_in, app_redirect, id_token};
 use common::mfa::{code, enrol_in_store};
+use common::pages::{follow_link, form_with, nth_form, open, page};
 use common::smtp::SmtpServer;
 use common::{Backend, TestEnv, TestServer};
 use reqwest::Response;
@@ -27,24 +28,6 @@ async fn setup(backend: Backend, policy: &str) -> (TestServer, SmtpServer, Rp) {
     let rp = srv.rp("acme", &["--first-party"]).await;
     srv.user("acme", ALICE, PW).await;
     (srv, smtp, rp)
-}
-
-async fn page(res: Response) -> (String, String) {
-    let url = res.url().to_string();
-    (url, res.text().await.unwrap())
-}
-
-/// The first form of the page that carries `field`.
-fn form_with(html: &str, url: &str, field: &str) -> Form {
-    browser::forms(html, url)
-        .into_iter()
-        .find(|f| f.get(field).is_some())
-        .unwrap_or_else(|| panic!("a form with `{field}` in {html}"))
-}
-
-/// The n-th form of the page.
-fn nth_form(html: &str, url: &str, n: usize) -> Form {
-    browser::forms(html, url).remove(n)
 }
 
 fn amr_acr(c: &serde_json::Value) -> (serde_json::Value, serde_json::Value) {
@@ -78,17 +61,6 @@ async fn set_up_email(
         .set("code", &mail.code().unwrap())
         .set("action", "enable");
     b.submit(&enable).await
-}
-
-async fn open(b: &Browser, srv: &TestServer, path: &str) -> (String, String) {
-    let res = b
-        .follow(
-            &srv.base,
-            b.get(&format!("{}{path}", srv.issuer("acme"))).await,
-        )
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.url());
-    page(res).await
 }
 
 /// Help page 000 on the account pages, then a sign-in with the emailed code.
@@ -206,23 +178,6 @@ async fn use_another_method(backend: Backend) {
     );
 }
 
-/// Follows the page's link whose href contains `needle`.
-async fn follow_link(b: &Browser, srv: &TestServer, html: &str, needle: &str) -> (String, String) {
-    let at = html
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle} in {html}"));
-    let start = html[..at].rfind("href=\"").unwrap() + 6;
-    let end = html[start..].find('"').unwrap() + start;
-    let href = html[start..end].replace("&amp;", "&");
-    let res = b
-        .follow(
-            &srv.base,
-            b.get(&format!("{}/{href}", srv.issuer("acme"))).await,
-        )
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.url());
-    page(res).await
-}
 both_backends!(use_another_method, super::use_another_method);
 
 /// A required tenant: the mailbox proof, then "Select a method of authentication" → Email.

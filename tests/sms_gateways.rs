@@ -47,6 +47,14 @@ async fn twilio() -> (TwilioStub, SmsSender) {
     (stub, s)
 }
 
+/// A final "try later": the gateway's last status (`None`: no answer at all).
+fn assert_unavailable(err: &SmsError, expected: Option<u16>) {
+    match err {
+        SmsError::Unavailable { status, .. } => assert_eq!(*status, expected, "{err:?}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
 fn webotp_line(code: &str) -> String {
     format!("\n\n@id.example.com #{code}")
 }
@@ -173,10 +181,7 @@ async fn a_webhook_that_times_out_or_fails_is_retried_then_unavailable() {
     let started = Instant::now();
     let msg = message(&s, TO, "123123");
     let err = s.send(&msg).await.unwrap_err();
-    assert!(
-        matches!(err, SmsError::Unavailable { status: None, .. }),
-        "{err:?}"
-    );
+    assert_unavailable(&err, None);
     assert!(
         started.elapsed() < Duration::from_secs(6),
         "bounded: {:?}",
@@ -188,16 +193,7 @@ async fn a_webhook_that_times_out_or_fails_is_retried_then_unavailable() {
     sink.script([503, 502, 500]);
     let msg = message(&s, TO, "123123");
     let err = s.send(&msg).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            SmsError::Unavailable {
-                status: Some(500),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_unavailable(&err, Some(500));
     assert_eq!(sink.requests_for(&msg.id), 3);
     sink.assert_all_signed();
 
@@ -211,10 +207,7 @@ async fn a_webhook_that_times_out_or_fails_is_retried_then_unavailable() {
         .send(&message(&s, TO, "1"))
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, SmsError::Unavailable { status: None, .. }),
-        "{err:?}"
-    );
+    assert_unavailable(&err, None);
 }
 
 #[tokio::test]
@@ -288,16 +281,7 @@ async fn twilio_429_then_201_delivers_once_and_5xx_gives_up() {
 
     stub.script([TwilioReply::ServerError; 3]);
     let err = s.send(&message(&s, TO, "662607")).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            SmsError::Unavailable {
-                status: Some(500),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_unavailable(&err, Some(500));
     assert_eq!(stub.requests().len(), 5, "three tries for the 500s");
     stub.assert_no_failures();
 }

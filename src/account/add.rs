@@ -3,9 +3,11 @@
 //! the form. A first factor comes after the mailbox proof (`proof`), unless the factor's own
 //! code went to the account's address and so proved that mailbox itself.
 
-use axum::extract::State;
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Serialize;
 
 use super::guard::{self, Visitor};
@@ -16,10 +18,11 @@ use crate::mfa::service::{Enrolment, MailboxProof};
 use crate::mfa::{enrolment, totp};
 use crate::model::{MfaMethod, TenantMfaPolicy, now};
 use crate::state::{AppState, TenantCtx};
-use crate::store::sessions;
+use crate::store::{factors, sessions};
+use crate::web::client_ip::ClientIp;
 use crate::web::pages::Base;
 use crate::web::say::Say;
-use crate::web::setup::{self, Choose, EmailSetup, MethodChoice};
+use crate::web::setup::{self, Choose, CodeSetup, MethodChoice};
 use crate::web::{FormFields, Or500, PageResult};
 
 fn add_path(ctx: &TenantCtx, kind: MfaMethod) -> String {
@@ -121,18 +124,18 @@ fn page(
                 },
             ))
         }
-        Pending::Email { address } => {
+        Pending::Email { .. } | Pending::Sms { .. } => {
             let back = home(ctx);
             Ok(setup::page(
                 state,
                 ctx,
-                EmailSetup {
-                    action: "email",
+                CodeSetup {
+                    action: pending.kind().as_str(),
                     tx: None,
                     csrf,
-                    pending: &sealed,
-                    address: address.as_deref().unwrap_or(&v.user.email),
-                    sent: address.is_some(),
+                    pending,
+                    sealed: &sealed,
+                    user: &v.user,
                     label,
                     skippable: false,
                     back: Some(&back),
@@ -143,61 +146,65 @@ fn page(
     }
 }
 
+/// The method named in the path, when it is one this build knows.
+fn method_of(method: &str) -> Option<MfaMethod> {
+    method
+        .parse::<MfaMethod>()
+        .ok()
+        .filter(|m| factor::IMPLEMENTED.contains(m))
+}
+
+/// Back to "Add two-factor" (an unknown method, or one the tenant does not allow).
+fn to_chooser(ctx: &TenantCtx) -> Response {
+    Redirect::to(&format!("{}/add", home(ctx))).into_response()
+}
+
 /// GET `/account/add/{method}`.
-async fn show(
-    state: &AppState,
-    ctx: &TenantCtx,
-    headers: &HeaderMap,
-    kind: MfaMethod,
+pub async fn add_page(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    Path((_, method)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
+    let Some(kind) = method_of(&method) else {
+        return Ok(to_chooser(&ctx));
+    };
+    let (state, ctx) = (&state, &ctx);
     let path = add_path(ctx, kind);
-    let v = recent_visitor(state, ctx, headers, &path).await?;
+    let v = recent_visitor(state, ctx, &headers, &path).await?;
     if !addable(ctx).contains(&kind) {
-        return Ok(Redirect::to(&format!("{}/add", home(ctx))).into_response());
+        return Ok(to_chooser(ctx));
     }
-    // An authenticator app's first factor comes after the mailbox proof, as at sign-in. An
-    // email code is asked for at "Send", when the address is known.
-    if kind == MfaMethod::Totp {
-        proof::gate(state, ctx, headers, &v, &path).await?;
+    // An authenticator app's or a phone's first factor comes after the mailbox proof, as at
+    // sign-in. An email code is asked for at "Send", when the address is known.
+    if kind != MfaMethod::Email {
+        proof::gate(state, ctx, &headers, &v, &path).await?;
     }
-    let pending = factor::begin(&state.mfa_deps(), kind)
+    let mut pending = factor::begin(&state.mfa_deps(), kind)
         .ok_or("no enrolment")
         .or_500(state, ctx)?;
+    // "Change number": the new phone replaces one of the user's own, once it is verified.
+    if let (Pending::Sms { replaces, .. }, Some(id)) = (&mut pending, q.get("replace")) {
+        let old = factors::get(&state.db, &v.user.id, id).await.ok();
+        *replaces = old.filter(|f| f.kind == MfaMethod::Sms).map(|f| f.id);
+    }
     page(state, ctx, &v, &pending, "", Say::default())
 }
 
-pub async fn add_totp_page(
+/// POST `/account/add/{method}`.
+pub async fn add(
     State(state): State<AppState>,
     ctx: TenantCtx,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
-) -> PageResult {
-    show(&state, &ctx, &headers, MfaMethod::Totp).await
-}
-
-pub async fn add_email_page(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    headers: HeaderMap,
-) -> PageResult {
-    show(&state, &ctx, &headers, MfaMethod::Email).await
-}
-
-pub async fn add_totp(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    headers: HeaderMap,
+    Path((_, method)): Path<(String, String)>,
     form: FormFields,
 ) -> PageResult {
-    submit(&state, &ctx, &headers, &form, MfaMethod::Totp).await
-}
-
-pub async fn add_email(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    headers: HeaderMap,
-    form: FormFields,
-) -> PageResult {
-    submit(&state, &ctx, &headers, &form, MfaMethod::Email).await
+    match method_of(&method) {
+        Some(kind) => submit(&state, &ctx, &headers, &form, kind, client_ip).await,
+        None => Ok(to_chooser(&ctx)),
+    }
 }
 
 /// POST `/account/add/{method}`: "Send a one-time use code" / "Request a new code" (email),
@@ -208,6 +215,7 @@ async fn submit(
     headers: &HeaderMap,
     form: &FormFields,
     kind: MfaMethod,
+    client_ip: std::net::IpAddr,
 ) -> PageResult {
     let path = add_path(ctx, kind);
     let v = change(state, ctx, headers, form, &path).await?;
@@ -218,21 +226,24 @@ async fn submit(
     else {
         return Ok(Redirect::to(&path).into_response());
     };
-    if let Pending::Email { address } = &pending
-        && matches!(field("action"), "send" | "resend")
-    {
+    if matches!(field("action"), "send" | "resend") && !matches!(pending, Pending::Totp { .. }) {
         let resend = field("action") == "resend";
-        let typed = setup::address_to_send(address, field("address"), resend);
-        // A code to another address proves nothing of the account's mailbox: a first factor
-        // needs the proof before it goes out.
-        if typed
+        let address = setup::address_to_send(&ctx.tenant, &pending, field("address"), resend);
+        // A code to another address, or any text, proves nothing of the account's mailbox:
+        // a first factor needs the proof before it goes out.
+        if address
             .as_deref()
-            .is_some_and(|a| !a.eq_ignore_ascii_case(&v.user.email))
+            .is_ok_and(|a| !a.eq_ignore_ascii_case(&v.user.email))
         {
             proof::gate(state, ctx, headers, &v, &path).await?;
         }
-        let to = (&ctx.tenant, &v.user);
-        let (say, pending) = setup::send_code(&deps, to, &v.session.id, typed, address, resend)
+        let from = setup::Sender {
+            tenant: &ctx.tenant,
+            user: &v.user,
+            scope: &v.session.id,
+            ip: client_ip,
+        };
+        let (say, pending) = setup::send_code(&deps, from, address, &pending, resend)
             .await
             .or_500(state, ctx)?;
         return page(state, ctx, &v, &pending, field("label"), say);

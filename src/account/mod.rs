@@ -21,12 +21,8 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/account/reauth", get(overview::reauth))
         .route("/t/{tenant}/account/add", get(add::choose_method))
         .route(
-            "/t/{tenant}/account/add/totp",
-            get(add::add_totp_page).post(add::add_totp),
-        )
-        .route(
-            "/t/{tenant}/account/add/email",
-            get(add::add_email_page).post(add::add_email),
+            "/t/{tenant}/account/add/{method}",
+            get(add::add_page).post(add::add),
         )
         .route(
             "/t/{tenant}/account/verify-email",

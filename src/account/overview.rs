@@ -24,6 +24,8 @@ struct FactorRow {
     kind: &'static str,
     added: String,
     last_used: Option<String>,
+    /// "Change number" (a phone's set-up that replaces this one once the new number works).
+    change: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -153,6 +155,8 @@ async fn render(
                     kind: kind_label(f.kind),
                     added: human_time(f.created_at),
                     last_used: f.last_used_at.map(human_time),
+                    change: (f.kind == crate::model::MfaMethod::Sms)
+                        .then(|| format!("account/add/sms?replace={}", f.id)),
                 })
                 .collect(),
             recovery_remaining: remaining,

@@ -155,6 +155,7 @@ fn recipient<'a>(ctx: &'a TenantCtx, v: &'a Visitor) -> Recipient<'a> {
         address: &v.user.email,
         // The SSO session plays the login transaction's part for the per-scope throttle.
         scope: &v.session.id,
+        ip: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Admin operations: the same actions the CLI offers now and the admin API will offer later.
 //! Each validates everything before writing, writes once, and records an audit event.
 
+pub mod api_keys;
 pub mod client_auth;
 pub mod clients;
 pub mod tenants;

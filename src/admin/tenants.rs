@@ -84,6 +84,20 @@ pub async fn update(
             "account re-authentication window: expected 60 to 86400 seconds".into(),
         ));
     }
+    if let Some(r) = &changes.sms_default_region
+        && !crate::phone::is_region(r)
+    {
+        return Err(AdminError::Invalid(format!(
+            "invalid SMS default region `{r}`: expected a region code such as US or GB"
+        )));
+    }
+    if let Some(codes) = &changes.sms_allowed_countries
+        && let Some(bad) = codes.iter().find(|c| !(1..=999).contains(*c))
+    {
+        return Err(AdminError::Invalid(format!(
+            "invalid SMS country calling code `{bad}`: expected numbers such as 1,44"
+        )));
+    }
     if changes.mfa_methods.as_ref().is_some_and(|m| m.is_empty()) {
         return Err(AdminError::Invalid("MFA methods: name at least one".into()));
     }
@@ -102,6 +116,8 @@ pub async fn update(
                 "trusted_device_days": { "from": before.trusted_device_days, "to": t.trusted_device_days },
                 "name": { "from": before.name, "to": t.name },
                 "theme": { "from": before.theme, "to": t.theme },
+                "sms_default_region": { "from": before.sms_default_region, "to": t.sms_default_region },
+                "sms_allowed_countries": { "from": before.sms_countries(), "to": t.sms_countries() },
             }),
             ..Default::default()
         },

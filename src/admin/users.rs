@@ -11,6 +11,34 @@ pub struct UserRequest {
     pub username: Option<String>,
     pub name: Option<String>,
     pub email_verified: bool,
+    /// As typed: parsed here in the tenant's SMS default region.
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+}
+
+/// An admin's change to one user, for the audit log.
+fn user_event<'a>(
+    tenant: &'a tenants::Tenant,
+    user: &'a User,
+    actor: &'a str,
+    event: &'a str,
+    detail: serde_json::Value,
+) -> audit::NewEvent<'a> {
+    audit::NewEvent {
+        tenant_id: Some(&tenant.id),
+        user_id: Some(&user.id),
+        actor,
+        event,
+        detail,
+        ..Default::default()
+    }
+}
+
+/// A typed number as stored (E.164), or the page's words for why it cannot be one.
+fn parse_phone(tenant: &tenants::Tenant, typed: &str) -> AdminResult<String> {
+    crate::phone::parse_mobile(typed, &tenant.sms_default_region)
+        .map(|m| m.e164)
+        .map_err(|e| AdminError::Invalid(format!("invalid phone `{typed}`: {}", e.message())))
 }
 
 pub async fn create(
@@ -31,6 +59,11 @@ pub async fn create(
             "invalid username `{u}`: expected up to 64 characters without @"
         )));
     }
+    let phone = req
+        .phone
+        .as_deref()
+        .map(|p| parse_phone(&tenant, p))
+        .transpose()?;
     let password_hash = passwords.hash(password).await?;
     let user = users::create(
         db,
@@ -40,21 +73,70 @@ pub async fn create(
             username: req.username.map(|u| u.trim().to_owned()),
             name: req.name,
             email_verified: req.email_verified,
+            phone_verified: req.phone_verified && phone.is_some(),
+            phone,
             password_hash,
         },
     )
     .await?;
     audit::record(
         db,
-        audit::NewEvent {
-            tenant_id: Some(&tenant.id),
-            user_id: Some(&user.id),
+        user_event(
+            &tenant,
+            &user,
             actor,
-            event: "user.created",
-            detail: json!({ "email": user.email }),
-            ..Default::default()
-        },
+            "user.created",
+            json!({ "email": user.email }),
+        ),
     )
     .await?;
     Ok(user)
+}
+
+/// What `user update` changes; `phone: Some("")` removes the number.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileRequest {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub phone_verified: Option<bool>,
+}
+
+pub async fn update(
+    db: &Db,
+    actor: &str,
+    tenant_slug: &str,
+    login: &str,
+    req: ProfileRequest,
+) -> AdminResult<User> {
+    let tenant = tenants::get_by_slug(db, tenant_slug).await?;
+    let user = users::find_by_login(db, &tenant.id, login)
+        .await?
+        .ok_or_else(|| {
+            AdminError::Invalid(format!("unknown user `{login}` in tenant `{tenant_slug}`"))
+        })?;
+    let phone = match req.phone.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(p) => Some(Some(parse_phone(&tenant, p)?)),
+    };
+    let changes = users::ProfileChanges {
+        name: req.name,
+        phone,
+        phone_verified: req.phone_verified,
+    };
+    users::update_profile(db, &user.id, &changes).await?;
+    let after = users::get(db, &tenant.id, &user.id).await?;
+    // The number's country, never the number (it is the user's, not the log's).
+    let detail = json!({
+        "name_changed": after.name != user.name,
+        "phone_changed": after.phone != user.phone,
+        "phone_country": after.phone.as_deref().and_then(crate::phone::country_code),
+        "phone_verified": after.phone_verified,
+    });
+    audit::record(
+        db,
+        user_event(&tenant, &user, actor, "user.updated", detail),
+    )
+    .await?;
+    Ok(after)
 }

@@ -55,6 +55,8 @@ pub async fn tenant_command(
             enrollment_proof,
             mfa_max_attempts,
             account_reauth_secs,
+            sms_default_region,
+            sms_allowed_countries,
         } => {
             let changes = TenantChanges {
                 name,
@@ -69,11 +71,31 @@ pub async fn tenant_command(
                 mfa_enrollment_proof: enrollment_proof.as_deref().map(str::parse).transpose()?,
                 mfa_max_attempts,
                 account_reauth_secs,
+                sms_default_region: sms_default_region.map(|r| r.to_ascii_uppercase()),
+                sms_allowed_countries,
             };
             let t = admin::tenants::update(&db, CLI_ACTOR, &slug, &changes).await?;
             Ok(Output::Value {
                 text: format!("updated tenant {} (MFA {})", t.slug, t.mfa_policy),
                 json: tenant_json(&t),
+            })
+        }
+        TenantCommand::Get { slug } => {
+            let t = store::tenants::get_by_slug(&db, &slug).await?;
+            let stats = gatehouse::otp::sms_stats(&db, &t.id, gatehouse::model::now()).await?;
+            let mut json = tenant_json(&t);
+            json["sms"] = json!({
+                "default_region": t.sms_default_region,
+                "allowed_countries": t.sms_countries(),
+                "sent_24h": stats.sent,
+                "failed_24h": stats.failed,
+            });
+            Ok(Output::Value {
+                text: format!(
+                    "tenant {} (MFA {}): {} SMS sent, {} failed in the last 24 hours",
+                    t.slug, t.mfa_policy, stats.sent, stats.failed
+                ),
+                json,
             })
         }
         TenantCommand::List => {

@@ -6,7 +6,8 @@ use serde_json::json;
 
 use crate::UserCommand;
 use crate::{Output, Result};
-use gatehouse::admin::{self, CLI_ACTOR, users::UserRequest};
+use gatehouse::admin::users::{ProfileRequest, UserRequest};
+use gatehouse::admin::{self, CLI_ACTOR};
 use gatehouse::crypto::password::PasswordHasherPool;
 use gatehouse::mfa;
 use gatehouse::model::{TenantMfaPolicy, now};
@@ -39,6 +40,8 @@ pub async fn user_command(
             username,
             name,
             email_verified,
+            phone,
+            phone_verified,
         } => {
             let password = read_password()?;
             let req = UserRequest {
@@ -46,11 +49,31 @@ pub async fn user_command(
                 username,
                 name,
                 email_verified,
+                phone,
+                phone_verified,
             };
             let u =
                 admin::users::create(&db, &passwords, CLI_ACTOR, &tenant, req, &password).await?;
             Ok(Output::Value {
                 text: format!("created user {} ({})", u.id, u.email),
+                json: serde_json::to_value(&u)?,
+            })
+        }
+        UserCommand::Update {
+            tenant,
+            email,
+            name,
+            phone,
+            phone_verified,
+        } => {
+            let req = ProfileRequest {
+                name,
+                phone,
+                phone_verified,
+            };
+            let u = admin::users::update(&db, CLI_ACTOR, &tenant, &email, req).await?;
+            Ok(Output::Value {
+                text: format!("updated user {} ({})", u.id, u.email),
                 json: serde_json::to_value(&u)?,
             })
         }

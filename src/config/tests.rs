@@ -97,6 +97,12 @@ fn otp_limits_default_and_are_checked() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("otp.max_mails_per_day"), "{err}");
+    assert_eq!(c.otp.sms.user_per_hour, 5);
+    assert_eq!(c.otp.sms.tenant_per_day, 1000);
+    let err = load_str("[otp.sms]\nip_per_day = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("otp.sms.ip_per_day"), "{err}");
 }
 
 #[test]

@@ -17,14 +17,14 @@ use crate::mfa::factor::{self, Confirmation, Confirmed, Pending};
 use crate::mfa::proven::Method;
 use crate::mfa::service::{self as mfa, Enrolment};
 use crate::mfa::{enrolment, totp};
-use crate::model::EnrollmentProof;
+use crate::model::{EnrollmentProof, MfaMethod};
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
 use crate::web::pages::Base;
 use crate::web::say::Say;
-use crate::web::setup as email_setup;
+use crate::web::setup;
 use crate::web::{FormFields, Or500, PageError, PageResult};
 
 /// The enrolment this transaction offers (nothing outside the enrolment stages).
@@ -106,16 +106,16 @@ fn render(
                 },
             )
         }
-        Pending::Email { address } => email_setup::page(
+        Pending::Email { .. } | Pending::Sms { .. } => setup::page(
             state,
             ctx,
-            email_setup::EmailSetup {
+            setup::CodeSetup {
                 action: "enrol",
                 tx: Some(&tx.handle),
                 csrf,
-                pending: setup.sealed,
-                address: address.as_deref().unwrap_or(&user.email),
-                sent: address.is_some(),
+                pending: setup.pending,
+                sealed: setup.sealed,
+                user,
                 label: setup.label,
                 skippable: offer(tx).skippable,
                 back: None,
@@ -131,16 +131,16 @@ fn chooser(state: &AppState, ctx: &TenantCtx, tx: &Tx, browser: &Browser) -> Res
         .methods
         .into_iter()
         .filter_map(factor::describe)
-        .map(|d| email_setup::MethodChoice {
+        .map(|d| setup::MethodChoice {
             href: format!("enrol?tx={}&method={}", tx.handle, d.kind.as_str()),
             label: d.name,
             hint: d.hint,
         })
         .collect();
-    email_setup::choose_page(
+    setup::choose_page(
         state,
         ctx,
-        email_setup::Choose {
+        setup::Choose {
             title: "Set up two-factor authentication",
             methods,
             tx: Some(&tx.handle),
@@ -248,13 +248,28 @@ pub async fn submit(
     let Some(pending) = enrolment::open(&state.secret, &sealed, &user.id, deps.now) else {
         return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
     };
-    if let Pending::Email { address } = &pending
-        && matches!(form.get("action"), "send" | "resend")
-    {
+    if matches!(form.get("action"), "send" | "resend") && !matches!(pending, Pending::Totp { .. }) {
+        // A text proves nothing of the mailbox: the enrolment proof comes before any number
+        // gets a code, so a stolen password alone cannot make the deployment text anyone.
+        if pending.kind() == MfaMethod::Sms
+            && ctx.tenant.mfa_enrollment_proof == EnrollmentProof::Email
+            && !tx.extra.proof_done
+        {
+            let at = At::EnrolProof {
+                offer: offer(&tx),
+                confirmed: None,
+            };
+            return flow::go(state, ctx, tx, at).await;
+        }
         let resend = form.get("action") == "resend";
-        let typed = email_setup::address_to_send(address, form.get("address"), resend);
-        let to = (&ctx.tenant, &user);
-        let (say, pending) = email_setup::send_code(&deps, to, &tx.row.id, typed, address, resend)
+        let address = setup::address_to_send(&ctx.tenant, &pending, form.get("address"), resend);
+        let from = setup::Sender {
+            tenant: &ctx.tenant,
+            user: &user,
+            scope: &tx.row.id,
+            ip: client_ip,
+        };
+        let (say, pending) = setup::send_code(&deps, from, address, &pending, resend)
             .await
             .or_500(state, ctx)?;
         let sealed = enrolment::seal(&state.secret, &user.id, &pending, deps.now)
@@ -281,7 +296,7 @@ pub async fn submit(
                     pending: &pending,
                     sealed: &sealed,
                     label: form.get("label"),
-                    say: email_setup::say_refused(pending.kind(), checked),
+                    say: setup::say_refused(pending.kind(), checked),
                 };
                 return Ok(render(state, ctx, &tx, &browser, &user, setup));
             }

@@ -79,6 +79,7 @@ pub async fn show(
                 user: &user,
                 address: &user.email,
                 scope: &tx.row.id,
+                ip: None,
             },
             now(),
         )
@@ -109,6 +110,7 @@ pub async fn submit(
                     user: &user,
                     address: &user.email,
                     scope: &tx.row.id,
+                    ip: None,
                 },
                 now(),
             )

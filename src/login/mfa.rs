@@ -149,6 +149,7 @@ fn describe_factor(f: &StoredFactor) -> String {
     let name = factor::describe(f.kind).map_or("Two-factor method", |d| d.name);
     match (f.kind, f.target.as_deref()) {
         (MfaMethod::Email, Some(t)) => format!("{name} ({})", crate::otp::mask_email(t)),
+        (MfaMethod::Sms, Some(t)) => format!("{name} ({})", crate::phone::mask(t)),
         _ => format!("{name} ({})", f.label),
     }
 }
@@ -198,10 +199,12 @@ async fn start_challenge(
     user: &User,
     asked: &Asked,
     resend: bool,
+    ip: std::net::IpAddr,
 ) -> Result<(Say, bool), PageError> {
     let Asked::Factor(f) = asked else {
         return Ok((Say::default(), false));
     };
+    let network = crate::web::client_ip::limit_key(ip);
     let sent = factor::challenge(
         &state.mfa_deps(),
         ChallengeTo {
@@ -209,6 +212,7 @@ async fn start_challenge(
             user,
             factor: f,
             scope: &tx.row.id,
+            ip: Some(&network),
         },
         resend,
     )
@@ -221,6 +225,7 @@ async fn start_challenge(
 pub async fn show(
     State(state): State<AppState>,
     ctx: TenantCtx,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
@@ -231,7 +236,7 @@ pub async fn show(
         .await
         .or_500(&state, &ctx)?;
     let asked = choose(&fs, param("method"), param("factor")).unwrap_or(Asked::Recovery);
-    let (say, resend) = start_challenge(&state, &ctx, &tx, &user, &asked, false).await?;
+    let (say, resend) = start_challenge(&state, &ctx, &tx, &user, &asked, false, client_ip).await?;
     let view = View {
         asked: &asked,
         others: &fs,
@@ -301,7 +306,8 @@ pub async fn submit(
         return Err(PageError::expired(state, ctx, back.as_deref()));
     };
     if form.get("action") == "resend" {
-        let (say, resend) = start_challenge(state, ctx, &tx, &user, &asked, true).await?;
+        let (say, resend) =
+            start_challenge(state, ctx, &tx, &user, &asked, true, client_ip).await?;
         let view = View {
             asked: &asked,
             others: &fs,
@@ -363,6 +369,9 @@ pub async fn submit(
                 Asked::Recovery => "That recovery code is not valid or was already used.",
                 Asked::Factor(f) if f.kind == MfaMethod::Totp => {
                     "That code didn't work. Check your authenticator app and try again."
+                }
+                Asked::Factor(f) if f.kind == MfaMethod::Sms => {
+                    "That code didn't work or has expired. Check the text message, or select Resend for a new code."
                 }
                 Asked::Factor(_) => {
                     "That code didn't work or has expired. Check the email, or select Resend for a new code."

@@ -11,8 +11,10 @@ use super::factor::{Confirmed, Pending};
 use super::service::{self, Enrolment, MailboxProof};
 use crate::crypto::seal;
 use crate::crypto::secret::ServerSecret;
+use crate::model::MfaMethod;
 use crate::store::StoreResult;
 use crate::store::factors::Factor;
+use crate::store::users;
 
 const SEAL_PENDING: &str = "pending-enrolment";
 
@@ -62,7 +64,15 @@ pub async fn bind(
         e.proof
     };
     let e = Enrolment { proof, ..*e };
-    service::bind_factor(deps, &e, confirmed.new_factor(e.tenant, e.user, deps.now)).await
+    let new = confirmed.new_factor(e.tenant, e.user, deps.now);
+    let bound = service::bind_factor(deps, &e, new, confirmed.replaces.as_deref()).await?;
+    // Reading a texted code proved the number (docs/mfa.md, "Phone numbers").
+    if confirmed.kind == MfaMethod::Sms
+        && let Some(number) = &confirmed.target
+    {
+        users::mark_phone_verified(deps.db, &e.user.id, number).await?;
+    }
+    Ok(bound)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The [`Factor`] trait: what every kind of second factor does, so the sign-in challenge, the
 //! sign-in enrolment and the account pages each handle "a factor" once instead of one copy per
-//! kind. One file per factor implements it (`totp`, `email_code`; SMS and WebAuthn next), and
+//! kind. One file per factor implements it (`totp`, `email_code`, `sms_code`; WebAuthn next), and
 //! [`with_factor!`] is the one place a kind is mapped to its implementation.
 //!
 //! A factor's enrolment is a [`Pending`] value (sealed, so it can wait in the login transaction
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::MfaDeps;
 use super::proven::Method;
 use crate::model::MfaMethod;
-use crate::otp::{Checked, OtpError, Sent};
+use crate::otp::{Checked, OtpError, Purpose, Sent};
 use crate::store::StoreResult;
 use crate::store::factors::{Factor as StoredFactor, NewFactor};
 use crate::store::tenants::Tenant;
@@ -46,6 +46,14 @@ pub enum Pending {
     Totp { seed: String },
     /// The address a code went to; `None` until the user asked for one.
     Email { address: Option<String> },
+    /// The number (E.164) a code went to by text; `None` until the user asked for one.
+    /// `replaces`: "Change number" — the user's SMS factor this one takes the place of, removed
+    /// in the transaction that binds the new one (so the new number is verified first).
+    Sms {
+        number: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces: Option<String>,
+    },
 }
 
 impl Pending {
@@ -53,6 +61,30 @@ impl Pending {
         match self {
             Pending::Totp { .. } => MfaMethod::Totp,
             Pending::Email { .. } => MfaMethod::Email,
+            Pending::Sms { .. } => MfaMethod::Sms,
+        }
+    }
+
+    /// Where the set-up code went, for a factor whose codes are sent (`None`: an app's, or
+    /// none sent yet).
+    pub fn sent_to(&self) -> Option<&String> {
+        match self {
+            Pending::Totp { .. } => None,
+            Pending::Email { address } => address.as_ref(),
+            Pending::Sms { number, .. } => number.as_ref(),
+        }
+    }
+
+    /// The same enrolment with its code sent to `to` (or, `None`, to nowhere yet).
+    #[must_use]
+    pub fn with_sent_to(&self, to: Option<String>) -> Pending {
+        match self {
+            Pending::Totp { .. } => self.clone(),
+            Pending::Email { .. } => Pending::Email { address: to },
+            Pending::Sms { replaces, .. } => Pending::Sms {
+                number: to,
+                replaces: replaces.clone(),
+            },
         }
     }
 }
@@ -69,9 +101,25 @@ pub struct Confirmed {
     /// The code went to the account's own address: reading it proved that mailbox, which is
     /// the enrolment proof.
     pub proves_mailbox: bool,
+    /// The user's factor this one replaces ("Change number"), removed when it is bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 impl Confirmed {
+    /// A factor whose codes are sent to `address` (email, SMS), named `label`.
+    pub fn sent_to(kind: MfaMethod, label: String, address: &str, proves_mailbox: bool) -> Self {
+        Confirmed {
+            kind,
+            label,
+            secret_sealed: None,
+            last_step: None,
+            target: Some(address.to_owned()),
+            proves_mailbox,
+            replaces: None,
+        }
+    }
+
     pub fn new_factor<'a>(&'a self, tenant: &'a Tenant, user: &'a User, now: i64) -> NewFactor<'a> {
         NewFactor {
             tenant_id: &tenant.id,
@@ -101,6 +149,8 @@ pub struct ChallengeTo<'a> {
     pub user: &'a User,
     pub factor: &'a StoredFactor,
     pub scope: &'a str,
+    /// The client's network, for the per-IP cap on texts.
+    pub ip: Option<&'a str>,
 }
 
 /// One kind of second factor. Implementations are unit types; callers go through the
@@ -128,13 +178,25 @@ pub trait Factor {
         code: &str,
     ) -> impl Future<Output = StoreResult<Confirmation>> + Send;
 
-    /// Makes a sign-in challenge answerable: mails a code unless a live one stands (`resend`: a
+    /// The purpose of this factor's sign-in codes when they are *sent* (email, SMS): the
+    /// default [`Self::challenge`] and [`Self::verify`] then send and check them through
+    /// `sent_code`, the same for every such factor. `None`: the factor overrides both.
+    const SIGN_IN: Option<Purpose> = None;
+
+    /// Makes a sign-in challenge answerable: sends a code unless a live one stands (`resend`: a
     /// fresh one, within the throttles). Nothing to do for an authenticator app (`Ok(None)`).
     fn challenge(
         deps: &MfaDeps<'_>,
         to: ChallengeTo<'_>,
         resend: bool,
-    ) -> impl Future<Output = Result<Option<Sent>, OtpError>> + Send;
+    ) -> impl Future<Output = Result<Option<Sent>, OtpError>> + Send {
+        async move {
+            match Self::SIGN_IN {
+                Some(purpose) => super::sent_code::challenge(deps, purpose, to, resend).await,
+                None => Ok(None),
+            }
+        }
+    }
 
     /// Checks a sign-in code against the user's factors of this kind; the factor it matched.
     /// Only through `attempts::check`, which reserves the attempt first.
@@ -142,7 +204,16 @@ pub trait Factor {
         deps: &MfaDeps<'_>,
         user: &User,
         code: &str,
-    ) -> impl Future<Output = StoreResult<Option<StoredFactor>>> + Send;
+    ) -> impl Future<Output = StoreResult<Option<StoredFactor>>> + Send {
+        async move {
+            match Self::SIGN_IN {
+                Some(purpose) => {
+                    super::sent_code::verify(deps, purpose, Self::KIND, user, code).await
+                }
+                None => Ok(None),
+            }
+        }
+    }
 }
 
 /// Runs `$body` with `$F` naming the implementation of `$kind`, or `$other` for a kind this
@@ -158,13 +229,17 @@ macro_rules! with_factor {
                 type $F = $crate::mfa::email_code::EmailCode;
                 $body
             }
+            $crate::model::MfaMethod::Sms => {
+                type $F = $crate::mfa::sms_code::SmsCode;
+                $body
+            }
             _ => $other,
         }
     };
 }
 
 /// Kinds this build can enrol and verify, in the order "Add two-factor" lists them.
-pub const IMPLEMENTED: &[MfaMethod] = &[MfaMethod::Totp, MfaMethod::Email];
+pub const IMPLEMENTED: &[MfaMethod] = &[MfaMethod::Totp, MfaMethod::Email, MfaMethod::Sms];
 
 pub fn describe(kind: MfaMethod) -> Option<Description> {
     with_factor!(kind, F => Some(F::describe()), else None)

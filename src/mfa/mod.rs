@@ -1,5 +1,5 @@
 //! Multi-factor authentication: the policy decision, the factors (one file each), recovery codes
-//! and trusted devices. Email, SMS and WebAuthn factors slot in as one new file each. The
+//! and trusted devices. A new factor (WebAuthn next) slots in as one new file. The
 //! services take [`MfaDeps`] and plain values, never HTTP types.
 
 pub mod attempts;
@@ -13,7 +13,9 @@ pub mod policy;
 pub mod proven;
 pub mod recovery;
 pub mod reset;
+pub mod sent_code;
 pub mod service;
+pub mod sms_code;
 pub mod totp;
 
 pub use deps::MfaDeps;

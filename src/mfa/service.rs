@@ -112,6 +112,7 @@ pub async fn bind_factor(
     deps: &MfaDeps<'_>,
     e: &Enrolment<'_>,
     new: NewFactor<'_>,
+    replaces: Option<&str>,
 ) -> StoreResult<(Factor, Option<Vec<String>>)> {
     let mut tx = deps.db.begin().await?;
     tx.lock_user(&e.user.id).await?;
@@ -128,6 +129,21 @@ pub async fn bind_factor(
         ));
     }
     let factor = factors::create(&mut tx, new).await?;
+    // "Change number": the old factor goes with the bind of the new one, never before it, so
+    // the user is never left without the factor they are replacing.
+    if let Some(old) = replaces
+        && factors::delete(&mut tx, &e.user.id, old).await?
+    {
+        record(
+            &mut tx,
+            e.tenant,
+            e.user,
+            e.actor,
+            "mfa.factor_replaced",
+            json!({ "factor_id": old, "by": factor.id }),
+        )
+        .await?;
+    }
     let codes = if first {
         Some(recovery::replace_codes(&mut tx, deps, e.tenant, e.user).await?)
     } else {

@@ -174,7 +174,7 @@ pub async fn bind(
         target: None,
         now: deps.now,
     };
-    service::bind_factor(deps, e, new).await
+    service::bind_factor(deps, e, new, None).await
 }
 
 /// The authenticator app as a [`factor::Factor`].
@@ -223,6 +223,7 @@ impl factor::Factor for AuthenticatorApp {
                 last_step: Some(step),
                 target: None,
                 proves_mailbox: false,
+                replaces: None,
             }),
             None => Confirmation::Refused(Checked::Wrong { remaining: 1 }),
         })

@@ -56,14 +56,32 @@ impl Notifier {
         to_e164: &str,
         kind: SmsKind,
     ) -> Result<SmsReceipt, SmsError> {
-        let sender = self.sms.as_ref().map_err(|e| SmsError::Config(e.clone()))?;
-        let body = sms::render(
-            &self.templates,
-            &tenant.theme,
-            &tenant.name,
-            sender.host(),
-            &kind,
-        )?;
+        let prepared = self
+            .sms
+            .as_ref()
+            .map_err(|e| SmsError::Config(e.clone()))
+            .and_then(|sender| {
+                let body = sms::render(
+                    &self.templates,
+                    &tenant.theme,
+                    &tenant.name,
+                    sender.host(),
+                    &kind,
+                )?;
+                Ok((sender, body))
+            });
+        let (sender, body) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                // The sender logs every delivery it tries; this is the one line for a text
+                // that never reached it.
+                tracing::warn!(
+                    kind = kind.name(), tenant = %tenant.slug,
+                    country = %sms::calling_code(to_e164), error = %e, "sms not sent"
+                );
+                return Err(e);
+            }
+        };
         let msg = SmsMessage::new(&tenant.slug, to_e164, kind.name(), body);
         sender.send(&msg).await
     }

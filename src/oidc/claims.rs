@@ -15,7 +15,7 @@ use crate::store::users::User;
 const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
     ("email", &["email", "email_verified"]),
     ("profile", &["name", "preferred_username"]),
-    ("phone", &["phone_number"]),
+    ("phone", &["phone_number", "phone_number_verified"]),
 ];
 
 /// The authentication event behind a user's tokens, as the login reported it.
@@ -36,6 +36,8 @@ fn user_claim(user: &User, name: &str) -> Option<Value> {
         "name" => user.name.as_ref().map(|v| json!(v)),
         "preferred_username" => user.username.as_ref().map(|v| json!(v)),
         "phone_number" => user.phone.as_ref().map(|v| json!(v)),
+        // Only beside a number: without one there is nothing to have verified.
+        "phone_number_verified" => user.phone.as_ref().map(|_| json!(user.phone_verified)),
         _ => None,
     }
 }
@@ -165,6 +167,7 @@ mod tests {
             name: full.then(|| "Alice Liddell".into()),
             email_verified: true,
             phone: full.then(|| "+15550100".into()),
+            phone_verified: full,
             password_hash: None,
             locked: false,
             created_at: 0,
@@ -191,6 +194,7 @@ mod tests {
                 "name": "Alice Liddell",
                 "preferred_username": "alice",
                 "phone_number": "+15550100",
+                "phone_number_verified": true,
             })
         );
         // Claims the user has no value for are left out rather than sent as null.

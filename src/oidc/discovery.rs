@@ -42,6 +42,7 @@ pub const CLAIMS: &[&str] = &[
     "name",
     "preferred_username",
     "phone_number",
+    "phone_number_verified",
 ];
 
 /// Both documents: an OAuth-only client (RFC 8414) reads what it knows and ignores the rest.

@@ -1,4 +1,4 @@
-//! One-time codes sent by mail, for every purpose (DESIGN.md §7): the enrolment proof now; the
+//! One-time codes sent by mail or by text, for every purpose (DESIGN.md §7): the enrolment proof now; the
 //! email factor, registration and reset join here. Codes come from the CSPRNG, are stored only
 //! as an HMAC under the server secret, expire, and die after a few wrong tries. Every limit is a
 //! database counter reserved *before* the guarded action (`store::rate_limits::reserve`), so a
@@ -11,6 +11,7 @@
 //! | `otp:send:user:{purpose}:{user}` | codes sent to the user for one purpose | 1 per 30 s |
 //! | `otp:send:tx:{purpose}:{scope}` | codes sent for one login transaction or session | 1 per 30 s |
 //! | `otp:mail:day:{user}` | codes mailed to the user | 10 per 24 h |
+//! | `otp:sms:{user,number,ip,tenant}:{hour,day}:{who}` | texts (`sms`; the number as its HMAC) | `[otp.sms]` |
 //!
 //! The send throttles do not look at the live code, so "Send again" after a code was used,
 //! spent by wrong guesses or expired is throttled just the same. No HTTP types here: the login
@@ -24,6 +25,7 @@ use crate::crypto::secret::ServerSecret;
 use crate::mfa::MfaDeps;
 use crate::notify::Notifier;
 use crate::notify::mail::{MailError, MailKind};
+use crate::notify::sms::{SmsError, SmsKind};
 use crate::state::AppState;
 use crate::store::otp::{self, NewOtp};
 use crate::store::rate_limits::{self, Limit, Reservation};
@@ -31,8 +33,11 @@ use crate::store::tenants::Tenant;
 use crate::store::users::User;
 use crate::store::{Db, StoreError, StoreResult};
 
+pub mod sms;
 #[cfg(test)]
 mod tests;
+
+pub use sms::{Cap, SmsStats, sms_stats};
 
 const DAY_SECS: i64 = 86_400;
 
@@ -45,6 +50,16 @@ pub enum Purpose {
     EmailSetup,
     /// The email factor's code at sign-in.
     EmailSignIn,
+    /// Confirms the number being set up as an SMS factor (sent by text).
+    SmsSetup,
+    /// The SMS factor's code at sign-in (sent by text).
+    SmsSignIn,
+}
+
+/// A code's message: a mail, or a text.
+enum Message {
+    Mail(MailKind),
+    Text(SmsKind),
 }
 
 impl Purpose {
@@ -53,15 +68,24 @@ impl Purpose {
             Purpose::EnrollmentProof => "enrollment_proof",
             Purpose::EmailSetup => "email_setup",
             Purpose::EmailSignIn => "email_sign_in",
+            Purpose::SmsSetup => "sms_setup",
+            Purpose::SmsSignIn => "sms_sign_in",
         }
     }
 
-    fn mail(self, code: String, minutes: u32) -> MailKind {
+    /// Whether its codes go by text message (to an E.164 number) rather than by mail.
+    pub fn is_text(self) -> bool {
+        matches!(self, Purpose::SmsSetup | Purpose::SmsSignIn)
+    }
+
+    fn message(self, code: String, minutes: u32) -> Message {
         match self {
             Purpose::EnrollmentProof | Purpose::EmailSetup => {
-                MailKind::EnrollmentCode { code, minutes }
+                Message::Mail(MailKind::EnrollmentCode { code, minutes })
             }
-            Purpose::EmailSignIn => MailKind::SignInCode { code, minutes },
+            Purpose::EmailSignIn => Message::Mail(MailKind::SignInCode { code, minutes }),
+            Purpose::SmsSetup => Message::Text(SmsKind::SetupCode { code, minutes }),
+            Purpose::SmsSignIn => Message::Text(SmsKind::SignInCode { code, minutes }),
         }
     }
 }
@@ -80,6 +104,13 @@ pub enum Sent {
     DailyCapReached {
         until: i64,
     },
+    /// A cap on texts (per user, number, IP or tenant) is reached until `until`.
+    Capped {
+        cap: Cap,
+        until: i64,
+    },
+    /// The tenant does not send texts to this number's country.
+    CountryNotAllowed,
     /// The user is locked out of this purpose by wrong guesses: a code could not be used.
     Locked {
         until: i64,
@@ -110,6 +141,9 @@ pub enum OtpError {
     /// The code was stored but its mail could not be delivered.
     #[error(transparent)]
     Mail(#[from] MailError),
+    /// The code was stored but the gateway refused its text or could not be reached.
+    #[error("the text message was not delivered")]
+    Sms(SmsError),
 }
 
 /// Who a code goes to (the user, at `address`: the account's email or an email factor's),
@@ -119,6 +153,8 @@ pub struct Recipient<'a> {
     pub user: &'a User,
     pub address: &'a str,
     pub scope: &'a str,
+    /// The client's network (`web::client_ip::limit_key`), for the per-IP cap on texts.
+    pub ip: Option<&'a str>,
 }
 
 /// The service: the database, the server secret (HMAC at rest), the notifier that mails the
@@ -262,6 +298,11 @@ impl<'a> Codes<'a> {
         if let Some(until) = self.locked_until(purpose, user_id, now).await? {
             return Ok(Sent::Locked { until });
         }
+        // Checked again here, not only where the number was typed: the tenant may have
+        // narrowed its list since the number was enrolled.
+        if purpose.is_text() && !sms::country_allowed(&to) {
+            return Ok(Sent::CountryNotAllowed);
+        }
         let scope_key = send_scope_key(purpose, to.scope);
         let send = self.send_limit();
         if let Reservation::Refused { until } =
@@ -280,7 +321,12 @@ impl<'a> Codes<'a> {
                 retry_after: (until - now).max(1),
             });
         }
-        if let Reservation::Refused { until } =
+        // Texts have their own caps (per user, number, IP, tenant); mails the daily one.
+        if purpose.is_text() {
+            if let Some((cap, until)) = sms::reserve(self, &to, now).await? {
+                return Ok(Sent::Capped { cap, until });
+            }
+        } else if let Reservation::Refused { until } =
             rate_limits::reserve(self.db, &day_key(user_id), self.day_limit(), now).await?
         {
             return Ok(Sent::DailyCapReached { until });
@@ -301,16 +347,20 @@ impl<'a> Codes<'a> {
         )
         .await?;
         let minutes = u32::try_from((self.limits.code_ttl_secs / 60).max(1)).unwrap_or(10);
-        let delivered = self
-            .notifier
-            .send_to(to.tenant, to.address, purpose.mail(code, minutes))
-            .await;
+        let delivered = match purpose.message(code, minutes) {
+            Message::Mail(kind) => self
+                .notifier
+                .send_to(to.tenant, to.address, kind)
+                .await
+                .map_err(OtpError::from),
+            Message::Text(kind) => sms::deliver(self, &to, purpose, kind).await,
+        };
         if let Err(e) = delivered {
             // Nothing reached the inbox, so "Send again" may try at once. The attempt still
             // counts toward the daily cap, which bounds what a flapping relay might deliver.
             rate_limits::release(self.db, &scope_key, send).await?;
             rate_limits::release(self.db, &send_user_key(purpose, user_id), send).await?;
-            return Err(e.into());
+            return Err(e);
         }
         Ok(Sent::Sent { expires_at })
     }

@@ -57,6 +57,23 @@ pub async fn record(conn: impl Into<Conn<'_>>, e: NewEvent<'_>) -> StoreResult<(
     Ok(())
 }
 
+/// How many events named `event` a tenant recorded since `since` (the admin's SMS counters).
+pub async fn count_since(
+    db: &Db,
+    tenant_id: &TenantId,
+    event: &str,
+    since: i64,
+) -> StoreResult<i64> {
+    with_db!(db, |pool| Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit_events WHERE tenant_id = $1 AND event = $2 AND created_at >= $3"
+    )
+    .bind(tenant_id)
+    .bind(event)
+    .bind(since)
+    .fetch_one(pool)
+    .await?))
+}
+
 pub async fn list_for_tenant(
     db: &Db,
     tenant_id: &TenantId,

@@ -3,6 +3,7 @@
 //! [`with_db!`] macro expands the same code for each pool type. Functions that a multi-step
 //! change runs inside one transaction take a [`Conn`] instead (see [`tx`]).
 
+pub mod api_keys;
 pub mod assertion_jtis;
 pub mod audit;
 pub mod clients;

@@ -4,7 +4,9 @@ use crate::ids::TenantId;
 use serde::Serialize;
 
 use super::{Db, StoreError, StoreResult, conflict, new_id};
-use crate::model::{AllowedMethods, EnrollmentProof, MfaMethod, TenantMfaPolicy, now};
+use crate::model::{
+    AllowedMethods, EnrollmentProof, MfaMethod, SmsCountries, TenantMfaPolicy, now,
+};
 use crate::with_db;
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
@@ -30,8 +32,28 @@ pub struct Tenant {
     pub mfa_max_attempts: i64,
     /// Changes on the account pages need a sign-in at most this many seconds old.
     pub account_reauth_secs: i64,
+    /// The region a phone number typed without `+` is read in (`US`, `GB`).
+    pub sms_default_region: String,
+    /// Country calling codes texts may go to; empty: the default region's only.
+    #[sqlx(try_from = "String")]
+    pub sms_allowed_countries: SmsCountries,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl Tenant {
+    /// The country calling codes an SMS code may be sent to: the allow-list, or when it is
+    /// empty the default region's code (SMS pumping targets far-away premium ranges).
+    pub fn sms_countries(&self) -> Vec<u16> {
+        let listed = self.sms_allowed_countries.as_slice();
+        if listed.is_empty() {
+            crate::phone::region_code(&self.sms_default_region)
+                .into_iter()
+                .collect()
+        } else {
+            listed.to_vec()
+        }
+    }
 }
 
 /// What an admin may change on a tenant; `None` leaves the value as it is.
@@ -48,6 +70,8 @@ pub struct TenantChanges {
     pub mfa_enrollment_proof: Option<EnrollmentProof>,
     pub mfa_max_attempts: Option<i64>,
     pub account_reauth_secs: Option<i64>,
+    pub sms_default_region: Option<String>,
+    pub sms_allowed_countries: Option<Vec<u16>>,
 }
 
 /// The column list every query of this file selects, as a literal for `concat!`.
@@ -55,7 +79,8 @@ macro_rules! columns {
     () => {
         "id, slug, name, theme, mfa_policy, mfa_prompt_enrollment, mfa_methods, \
          trusted_device_days, mfa_recovery_count, mfa_recovery_replace_on_use, \
-         mfa_enrollment_proof, mfa_max_attempts, account_reauth_secs, created_at, updated_at"
+         mfa_enrollment_proof, mfa_max_attempts, account_reauth_secs, sms_default_region, \
+         sms_allowed_countries, created_at, updated_at"
     };
 }
 
@@ -139,7 +164,9 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
          mfa_recovery_replace_on_use = COALESCE($10, mfa_recovery_replace_on_use), \
          mfa_enrollment_proof = COALESCE($11, mfa_enrollment_proof), \
          mfa_max_attempts = COALESCE($12, mfa_max_attempts), \
-         account_reauth_secs = COALESCE($13, account_reauth_secs) WHERE slug = $1 RETURNING ",
+         account_reauth_secs = COALESCE($13, account_reauth_secs), \
+         sms_default_region = COALESCE($14, sms_default_region), \
+         sms_allowed_countries = COALESCE($15, sms_allowed_countries) WHERE slug = $1 RETURNING ",
         columns!(),
         ""
     );
@@ -162,6 +189,13 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
         .bind(changes.mfa_enrollment_proof.map(|p| p.as_str()))
         .bind(changes.mfa_max_attempts)
         .bind(changes.account_reauth_secs)
+        .bind(changes.sms_default_region.as_deref())
+        .bind(
+            changes
+                .sms_allowed_countries
+                .as_ref()
+                .map(|c| SmsCountries::to_json(c)),
+        )
         .fetch_optional(pool)
         .await?);
     updated.ok_or_else(|| StoreError::NotFound(format!("unknown tenant `{slug}`")))

@@ -15,7 +15,9 @@ pub struct User {
     pub username: Option<String>,
     pub name: Option<String>,
     pub email_verified: bool,
+    /// E.164 (`+12015550100`).
     pub phone: Option<String>,
+    pub phone_verified: bool,
     #[serde(skip)]
     pub password_hash: Option<String>,
     pub locked: bool,
@@ -30,13 +32,16 @@ pub struct NewUser {
     pub username: Option<String>,
     pub name: Option<String>,
     pub email_verified: bool,
+    /// E.164, already parsed (`crate::phone`).
+    pub phone: Option<String>,
+    pub phone_verified: bool,
     pub password_hash: String,
 }
 
 /// The column list every query of this file selects, as a literal for `concat!`.
 macro_rules! columns {
     () => {
-        "id, tenant_id, email, username, name, email_verified, phone, \
+        "id, tenant_id, email, username, name, email_verified, phone, phone_verified, \
                        password_hash, locked, created_at, updated_at"
     };
 }
@@ -66,7 +71,8 @@ pub fn validate_email(email: &str) -> Result<(), String> {
 pub async fn create(db: &Db, u: &NewUser) -> StoreResult<User> {
     let sql = concat!(
         "INSERT INTO users (id, tenant_id, email, username, name, email_verified, password_hash, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ",
+         created_at, updated_at, phone, phone_verified) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING ",
         columns!(),
         ""
     );
@@ -79,6 +85,8 @@ pub async fn create(db: &Db, u: &NewUser) -> StoreResult<User> {
         .bind(u.email_verified)
         .bind(&u.password_hash)
         .bind(now())
+        .bind(u.phone.as_deref())
+        .bind(u.phone_verified)
         .fetch_one(pool)
         .await
         .map_err(|e| conflict(
@@ -150,6 +158,52 @@ pub async fn mark_email_verified(db: &Db, user_id: &UserId) -> StoreResult<()> {
         "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE id = $1"
     )
     .bind(user_id)
+    .bind(now())
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// What an admin changes on a user's profile; `None` leaves it. `phone: Some(None)` removes
+/// the number.
+#[derive(Debug, Default, Clone)]
+pub struct ProfileChanges {
+    pub name: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub phone_verified: Option<bool>,
+}
+
+pub async fn update_profile(db: &Db, user_id: &str, c: &ProfileChanges) -> StoreResult<()> {
+    // A new number is unverified unless the change says otherwise.
+    let verified = c.phone_verified.or(c.phone.as_ref().map(|_| false));
+    with_db!(db, |pool| sqlx::query(
+        "UPDATE users SET name = COALESCE($2, name), \
+         phone = CASE WHEN $3 THEN $4 ELSE phone END, \
+         phone_verified = COALESCE($5, phone_verified), updated_at = $6 WHERE id = $1"
+    )
+    .bind(user_id)
+    .bind(c.name.as_deref())
+    .bind(c.phone.is_some())
+    .bind(c.phone.clone().flatten())
+    .bind(verified)
+    .bind(now())
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// A code texted to `e164` was read back: the number is verified when it is the user's, and
+/// becomes the user's number when they had none (docs/mfa.md). Another number leaves the
+/// profile as it is.
+pub async fn mark_phone_verified(db: &Db, user_id: &str, e164: &str) -> StoreResult<()> {
+    with_db!(db, |pool| sqlx::query(
+        "UPDATE users SET phone = $2, phone_verified = TRUE, updated_at = $3 \
+         WHERE id = $1 AND (phone IS NULL OR phone = $2)"
+    )
+    .bind(user_id)
+    .bind(e164)
     .bind(now())
     .execute(pool)
     .await?

@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 
 use crate::model::now;
+use crate::notify::sms::SmsError;
 use crate::otp::{Checked, OtpError, Sent};
 
 /// What the proof page says: a notice or an error, and the status it is served with.
@@ -15,6 +16,30 @@ pub struct Say {
     pub status: Option<StatusCode>,
     /// Minutes until a lock or a throttle ends, for the `{minutes}` placeholder.
     pub minutes: i64,
+}
+
+/// A number whose country the tenant does not text.
+pub const COUNTRY_NOT_ALLOWED: &str = "We cannot send text messages to numbers in that country. Enter another number, or use another method.";
+
+/// A gateway that refused the text (a 4xx: a bad or unreachable number) is the number's
+/// problem; one that could not be reached is worth another try.
+fn sms_not_sent(e: &SmsError) -> Say {
+    match e {
+        SmsError::Rejected { .. } => Say {
+            error: Some(
+                "We could not send a text to that number. Check the number and try again, or use another method.",
+            ),
+            status: Some(StatusCode::BAD_REQUEST),
+            ..Say::default()
+        },
+        SmsError::Config(_) | SmsError::Unavailable { .. } => Say {
+            error: Some(
+                "We could not send a text to that number just now. Select Send again in a moment.",
+            ),
+            status: Some(StatusCode::SERVICE_UNAVAILABLE),
+            ..Say::default()
+        },
+    }
 }
 
 const LOCKED: &str =
@@ -55,6 +80,22 @@ pub fn say_sent(sent: Result<Option<Sent>, OtpError>, resend: bool) -> Result<Sa
             minutes: minutes_until(until),
             ..Say::default()
         },
+        // Which cap it was is for the audit log and the counters, not for the page: the words
+        // are the same, so they tell an abuser nothing about which counter they filled.
+        Ok(Some(Sent::Capped { until, .. })) => Say {
+            error: Some(
+                "We have sent as many text messages as we can for now. Try again in {minutes} minutes, or use another method.",
+            ),
+            status: Some(StatusCode::TOO_MANY_REQUESTS),
+            minutes: minutes_until(until),
+            ..Say::default()
+        },
+        Ok(Some(Sent::CountryNotAllowed)) => Say {
+            error: Some(COUNTRY_NOT_ALLOWED),
+            status: Some(StatusCode::BAD_REQUEST),
+            ..Say::default()
+        },
+        Err(OtpError::Sms(e)) => sms_not_sent(&e),
         Err(OtpError::Mail(e)) => {
             tracing::warn!(error = %e, "one-time code not sent");
             Say {
@@ -133,5 +174,31 @@ mod tests {
         assert_eq!(sent.notice, Some("We sent a new code."));
         let capped = say_sent(Ok(Some(Sent::DailyCapReached { until: 0 })), true).unwrap();
         assert_eq!(capped.status, Some(StatusCode::TOO_MANY_REQUESTS));
+        let cap = crate::otp::Cap::Ip;
+        let texts = say_sent(Ok(Some(Sent::Capped { cap, until: 0 })), false).unwrap();
+        assert_eq!(texts.status, Some(StatusCode::TOO_MANY_REQUESTS));
+        assert!(texts.error.unwrap().contains("as many text messages"));
+    }
+
+    #[test]
+    fn a_text_the_gateway_refused_is_told_as_such() {
+        let refused = SmsError::Rejected {
+            status: 400,
+            code: Some("21211".into()),
+            message: "invalid".into(),
+        };
+        let say = say_sent(Err(OtpError::Sms(refused)), false).unwrap();
+        assert_eq!(say.status, Some(StatusCode::BAD_REQUEST));
+        assert!(
+            say.error
+                .unwrap()
+                .contains("We could not send a text to that number")
+        );
+        let down = SmsError::Unavailable {
+            status: Some(503),
+            message: "busy".into(),
+        };
+        let say = say_sent(Err(OtpError::Sms(down)), true).unwrap();
+        assert_eq!(say.status, Some(StatusCode::SERVICE_UNAVAILABLE));
     }
 }

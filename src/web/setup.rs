@@ -1,20 +1,22 @@
 //! The pages that set up a factor, shared by the sign-in enrolment (`login::enrol`) and the
-//! account pages (`account::manage`): the method chooser and the email set-up ("Send a one-time
-//! use code" → "Verification code" → "Enable"), and what they say about each outcome.
+//! account pages (`account::add`): the method chooser and the set-up of a factor whose codes
+//! are sent, email or SMS ("Send a one-time use code" / "Send code" → "Verification code" →
+//! "Enable"), and what they say about each outcome.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
+use super::client_ip::limit_key;
 use super::pages::Base;
-use super::say::{Say, say_checked, say_sent};
-use crate::mfa::factor::Pending;
-use crate::model::MfaMethod;
-use crate::otp::{Checked, OtpError, Sent, mask_email};
-use crate::state::{AppState, TenantCtx};
-
+use super::say::{COUNTRY_NOT_ALLOWED, Say, say_checked, say_sent};
 use crate::mfa::MfaDeps;
-use crate::mfa::email_code::{parse_address, send_setup_code};
+use crate::mfa::email_code::parse_address;
+use crate::mfa::factor::Pending;
+use crate::mfa::sent_code::send_setup;
+use crate::model::MfaMethod;
+use crate::otp::{Checked, OtpError, Purpose, Recipient, Sent, mask_email};
+use crate::state::{AppState, TenantCtx};
 use crate::store::tenants::Tenant;
 use crate::store::users::User;
 
@@ -66,16 +68,18 @@ pub fn choose_page(state: &AppState, ctx: &TenantCtx, c: Choose<'_>) -> Response
     )
 }
 
-/// The email set-up page: the address form, and once a code went out, the code form.
-pub struct EmailSetup<'a> {
+/// The set-up page of a factor whose codes are sent (email, SMS): the address or number form,
+/// and once a code went out, the code form.
+pub struct CodeSetup<'a> {
     /// Where the forms post (relative to the page).
     pub action: &'a str,
     pub tx: Option<&'a str>,
     pub csrf: String,
-    /// The sealed enrolment (the account pages carry it in the form).
-    pub pending: &'a str,
-    pub address: &'a str,
-    pub sent: bool,
+    /// The enrolment, and sealed (the account pages carry it in the form).
+    pub pending: &'a Pending,
+    pub sealed: &'a str,
+    /// Whose factor it is: their address (or number) fills the field until a code was sent.
+    pub user: &'a User,
     pub label: &'a str,
     pub skippable: bool,
     pub back: Option<&'a str>,
@@ -83,10 +87,12 @@ pub struct EmailSetup<'a> {
 }
 
 #[derive(Serialize)]
-struct EmailPage<'a> {
+struct CodeSetupPage<'a> {
     #[serde(flatten)]
     base: Base<'a>,
     title: &'a str,
+    /// Texts rather than mails: a phone number field.
+    sms: bool,
     action: &'a str,
     tx: Option<&'a str>,
     csrf: String,
@@ -102,21 +108,34 @@ struct EmailPage<'a> {
     minutes: i64,
 }
 
-pub fn page(state: &AppState, ctx: &TenantCtx, e: EmailSetup<'_>) -> Response {
+pub fn page(state: &AppState, ctx: &TenantCtx, e: CodeSetup<'_>) -> Response {
+    let sms = e.pending.kind() == MfaMethod::Sms;
+    let sent = e.pending.sent_to();
+    let address = match (sent, sms) {
+        (Some(a), _) => a.as_str(),
+        (None, true) => e.user.phone.as_deref().unwrap_or_default(),
+        (None, false) => &e.user.email,
+    };
+    let (title, masked) = if sms {
+        ("Set up text message codes", crate::phone::mask(address))
+    } else {
+        ("Set up email codes", mask_email(address))
+    };
     state.templates.page(
         e.say.status.unwrap_or(StatusCode::OK),
         &ctx.tenant.theme,
-        "email_setup.html",
-        EmailPage {
+        "code_setup.html",
+        CodeSetupPage {
             base: Base::new(&ctx.tenant),
-            title: "Set up email codes",
+            title,
+            sms,
             action: e.action,
             tx: e.tx,
             csrf: e.csrf,
-            pending: e.pending,
-            address: e.address,
-            masked: mask_email(e.address),
-            sent: e.sent,
+            pending: e.sealed,
+            address,
+            masked,
+            sent: sent.is_some(),
             label: e.label,
             skippable: e.skippable,
             back: e.back,
@@ -127,51 +146,92 @@ pub fn page(state: &AppState, ctx: &TenantCtx, e: EmailSetup<'_>) -> Response {
     )
 }
 
-/// The address "Send a one-time use code" goes to: the typed one, or for "Request a new code"
-/// the one the last code went to. `None` when there is none that could receive mail.
-pub fn address_to_send(previous: &Option<String>, typed: &str, resend: bool) -> Option<String> {
-    if resend {
-        previous.clone()
-    } else {
-        parse_address(typed)
+/// Where "Send" goes: the typed address or number (a number read in the tenant's default
+/// region, and only to a country it texts), or for "Request a new code" where the last code
+/// went. `Err`: the words for why nothing can be sent.
+pub fn address_to_send(
+    tenant: &Tenant,
+    pending: &Pending,
+    typed: &str,
+    resend: bool,
+) -> Result<String, &'static str> {
+    if resend && let Some(previous) = pending.sent_to() {
+        return Ok(previous.clone());
     }
+    if pending.kind() != MfaMethod::Sms {
+        return parse_address(typed)
+            .ok_or("Enter a valid email address, such as name@example.com.");
+    }
+    let number = crate::phone::parse_mobile(typed, &tenant.sms_default_region)
+        .map_err(crate::phone::PhoneError::message)?;
+    if !tenant.sms_countries().contains(&number.country_code) {
+        return Err(COUNTRY_NOT_ALLOWED);
+    }
+    Ok(number.e164)
 }
 
-/// "Send a one-time use code" / "Request a new code" on the email set-up page: mails a set-up
-/// code to `address` (`None`: nothing is sent, the page asks for a valid address) for this
-/// sign-in or session (`scope`), and returns what the page says and the enrolment from then on:
-/// the new address once a code went to it, else the previous one.
+/// Who sends a set-up code, from where: the tenant and user, the sign-in transaction or
+/// session (`scope`, for the per-scope throttle) and the client's IP (the per-IP cap on texts).
+pub struct Sender<'a> {
+    pub tenant: &'a Tenant,
+    pub user: &'a User,
+    pub scope: &'a str,
+    pub ip: std::net::IpAddr,
+}
+
+/// "Send" / "Request a new code" on a set-up page: sends a set-up code to `address` (`Err`:
+/// nothing is sent, the page says why), and returns what the page says and the enrolment from
+/// then on: the new address once a code went to it, else the previous one.
 pub async fn send_code(
     deps: &MfaDeps<'_>,
-    to: (&Tenant, &User),
-    scope: &str,
-    address: Option<String>,
-    previous: &Option<String>,
+    from: Sender<'_>,
+    address: Result<String, &'static str>,
+    pending: &Pending,
     resend: bool,
 ) -> Result<(Say, Pending), OtpError> {
-    let Some(address) = address else {
-        let say = Say {
-            error: Some("Enter a valid email address, such as name@example.com."),
-            status: Some(StatusCode::BAD_REQUEST),
-            ..Say::default()
-        };
-        let pending = Pending::Email {
-            address: previous.clone(),
-        };
-        return Ok((say, pending));
+    let address = match address {
+        Ok(a) => a,
+        Err(words) => return Ok((say_unusable(words), pending.clone())),
     };
-    let outcome = send_setup_code(deps, to.0, to.1, &address, scope).await;
+    let sms = pending.kind() == MfaMethod::Sms;
+    let purpose = if sms {
+        Purpose::SmsSetup
+    } else {
+        Purpose::EmailSetup
+    };
+    let network = limit_key(from.ip);
+    let to = Recipient {
+        tenant: from.tenant,
+        user: from.user,
+        address: &address,
+        scope: from.scope,
+        ip: Some(&network),
+    };
+    let outcome = send_setup(deps, purpose, to).await;
     let went = matches!(outcome, Ok(Sent::Sent { .. }));
     let mut say = say_sent(outcome.map(Some), true)?;
     if went && !resend {
-        say.notice = Some("We sent a code. Check your inbox.");
+        say.notice = Some(if sms {
+            "We sent a code by text message. Check your phone."
+        } else {
+            "We sent a code. Check your inbox."
+        });
     }
-    let address = if went {
-        Some(address)
+    let pending = if went {
+        pending.with_sent_to(Some(address))
     } else {
-        previous.clone()
+        pending.clone()
     };
-    Ok((say, Pending::Email { address }))
+    Ok((say, pending))
+}
+
+/// The page's words for an address or number that cannot receive a code.
+fn say_unusable(error: &'static str) -> Say {
+    Say {
+        error: Some(error),
+        status: Some(StatusCode::BAD_REQUEST),
+        ..Say::default()
+    }
 }
 
 /// The words for a first code that did not confirm a set-up.

@@ -136,11 +136,32 @@ pub fn app_redirect(res: &Response, rp: &Rp) -> std::collections::HashMap<String
 /// Redeems the code of an application redirect at the token endpoint and returns the verified
 /// ID token's claims.
 pub async fn id_token(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Value {
-    let token = tokens(srv, rp, res).await;
+    id_token_claims(srv, rp, &tokens(srv, rp, res).await).await
+}
+
+/// The verified claims of a token response's ID token.
+pub async fn id_token_claims(
+    srv: &TestServer,
+    rp: &Rp,
+    token: &serde_json::Value,
+) -> serde_json::Value {
     let jwt = token["id_token"].as_str().expect("id_token");
     let verified =
         gatehouse::crypto::jwt::verify(&srv.keys(&rp.tenant).await, jwt).expect("valid signature");
     serde_json::Value::Object(verified.claims)
+}
+
+/// The UserInfo response for a token response's access token.
+pub async fn userinfo(srv: &TestServer, rp: &Rp, token: &serde_json::Value) -> serde_json::Value {
+    srv.http()
+        .get(format!("{}/userinfo", srv.issuer(&rp.tenant)))
+        .bearer_auth(token["access_token"].as_str().expect("access_token"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// Redeems the code of the redirect `res` at the token endpoint: the token response.

@@ -8,6 +8,7 @@ pub mod burst;
 pub mod flow;
 pub mod logs;
 pub mod mfa;
+pub mod pages;
 pub mod sms;
 pub mod smtp;
 

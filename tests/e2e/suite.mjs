@@ -30,6 +30,7 @@ import {
 } from './lib/flow.mjs';
 import { BASE_URL, REDIRECT_URI, createTenant, createUser } from './lib/gatehouse.mjs';
 import { mailNames, messagesTo } from './lib/mail.mjs';
+import { textNames, waitForText } from './lib/sms.mjs';
 import { Authenticator } from './lib/totp.mjs';
 import { authorizationRequest, redeem } from './lib/oidc.mjs';
 
@@ -46,7 +47,7 @@ const SPA_ORIGIN = 'http://127.0.0.1:9';
 // Fixtures: one tenant per set of MFA settings, each with one client at http://127.0.0.1:9/cb.
 
 async function setup() {
-  const [mfa, strict, optional, email] = await Promise.all([
+  const [mfa, strict, optional, email, sms] = await Promise.all([
     // MFA required; enrolment at sign-in proven by a code sent by email; trusted devices.
     createTenant('e2e', {
       name: 'Acme',
@@ -68,8 +69,13 @@ async function setup() {
       name: 'Mailbox Inc',
       settings: { mfa: 'required', 'enrollment-proof': 'email', 'mfa-methods': 'totp,email' },
     }),
+    // MFA required by text message only, after the mailbox proof (US numbers by default).
+    createTenant('e2e-sms', {
+      name: 'Texting Co',
+      settings: { mfa: 'required', 'enrollment-proof': 'email', 'mfa-methods': 'sms' },
+    }),
   ]);
-  return { mfa, strict, optional, email, spa: await spaTenant() };
+  return { mfa, strict, optional, email, sms, spa: await spaTenant() };
 }
 
 /** A browser application: a public client whose page (http://127.0.0.1:9) calls the API. */
@@ -389,6 +395,54 @@ async function email_code_factor(t, fx) {
 }
 
 /**
+ * Help page 001 with JavaScript off: sign in → "Confirm it's you" → the only method, Text
+ * message → a mobile number → Send code → the texted code (from the file transport) → Enable →
+ * recovery codes → the app (`amr` has `sms`); then a sign-in answered by a new text.
+ */
+async function sms_code_factor(t, fx) {
+  const user = await createUser(fx.sms.slug, 'smscode');
+  const number = '+12015550142';
+  const page = await t.page({ javaScript: false });
+  let req = authorizationRequest(fx.sms);
+  await open(page, req);
+  await signIn(t, page, user);
+  await confirmEmail(t, page, user);
+  await expectHeading(page, 'Set up text message codes');
+  const field = page.getByLabel('Mobile number');
+  assert((await field.getAttribute('type')) === 'tel', 'the number field is not type=tel');
+  assert((await field.getAttribute('autocomplete')) === 'tel', 'the number field lacks autocomplete=tel');
+  await t.capture(page, '28-sms-setup');
+  await field.fill('(201) 555-0142');
+  await clickAndWait(page, page.getByRole('button', { name: 'Send code' }));
+  const { code } = await waitForText(number);
+  const input = page.getByLabel('Verification code');
+  assert((await input.getAttribute('autocomplete')) === 'one-time-code', 'no autocomplete=one-time-code');
+  assert((await input.getAttribute('inputmode')) === 'numeric', 'no inputmode=numeric');
+  await t.capture(page, '29-sms-setup-sent');
+  await input.fill(code);
+  await clickAndWait(page, page.getByRole('button', { name: 'Enable' }));
+  await noteRecoveryCodes(t, page);
+  let claims = await backAtApp(t, page, req);
+  assert(claims.acr === 'mfa' && amr(claims).includes('sms'),
+    `after the SMS set-up: acr ${claims.acr}, amr ${JSON.stringify(claims.amr)}`);
+
+  const other = await t.page({ javaScript: false });
+  req = authorizationRequest(fx.sms);
+  await open(other, req);
+  const seen = await textNames(number);
+  await signIn(t, other, user);
+  await expectHeading(other, 'Two-factor authentication');
+  const answer = other.getByLabel('We sent a code to •••• ••• 0142');
+  assert((await answer.count()) === 1, 'no input labelled "We sent a code to •••• ••• 0142"');
+  await t.capture(other, '30-mfa-sms');
+  await answer.fill((await waitForText(number, { seen })).code);
+  await clickAndWait(other, other.getByRole('button', { name: 'Verify' }));
+  claims = await backAtApp(t, other, req);
+  assert(JSON.stringify(amr(claims)) === JSON.stringify(['pwd', 'sms', 'otp', 'mfa']),
+    `texted sign-in code: amr ${JSON.stringify(claims.amr)}`);
+}
+
+/**
  * `fetch` from the page the browser is on (so with that page's Origin, under the browser's
  * CORS rules): `{ status, json }`, or `{ blocked }` when the browser withheld the answer.
  */
@@ -445,6 +499,7 @@ const SCENARIOS = [
   no_javascript,
   manage_two_factor,
   email_code_factor,
+  sms_code_factor,
   browser_app_cors,
 ].map((fn) => ({ name: fn.name.replace(/_/g, '-'), fn }));
 

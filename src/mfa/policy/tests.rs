@@ -144,7 +144,7 @@ fn decision_table() {
             "voluntary acr_values=mfa when no allowed method can be set up: password",
             |i| {
                 i.acr_values = s(&["mfa"]);
-                i.allowed_methods = &[Sms];
+                i.allowed_methods = &[Webauthn];
             },
             "pass:pwd",
             "no_usable_method",
@@ -323,7 +323,7 @@ fn decision_table() {
             "required but no implemented method allowed",
             |i| {
                 i.tenant_policy = TenantMfaPolicy::Required;
-                i.allowed_methods = &[Sms];
+                i.allowed_methods = &[Webauthn];
             },
             "deny:unmet_authentication_requirements",
             "no_usable_method",

@@ -78,8 +78,9 @@ impl SmsConfig {
     /// configuration error. Only the chosen transport's keys are required.
     pub fn validate(&self) -> Result<(), String> {
         let w = &self.webhook;
-        if !(1..=60).contains(&w.timeout_secs) {
-            return Err("sms.webhook.timeout_secs: expected seconds between 1 and 60".into());
+        // Three tries: a sign-in page waits at most 3 × this (and a second of backoff).
+        if !(1..=30).contains(&w.timeout_secs) {
+            return Err("sms.webhook.timeout_secs: expected seconds between 1 and 30".into());
         }
         match self.transport {
             SmsTransport::File => Ok(()),

@@ -243,7 +243,7 @@ impl SmsSender {
             Err(SmsError::Rejected {
                 status: 400,
                 code: Some("not_e164".into()),
-                message: "the number is not in E.164 form (+ and 8 to 15 digits)".into(),
+                message: "the number is not in E.164 form (+ and 7 to 15 digits)".into(),
             })
         };
         match result {
@@ -269,10 +269,11 @@ impl SmsSender {
     }
 }
 
-/// `+` then 8 to 15 digits, the first not 0 (ITU-T E.164).
+/// `+` then 7 to 15 digits, the first not 0 (ITU-T E.164 allows 15 at most; the shortest
+/// numbers in use, e.g. Niue's, have 7).
 fn is_e164(to: &str) -> bool {
     to.strip_prefix('+').is_some_and(|d| {
-        (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+        (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
     })
 }
 

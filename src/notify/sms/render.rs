@@ -84,4 +84,32 @@ mod tests {
             );
         }
     }
+
+    /// Every sentence of the SMS templates has a French entry (the catalogue falls back to
+    /// English silently, so a missing one would go unnoticed).
+    #[test]
+    fn every_sms_sentence_is_translated() {
+        let themes = Path::new(env!("CARGO_MANIFEST_DIR")).join("themes");
+        let catalog = crate::web::i18n::Catalog::load(&themes);
+        for name in TEMPLATE_FILES {
+            let text = std::fs::read_to_string(themes.join("default/sms").join(name)).unwrap();
+            let sentences: Vec<&str> = text
+                .split("t(\"")
+                .skip(1)
+                .filter_map(|rest| rest.split_once('"').map(|(s, _)| s))
+                .collect();
+            assert!(!sentences.is_empty(), "{name}");
+            for sentence in sentences {
+                let fr = catalog.translate("fr", sentence);
+                assert_ne!(fr, sentence, "{name}: no French for {sentence:?}");
+                for placeholder in ["{code}", "{tenant}", "{minutes}"] {
+                    assert_eq!(
+                        sentence.contains(placeholder),
+                        fr.contains(placeholder),
+                        "{fr}"
+                    );
+                }
+            }
+        }
+    }
 }

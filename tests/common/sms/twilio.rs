@@ -155,7 +155,7 @@ fn refuse(state: &StubState, status: u16, code: u32, message: String) -> Respons
 
 fn is_e164(to: &str) -> bool {
     to.strip_prefix('+')
-        .is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+        .is_some_and(|d| (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 async fn create(

@@ -1,0 +1,250 @@
+//! The admin REST API (`/api/v1`) driven over HTTP with keys made by `gatehouse api-key
+//! create`: scoping (a tenant key cannot see another tenant: 404), roles (read-only: 403 on
+//! writes), problem details, user search and MFA status, Reset MFA, and the OpenAPI document
+//! listing every route.
+
+mod common;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use common::flow::PW;
+use common::mfa::enrol_in_store;
+use common::{Backend, TestServer};
+
+struct Api<'a> {
+    srv: &'a TestServer,
+}
+
+impl Api<'_> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut req = self.srv.http().request(method, self.srv.url(path));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        (status, res.json().await.unwrap_or(Value::Null), headers)
+    }
+
+    async fn get(&self, path: &str, key: &str) -> (u16, Value) {
+        let (s, v, _) = self.call(Method::GET, path, Some(key)).await;
+        (s, v)
+    }
+}
+
+async fn key(srv: &TestServer, args: &[&str]) -> String {
+    let mut all = vec!["api-key", "create"];
+    all.extend_from_slice(args);
+    let out = srv.cli_json(&all).await;
+    assert!(out["id"].is_string());
+    out["key"].as_str().unwrap().to_owned()
+}
+
+fn problem(v: &Value, kind: &str) {
+    assert_eq!(
+        v["type"],
+        format!("https://gatehouse.dev/problems/{kind}"),
+        "{v}"
+    );
+    assert!(v["detail"].is_string() && v["status"].is_u64(), "{v}");
+}
+
+async fn keys_roles_and_tenants(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    srv.tenant("acme", &[]).await;
+    srv.tenant("globex", &[]).await;
+    let api = Api { srv: &srv };
+    let platform = key(&srv, &["--role", "admin"]).await;
+    let acme_admin = key(&srv, &["--role", "tenant-admin", "--tenant", "acme"]).await;
+    let acme_reader = key(&srv, &["--role", "read-only", "--tenant", "acme"]).await;
+
+    let (s, v) = api.get("/api/v1/tenants", &platform).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+    let (_, v) = api.get("/api/v1/tenants", &acme_admin).await;
+    let slugs: Vec<_> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].clone())
+        .collect();
+    assert_eq!(slugs, vec![json!("acme")]);
+    let (s, v) = api.get("/api/v1/tenants/acme", &acme_reader).await;
+    assert_eq!((s, v["mfa_policy"].clone()), (200, json!("optional")));
+    // Another tenant does not exist for a tenant's key.
+    let (s, v) = api.get("/api/v1/tenants/globex", &acme_admin).await;
+    assert_eq!(s, 404);
+    problem(&v, "not-found");
+
+    // No key, a wrong key, a revoked key: 401 with the Bearer challenge.
+    let (s, v, h) = api.call(Method::GET, "/api/v1/tenants", None).await;
+    assert_eq!(s, 401);
+    problem(&v, "unauthenticated");
+    assert!(
+        h["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    assert_eq!(h["content-type"], "application/problem+json");
+    let (s, _) = api.get("/api/v1/tenants", "gh_not-a-key").await;
+    assert_eq!(s, 401);
+    let list = srv.cli_json(&["api-key", "list"]).await;
+    let reader_id = list["api_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["role"] == "read-only")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    srv.cli_json(&["api-key", "revoke", &reader_id]).await;
+    let (s, _) = api.get("/api/v1/tenants/acme", &acme_reader).await;
+    assert_eq!(s, 401, "revoked");
+
+    // A tenant-admin key needs its tenant.
+    let out = srv
+        .env
+        .cli(&["api-key", "create", "--role", "tenant-admin"])
+        .await;
+    assert!(!out.status.success());
+}
+both_backends!(keys_roles_and_tenants, super::keys_roles_and_tenants);
+
+async fn users_search_status_and_reset(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    srv.tenant("acme", &[]).await;
+    srv.user("acme", "alice@example.com", PW).await;
+    srv.env
+        .cli_json_stdin(
+            &[
+                "user",
+                "create",
+                "acme",
+                "bob@example.com",
+                "--password-stdin",
+                "--username",
+                "bobby",
+            ],
+            "correct horse battery\n",
+        )
+        .await;
+    enrol_in_store(&srv).await; // alice enrols an authenticator app
+    let api = Api { srv: &srv };
+    let admin = key(&srv, &["--role", "tenant-admin", "--tenant", "acme"]).await;
+    let reader = key(&srv, &["--role", "read-only", "--tenant", "acme"]).await;
+    let users = "/api/v1/tenants/acme/users";
+
+    let emails = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, v) = api.get(&format!("{users}?username=bobby"), &reader).await;
+    assert_eq!(emails(&v), ["bob@example.com"], "exact username");
+    let (_, v) = api.get(&format!("{users}?username=bob"), &reader).await;
+    assert!(emails(&v).is_empty(), "exact means exact");
+    let (_, v) = api
+        .get(&format!("{users}?email=ALICE@example.com"), &reader)
+        .await;
+    assert_eq!(emails(&v), ["alice@example.com"]);
+    let (_, v) = api.get(&format!("{users}?q=bo"), &reader).await;
+    assert_eq!(emails(&v), ["bob@example.com"], "prefix of the username");
+    let (_, v) = api.get(&format!("{users}?mfa=enrolled"), &reader).await;
+    assert_eq!(emails(&v), ["alice@example.com"]);
+    let alice = v["items"][0].clone();
+    assert_eq!(alice["mfa"]["factors"][0]["kind"], "totp");
+    assert_eq!(alice["mfa"]["enrolled"], true);
+
+    // Pages.
+    let (_, first) = api.get(&format!("{users}?limit=1"), &reader).await;
+    assert_eq!(emails(&first), ["alice@example.com"]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = api
+        .get(&format!("{users}?limit=1&cursor={cursor}"), &reader)
+        .await;
+    assert_eq!(emails(&second), ["bob@example.com"]);
+    assert!(second["next_cursor"].is_null());
+
+    // Bad input names the field.
+    for (query, field) in [
+        ("mfa=maybe", "mfa"),
+        ("limit=0", "limit"),
+        ("color=red", "color"),
+    ] {
+        let (s, v) = api.get(&format!("{users}?{query}"), &reader).await;
+        assert_eq!(s, 400, "{query}");
+        problem(&v, "invalid");
+        assert!(v["detail"].as_str().unwrap().contains(field), "{v}");
+    }
+
+    // Reset MFA: the read-only key may not; the tenant admin may.
+    let id = alice["id"].as_str().unwrap();
+    let reset = format!("{users}/{id}/mfa-reset");
+    let (s, v, _) = api.call(Method::POST, &reset, Some(&reader)).await;
+    assert_eq!(s, 403);
+    problem(&v, "forbidden");
+    let (s, v, _) = api.call(Method::POST, &reset, Some(&admin)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["factors_removed"], 1);
+    let (_, v) = api.get(&format!("{users}/{id}"), &reader).await;
+    assert_eq!(v["mfa"]["enrolled"], false);
+    let audit = srv.cli_json(&["audit", "list", "acme"]).await;
+    assert!(
+        audit.to_string().contains("api-key:"),
+        "the key is the audit actor"
+    );
+}
+both_backends!(
+    users_search_status_and_reset,
+    super::users_search_status_and_reset
+);
+
+/// The OpenAPI document lists every admin route, with the Bearer scheme.
+#[tokio::test]
+async fn openapi_lists_every_route() {
+    let srv = TestServer::start(Backend::Sqlite).await;
+    let doc: Value = srv
+        .http()
+        .get(srv.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for route in gatehouse::api::ROUTES {
+        assert!(
+            paths.contains(route),
+            "{route} is not in the document: {paths:?}"
+        );
+    }
+    assert_eq!(paths.len(), gatehouse::api::ROUTES.len());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
+    assert!(doc["components"]["schemas"]["UserView"].is_object());
+}
