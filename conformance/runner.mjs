@@ -95,6 +95,7 @@ const MODULES = [
   { name: 'gatehouse-public-client-pkce-verifier-checked', fn: gh.gatehouse_public_client_pkce_verifier_checked },
   { name: 'gatehouse-refresh-token-rotation', fn: gh.gatehouse_refresh_token_rotation },
   { name: 'gatehouse-redirect-uri-exact-match', fn: gh.gatehouse_redirect_uri_exact_match, token: false },
+  { name: 'gatehouse-private-key-jwt', fn: gh.gatehouse_private_key_jwt },
 
   // The same server through two more certified RP libraries (npm oauth4webapi, Python Authlib)
   { name: 'gatehouse-oauth4webapi-rfc8414-metadata', fn: interop.gatehouse_oauth4webapi_rfc8414_metadata, token: false },

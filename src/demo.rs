@@ -131,6 +131,7 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
                     refresh_token_ttl_secs: None,
                     scope: None,
                     offline_access: false,
+                    auth: Default::default(),
                     web_origins: Vec::new(),
                     backchannel_logout_uri: None,
                     backchannel_logout_session_required: false,

@@ -27,7 +27,7 @@ pub fn longest_limit_window(cfg: &Config) -> i64 {
 }
 
 /// Deletes what expired before `now` (codes and tokens are kept a day longer, so a late reuse is
-/// still recognised as reuse) and attempt counters idle for longer than `limit_window`. Returns
+/// still recognised as reuse; client-assertion jti until their assertion can no longer pass) and attempt counters idle for longer than `limit_window`. Returns
 /// how many rows went.
 pub async fn sweep(db: &Db, now: i64, limit_window: i64) -> StoreResult<u64> {
     let mut n = store::codes::purge_expired(db, now).await?;
@@ -36,6 +36,9 @@ pub async fn sweep(db: &Db, now: i64, limit_window: i64) -> StoreResult<u64> {
     n += store::grants::purge_expired(db, now).await?;
     n += store::otp::purge_expired(db, now).await?;
     n += store::rate_limits::purge_idle(db, now, limit_window).await?;
+    // An assertion is refused once `exp` is this far behind, so its jti guards nothing more.
+    let skew = crate::oidc::client_assertion::CLOCK_SKEW_SECS;
+    n += store::assertion_jtis::purge_expired(db, now - skew).await?;
     Ok(n)
 }
 

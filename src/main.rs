@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use gatehouse::config::{Config, LogFormat};
 use gatehouse::crypto::password::PasswordHasherPool;
 use gatehouse::model::{
-    ApiRole, ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TrustPolicy,
+    ApiRole, ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TokenAuthMethod, TrustPolicy,
 };
 use gatehouse::store::Db;
 
@@ -245,12 +245,49 @@ pub(crate) struct ClientCreate {
     /// The client needs `sid` in the logout token (Gatehouse always sends it).
     #[arg(long)]
     backchannel_logout_session_required: bool,
+    #[command(flatten)]
+    auth: ClientAuthArgs,
+}
+
+/// How the client authenticates at /token, /revoke and /introspect (OIDC Core §9).
+#[derive(Args)]
+pub(crate) struct ClientAuthArgs {
+    /// client_secret_basic (default for confidential clients), client_secret_post,
+    /// private_key_jwt (with --jwks-file or --jwks-uri), or none (public clients only).
+    #[arg(long)]
+    token_endpoint_auth_method: Option<TokenAuthMethod>,
+    /// private_key_jwt: a file holding the client's public keys as a JWK Set (RFC 7517).
+    #[arg(long, value_name = "PATH", conflicts_with = "jwks_uri")]
+    jwks_file: Option<PathBuf>,
+    /// private_key_jwt: where the client publishes its JWK Set (https; http on loopback).
+    #[arg(long, value_name = "URL")]
+    jwks_uri: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct ClientUpdate {
+    tenant: String,
+    /// Generated client ids may begin with `-`: taken as the value, not as a flag.
+    #[arg(allow_hyphen_values = true)]
+    client_id: ClientId,
+    #[command(flatten)]
+    auth: ClientAuthArgs,
 }
 
 #[derive(Subcommand)]
 pub(crate) enum ClientCommand {
     Create(ClientCreate),
-    List { tenant: String },
+    /// Change how a client authenticates at the token endpoint.
+    Update(ClientUpdate),
+    /// Show one client (never its secret).
+    Get {
+        tenant: String,
+        #[arg(allow_hyphen_values = true)]
+        client_id: ClientId,
+    },
+    List {
+        tenant: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -104,6 +104,7 @@ string_enum!(
     TokenAuthMethod, "token endpoint auth method" {
         ClientSecretBasic = "client_secret_basic",
         ClientSecretPost = "client_secret_post",
+        PrivateKeyJwt = "private_key_jwt",
         None = "none",
     }
 );

@@ -260,3 +260,159 @@ async fn users(backend: Backend) {
     state_db.close().await;
 }
 both_backends!(users, super::users);
+
+/// `client create|update --token-endpoint-auth-method`, `--jwks-file`, `--jwks-uri` and
+/// `client get`, through the binary.
+async fn client_auth_methods(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    env.cli_json(&["tenant", "create", "acme"]).await;
+    let cb = ["--redirect-uri", "https://app.example.com/cb"];
+    let create = |extra: &[&str]| {
+        let mut args = vec!["client", "create", "acme"];
+        args.extend_from_slice(&cb);
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| {
+        let env = &env;
+        async move {
+            env.cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+                .await
+        }
+    };
+    let json = |out: std::process::Output| -> serde_json::Value {
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    // A JWK Set file: the public Ed25519 key of RFC 8037 §A.2.
+    let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+    let set =
+        serde_json::json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "x": x, "kid": "k1" }] });
+    let path = env.dir.path().join("client.jwks");
+    std::fs::write(&path, set.to_string()).unwrap();
+    let path = path.to_str().unwrap();
+    let mut args = create(&["--token-endpoint-auth-method", "private_key_jwt"]);
+    args.extend(["--jwks-file".into(), path.into(), "--json".into()]);
+    let jwt = json(run(args).await);
+    assert_eq!(jwt["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(jwt["jwks"], set);
+    assert!(
+        jwt["jwks_uri"].is_null() && jwt["client_secret"].is_null(),
+        "{jwt}"
+    );
+    let id = jwt["client_id"].as_str().unwrap().to_owned();
+    let got = env.cli_json(&["client", "get", "acme", &id]).await;
+    assert_eq!(got["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(got["jwks"], set);
+    let text = env.cli(&["client", "get", "acme", &id]).await;
+    assert!(String::from_utf8_lossy(&text.stdout).contains("private_key_jwt"));
+
+    // A secret client moves to client_secret_post, then to a jwks_uri, then back: the key
+    // source goes with the method.
+    let mut args = create(&[]);
+    args.push("--json".into());
+    let basic = json(run(args).await);
+    let bid = basic["client_id"].as_str().unwrap().to_owned();
+    let update = |extra: &[&str]| {
+        let mut args = vec!["client", "update", "acme", bid.as_str()];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let post = env
+        .cli_json(&[
+            "client",
+            "update",
+            "acme",
+            &bid,
+            "--token-endpoint-auth-method",
+            "client_secret_post",
+        ])
+        .await;
+    assert_eq!(post["token_endpoint_auth_method"], "client_secret_post");
+    let uri = "https://app.example.com/jwks";
+    let mut args = update(&["--jwks-uri", uri]);
+    args.push("--json".into());
+    let moved = json(run(args).await);
+    assert_eq!(moved["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(moved["jwks_uri"], uri);
+    let mut args = update(&["--token-endpoint-auth-method", "client_secret_basic"]);
+    args.push("--json".into());
+    let back = json(run(args).await);
+    assert_eq!(back["token_endpoint_auth_method"], "client_secret_basic");
+    assert!(back["jwks_uri"].is_null());
+    let public = env
+        .cli_json(&["client", "create", "acme", "--public", cb[0], cb[1]])
+        .await;
+    assert_eq!(public["token_endpoint_auth_method"], "none");
+
+    let private =
+        serde_json::json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "x": x, "d": x }] });
+    let private_path = env.dir.path().join("private.jwks");
+    std::fs::write(&private_path, private.to_string()).unwrap();
+    let private_path = private_path.to_str().unwrap();
+    for (args, needle) in [
+        (
+            create(&[
+                "--public",
+                "--token-endpoint-auth-method",
+                "client_secret_basic",
+            ]),
+            "public client",
+        ),
+        (
+            create(&["--token-endpoint-auth-method", "none"]),
+            "only for public clients",
+        ),
+        (
+            create(&["--token-endpoint-auth-method", "private_key_jwt"]),
+            "--jwks-file PATH or --jwks-uri URL",
+        ),
+        (create(&["--jwks-file", private_path]), "private"),
+        (
+            create(&["--jwks-file", "/nonexistent/jwks.json"]),
+            "--jwks-file /nonexistent/jwks.json",
+        ),
+        (
+            create(&["--jwks-uri", "http://app.example.com/jwks"]),
+            "invalid --jwks-uri",
+        ),
+        (
+            create(&[
+                "--token-endpoint-auth-method",
+                "client_secret_post",
+                "--jwks-uri",
+                uri,
+            ]),
+            "private_key_jwt",
+        ),
+        (
+            vec![
+                "client",
+                "update",
+                "acme",
+                &id,
+                "--token-endpoint-auth-method",
+                "client_secret_basic",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "has no secret",
+        ),
+        (
+            vec!["client", "get", "acme", "nobody"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            "unknown client `nobody`",
+        ),
+    ] {
+        assert_one_line_error(&run(args).await, needle);
+    }
+    // The refused update changed nothing.
+    let still = env.cli_json(&["client", "get", "acme", &id]).await;
+    assert_eq!(still["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(still["jwks"], set);
+}
+both_backends!(client_auth_methods, super::client_auth_methods);

@@ -46,6 +46,11 @@ export async function createFixtures(slug) {
   const client = await confidential(['--name', 'Conformance client']);
   // `client2`: the official plan's second client (refresh-token binding checks).
   const client2 = await confidential(['--name', 'Conformance client 2']);
+  // A client authenticates only with its registered method; the client_secret_post module
+  // uses this one.
+  const post = await confidential([
+    '--name', 'Conformance client (post)', '--token-endpoint-auth-method', 'client_secret_post',
+  ]);
   const es256 = await confidential(['--name', 'ES256 client', '--id-token-alg', 'ES256', '--first-party']);
   const eddsa = await confidential(['--name', 'EdDSA client', '--id-token-alg', 'EdDSA', '--first-party']);
   const pub = await cli([
@@ -57,5 +62,5 @@ export async function createFixtures(slug) {
     ['user', 'create', slug, user.login, '--password-stdin', '--name', user.name, '--email-verified'],
     { input: `${user.password}\n` },
   );
-  return { client, client2, es256, eddsa, pub, user: { ...user, id: created.id ?? created.user_id } };
+  return { client, client2, post, es256, eddsa, pub, user: { ...user, id: created.id ?? created.user_id } };
 }

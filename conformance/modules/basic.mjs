@@ -383,7 +383,7 @@ export async function oidcc_ensure_post_request_succeeds(t) {
 
 /** OIDCCServerTestClientSecretPost: oidcc-server with client_secret_post. */
 export async function oidcc_server_client_secret_post(t) {
-  const { flow, tokens, claims } = await t.codeFlow({ auth: 'client_secret_post' });
+  const { flow, tokens, claims } = await t.codeFlow({ c: t.clients.post, auth: 'client_secret_post' });
   await client.fetchUserInfo(flow.config, tokens.access_token, claims.sub);
 }
 

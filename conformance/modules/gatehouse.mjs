@@ -1,8 +1,12 @@
 // Checks with no module of their own in the official OP plans, for behaviour Gatehouse promises
-// (DESIGN.md §4: PKCE S256 required for public clients; refresh token rotation). Their names
-// start with `gatehouse-` so nobody mistakes them for official module names.
+// (DESIGN.md §4: PKCE S256 required for public clients; refresh token rotation; private_key_jwt
+// client authentication). Their names start with `gatehouse-` so nobody mistakes them for
+// official module names.
 
-import { REDIRECT_URI } from '../lib/gatehouse.mjs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { REDIRECT_URI, cli } from '../lib/gatehouse.mjs';
 import { Fail, check, client, describe } from '../lib/rp.mjs';
 
 /** A public client without PKCE is refused with invalid_request (OAuth 2.0 Security BCP §2.1.1). */
@@ -60,4 +64,54 @@ export async function gatehouse_refresh_token_rotation(t) {
 export async function gatehouse_redirect_uri_exact_match(t) {
   const flow = await t.startFlow({ redirectUri: `${REDIRECT_URI}/`, credentials: null });
   check(!flow.callback, `redirected to ${flow.callback} for a near-miss redirect_uri`);
+}
+
+/** Key generation parameters (WebCrypto) for each assertion algorithm Gatehouse accepts. */
+const ASSERTION_KEYS = {
+  RS256: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+  EdDSA: { name: 'Ed25519' },
+};
+
+/**
+ * private_key_jwt (OIDC Core §9, RFC 7523) with openid-client's own `PrivateKeyJwt` for each
+ * algorithm: a client registered with `--jwks-file` gets client_credentials tokens, and the
+ * same assertion sent again (a replay) is `invalid_client`.
+ */
+export async function gatehouse_private_key_jwt(t) {
+  const slug = new URL(t.issuer).pathname.split('/').pop();
+  for (const [alg, params] of Object.entries(ASSERTION_KEYS)) {
+    const { privateKey, publicKey } = await crypto.subtle.generateKey(params, true, ['sign', 'verify']);
+    const kid = `conformance-${alg}`;
+    const jwk = { ...(await crypto.subtle.exportKey('jwk', publicKey)), kid };
+    const path = join(process.env.GATEHOUSE_WORKDIR, `${kid}.jwks`);
+    await writeFile(path, JSON.stringify({ keys: [jwk] }));
+    const c = await cli([
+      'client', 'create', slug, '--name', `private_key_jwt ${alg}`, '--redirect-uri', REDIRECT_URI,
+      '--token-endpoint-auth-method', 'private_key_jwt', '--jwks-file', path,
+    ]);
+    check(c.token_endpoint_auth_method === 'private_key_jwt', `${alg}: registered as ${c.token_endpoint_auth_method}`);
+    let sent;
+    const config = await client.discovery(
+      new URL(t.issuer), c.client_id, { token_endpoint_auth_method: 'private_key_jwt' },
+      client.PrivateKeyJwt({ key: privateKey, kid }), { execute: [client.allowInsecureRequests] },
+    );
+    config[client.customFetch] = async (url, options) => {
+      sent = options.body;
+      return fetch(url, options);
+    };
+    try {
+      const tokens = await client.clientCredentialsGrant(config);
+      check(tokens.access_token, `${alg}: no access token`);
+    } catch (err) {
+      throw new Fail(`${alg}: openid-client's private_key_jwt was refused: ${describe(err)}`);
+    }
+    const replay = await fetch(config.serverMetadata().token_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: sent,
+    });
+    const body = await replay.json();
+    check(replay.status === 401 && body.error === 'invalid_client', `${alg}: a replayed assertion got ${replay.status} ${body.error}`);
+  }
 }

@@ -3,13 +3,14 @@ use url::Url;
 
 use crate::ids::ClientId;
 
+use super::client_auth::{self, AuthRequest, TokenAuth};
 use super::{AdminError, AdminResult};
 use crate::config::TokensConfig;
 use crate::crypto::random;
-use crate::model::{ClientMfaPolicy, SigningAlg, TokenAuthMethod, TrustPolicy};
+use crate::model::{ClientMfaPolicy, SigningAlg, TrustPolicy};
 use crate::oidc::scope::Scope;
 use crate::store::clients::{self, Client, NewClient};
-use crate::store::{Db, audit, tenants};
+use crate::store::{Db, StoreError, audit, tenants};
 
 /// What an admin asks for when registering a client.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct ClientRequest {
     pub scope: Option<String>,
     /// May receive offline access: `offline_access` grants survive the SSO session.
     pub offline_access: bool,
+    /// Token-endpoint authentication method and, for private_key_jwt, the key source.
+    pub auth: AuthRequest,
     /// Exact origins of browser applications that call the token endpoints (CORS).
     pub web_origins: Vec<String>,
     /// Back-Channel Logout 1.0 endpoint of the client (https, or http on loopback).
@@ -189,18 +192,14 @@ pub async fn create(
         ));
     }
 
-    // 256-bit secret; SHA-256 is a sound stored form for a random value of that size.
-    let secret = (!req.public).then(|| random::token(32));
-    let (auth_method, grants) = if req.public {
-        (
-            TokenAuthMethod::None,
-            vec!["authorization_code", "refresh_token"],
-        )
+    let auth = client_auth::resolve(req.public, None, req.auth.clone())?;
+    // 256-bit secret; SHA-256 is a sound stored form for a random value of that size. A
+    // private_key_jwt client gets none: it could never use it.
+    let secret = auth.uses_secret().then(|| random::token(32));
+    let grants = if req.public {
+        vec!["authorization_code", "refresh_token"]
     } else {
-        (
-            TokenAuthMethod::ClientSecretBasic,
-            vec!["authorization_code", "refresh_token", "client_credentials"],
-        )
+        vec!["authorization_code", "refresh_token", "client_credentials"]
     };
     let new = NewClient {
         id: ClientId::from(random::token(16)),
@@ -209,7 +208,7 @@ pub async fn create(
         secret_hash: secret.as_deref().map(random::sha256_hex),
         is_public: req.public,
         first_party: req.first_party,
-        token_endpoint_auth_method: auth_method,
+        token_endpoint_auth_method: auth.method,
         redirect_uris,
         post_logout_redirect_uris: post_logout,
         grant_types: grants.into_iter().map(String::from).collect(),
@@ -225,19 +224,89 @@ pub async fn create(
         backchannel_logout_uri,
         backchannel_logout_session_required: req.backchannel_logout_session_required,
     };
-    let client = clients::create(db, &new).await?;
+    let mut client = clients::create(db, &new).await?;
+    if auth.jwks.is_some() || auth.jwks_uri.is_some() {
+        client = store_token_auth(db, &client, &auth).await?;
+    }
     audit::record(
         db,
         audit::NewEvent {
             tenant_id: Some(&tenant.id),
             actor,
             event: "client.created",
-            detail: json!({ "client_id": client.id, "public": client.is_public, "mfa_policy": client.mfa_policy }),
+            detail: json!({ "client_id": client.id, "public": client.is_public, "mfa_policy": client.mfa_policy,
+                "token_endpoint_auth_method": client.token_endpoint_auth_method }),
             ..Default::default()
         },
     )
     .await?;
     Ok(CreatedClient { client, secret })
+}
+
+/// One client of the tenant, by id (`client get`).
+pub async fn get(db: &Db, tenant_slug: &str, client_id: &ClientId) -> AdminResult<Client> {
+    let tenant = tenants::get_by_slug(db, tenant_slug).await?;
+    clients::find(db, &tenant.id, client_id)
+        .await?
+        .ok_or_else(|| {
+            AdminError::Store(StoreError::NotFound(format!(
+                "unknown client `{client_id}` in tenant `{tenant_slug}`"
+            )))
+        })
+}
+
+/// `client update --token-endpoint-auth-method/--jwks-file/--jwks-uri`: changes how the client
+/// authenticates. Moving to a secret method needs a secret, which a client registered for
+/// private_key_jwt never received.
+pub async fn update_token_auth(
+    db: &Db,
+    actor: &str,
+    tenant_slug: &str,
+    client_id: &ClientId,
+    req: AuthRequest,
+) -> AdminResult<Client> {
+    let client = get(db, tenant_slug, client_id).await?;
+    let current = TokenAuth {
+        method: client.token_endpoint_auth_method,
+        jwks: client.jwks.clone(),
+        jwks_uri: client.jwks_uri.clone(),
+    };
+    let auth = client_auth::resolve(client.is_public, Some(&current), req)?;
+    if auth.uses_secret() && client.secret_hash.is_none() {
+        return Err(AdminError::Invalid(format!(
+            "client `{client_id}` has no secret (it was registered for {}); register a new client for {}",
+            current.method, auth.method
+        )));
+    }
+    let updated = store_token_auth(db, &client, &auth).await?;
+    audit::record(
+        db,
+        audit::NewEvent {
+            tenant_id: Some(&client.tenant_id),
+            actor,
+            event: "client.updated",
+            detail: json!({ "client_id": client.id, "token_endpoint_auth_method": auth.method,
+                "jwks": auth.jwks.is_some(), "jwks_uri": auth.jwks_uri }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(updated)
+}
+
+async fn store_token_auth(db: &Db, client: &Client, auth: &TokenAuth) -> AdminResult<Client> {
+    clients::set_token_auth(
+        db,
+        &client.tenant_id,
+        &client.id,
+        auth.method,
+        auth.jwks.as_ref(),
+        auth.jwks_uri.as_deref(),
+    )
+    .await?;
+    clients::find(db, &client.tenant_id, &client.id)
+        .await?
+        .ok_or_else(|| AdminError::Invalid(format!("client `{}` vanished", client.id)))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! Each validates everything before writing, writes once, and records an audit event.
 
 pub mod api_keys;
+pub mod client_auth;
 pub mod clients;
 pub mod tenants;
 pub mod users;

@@ -1,11 +1,41 @@
-//! `gatehouse client create|list`.
+//! `gatehouse client create|update|get|list`.
 
 use serde_json::json;
 
-use crate::ClientCommand;
+use crate::{ClientAuthArgs, ClientCommand};
 use crate::{Output, Result};
+use gatehouse::admin::client_auth::AuthRequest;
 use gatehouse::admin::{self, CLI_ACTOR, clients::ClientRequest};
-use gatehouse::store::{self, Db};
+use gatehouse::store::{self, Db, clients::Client};
+
+/// Reads `--jwks-file` here, so the library sees only the document.
+fn auth_request(a: ClientAuthArgs) -> Result<AuthRequest> {
+    let jwks = match &a.jwks_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("--jwks-file {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    Ok(AuthRequest {
+        method: a.token_endpoint_auth_method,
+        jwks,
+        jwks_uri: a.jwks_uri,
+    })
+}
+
+/// One client for people: id, kind, name and how it authenticates.
+fn describe(c: &Client) -> String {
+    let keys = match (&c.jwks, &c.jwks_uri) {
+        (Some(_), _) => "\njwks:          registered".to_owned(),
+        (None, Some(uri)) => format!("\njwks_uri:      {uri}"),
+        (None, None) => String::new(),
+    };
+    format!(
+        "client_id:     {}\nname:          {}\nauth method:   {}{keys}",
+        c.id, c.name, c.token_endpoint_auth_method
+    )
+}
 
 pub async fn client_command(
     cmd: ClientCommand,
@@ -28,6 +58,7 @@ pub async fn client_command(
                 refresh_token_ttl_secs: c.refresh_token_ttl,
                 scope: c.scope,
                 offline_access: c.offline_access,
+                auth: auth_request(c.auth)?,
                 web_origins: c.web_origins,
                 backchannel_logout_uri: c.backchannel_logout_uri,
                 backchannel_logout_session_required: c.backchannel_logout_session_required,
@@ -40,12 +71,29 @@ pub async fn client_command(
                     "client_id:     {}\nclient_secret: {s}\n(the secret is shown only now; store it safely)",
                     created.client.id
                 ),
-                None => format!(
+                None if created.client.is_public => format!(
                     "client_id:     {}\n(public client: no secret, PKCE S256 required)",
                     created.client.id
                 ),
+                None => describe(&created.client),
             };
             Ok(Output::Value { json: value, text })
+        }
+        ClientCommand::Update(u) => {
+            let req = auth_request(u.auth)?;
+            let c = admin::clients::update_token_auth(&db, CLI_ACTOR, &u.tenant, &u.client_id, req)
+                .await?;
+            Ok(Output::Value {
+                json: serde_json::to_value(&c)?,
+                text: describe(&c),
+            })
+        }
+        ClientCommand::Get { tenant, client_id } => {
+            let c = admin::clients::get(&db, &tenant, &client_id).await?;
+            Ok(Output::Value {
+                json: serde_json::to_value(&c)?,
+                text: describe(&c),
+            })
         }
         ClientCommand::List { tenant } => {
             let t = store::tenants::get_by_slug(&db, &tenant).await?;
@@ -54,10 +102,8 @@ pub async fn client_command(
                 .iter()
                 .map(|c| {
                     format!(
-                        "{:<24} {:<8} {}",
-                        c.id,
-                        if c.is_public { "public" } else { "secret" },
-                        c.name
+                        "{:<24} {:<19} {}",
+                        c.id, c.token_endpoint_auth_method, c.name
                     )
                 })
                 .collect::<Vec<_>>()

@@ -1,6 +1,7 @@
 //! Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3,
-//! OIDC Core §9): `client_secret_basic`, `client_secret_post`, or `none` for public clients.
-//! Confidential clients may use either secret method; using more than one at once is refused.
+//! OIDC Core §9): `client_secret_basic`, `client_secret_post`, `private_key_jwt`, or `none` for
+//! public clients. A client must use the one method it is registered with
+//! (`token_endpoint_auth_method`); presenting more than one at once is refused.
 
 use crate::ids::ClientId;
 use std::collections::HashMap;
@@ -9,8 +10,10 @@ use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use super::client_assertion::{self, ASSERTION_TYPE};
 use super::error::OAuthError;
 use crate::crypto::random;
+use crate::model::{TokenAuthMethod, now};
 use crate::store::{self, clients::Client, tenants::Tenant};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,12 +21,25 @@ pub enum Presented {
     Basic { id: String, secret: String },
     Post { id: String, secret: String },
     None { id: String },
+    Assertion { id: String, assertion: String },
 }
 
 impl Presented {
     pub fn client_id(&self) -> &str {
         match self {
-            Presented::Basic { id, .. } | Presented::Post { id, .. } | Presented::None { id } => id,
+            Presented::Basic { id, .. }
+            | Presented::Post { id, .. }
+            | Presented::None { id }
+            | Presented::Assertion { id, .. } => id,
+        }
+    }
+    /// The registered method these credentials belong to.
+    fn method(&self) -> TokenAuthMethod {
+        match self {
+            Presented::Basic { .. } => TokenAuthMethod::ClientSecretBasic,
+            Presented::Post { .. } => TokenAuthMethod::ClientSecretPost,
+            Presented::None { .. } => TokenAuthMethod::None,
+            Presented::Assertion { .. } => TokenAuthMethod::PrivateKeyJwt,
         }
     }
     fn used_basic(&self) -> bool {
@@ -52,6 +68,16 @@ pub fn presented(
         });
     let form_id = form.get("client_id").filter(|s| !s.is_empty());
     let form_secret = form.get("client_secret").filter(|s| !s.is_empty());
+    let assertion = form.get("client_assertion").filter(|s| !s.is_empty());
+    let assertion_type = form.get("client_assertion_type").filter(|s| !s.is_empty());
+    if assertion.is_some() || assertion_type.is_some() {
+        if basic.is_some() || form_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "use only one client authentication method",
+            ));
+        }
+        return presented_assertion(form_id, assertion, assertion_type);
+    }
     if let Some(b64) = basic {
         if form_secret.is_some() {
             return Err(OAuthError::invalid_request(
@@ -85,11 +111,40 @@ pub fn presented(
     }
 }
 
-/// Authenticates the client of `tenant`: the secret is compared in constant time against its
-/// stored SHA-256; a public client must not present a secret, a confidential one must.
+/// RFC 7521 §4.2: both parameters, the jwt-bearer type, and a `client_id` (optional) naming the
+/// client the assertion is about.
+fn presented_assertion(
+    form_id: Option<&String>,
+    assertion: Option<&String>,
+    assertion_type: Option<&String>,
+) -> Result<Presented, OAuthError> {
+    let (Some(assertion), Some(kind)) = (assertion, assertion_type) else {
+        return Err(OAuthError::invalid_request(
+            "client_assertion and client_assertion_type go together",
+        ));
+    };
+    if kind != ASSERTION_TYPE {
+        return Err(OAuthError::invalid_client(false));
+    }
+    let id = client_assertion::claimed_client_id(assertion)
+        .ok_or_else(|| OAuthError::invalid_client(false))?;
+    if form_id.is_some_and(|f| *f != id) {
+        return Err(OAuthError::invalid_client(false));
+    }
+    Ok(Presented::Assertion {
+        id,
+        assertion: assertion.clone(),
+    })
+}
+
+/// Authenticates the client of `tenant` (whose issuer is `issuer`, the audience of assertions)
+/// by its registered method only: the secret is compared in constant time against its stored
+/// SHA-256, an assertion is verified against the client's keys, and a public client presents
+/// its id alone.
 pub async fn authenticate(
     db: &store::Db,
     tenant: &Tenant,
+    issuer: &str,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
 ) -> Result<Client, OAuthError> {
@@ -102,10 +157,25 @@ pub async fn authenticate(
             OAuthError::server_error()
         })?
         .ok_or_else(fail)?;
+    if p.method() != client.token_endpoint_auth_method {
+        tracing::info!(client_id = %client.id, used = %p.method(),
+            registered = %client.token_endpoint_auth_method, "client used another auth method");
+        return Err(fail());
+    }
     let ok = match (&p, client.is_public, client.secret_hash.as_deref()) {
         (Presented::None { .. }, true, _) => true,
         (Presented::Basic { secret, .. } | Presented::Post { secret, .. }, false, Some(hash)) => {
             random::verify_sha256(secret, hash)
+        }
+        (Presented::Assertion { assertion, .. }, false, _) => {
+            match client_assertion::verify(db, &client, issuer, assertion, now()).await {
+                Ok(()) => true,
+                Err(client_assertion::Refusal::Store) => return Err(OAuthError::server_error()),
+                Err(why) => {
+                    tracing::info!(client_id = %client.id, reason = why.as_str(), "client assertion refused");
+                    false
+                }
+            }
         }
         _ => false,
     };
@@ -156,5 +226,40 @@ mod tests {
         );
         let both = presented(&h, &form(&[("client_secret", "x")])).unwrap_err();
         assert_eq!(both.code, "invalid_request");
+    }
+
+    #[test]
+    fn reads_an_assertion() {
+        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"sub":"app"}"#);
+        let jwt = format!("e30.{body}.c2ln");
+        let empty = HeaderMap::new();
+        let with = |extra: &[(&str, &str)]| {
+            let mut pairs = vec![("client_assertion", jwt.as_str())];
+            pairs.extend_from_slice(extra);
+            presented(&empty, &form(&pairs))
+        };
+        assert_eq!(
+            with(&[("client_assertion_type", ASSERTION_TYPE)]).unwrap(),
+            Presented::Assertion {
+                id: "app".into(),
+                assertion: jwt.clone()
+            }
+        );
+        let code = |r: Result<Presented, OAuthError>| r.unwrap_err().code;
+        assert_eq!(code(with(&[])), "invalid_request");
+        assert_eq!(
+            code(with(&[("client_assertion_type", "saml")])),
+            "invalid_client"
+        );
+        let other = [
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_id", "b"),
+        ];
+        assert_eq!(code(with(&other)), "invalid_client");
+        let secret = [
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_secret", "s"),
+        ];
+        assert_eq!(code(with(&secret)), "invalid_request");
     }
 }

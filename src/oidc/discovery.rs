@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::authz_request::SUPPORTED_SCOPES;
-use crate::model::SigningAlg;
+use crate::model::{SigningAlg, TokenAuthMethod};
 use crate::state::{AppState, TenantCtx};
 
 /// The `acr` values Gatehouse can assert (DESIGN.md §6), plus the PAPE multi-factor URI that
@@ -53,6 +53,9 @@ pub async fn provider_metadata(State(state): State<AppState>, ctx: TenantCtx) ->
 fn metadata(state: &AppState, ctx: &TenantCtx) -> serde_json::Value {
     let issuer = &ctx.issuer;
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
+    // Every method a client can be registered with; private_key_jwt assertions may use any
+    // of the signing algorithms (`algs`), as ID tokens may.
+    let auth_methods: Vec<&str> = TokenAuthMethod::ALL.iter().map(|m| m.as_str()).collect();
     // Discovery §4.3: `issuer` must be identical to the URL the document was fetched under,
     // minus the well-known suffix.
     json!({
@@ -70,9 +73,12 @@ fn metadata(state: &AppState, ctx: &TenantCtx) -> serde_json::Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": algs,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_signing_alg_values_supported": algs,
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_signing_alg_values_supported": algs,
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_supported": CLAIMS,

@@ -36,7 +36,8 @@ async fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     let form = form::read(headers, body)?;
     let grant = grant_type(form.get("grant_type").map(String::as_str))?;
-    let client = client_auth::authenticate(&state.db, &ctx.tenant, headers, &form).await?;
+    let client =
+        client_auth::authenticate(&state.db, &ctx.tenant, &ctx.issuer, headers, &form).await?;
     let g = GrantCtx {
         state,
         tenant: &ctx.tenant,

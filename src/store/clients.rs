@@ -32,6 +32,10 @@ pub struct Client {
     pub scope: String,
     /// May receive offline access (OIDC Core §11): a grant that survives the SSO session.
     pub offline_access: bool,
+    /// private_key_jwt: the client's public keys as a JWK Set (`--jwks-file`), or
+    pub jwks: Option<serde_json::Value>,
+    /// the URL Gatehouse fetches them from (`--jwks-uri`). At most one of the two is set.
+    pub jwks_uri: Option<String>,
     /// Exact origins whose pages may read this client's token-endpoint answers (CORS).
     pub web_origins: Vec<String>,
     /// Back-Channel Logout 1.0: POSTed a logout token when a session it got tokens in ends.
@@ -76,6 +80,8 @@ struct ClientRow {
     refresh_token_ttl_secs: i64,
     scope: String,
     offline_access: bool,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
     web_origins: String,
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: bool,
@@ -90,6 +96,7 @@ impl From<ClientRow> for Client {
         let post_logout_redirect_uris =
             list("post_logout_redirect_uris", &r.post_logout_redirect_uris);
         let grant_types = list("grant_types", &r.grant_types);
+        let jwks = r.jwks.as_deref().and_then(|text| jwks_or_none(&r.id, text));
         let web_origins = list("web_origins", &r.web_origins);
         Client {
             id: r.id,
@@ -110,6 +117,8 @@ impl From<ClientRow> for Client {
             refresh_token_ttl_secs: r.refresh_token_ttl_secs,
             scope: r.scope,
             offline_access: r.offline_access,
+            jwks,
+            jwks_uri: r.jwks_uri,
             web_origins,
             backchannel_logout_uri: r.backchannel_logout_uri,
             backchannel_logout_session_required: r.backchannel_logout_session_required,
@@ -128,6 +137,16 @@ fn list_or_empty(client_id: &ClientId, column: &str, text: &str) -> Vec<String> 
         tracing::warn!(client_id = %client_id, column, error = %e, "unreadable client list, treated as empty");
         Vec::new()
     })
+}
+
+/// Gatehouse stores only key sets it parsed; a hand-edited one that no longer parses loads as
+/// none, so that client's assertions are refused (no key matches) and the warning names it.
+fn jwks_or_none(client_id: &ClientId, text: &str) -> Option<serde_json::Value> {
+    serde_json::from_str(text)
+        .inspect_err(|e| {
+            tracing::warn!(client_id = %client_id, error = %e, "unreadable client jwks, treated as none");
+        })
+        .ok()
 }
 
 /// Everything needed to register a client; `id` and `secret_hash` come from the caller so the
@@ -159,7 +178,8 @@ pub struct NewClient {
     pub backchannel_logout_session_required: bool,
 }
 
-/// The column list every query of this file selects, as a literal for `concat!`.
+/// The columns `create` writes, as a literal for `concat!`; the key source (`jwks`, `jwks_uri`)
+/// is set afterwards by [`set_token_auth`].
 macro_rules! columns {
     () => {
         "id, tenant_id, name, secret_hash, is_public, first_party, \
@@ -170,6 +190,13 @@ macro_rules! columns {
     };
 }
 
+/// The column list every query of this file selects.
+macro_rules! select_columns {
+    () => {
+        concat!(columns!(), ", jwks, jwks_uri")
+    };
+}
+
 pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
     let sql = concat!(
         "INSERT INTO clients (",
@@ -177,7 +204,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         ") VALUES \
          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22) \
          RETURNING ",
-        columns!(),
+        select_columns!(),
         ""
     );
     let row = with_db!(db, |pool| sqlx::query_as::<_, ClientRow>(sql)
@@ -217,7 +244,7 @@ pub async fn find(
 ) -> StoreResult<Option<Client>> {
     let sql = concat!(
         "SELECT ",
-        columns!(),
+        select_columns!(),
         " FROM clients WHERE tenant_id = $1 AND id = $2"
     );
     let row = with_db!(db, |pool| sqlx::query_as::<_, ClientRow>(sql)
@@ -231,7 +258,7 @@ pub async fn find(
 pub async fn list(db: &Db, tenant_id: &TenantId) -> StoreResult<Vec<Client>> {
     let sql = concat!(
         "SELECT ",
-        columns!(),
+        select_columns!(),
         " FROM clients WHERE tenant_id = $1 ORDER BY created_at, id"
     );
     let rows = with_db!(db, |pool| sqlx::query_as::<_, ClientRow>(sql)
@@ -239,6 +266,16 @@ pub async fn list(db: &Db, tenant_id: &TenantId) -> StoreResult<Vec<Client>> {
         .fetch_all(pool)
         .await?);
     Ok(rows.into_iter().map(Client::from).collect())
+}
+
+/// An UPDATE of one client that matched no row: the client does not exist (here).
+fn updated_one(rows: u64, client_id: &ClientId) -> StoreResult<()> {
+    if rows == 0 {
+        return Err(StoreError::NotFound(format!(
+            "unknown client `{client_id}`"
+        )));
+    }
+    Ok(())
 }
 
 /// Replaces the secret hash (demo re-seeding and, later, the admin "rotate secret" action).
@@ -252,12 +289,7 @@ pub async fn set_secret_hash(db: &Db, client_id: &ClientId, secret_hash: &str) -
     .execute(pool)
     .await?
     .rows_affected());
-    if done == 0 {
-        return Err(StoreError::NotFound(format!(
-            "unknown client `{client_id}`"
-        )));
-    }
-    Ok(())
+    updated_one(done, client_id)
 }
 
 /// Replaces the registered redirect URIs (the built-in account client follows the public URL).
@@ -272,6 +304,33 @@ pub async fn set_redirect_uris(db: &Db, client_id: &ClientId, uris: &[String]) -
     .await?
     .rows_affected());
     Ok(())
+}
+
+/// Sets how the client authenticates at the token endpoint together with its key source, so a
+/// method and keys of another method are never stored side by side (callers pass `None` for
+/// the source a method does not use).
+pub async fn set_token_auth(
+    db: &Db,
+    tenant_id: &TenantId,
+    client_id: &ClientId,
+    method: TokenAuthMethod,
+    jwks: Option<&serde_json::Value>,
+    jwks_uri: Option<&str>,
+) -> StoreResult<()> {
+    let done = with_db!(db, |pool| sqlx::query(
+        "UPDATE clients SET token_endpoint_auth_method = $3, jwks = $4, jwks_uri = $5, \
+         updated_at = $6 WHERE tenant_id = $1 AND id = $2"
+    )
+    .bind(tenant_id)
+    .bind(client_id)
+    .bind(method.as_str())
+    .bind(jwks.map(|j| j.to_string()))
+    .bind(jwks_uri)
+    .bind(now())
+    .execute(pool)
+    .await?
+    .rows_affected());
+    updated_one(done, client_id)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! change runs inside one transaction take a [`Conn`] instead (see [`tx`]).
 
 pub mod api_keys;
+pub mod assertion_jtis;
 pub mod audit;
 pub mod clients;
 pub mod codes;

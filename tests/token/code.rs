@@ -72,7 +72,14 @@ both_backends!(happy_path, super::happy_path);
 async fn es256_and_eddsa_clients_with_post_auth(backend: Backend) {
     let f = Fixture::new(backend).await;
     for (flag, alg) in [("ES256", SigningAlg::Es256), ("EdDSA", SigningAlg::EdDsa)] {
-        let client = f.client(&["--id-token-alg", flag]).await;
+        let client = f
+            .client(&[
+                "--id-token-alg",
+                flag,
+                "--token-endpoint-auth-method",
+                "client_secret_post",
+            ])
+            .await;
         let code = f.code(&client).await;
         let res = f
             .call(

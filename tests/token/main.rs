@@ -5,10 +5,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod client_auth;
 mod code;
 mod cors;
 mod fixture;
 mod grants;
+mod jwks_uri;
 mod refresh;
 mod requests;
 mod resource;

@@ -54,22 +54,31 @@ both_backends!(
 
 async fn client_credentials(backend: Backend) {
     let f = Fixture::new(backend).await;
-    for auth in [Auth::Basic, Auth::Post] {
+    let post = f
+        .client(&[
+            "--scope",
+            "api.read",
+            "--token-endpoint-auth-method",
+            "client_secret_post",
+        ])
+        .await;
+    for (client, auth) in [(&f.conf, Auth::Basic), (&post, Auth::Post)] {
         let form = [("grant_type", "client_credentials"), ("scope", "api.read")];
-        let body = ok(f.call("token", &f.conf, auth, &form).await).await;
+        let body = ok(f.call("token", client, auth, &form).await).await;
         assert_eq!(body["token_type"], "Bearer");
         assert_eq!(body["scope"], "api.read");
         assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none());
         let at = f.verify(str_of(&body, "access_token"));
         assert_eq!(at.typ.as_deref(), Some("at+jwt"));
-        assert_eq!(at.claims["sub"], f.conf.id);
-        assert_eq!(at.claims["client_id"], f.conf.id);
+        assert_eq!(at.claims["sub"], client.id);
+        assert_eq!(at.claims["client_id"], client.id);
         assert_eq!(at.claims["aud"], f.issuer);
         assert!(at.claims.get("amr").is_none() && at.claims.get("auth_time").is_none());
 
-        let info = f.introspect(&f.conf, str_of(&body, "access_token")).await;
+        let at_form = [("token", str_of(&body, "access_token"))];
+        let info = ok(f.call("introspect", client, auth, &at_form).await).await;
         assert_eq!(info["active"], true);
-        assert_eq!(info["sub"], f.conf.id);
+        assert_eq!(info["sub"], client.id);
         assert!(info.get("username").is_none(), "{info}");
         // No user, so nothing for UserInfo to say.
         let res = f.userinfo(str_of(&body, "access_token")).await;

@@ -113,10 +113,10 @@ async fn revoke_then_introspect(backend: Backend) {
     assert_oauth_error(f.userinfo(access).await, 401, "invalid_token").await;
     let next = ok(f.refresh(&f.conf, refresh).await).await;
 
-    // Revoking a refresh token (no hint, Post auth) ends the whole grant.
+    // Revoking a refresh token (no hint) ends the whole grant.
     let refresh = str_of(&next, "refresh_token");
     let res = f
-        .call("revoke", &f.conf, Auth::Post, &[("token", refresh)])
+        .call("revoke", &f.conf, Auth::Basic, &[("token", refresh)])
         .await;
     assert_eq!(res.status(), 200);
     assert!(!f.is_active(&f.conf, refresh).await);
@@ -165,7 +165,7 @@ async fn introspection_documents(backend: Backend) {
         .call(
             "introspect",
             &f.conf,
-            Auth::Post,
+            Auth::Basic,
             &[("token", refresh), ("token_type_hint", "refresh_token")],
         )
         .await;

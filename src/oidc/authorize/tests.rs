@@ -21,6 +21,8 @@ fn client(public: bool) -> Client {
         refresh_token_ttl_secs: 600,
         scope: String::new(),
         offline_access: false,
+        jwks: None,
+        jwks_uri: None,
         web_origins: Vec::new(),
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
