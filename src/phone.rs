@@ -78,6 +78,13 @@ pub fn country_code(e164: &str) -> Option<u16> {
         .map(|n| n.code().value())
 }
 
+/// `+44` for `+447700900123`, `?` when the number does not parse: the only part of a number a
+/// log line carries (enough to see which countries a pumping attack targets, not whose phone
+/// it was).
+pub fn calling_code(e164: &str) -> String {
+    country_code(e164).map_or_else(|| "?".into(), |c| format!("+{c}"))
+}
+
 /// `•••• ••• 0100`: the last four digits, enough for the user to recognise their phone and
 /// too little to harvest the number.
 pub fn mask(e164: &str) -> String {
@@ -144,6 +151,10 @@ mod tests {
         assert!(is_region("DE") && !is_region("us"));
         assert_eq!(country_code("+447400123456"), Some(44));
         assert_eq!(country_code("nonsense"), None);
+        assert_eq!(calling_code("+447400123456"), "+44");
+        assert_eq!(calling_code("+15005550006"), "+1");
+        assert_eq!(calling_code("+353851234567"), "+353");
+        assert_eq!(calling_code("0100"), "?");
         assert_eq!(mask("+12015550100"), "•••• ••• 0100");
         assert_eq!(mask("+1"), "•••• ••• 1");
     }

@@ -194,12 +194,55 @@ both_backends!(
     super::required_sign_in_enrols_a_phone_and_signs_in_with_it
 );
 
+/// An *offered* set-up (Skip shown) proves the mailbox only when the user asks for a text:
+/// "Send code" goes through "Confirm it's you" and comes back to the same set-up with the
+/// code sent to the number typed. Before: the proof led back to the method chooser and the
+/// started set-up was lost.
+async fn offered_set_up_resumes_after_the_mailbox_proof(backend: Backend) {
+    let Setup {
+        srv,
+        smtp,
+        sink,
+        rp,
+    } = setup(backend, "optional").await;
+    srv.cli_json(&["tenant", "update", "acme", "--prompt-enrollment", "true"])
+        .await;
+    let b = Browser::new();
+    let (url, html) = page(alice_signs_in(&b, &srv, &rp, &[]).await).await;
+    assert!(html.contains("Skip"), "{url}: {html}");
+    let (url, html) = follow_link(&b, &srv, &html, "method=sms").await;
+    let res = b
+        .follow(&srv.base, send_code(&b, &url, &html, TYPED).await)
+        .await;
+    let (url, html) = page(res).await;
+    assert!(url.contains("/enrol/verify-email"), "{url}");
+    assert!(sink.messages().is_empty(), "no text before the proof");
+    let mut f = nth_form(&html, &url, 0);
+    f.set("code", &smtp.wait_for(ALICE, WAIT).await.code().unwrap());
+    let (url, html) = page(b.submit(&f).await).await;
+    assert!(html.contains("Verification code"), "{html}");
+    let code = sink.wait_for_code(NUMBER).await;
+    let mut enable = nth_form(&html, &url, 1);
+    enable.set("code", &code).set("action", "enable");
+    let (url, _) = page(b.follow(&srv.base, b.submit(&enable).await).await).await;
+    assert!(url.contains("/recovery-codes"), "{url}");
+    let users = srv.cli_json(&["user", "list", "acme"]).await;
+    assert_eq!(users["users"][0]["mfa"]["factors"][0]["target"], NUMBER);
+}
+both_backends!(
+    offered_set_up_resumes_after_the_mailbox_proof,
+    super::offered_set_up_resumes_after_the_mailbox_proof
+);
+
 /// Help page 001, "Adding or changing MFA Mobile Phone": a second phone on the account pages,
 /// signing in with it through "Use another method", both listed with name and last use, and
 /// removing one.
 async fn several_phones_on_the_account_pages(backend: Backend) {
-    let Setup { srv, sink, rp, .. } =
-        setup_with(backend, "optional", |c| c.otp.resend_interval_secs = 1).await;
+    let Setup { srv, sink, rp, .. } = setup_with(backend, "optional", |c| {
+        c.otp.resend_interval_secs = 1;
+        c.otp.sms.user_per_hour = 10;
+    })
+    .await;
     let seed = enrol_in_store(&srv).await;
     let b = Browser::new();
     let (url, html) = page(alice_signs_in(&b, &srv, &rp, &[]).await).await;
@@ -271,7 +314,17 @@ async fn several_phones_on_the_account_pages(backend: Backend) {
     );
 
     // Change the other number: the new one is verified by its code, then replaces the old
-    // one (one factor still, with the new number).
+    // one (one factor still, with the new number). A session signed in elsewhere loses its second-factor proof (as after a removal: it may
+    // have come from the old number); the session making the change keeps it.
+    let authorize = srv.authorize_url(&rp, &[]);
+    let single_sign_on = |res: &Response| browser::location(res).starts_with(&rp.redirect_uri);
+    let b3 = Browser::new();
+    let (_, html) = page(alice_signs_in(&b3, &srv, &rp, &[]).await).await;
+    let (url, html) = follow_link(&b3, &srv, &html, "method=totp").await;
+    let mut f = nth_form(&html, &url, 0);
+    f.set("code", &common::mfa::code(&seed, 1));
+    app_redirect(&b3.follow(&srv.base, b3.submit(&f).await).await, &rp);
+    assert!(single_sign_on(&b3.get(&authorize).await), "b3 has MFA");
     let kept = sms[1]["id"].as_str().unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (url, html) = open(&b, &srv, &format!("/account/add/sms?replace={kept}")).await;
@@ -289,6 +342,11 @@ async fn several_phones_on_the_account_pages(backend: Backend) {
         after.iter().all(|f| f["id"] != kept),
         "the old number is gone"
     );
+    assert!(
+        !single_sign_on(&b3.get(&authorize).await),
+        "the other session must prove a second factor again"
+    );
+    assert!(single_sign_on(&b.get(&authorize).await));
     sink.assert_all_signed();
 }
 both_backends!(
@@ -504,6 +562,50 @@ async fn each_cap_refuses_the_next_send(backend: Backend) {
 both_backends!(
     each_cap_refuses_the_next_send,
     super::each_cap_refuses_the_next_send
+);
+
+/// The day's caps count on their own: with every hourly cap wide open, each daily one (user,
+/// number, network, tenant) refuses the next text.
+async fn each_daily_cap_refuses_the_next_send(backend: Backend) {
+    let s = setup_with(backend, "optional", |c| {
+        caps(9, 9, 9, 9)(c);
+        c.otp.sms.user_per_day = 1;
+        c.otp.sms.number_per_day = 1;
+        c.otp.sms.ip_per_day = 1;
+        c.otp.sms.tenant_per_day = 3;
+    })
+    .await;
+    s.srv
+        .cli_json(&["tenant", "update", "acme", "--enrollment-proof", "none"])
+        .await;
+    let from = |net: u8| Browser::with_header("x-forwarded-for", &format!("198.51.100.{net}"));
+    let (alice, bob, carol, dave, erin) = (from(1), from(2), from(2), from(3), from(4));
+    let pa = user_at_setup(&s, &alice, ALICE).await;
+    let pb = user_at_setup(&s, &bob, "bob@example.com").await;
+    let pc = user_at_setup(&s, &carol, "carol@example.com").await;
+    let pd = user_at_setup(&s, &dave, "dave@example.com").await;
+    let pe = user_at_setup(&s, &erin, "erin@example.com").await;
+    let mut sent = vec![send_all(&[(&alice, &pa)], "201 555 0131").await[0]];
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    for (b, p, typed) in [
+        (&alice, &pa, "201 555 0132"), // Alice's second text today
+        (&bob, &pb, "201 555 0131"),   // Alice's number, again today
+        (&bob, &pb, "201 555 0133"),
+        (&carol, &pc, "201 555 0134"), // Bob's network, again today
+        (&dave, &pd, "201 555 0135"),
+        (&erin, &pe, "201 555 0136"), // the tenant's fourth text today
+    ] {
+        sent.push(send_all(&[(b, p)], typed).await[0]);
+        if std::ptr::eq(b, &bob) {
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+    }
+    assert_eq!(sent, [200, 429, 429, 200, 429, 200, 429]);
+    assert_eq!(s.sink.messages().len(), 3);
+}
+both_backends!(
+    each_daily_cap_refuses_the_next_send,
+    super::each_daily_cap_refuses_the_next_send
 );
 
 /// Through the Twilio-compatible stub: a phone set up on the account pages, then a sign-in.

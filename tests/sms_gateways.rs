@@ -286,6 +286,32 @@ async fn twilio_429_then_201_delivers_once_and_5xx_gives_up() {
     stub.assert_no_failures();
 }
 
+/// `Retry-After` is honoured when it is short (the second try waits as long as asked) and
+/// ends the send at once when it is longer than a sign-in page can wait.
+#[tokio::test]
+async fn twilio_retry_after_is_honoured_within_a_bound() {
+    let (stub, s) = twilio().await;
+    stub.script([TwilioReply::RetryAfter(1), TwilioReply::Created]);
+    let started = Instant::now();
+    s.send(&message(&s, TO, "662607")).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited as asked"
+    );
+    assert_eq!(stub.requests(), [429, 201]);
+
+    stub.script([TwilioReply::RetryAfter(60), TwilioReply::Created]);
+    let started = Instant::now();
+    let err = s.send(&message(&s, TO, "662607")).await.unwrap_err();
+    assert_unavailable(&err, Some(429));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "not held for a minute"
+    );
+    assert_eq!(stub.requests(), [429, 201, 429], "no second try");
+    assert_eq!(stub.messages().len(), 1);
+}
+
 #[tokio::test]
 async fn twilio_with_a_wrong_token_is_refused_by_the_stub() {
     let stub = TwilioStub::start().await;

@@ -302,6 +302,7 @@ async fn enable(
         } else {
             MailboxProof::NotProven
         },
+        session: Some(&v.session.id),
     };
     let (_, codes) = enrolment::bind(&deps, &e, &confirmed)
         .await

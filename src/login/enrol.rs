@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::flow::{self, At, Event, Offer, Stage, Tx};
-use super::tx::{load_at, record_second_factor};
+use super::tx::{Resume, load_at, record_second_factor};
 use super::tx_form::load_posted;
 use crate::mfa::factor::{self, Confirmation, Confirmed, Pending};
 use crate::mfa::proven::Method;
@@ -106,11 +106,12 @@ fn render(
                 },
             )
         }
+        // Absolute: after the enrolment proof this page answers a POST to `enrol/verify-email`.
         Pending::Email { .. } | Pending::Sms { .. } => setup::page(
             state,
             ctx,
             setup::CodeSetup {
-                action: "enrol",
+                action: &format!("/t/{}/enrol", ctx.tenant.slug),
                 tx: Some(&tx.handle),
                 csrf,
                 pending: setup.pending,
@@ -258,32 +259,20 @@ pub async fn submit(
             let at = At::EnrolProof {
                 offer: offer(&tx),
                 confirmed: None,
+                resume: Some(Resume {
+                    pending: sealed,
+                    address: form.get("address").to_owned(),
+                }),
             };
             return flow::go(state, ctx, tx, at).await;
         }
-        let resend = form.get("action") == "resend";
-        let address = setup::address_to_send(&ctx.tenant, &pending, form.get("address"), resend);
-        let from = setup::Sender {
-            tenant: &ctx.tenant,
-            user: &user,
-            scope: &tx.row.id,
+        let send = Send {
+            address: form.get("address"),
+            label: form.get("label"),
+            resend: form.get("action") == "resend",
             ip: client_ip,
         };
-        let (say, pending) = setup::send_code(&deps, from, address, &pending, resend)
-            .await
-            .or_500(state, ctx)?;
-        let sealed = enrolment::seal(&state.secret, &user.id, &pending, deps.now)
-            .ok_or("sealing failed")
-            .or_500(state, ctx)?;
-        set_pending(&mut tx, Some(sealed.clone()));
-        flow::save(state, &mut tx).await.or_500(state, ctx)?;
-        let setup = Setup {
-            pending: &pending,
-            sealed: &sealed,
-            label: form.get("label"),
-            say,
-        };
-        return Ok(render(state, ctx, &tx, &browser, &user, setup));
+        return send_code(state, ctx, tx, &browser, &user, &pending, send).await;
     }
     let confirmed =
         match factor::confirm(&deps, &user, &pending, form.get("label"), form.get("code"))
@@ -310,6 +299,7 @@ pub async fn submit(
         let at = At::EnrolProof {
             offer: offer(&tx),
             confirmed: Some(confirmed),
+            resume: None,
         };
         return flow::go(state, ctx, tx, at).await;
     }
@@ -317,6 +307,50 @@ pub async fn submit(
         Some(codes) => flow::go(state, ctx, tx, codes).await,
         None => flow::advance(state, ctx, headers, ip, tx, &client, Event::FactorVerified).await,
     }
+}
+
+/// What "Send code" (or "Request a new code") on a set-up page asked for.
+pub struct Send<'a> {
+    pub address: &'a str,
+    pub label: &'a str,
+    pub resend: bool,
+    pub ip: std::net::IpAddr,
+}
+
+/// Sends the set-up code of `pending` (email, SMS) within the throttles, keeps the enrolment
+/// (now naming where the code went) on the transaction, and shows the set-up page again.
+pub async fn send_code(
+    state: &AppState,
+    ctx: &TenantCtx,
+    mut tx: Tx,
+    browser: &Browser,
+    user: &User,
+    pending: &Pending,
+    send: Send<'_>,
+) -> PageResult {
+    let deps = state.mfa_deps();
+    let address = setup::address_to_send(&ctx.tenant, pending, send.address, send.resend);
+    let from = setup::Sender {
+        tenant: &ctx.tenant,
+        user,
+        scope: &tx.row.id,
+        ip: send.ip,
+    };
+    let (say, pending) = setup::send_code(&deps, from, address, pending, send.resend)
+        .await
+        .or_500(state, ctx)?;
+    let sealed = enrolment::seal(&state.secret, &user.id, &pending, deps.now)
+        .ok_or("sealing failed")
+        .or_500(state, ctx)?;
+    set_pending(&mut tx, Some(sealed.clone()));
+    flow::save(state, &mut tx).await.or_500(state, ctx)?;
+    let setup = Setup {
+        pending: &pending,
+        sealed: &sealed,
+        label: send.label,
+        say,
+    };
+    Ok(render(state, ctx, &tx, browser, user, setup))
 }
 
 /// Binds the checked factor and records it as this sign-in's second factor. `Some`: the
@@ -340,6 +374,7 @@ pub async fn bind(
         user,
         actor: &actor,
         proof,
+        session: None,
     };
     let (_factor, codes) = enrolment::bind(&state.mfa_deps(), &e, confirmed)
         .await

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::flow::{self, Stage, Tx};
 use super::tx::load_at;
 use super::tx_form::load_posted;
+use crate::mfa::enrolment;
 use crate::model::now;
 use crate::otp::{Checked, Codes, Purpose, Recipient, mask_email};
 use crate::state::{AppState, TenantCtx};
@@ -139,7 +140,12 @@ pub async fn submit(
         .await
         .or_500(state, ctx)?;
     tx.extra.proof_done = true;
-    let flow::At::EnrolProof { offer, confirmed } = tx.extra.at.clone() else {
+    let flow::At::EnrolProof {
+        offer,
+        confirmed,
+        resume,
+    } = tx.extra.at.clone()
+    else {
         return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
     };
     // A set-up checked its first code before the proof: bind it now.
@@ -151,6 +157,25 @@ pub async fn submit(
                 flow::advance(state, ctx, headers, ip, tx, &client, verified).await
             }
         };
+    }
+    // A text set-up that was waiting for the proof: its code goes out now, to the number typed.
+    if let Some(resume) = resume
+        && let Some(pending) = enrolment::open(&state.secret, &resume.pending, &user.id, now())
+    {
+        let at = flow::At::Enrol {
+            offer,
+            pending: Some(resume.pending),
+        };
+        if !flow::shift(state, &mut tx, at).await.or_500(state, ctx)? {
+            return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
+        }
+        let send = super::enrol::Send {
+            address: &resume.address,
+            label: "",
+            resend: false,
+            ip: client_ip,
+        };
+        return super::enrol::send_code(state, ctx, tx, &browser, &user, &pending, send).await;
     }
     let at = flow::At::Enrol {
         offer,

@@ -69,7 +69,7 @@ impl Stage {
     }
 }
 
-pub use super::tx::{At, Offer, Tx, TxState, go, load, redirect_to_stage, save};
+pub use super::tx::{At, Offer, Tx, TxState, go, load, redirect_to_stage, save, shift};
 
 /// Consent is needed for clients that are not first-party unless the user already granted every
 /// requested scope; `prompt=consent` always asks.
@@ -124,6 +124,7 @@ fn stage_for(
                 At::EnrolProof {
                     offer,
                     confirmed: None,
+                    resume: None,
                 }
             } else {
                 At::Enrol {

@@ -33,6 +33,15 @@ pub struct Offer {
     pub skippable: bool,
 }
 
+/// A set-up interrupted by the enrolment proof: the sealed enrolment and the number the user
+/// asked a code for, so the code goes there once the mailbox is proven and nothing is typed
+/// or chosen again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    pub pending: String,
+    pub address: String,
+}
+
 /// Where the interaction is, with what that stage needs and nothing else: one typed value
 /// stored with the transaction (its `stage` column is [`At::stage`], which the conditional
 /// UPDATE guards, so a replayed or out-of-order form changes nothing).
@@ -50,6 +59,9 @@ pub enum At {
     EnrolProof {
         offer: Offer,
         confirmed: Option<Confirmed>,
+        /// A text set-up whose "Send code" waited for the proof: resumed once it succeeds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<Resume>,
     },
     /// Setting up a factor; `pending`: the set-up in progress (`mfa::enrolment`, sealed).
     Enrol {
@@ -284,13 +296,28 @@ pub async fn go(state: &AppState, ctx: &TenantCtx, mut tx: Tx, at: At) -> PageRe
         store_new(state, ctx, client_ip, &tx).await?;
         return Ok(redirect_to_stage(ctx, to, &tx.handle));
     }
-    let moved = transactions::advance(&state.db, &tx.row, &from, to.as_str())
-        .await
-        .or_500(state, ctx)?;
-    if !moved {
+    if !moved_from(state, &mut tx, &from).await.or_500(state, ctx)? {
         return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
     }
     Ok(redirect_to_stage(ctx, to, &tx.handle))
+}
+
+/// Moves a stored transaction to `at` for a caller that answers with that stage's page
+/// itself (no redirect); false when a concurrent or replayed request moved it first.
+pub async fn shift(state: &AppState, tx: &mut Tx, at: At) -> Result<bool, store::StoreError> {
+    let from = tx.row.stage.clone();
+    tx.extra.at = at;
+    tx.row.state = serde_json::to_string(&tx.extra).unwrap_or_else(|_| "{}".into());
+    moved_from(state, tx, &from).await
+}
+
+async fn moved_from(state: &AppState, tx: &mut Tx, from: &str) -> Result<bool, store::StoreError> {
+    let to = tx.extra.at.stage().as_str();
+    let moved = transactions::advance(&state.db, &tx.row, from, to).await?;
+    if moved {
+        tx.row.stage = to.into();
+    }
+    Ok(moved)
 }
 
 /// Loads the transaction at `stage` with its client and user, or the page to show instead.

@@ -146,7 +146,7 @@ pub async fn remove_factor(
 /// device standing in for it), made by the person now removing a method they hold. With no
 /// factor left it loses the proof too: its `amr` would otherwise claim a factor the user no
 /// longer has.
-async fn factor_removed(
+pub(super) async fn factor_removed(
     tx: &mut Tx,
     user_id: &UserId,
     current_session: &str,

@@ -86,6 +86,9 @@ pub struct Enrolment<'a> {
     pub user: &'a User,
     pub actor: &'a str,
     pub proof: MailboxProof,
+    /// The SSO session making the change (the account pages; `None` at sign-in). A replaced
+    /// factor costs every *other* session its second-factor proof, as a removal does.
+    pub session: Option<&'a str>,
 }
 
 /// The name of a kind of factor as the user reads it in lists and notices.
@@ -134,6 +137,8 @@ pub async fn bind_factor(
     if let Some(old) = replaces
         && factors::delete(&mut tx, &e.user.id, old).await?
     {
+        super::reset::factor_removed(&mut tx, &e.user.id, e.session.unwrap_or(""), 1, deps.now)
+            .await?;
         record(
             &mut tx,
             e.tenant,

@@ -71,7 +71,7 @@ pub fn choose_page(state: &AppState, ctx: &TenantCtx, c: Choose<'_>) -> Response
 /// The set-up page of a factor whose codes are sent (email, SMS): the address or number form,
 /// and once a code went out, the code form.
 pub struct CodeSetup<'a> {
-    /// Where the forms post (relative to the page).
+    /// Where the forms post (a path relative to the page, or absolute).
     pub action: &'a str,
     pub tx: Option<&'a str>,
     pub csrf: String,

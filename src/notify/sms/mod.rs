@@ -7,7 +7,6 @@
 //! Gateway error texts that come back to the caller have digit runs (numbers) blanked out.
 
 mod config;
-mod country;
 mod file;
 mod render;
 mod retry;
@@ -20,8 +19,8 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use crate::phone::calling_code;
 pub use config::{GatewayUrl, Secret, SmsConfig, SmsTransport, TwilioConfig, WebhookConfig};
-pub use country::calling_code;
 pub use render::{TEMPLATE_FILES, render};
 
 /// One text message Gatehouse sends. `Debug` never shows the code.

@@ -1,6 +1,8 @@
 //! Bounded retries for the HTTP gateways (webhook, Twilio): at most [`ATTEMPTS`] tries with a
 //! short backoff, so a sign-in page waits a few seconds at worst, never minutes. What may be
 //! retried differs per gateway ([`RetryOn`]); everything else is final at the first answer.
+//! A `Retry-After` of up to [`MAX_RETRY_AFTER`] is waited out before the next try; a longer
+//! one ends the send at once.
 
 use std::future::Future;
 use std::time::Duration;
@@ -12,6 +14,10 @@ pub(super) const ATTEMPTS: u32 = 3;
 
 /// Waits before the second and the third try.
 const BACKOFF: [Duration; 2] = [Duration::from_millis(250), Duration::from_millis(750)];
+
+/// The longest `Retry-After` honoured: a gateway asking for more is answered "not sent" now
+/// rather than holding the user's page (trying sooner than asked would only be refused again).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(2);
 
 /// The most of a gateway's answer that is read (its error text is cut to 200 characters).
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
@@ -32,7 +38,8 @@ pub(super) enum Outcome {
     /// Taken; the gateway's id for the message, if it gave one.
     Sent(Option<String>),
     Final(SmsError),
-    Retry(SmsError),
+    /// Worth another try; the wait the gateway asked for (`Retry-After`), if it named one.
+    Retry(SmsError, Option<Duration>),
 }
 
 /// Runs `attempt` until it is sent or final, at most [`ATTEMPTS`] times. Each failed try is a
@@ -48,15 +55,17 @@ where
         match attempt().await {
             Outcome::Sent(id) => return Ok(id),
             Outcome::Final(e) => return Err(e),
-            Outcome::Retry(e) if n >= ATTEMPTS => return Err(e),
-            Outcome::Retry(e) => {
+            Outcome::Retry(e, _) if n >= ATTEMPTS => return Err(e),
+            Outcome::Retry(e, Some(asked)) if asked > MAX_RETRY_AFTER => return Err(e),
+            Outcome::Retry(e, asked) => {
                 let status = match &e {
                     SmsError::Unavailable { status, .. } => *status,
                     SmsError::Rejected { status, .. } => Some(*status),
                     SmsError::Config(_) => None,
                 };
                 tracing::debug!(attempt = n, status, "sms gateway try failed; retrying");
-                tokio::time::sleep(BACKOFF[(n as usize - 1).min(BACKOFF.len() - 1)]).await;
+                let backoff = BACKOFF[(n as usize - 1).min(BACKOFF.len() - 1)];
+                tokio::time::sleep(asked.map_or(backoff, |a| a.max(backoff))).await;
             }
         }
     }
@@ -74,6 +83,7 @@ pub(super) async fn classify(
         Err(e) => return unreachable_gateway(&e, retry),
     };
     let status = response.status();
+    let retry_after = retry_after(response.headers());
     let text = match read_bounded(response).await {
         Ok(t) => t,
         // The status arrived, the body did not: judge by the status alone.
@@ -90,10 +100,11 @@ pub(super) async fn classify(
     let (code, message) = error_fields(json.as_ref(), &text, status);
     let code_u16 = status.as_u16();
     if status.is_server_error() || (code_u16 == 429 && retry.too_many_requests) {
-        return Outcome::Retry(SmsError::Unavailable {
+        let error = SmsError::Unavailable {
             status: Some(code_u16),
             message,
-        });
+        };
+        return Outcome::Retry(error, retry_after);
     }
     Outcome::Final(SmsError::Rejected {
         status: code_u16,
@@ -116,10 +127,17 @@ fn unreachable_gateway(e: &reqwest::Error, retry: RetryOn) -> Outcome {
     };
     // A connection never made sent nothing, so it is always safe to try again.
     if e.is_connect() || retry.lost_answer {
-        Outcome::Retry(error)
+        Outcome::Retry(error, None)
     } else {
         Outcome::Final(error)
     }
+}
+
+/// `Retry-After` in seconds (the form Twilio and most gateways send; an HTTP date is ignored
+/// and the backoff applies).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// The gateway's error `code` and `message` from a JSON answer (`{"code": 21211, "message":

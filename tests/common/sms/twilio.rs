@@ -28,6 +28,8 @@ pub enum TwilioReply {
     NotMobile,
     /// 429, code 20429.
     TooManyRequests,
+    /// 429, code 20429, with `Retry-After` in seconds.
+    RetryAfter(u64),
     /// 500, code 20500.
     ServerError,
 }
@@ -238,6 +240,12 @@ async fn create(
             ),
         ),
         TwilioReply::TooManyRequests => (429, error(429, 20429, "Too Many Requests")),
+        TwilioReply::RetryAfter(secs) => {
+            let mut r = error(429, 20429, "Too Many Requests");
+            r.headers_mut()
+                .insert("retry-after", secs.to_string().parse().unwrap());
+            (429, r)
+        }
         TwilioReply::ServerError => (500, error(500, 20500, "Internal Server Error")),
         TwilioReply::Created => {
             let message_sid = format!("SM{}", hex(uuid::Uuid::new_v4().as_bytes()));
