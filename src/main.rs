@@ -422,7 +422,7 @@ async fn run(command: Command, config: Config) -> Result<Output> {
             trusted_device,
             session_mfa_age,
         } => {
-            let imagined = cli::explain::Imagined {
+            let imagined = gatehouse::admin::explain::Imagined {
                 acr_values,
                 essential_acr,
                 max_age,

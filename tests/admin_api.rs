@@ -8,53 +8,10 @@ mod common;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use common::api::{Api, key, problem};
 use common::flow::PW;
 use common::mfa::enrol_in_store;
 use common::{Backend, TestServer};
-
-struct Api<'a> {
-    srv: &'a TestServer,
-}
-
-impl Api<'_> {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-    ) -> (u16, Value, reqwest::header::HeaderMap) {
-        let mut req = self.srv.http().request(method, self.srv.url(path));
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        (status, res.json().await.unwrap_or(Value::Null), headers)
-    }
-
-    async fn get(&self, path: &str, key: &str) -> (u16, Value) {
-        let (s, v, _) = self.call(Method::GET, path, Some(key)).await;
-        (s, v)
-    }
-}
-
-async fn key(srv: &TestServer, args: &[&str]) -> String {
-    let mut all = vec!["api-key", "create"];
-    all.extend_from_slice(args);
-    let out = srv.cli_json(&all).await;
-    assert!(out["id"].is_string());
-    out["key"].as_str().unwrap().to_owned()
-}
-
-fn problem(v: &Value, kind: &str) {
-    assert_eq!(
-        v["type"],
-        format!("https://gatehouse.dev/problems/{kind}"),
-        "{v}"
-    );
-    assert!(v["detail"].is_string() && v["status"].is_u64(), "{v}");
-}
 
 async fn keys_roles_and_tenants(backend: Backend) {
     let srv = TestServer::start(backend).await;
@@ -248,3 +205,105 @@ async fn openapi_lists_every_route() {
     );
     assert!(doc["components"]["schemas"]["UserView"].is_object());
 }
+
+/// `PATCH /api/v1/tenants/{slug}` (help pages 001–003): *Required* and back to *Optional*
+/// keeps every factor; `If-Match` with a stale `ETag` is 412 and changes nothing; bad input
+/// names the field.
+async fn tenant_settings_with_etags(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    srv.tenant("acme", &[]).await;
+    srv.tenant("globex", &[]).await;
+    srv.user("acme", "alice@example.com", PW).await;
+    enrol_in_store(&srv).await;
+    let api = Api { srv: &srv };
+    let admin = key(&srv, &["--role", "tenant-admin", "--tenant", "acme"]).await;
+    let reader = key(&srv, &["--role", "read-only", "--tenant", "acme"]).await;
+    let acme = "/api/v1/tenants/acme";
+    let patch = |body: Value, key: &str, etag: Option<&str>| {
+        let mut req = srv.http().patch(srv.url(acme)).bearer_auth(key).json(&body);
+        if let Some(e) = etag {
+            req = req.header("if-match", e);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let etag = res
+                .headers()
+                .get("etag")
+                .map(|e| e.to_str().unwrap().to_owned());
+            (status, etag, res.json::<Value>().await.unwrap())
+        }
+    };
+
+    let (s, _, h) = api.call(Method::GET, acme, Some(&reader)).await;
+    assert_eq!(s, 200);
+    let first = h["etag"].to_str().unwrap().to_owned();
+    let (s, _, v) = patch(json!({"mfa_policy": "required"}), &reader, None).await;
+    assert_eq!(s, 403);
+    problem(&v, "forbidden");
+
+    let (s, etag, v) = patch(json!({"mfa_policy": "required"}), &admin, Some(&first)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["mfa_policy"], "required");
+    let second = etag.unwrap();
+    assert_ne!(second, first);
+    // A change made against the first copy is refused and changes nothing.
+    let (s, _, v) = patch(
+        json!({"mfa_policy": "disabled", "theme": "other"}),
+        &admin,
+        Some(&first),
+    )
+    .await;
+    assert_eq!(s, 412, "{v}");
+    problem(&v, "stale");
+    let (_, v) = api.get(acme, &reader).await;
+    assert_eq!(
+        (v["mfa_policy"].clone(), v["theme"].clone()),
+        (json!("required"), json!("default"))
+    );
+
+    // Optional again: Alice's authenticator app is still there (help page 003).
+    let (s, _, v) = patch(json!({"mfa_policy": "optional"}), &admin, Some(&second)).await;
+    assert_eq!(s, 200, "{v}");
+    let (_, v) = api
+        .get("/api/v1/tenants/acme/users?mfa=enrolled", &reader)
+        .await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1, "factors kept: {v}");
+    let audit = srv.cli_json(&["audit", "list", "acme"]).await;
+    assert!(audit.to_string().contains("tenant.updated"), "{audit}");
+
+    for (body, field) in [
+        (json!({"mfa_policy": "sometimes"}), "mfa_policy"),
+        (json!({"mfa_methods": ["totp", "pigeon"]}), "mfa_methods"),
+        (json!({"colour": "red"}), "colour"),
+        (
+            json!({"mfa_prompt_enrollment": "yes"}),
+            "mfa_prompt_enrollment",
+        ),
+        (json!({"trusted_device_days": 999}), "trusted device days"),
+    ] {
+        let (s, _, v) = patch(body.clone(), &admin, None).await;
+        assert_eq!(s, 400, "{body}: {v}");
+        problem(&v, "invalid");
+        assert!(
+            v["detail"].as_str().unwrap().contains(field),
+            "{field}: {v}"
+        );
+    }
+    let (s, _, v) = patch(json!({}), &admin, Some("not-an-etag")).await;
+    assert_eq!(s, 400, "{v}");
+    // Another tenant: not found for acme's key.
+    let res = srv
+        .http()
+        .patch(srv.url("/api/v1/tenants/globex"))
+        .bearer_auth(&admin)
+        .json(&json!({"mfa_policy": "required"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+both_backends!(
+    tenant_settings_with_etags,
+    super::tenant_settings_with_etags
+);

@@ -6,7 +6,7 @@
 mod common;
 
 use common::browser::{self, Browser, location, query};
-use common::flow::{ALICE, POST_LOGOUT, PW, Rp, alice_signs_in, app_redirect};
+use common::flow::{ALICE, POST_LOGOUT, PW, Rp, alice_signs_in, app_redirect, refresh};
 use common::mfa::code;
 use common::{Backend, TestServer};
 use reqwest::Response;
@@ -38,22 +38,6 @@ async fn redeem(srv: &TestServer, rp: &Rp, res: &Response) -> Value {
         .unwrap();
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
-}
-
-/// A refresh at the token endpoint: the status and the body.
-async fn refresh(srv: &TestServer, rp: &Rp, tokens: &Value) -> (u16, Value) {
-    let res = srv
-        .http()
-        .post(format!("{}/token", srv.issuer("acme")))
-        .basic_auth(&rp.client_id, rp.secret.as_deref())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.json().await.unwrap())
 }
 
 async fn assert_refresh_refused(srv: &TestServer, rp: &Rp, tokens: &Value) {

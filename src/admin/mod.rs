@@ -4,6 +4,8 @@
 pub mod api_keys;
 pub mod client_auth;
 pub mod clients;
+pub mod explain;
+pub mod sessions;
 pub mod tenants;
 pub mod users;
 

@@ -24,6 +24,8 @@ pub enum ApiError {
     /// Input that does not hold, naming the field (400).
     Invalid(String),
     Conflict(String),
+    /// `If-Match` named a version that is no longer current (412).
+    Stale(String),
     Internal(String),
 }
 
@@ -60,6 +62,12 @@ impl ApiError {
                 d.clone(),
             ),
             ApiError::Conflict(d) => (StatusCode::CONFLICT, "conflict", "Conflict", d.clone()),
+            ApiError::Stale(d) => (
+                StatusCode::PRECONDITION_FAILED,
+                "stale",
+                "Precondition failed",
+                format!("{d}: read it again and reapply the change"),
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -102,6 +110,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(d) => ApiError::NotFound(d),
             StoreError::Conflict(d) => ApiError::Conflict(d),
+            StoreError::Stale(d) => ApiError::Stale(d),
             other => ApiError::Internal(other.to_string()),
         }
     }

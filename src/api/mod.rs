@@ -3,15 +3,21 @@
 //! document generated from the handlers' annotations, served at `/api/v1/openapi.json`.
 //! Every operation is the service function the CLI calls.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod explain;
+pub mod extract;
+pub mod factors;
+pub mod scope;
+pub mod sessions;
 pub mod tenants;
 pub mod users;
 pub mod views;
 
 use axum::Json;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -23,9 +29,17 @@ use crate::state::AppState;
     paths(
         tenants::list,
         tenants::get,
+        tenants::update,
         users::list,
         users::get,
         users::mfa_reset,
+        factors::list,
+        factors::remove,
+        sessions::list,
+        sessions::end_all,
+        sessions::end_one,
+        audit::list,
+        explain::explain,
     ),
     modifiers(&BearerKeys),
 )]
@@ -47,18 +61,32 @@ const TENANT: &str = "/api/v1/tenants/{slug}";
 const USERS: &str = "/api/v1/tenants/{slug}/users";
 const USER: &str = "/api/v1/tenants/{slug}/users/{user_id}";
 const MFA_RESET: &str = "/api/v1/tenants/{slug}/users/{user_id}/mfa-reset";
+const FACTORS: &str = "/api/v1/tenants/{slug}/users/{user_id}/factors";
+const FACTOR: &str = "/api/v1/tenants/{slug}/users/{user_id}/factors/{factor_id}";
+const SESSIONS: &str = "/api/v1/tenants/{slug}/users/{user_id}/sessions";
+const SESSION: &str = "/api/v1/tenants/{slug}/users/{user_id}/sessions/{session_id}";
+const AUDIT: &str = "/api/v1/tenants/{slug}/audit-events";
+const EXPLAIN: &str = "/api/v1/tenants/{slug}/explain";
 
 /// Every operation's path, as routed: the test holds the OpenAPI document to this list.
-pub const ROUTES: &[&str] = &[TENANTS, TENANT, USERS, USER, MFA_RESET];
+pub const ROUTES: &[&str] = &[
+    TENANTS, TENANT, USERS, USER, MFA_RESET, FACTORS, FACTOR, SESSIONS, SESSION, AUDIT, EXPLAIN,
+];
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route(TENANTS, get(tenants::list))
-        .route(TENANT, get(tenants::get))
+        .route(TENANT, get(tenants::get).patch(tenants::update))
         .route(USERS, get(users::list))
         .route(USER, get(users::get))
         .route(MFA_RESET, post(users::mfa_reset))
+        .route(FACTORS, get(factors::list))
+        .route(FACTOR, delete(factors::remove))
+        .route(SESSIONS, get(sessions::list).delete(sessions::end_all))
+        .route(SESSION, delete(sessions::end_one))
+        .route(AUDIT, get(audit::list))
+        .route(EXPLAIN, post(explain::explain))
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

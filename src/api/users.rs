@@ -2,19 +2,16 @@
 //! and the same `mfa::reset::reset` the CLI uses.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
+use super::extract::{self, ApiQuery};
+use super::scope::{ForUser, InTenant};
 use super::views::{FactorView, MfaStatusView, Page, ResetView, UserView};
-use crate::ids::UserId;
 use crate::model::now;
-use crate::state::{AppState, TenantCtx};
+use crate::state::AppState;
 use crate::store::users::{self, User};
 use crate::store::{Db, StoreResult, devices, factors, recovery_codes};
 
@@ -56,19 +53,10 @@ async fn mfa_status(db: &Db, u: &User) -> StoreResult<MfaStatusView> {
     security(("api_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(slug): Path<String>,
-    query: Result<Query<UserQuery>, QueryRejection>,
+    InTenant { tenant: t, .. }: InTenant,
+    ApiQuery(q): ApiQuery<UserQuery>,
 ) -> ApiResult<Json<Page<UserView>>> {
-    // axum's own rejection is plain text; the API answers problem details naming the field.
-    let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
-    let t = caller.tenant(&state, &slug).await?;
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::Invalid(format!(
-            "limit: expected 1 to {MAX_LIMIT}"
-        )));
-    }
+    let limit = extract::limit(q.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let want_mfa = match q.mfa.as_deref() {
         None => None,
         Some("enrolled") => Some(true),
@@ -79,16 +67,7 @@ pub async fn list(
             )));
         }
     };
-    let after = match &q.cursor {
-        None => None,
-        Some(c) => Some(
-            URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| ApiError::Invalid("cursor: not a cursor this API gave".into()))?,
-        ),
-    };
+    let after = extract::decode_cursor(q.cursor.as_deref())?;
     let email = q.email.as_deref().map(users::normalize_email);
     let prefix = q.q.as_deref().map(|p| p.trim().to_lowercase());
     let mut items = Vec::new();
@@ -115,7 +94,7 @@ pub async fn list(
         if items.len() == limit {
             next_cursor = items
                 .last()
-                .map(|v: &UserView| URL_SAFE_NO_PAD.encode(v.email.as_bytes()));
+                .map(|v: &UserView| extract::encode_cursor(&v.email));
             break;
         }
         items.push(UserView::new(&u, mfa));
@@ -123,29 +102,13 @@ pub async fn list(
     Ok(Json(Page { items, next_cursor }))
 }
 
-async fn user_of(
-    state: &AppState,
-    caller: &Caller,
-    slug: &str,
-    id: &str,
-) -> ApiResult<(crate::store::tenants::Tenant, User)> {
-    let t = caller.tenant(state, slug).await?;
-    let u = users::get(&state.db, &t.id, &UserId::from(id)).await?;
-    Ok((t, u))
-}
-
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/users/{user_id}", tag = "users",
     params(("slug" = String, Path), ("user_id" = String, Path)),
     responses((status = 200, body = UserView), (status = 404, body = super::error::Problem)),
     security(("api_key" = [])))]
-pub async fn get(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((slug, user_id)): Path<(String, String)>,
-) -> ApiResult<Json<UserView>> {
-    let (_, u) = user_of(&state, &caller, &slug, &user_id).await?;
-    let mfa = mfa_status(&state.db, &u).await?;
-    Ok(Json(UserView::new(&u, mfa)))
+pub async fn get(State(state): State<AppState>, at: ForUser) -> ApiResult<Json<UserView>> {
+    let mfa = mfa_status(&state.db, &at.user).await?;
+    Ok(Json(UserView::new(&at.user, mfa)))
 }
 
 /// "Reset MFA" (help page 002): every factor, recovery code and trusted device goes, every
@@ -156,20 +119,16 @@ pub async fn get(
     responses((status = 200, body = ResetView), (status = 403, body = super::error::Problem),
         (status = 404, body = super::error::Problem)),
     security(("api_key" = [])))]
-pub async fn mfa_reset(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((slug, user_id)): Path<(String, String)>,
-) -> ApiResult<Json<ResetView>> {
-    caller.may_write()?;
-    let (t, u) = user_of(&state, &caller, &slug, &user_id).await?;
+pub async fn mfa_reset(State(state): State<AppState>, at: ForUser) -> ApiResult<Json<ResetView>> {
+    at.caller.may_write()?;
+    let ForUser {
+        caller,
+        tenant: t,
+        user: u,
+    } = at;
     let actor = caller.actor();
     let reset = crate::mfa::reset::reset(&state.db, &state.notifier, now(), &t, &u, &actor).await?;
-    let ctx = TenantCtx {
-        issuer: state.issuer(&t.slug),
-        tenant: t,
-    };
-    crate::oidc::backchannel::spawn(&state, &ctx, reset.ended.session_ids.clone());
+    super::sessions::tell_clients(&state, t, &reset.ended);
     Ok(Json(ResetView {
         user_id: u.id.to_string(),
         factors_removed: reset.factors_removed,

@@ -4,7 +4,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::store::audit::AuditEvent;
 use crate::store::factors::Factor;
+use crate::store::sessions::SsoSession;
 use crate::store::tenants::Tenant;
 use crate::store::users::User;
 
@@ -32,6 +34,8 @@ pub struct TenantView {
     pub sms_allowed_countries: Vec<u16>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped by every change; also the `ETag`.
+    pub version: i64,
 }
 
 impl From<&Tenant> for TenantView {
@@ -59,6 +63,7 @@ impl From<&Tenant> for TenantView {
             sms_allowed_countries: t.sms_countries(),
             created_at: t.created_at,
             updated_at: t.updated_at,
+            version: t.version,
         }
     }
 }
@@ -135,4 +140,76 @@ pub struct ResetView {
     pub sessions_ended: u64,
     pub grants_revoked: u64,
     pub user_notified: bool,
+}
+
+/// One live SSO session of a user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    /// Also the `sid` claim of the ID tokens issued in it.
+    pub id: String,
+    /// RFC 8176 methods verified in this session.
+    pub amr: Vec<String>,
+    pub acr: String,
+    pub auth_time: i64,
+    /// When a second factor was last verified, if one was.
+    pub mfa_time: Option<i64>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+impl From<&SsoSession> for SessionView {
+    fn from(s: &SsoSession) -> SessionView {
+        SessionView {
+            id: s.id.clone(),
+            amr: s.amr_list(),
+            acr: s.acr.clone(),
+            auth_time: s.auth_time,
+            mfa_time: s.mfa_time,
+            user_agent: s.user_agent.clone(),
+            ip: s.ip.clone(),
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+/// What ending sessions did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndedView {
+    pub sessions_ended: u64,
+    pub grants_revoked: u64,
+}
+
+/// One audit event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventView {
+    pub id: String,
+    pub user_id: Option<String>,
+    /// `cli`, `api-key:<id>`, `user:<id>` or `system`.
+    pub actor: String,
+    /// e.g. `mfa.reset`, `login.mfa_decision`, `session.revoked`.
+    pub event: String,
+    /// The event's facts (ids, names, reasons; never a secret).
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    pub ip: Option<String>,
+    pub created_at: i64,
+}
+
+impl From<&AuditEvent> for AuditEventView {
+    fn from(e: &AuditEvent) -> AuditEventView {
+        AuditEventView {
+            id: e.id.clone(),
+            user_id: e.user_id.as_ref().map(|u| u.to_string()),
+            actor: e.actor.clone(),
+            event: e.event.clone(),
+            detail: serde_json::from_str(&e.detail).unwrap_or_default(),
+            ip: e.ip.clone(),
+            created_at: e.created_at,
+        }
+    }
 }

@@ -73,6 +73,7 @@ pub async fn tenant_command(
                 account_reauth_secs,
                 sms_default_region: sms_default_region.map(|r| r.to_ascii_uppercase()),
                 sms_allowed_countries,
+                expected_version: None,
             };
             let t = admin::tenants::update(&db, CLI_ACTOR, &slug, &changes).await?;
             Ok(Output::Value {

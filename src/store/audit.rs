@@ -106,3 +106,58 @@ pub async fn list_for_user(
     .fetch_all(pool)
     .await?))
 }
+
+/// What an audit search keeps; every field narrows it. Events come newest first.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub user_id: Option<UserId>,
+    /// An exact event name (`mfa.reset`).
+    pub event: Option<String>,
+    /// Events whose detail names this client (`"client_id"`), e.g. `login.mfa_decision`.
+    pub client_id: Option<String>,
+    /// `created_at >= since` (unix seconds).
+    pub since: Option<i64>,
+    /// `created_at < until`.
+    pub until: Option<i64>,
+    /// Strictly older than this `(created_at, id)`: the last event of the previous page.
+    pub before: Option<(i64, String)>,
+}
+
+/// One page of a tenant's events matching `f`, newest first (`created_at`, then `id`, both
+/// descending, so a cursor never skips or repeats an event written in the same second).
+pub async fn search(
+    db: &Db,
+    tenant_id: &TenantId,
+    f: &Filter,
+    limit: i64,
+) -> StoreResult<Vec<AuditEvent>> {
+    // `detail` is compact JSON written by serde_json, so a client is `"client_id":"<id>"`;
+    // LIKE's wildcards in the id are escaped.
+    let client = f.client_id.as_ref().map(|c| {
+        let escaped = c
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%\"client_id\":\"{escaped}\"%")
+    });
+    let (before_time, before_id) = f.before.clone().unwrap_or((i64::MAX, String::new()));
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, AuditEvent>(
+        "SELECT id, tenant_id, user_id, actor, event, detail, ip, created_at FROM audit_events \
+         WHERE tenant_id = $1 AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR event = $3) \
+         AND ($4 IS NULL OR detail LIKE $4 ESCAPE '\\') \
+         AND created_at >= $5 AND created_at < $6 \
+         AND (created_at < $7 OR (created_at = $7 AND ($8 = '' OR id < $8))) \
+         ORDER BY created_at DESC, id DESC LIMIT $9"
+    )
+    .bind(tenant_id)
+    .bind(f.user_id.as_ref())
+    .bind(f.event.as_ref())
+    .bind(client.as_ref())
+    .bind(f.since.unwrap_or(i64::MIN))
+    .bind(f.until.unwrap_or(i64::MAX))
+    .bind(before_time)
+    .bind(before_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?))
+}

@@ -56,6 +56,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     NotFound(String),
+    /// A conditional change found the row at another version than expected.
+    #[error("{0}")]
+    Stale(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

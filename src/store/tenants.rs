@@ -39,6 +39,8 @@ pub struct Tenant {
     pub sms_allowed_countries: SmsCountries,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped by every update: the admin API's `ETag`.
+    pub version: i64,
 }
 
 impl Tenant {
@@ -72,6 +74,8 @@ pub struct TenantChanges {
     pub account_reauth_secs: Option<i64>,
     pub sms_default_region: Option<String>,
     pub sms_allowed_countries: Option<Vec<u16>>,
+    /// Change only if the tenant is still at this version (`If-Match`); else `StoreError::Stale`.
+    pub expected_version: Option<i64>,
 }
 
 /// The column list every query of this file selects, as a literal for `concat!`.
@@ -80,7 +84,7 @@ macro_rules! columns {
         "id, slug, name, theme, mfa_policy, mfa_prompt_enrollment, mfa_methods, \
          trusted_device_days, mfa_recovery_count, mfa_recovery_replace_on_use, \
          mfa_enrollment_proof, mfa_max_attempts, account_reauth_secs, sms_default_region, \
-         sms_allowed_countries, created_at, updated_at"
+         sms_allowed_countries, created_at, updated_at, version"
     };
 }
 
@@ -166,7 +170,8 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
          mfa_max_attempts = COALESCE($12, mfa_max_attempts), \
          account_reauth_secs = COALESCE($13, account_reauth_secs), \
          sms_default_region = COALESCE($14, sms_default_region), \
-         sms_allowed_countries = COALESCE($15, sms_allowed_countries) WHERE slug = $1 RETURNING ",
+         sms_allowed_countries = COALESCE($15, sms_allowed_countries), version = version + 1 \
+         WHERE slug = $1 AND ($16 IS NULL OR version = $16) RETURNING ",
         columns!(),
         ""
     );
@@ -196,7 +201,17 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
                 .as_ref()
                 .map(|c| SmsCountries::to_json(c)),
         )
+        .bind(changes.expected_version)
         .fetch_optional(pool)
         .await?);
-    updated.ok_or_else(|| StoreError::NotFound(format!("unknown tenant `{slug}`")))
+    match updated {
+        Some(t) => Ok(t),
+        None if changes.expected_version.is_some() && find_by_slug(db, slug).await?.is_some() => {
+            Err(StoreError::Stale(format!(
+                "tenant `{slug}` changed since version {}",
+                changes.expected_version.unwrap_or_default()
+            )))
+        }
+        None => Err(StoreError::NotFound(format!("unknown tenant `{slug}`"))),
+    }
 }

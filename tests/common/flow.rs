@@ -182,3 +182,23 @@ pub async fn tokens(srv: &TestServer, rp: &Rp, res: &Response) -> serde_json::Va
         .await
         .unwrap()
 }
+
+/// A refresh at `rp`'s token endpoint with the refresh token of `tokens`: the status and body.
+pub async fn refresh(
+    srv: &TestServer,
+    rp: &Rp,
+    tokens: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let res = srv
+        .http()
+        .post(format!("{}/token", srv.issuer(&rp.tenant)))
+        .basic_auth(&rp.client_id, rp.secret.as_deref())
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}

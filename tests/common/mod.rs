@@ -3,6 +3,7 @@
 //! run the `gatehouse` binary against the same database and keys.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod browser;
 pub mod burst;
 pub mod flow;

@@ -1,0 +1,71 @@
+//! Request extractors whose rejections are problem details naming the field (axum's own are
+//! plain text), and the opaque cursors of paginated listings.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// The query string as `T`; an unknown or malformed parameter is a 400 naming it.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| match e.path().to_string().as_str() {
+                // An unknown parameter: serde's message names it.
+                "." => ApiError::Invalid(e.inner().to_string()),
+                field => ApiError::Invalid(format!("{field}: {}", e.inner())),
+            })
+    }
+}
+
+/// A JSON body as `T`; bad JSON, a wrong type or an unknown field is a 400 naming it.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| ApiJson(v))
+            .map_err(|e| ApiError::Invalid(e.body_text()))
+    }
+}
+
+/// `limit` within 1..=`max`, `default` when absent.
+pub fn limit(asked: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    let limit = asked.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::Invalid(format!("limit: expected 1 to {max}")))
+    }
+}
+
+/// The cursor a listing hands out: its position, opaque to the caller.
+pub fn encode_cursor(position: &str) -> String {
+    URL_SAFE_NO_PAD.encode(position.as_bytes())
+}
+
+/// The position of a cursor this API gave.
+pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, ApiError> {
+    cursor
+        .map(|c| {
+            URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| ApiError::Invalid("cursor: not a cursor this API gave".into()))
+        })
+        .transpose()
+}

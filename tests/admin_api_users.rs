@@ -1,0 +1,311 @@
+//! The admin API on one user's access: their factors (list, remove one), their sessions (list,
+//! end one, end all), the audit log with its filters and cursor, and `explain` — each checked
+//! from outside: what the user's browsers can still do afterwards.
+
+mod common;
+
+use reqwest::Response;
+use serde_json::{Value, json};
+
+use common::api::{Api, key, problem};
+use common::browser::{self, Browser};
+use common::flow::{ALICE, PW, Rp, alice_signs_in, app_redirect, id_token_claims, refresh, tokens};
+use common::mfa::{code, enrol_in_store};
+use common::pages::{nth_form, page};
+use common::{Backend, TestServer};
+
+const ACME: &str = "/api/v1/tenants/acme";
+
+async fn setup(backend: Backend) -> (TestServer, Rp, Vec<u8>) {
+    let srv = TestServer::start(backend).await;
+    srv.tenant("acme", &[]).await;
+    srv.user("acme", ALICE, PW).await;
+    let rp = srv.rp("acme", &["--first-party"]).await;
+    let seed = enrol_in_store(&srv).await;
+    (srv, rp, seed)
+}
+
+/// Alice signs in from `b` with her password and the authenticator code of `step`.
+async fn signs_in_with_mfa(
+    b: &Browser,
+    srv: &TestServer,
+    rp: &Rp,
+    step: i64,
+    seed: &[u8],
+) -> Response {
+    let (url, html) = page(alice_signs_in(b, srv, rp, &[]).await).await;
+    assert!(html.contains("authenticator app"), "{html}");
+    let mut f = nth_form(&html, &url, 0);
+    f.set("code", &code(seed, step));
+    b.follow(&srv.base, b.submit(&f).await).await
+}
+
+/// Whether `b` is signed in already: the authorization request goes straight back to the app.
+async fn single_sign_on(b: &Browser, srv: &TestServer, rp: &Rp) -> bool {
+    let res = b.get(&srv.authorize_url(rp, &[])).await;
+    browser::location(&res).starts_with(&rp.redirect_uri)
+}
+
+fn items(v: &Value) -> &Vec<Value> {
+    v["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("items in {v}"))
+}
+
+async fn alice_id(api: &Api<'_>, key: &str) -> String {
+    let (_, v) = api.get(&format!("{ACME}/users?email={ALICE}"), key).await;
+    items(&v)[0]["id"].as_str().unwrap().to_owned()
+}
+
+async fn factors_and_sessions(backend: Backend) {
+    let (srv, rp, seed) = setup(backend).await;
+    let api = Api { srv: &srv };
+    let admin = key(&srv, &["--role", "tenant-admin", "--tenant", "acme"]).await;
+    let reader = key(&srv, &["--role", "read-only", "--tenant", "acme"]).await;
+    let alice = alice_id(&api, &reader).await;
+    let user = format!("{ACME}/users/{alice}");
+
+    let (b1, b2) = (Browser::new(), Browser::new());
+    let res = signs_in_with_mfa(&b1, &srv, &rp, -1, &seed).await;
+    let token = tokens(&srv, &rp, &res).await;
+    let sid1 = id_token_claims(&srv, &rp, &token).await["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app_redirect(&signs_in_with_mfa(&b2, &srv, &rp, 0, &seed).await, &rp);
+
+    // Two live sessions, each with the authenticator code in its amr.
+    let (s, v) = api.get(&format!("{user}/sessions"), &reader).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(items(&v).len(), 2, "{v}");
+    assert!(
+        items(&v)
+            .iter()
+            .all(|s| s["amr"] == json!(["pwd", "otp", "mfa"])),
+        "{v}"
+    );
+    assert!(items(&v).iter().any(|s| s["id"] == sid1.as_str()));
+
+    // The read-only key may look, not end.
+    let (s, v) = api
+        .delete(&format!("{user}/sessions/{sid1}"), &reader)
+        .await;
+    assert_eq!(s, 403);
+    problem(&v, "forbidden");
+    // Ending b1's session ends the grant its code opened; b2 stays signed in.
+    let (s, v) = api.delete(&format!("{user}/sessions/{sid1}"), &admin).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v, json!({"sessions_ended": 1, "grants_revoked": 1}));
+    assert!(!single_sign_on(&b1, &srv, &rp).await, "b1 signs in again");
+    assert!(single_sign_on(&b2, &srv, &rp).await, "b2 is untouched");
+    let (s, v) = refresh(&srv, &rp, &token).await;
+    assert_eq!(
+        (s, v["error"].clone()),
+        (400, json!("invalid_grant")),
+        "the ended session's refresh token is dead"
+    );
+    let (s, v) = api.delete(&format!("{user}/sessions/{sid1}"), &admin).await;
+    assert_eq!(s, 404, "already ended");
+    problem(&v, "not-found");
+
+    // Factors: listed; removing the only one takes every session's second-factor proof.
+    let (s, v) = api.get(&format!("{user}/factors"), &reader).await;
+    assert_eq!(s, 200);
+    assert_eq!(items(&v).len(), 1);
+    assert_eq!(items(&v)[0]["kind"], "totp");
+    let factor = format!("{user}/factors/{}", items(&v)[0]["id"].as_str().unwrap());
+    assert_eq!(api.delete(&factor, &reader).await.0, 403);
+    let (s, v) = api.delete(&factor, &admin).await;
+    assert_eq!((s, v), (204, Value::Null));
+    let (_, v) = api.get(&format!("{user}/factors"), &reader).await;
+    assert!(items(&v).is_empty());
+    assert_eq!(api.delete(&factor, &admin).await.0, 404);
+    let (_, v) = api.get(&format!("{user}/sessions"), &reader).await;
+    assert_eq!(items(&v)[0]["amr"], json!(["pwd"]), "{v}");
+    let (_, v) = api
+        .get(
+            &format!("{ACME}/audit-events?event=mfa.factor_removed"),
+            &reader,
+        )
+        .await;
+    assert_eq!(items(&v).len(), 1, "{v}");
+    assert!(
+        items(&v)[0]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("api-key:")
+    );
+
+    // Under a required policy the last factor stays: 409, reset the user's MFA instead.
+    enrol_in_store(&srv).await;
+    srv.cli_json(&["tenant", "update", "acme", "--mfa", "required"])
+        .await;
+    let (_, v) = api.get(&format!("{user}/factors"), &reader).await;
+    let last = format!("{user}/factors/{}", items(&v)[0]["id"].as_str().unwrap());
+    let (s, v) = api.delete(&last, &admin).await;
+    assert_eq!(s, 409);
+    problem(&v, "conflict");
+
+    // Ending them all: b2 must sign in again too.
+    let (s, v) = api.delete(&format!("{user}/sessions"), &admin).await;
+    assert_eq!((s, v["sessions_ended"].clone()), (200, json!(1)), "{v}");
+    assert!(!single_sign_on(&b2, &srv, &rp).await);
+    let (_, v) = api.get(&format!("{user}/sessions"), &reader).await;
+    assert!(items(&v).is_empty());
+    let (_, v) = api
+        .get(
+            &format!("{ACME}/audit-events?event=session.revoked"),
+            &reader,
+        )
+        .await;
+    assert_eq!(items(&v).len(), 2, "one event per ending: {v}");
+
+    // Another tenant's key sees none of it.
+    srv.tenant("globex", &[]).await;
+    let other = key(&srv, &["--role", "tenant-admin", "--tenant", "globex"]).await;
+    assert_eq!(api.get(&format!("{user}/sessions"), &other).await.0, 404);
+    assert_eq!(api.delete(&format!("{user}/sessions"), &other).await.0, 404);
+}
+both_backends!(factors_and_sessions, super::factors_and_sessions);
+
+async fn audit_events_and_explain(backend: Backend) {
+    let (srv, rp, seed) = setup(backend).await;
+    let other_rp = srv.rp("acme", &["--first-party"]).await;
+    let api = Api { srv: &srv };
+    let reader = key(&srv, &["--role", "read-only", "--tenant", "acme"]).await;
+    let alice = alice_id(&api, &reader).await;
+    let b = Browser::new();
+    app_redirect(&signs_in_with_mfa(&b, &srv, &rp, 0, &seed).await, &rp);
+    let b2 = Browser::new();
+    app_redirect(
+        &signs_in_with_mfa(&b2, &srv, &other_rp, 1, &seed).await,
+        &other_rp,
+    );
+
+    let events = format!("{ACME}/audit-events");
+    let (s, all) = api.get(&format!("{events}?limit=500"), &reader).await;
+    assert_eq!(s, 200, "{all}");
+    assert!(all["next_cursor"].is_null());
+    let all_ids: Vec<&Value> = items(&all).iter().map(|e| &e["id"]).collect();
+    assert!(all_ids.len() >= 5, "{all}");
+    let times: Vec<i64> = items(&all)
+        .iter()
+        .map(|e| e["created_at"].as_i64().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
+
+    // Filters.
+    let (_, v) = api
+        .get(&format!("{events}?client_id={}", rp.client_id), &reader)
+        .await;
+    assert!(!items(&v).is_empty());
+    assert!(
+        items(&v)
+            .iter()
+            .all(|e| e["detail"]["client_id"] == rp.client_id.as_str()),
+        "{v}"
+    );
+    let (_, v) = api
+        .get(&format!("{events}?event=login.mfa_decision"), &reader)
+        .await;
+    assert_eq!(items(&v).len(), 2, "{v}");
+    assert!(items(&v).iter().all(|e| e["user_id"] == alice.as_str()));
+    let (_, v) = api
+        .get(
+            &format!(
+                "{events}?user_id={alice}&event=login.mfa_decision&client_id={}",
+                other_rp.client_id
+            ),
+            &reader,
+        )
+        .await;
+    assert_eq!(items(&v).len(), 1, "{v}");
+    let (_, v) = api
+        .get(&format!("{events}?since={}", times[0] + 1), &reader)
+        .await;
+    assert!(items(&v).is_empty(), "nothing after the newest: {v}");
+    let (_, v) = api
+        .get(
+            &format!("{events}?until={}", times[times.len() - 1]),
+            &reader,
+        )
+        .await;
+    assert!(items(&v).is_empty(), "nothing before the oldest: {v}");
+
+    // Walking the pages two at a time gives every event once, in the same order.
+    let mut walked = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let q = if cursor.is_empty() {
+            String::new()
+        } else {
+            format!("&cursor={cursor}")
+        };
+        let (s, v) = api.get(&format!("{events}?limit=2{q}"), &reader).await;
+        assert_eq!(s, 200, "{v}");
+        walked.extend(items(&v).iter().map(|e| e["id"].clone()));
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(walked.iter().collect::<Vec<_>>(), all_ids);
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("cursor=bm9wZQ", "cursor"),
+        ("since=yesterday", "since"),
+        ("colour=red", "colour"),
+    ] {
+        let (s, v) = api.get(&format!("{events}?{query}"), &reader).await;
+        assert_eq!(s, 400, "{query}: {v}");
+        problem(&v, "invalid");
+        assert!(v["detail"].as_str().unwrap().contains(field), "{v}");
+    }
+
+    // Explain: what the CLI says, for the same imagined sign-ins.
+    let explain = format!("{ACME}/explain");
+    let body = json!({ "client_id": rp.client_id, "login": ALICE }).to_string();
+    let (s, v) = api.post_json(&explain, &reader, &body).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["decision"]["outcome"], "challenge", "{v}");
+    let cli = srv
+        .cli_json(&["explain", "acme", &rp.client_id, ALICE])
+        .await;
+    assert_eq!(v, cli);
+    let body = json!({ "client_id": rp.client_id, "login": ALICE, "session_mfa_age": 30 });
+    let (_, v) = api.post_json(&explain, &reader, &body.to_string()).await;
+    assert_eq!(v["decision"]["outcome"], "pass", "{v}");
+    let cli = srv
+        .cli_json(&[
+            "explain",
+            "acme",
+            &rp.client_id,
+            ALICE,
+            "--session-mfa-age",
+            "30",
+        ])
+        .await;
+    assert_eq!(v, cli);
+    for (body, says) in [
+        (
+            json!({ "client_id": rp.client_id, "login": ALICE, "acr": "mfa" }).to_string(),
+            "acr",
+        ),
+        (json!({ "login": ALICE }).to_string(), "client_id"),
+        ("{\"client_id\": ".to_owned(), "JSON"),
+        (
+            json!({ "client_id": rp.client_id, "login": "nobody@example.com" }).to_string(),
+            "unknown user",
+        ),
+    ] {
+        let (s, v) = api.post_json(&explain, &reader, &body).await;
+        assert_eq!(s, 400, "{body}: {v}");
+        problem(&v, "invalid");
+        assert!(v["detail"].as_str().unwrap().contains(says), "{says}: {v}");
+    }
+}
+both_backends!(audit_events_and_explain, super::audit_events_and_explain);
