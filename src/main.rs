@@ -288,6 +288,18 @@ pub(crate) enum ClientCommand {
     List {
         tenant: String,
     },
+    /// Replace a confidential client's secret (the new one is printed once).
+    RotateSecret {
+        tenant: String,
+        #[arg(allow_hyphen_values = true)]
+        client_id: ClientId,
+    },
+    /// Delete a client; its grants are revoked first.
+    Delete {
+        tenant: String,
+        #[arg(allow_hyphen_values = true)]
+        client_id: ClientId,
+    },
 }
 
 #[derive(Subcommand)]

@@ -10,7 +10,7 @@ use crate::crypto::random;
 use crate::model::{ClientMfaPolicy, SigningAlg, TrustPolicy};
 use crate::oidc::scope::Scope;
 use crate::store::clients::{self, Client, NewClient};
-use crate::store::{Db, StoreError, audit, tenants};
+use crate::store::{Db, StoreError, audit, grants, tenants};
 
 /// What an admin asks for when registering a client.
 #[derive(Debug, Clone)]
@@ -279,19 +279,78 @@ pub async fn update_token_auth(
         )));
     }
     let updated = store_token_auth(db, &client, &auth).await?;
+    let detail = json!({ "token_endpoint_auth_method": auth.method,
+        "jwks": auth.jwks.is_some(), "jwks_uri": auth.jwks_uri });
+    record_change(db, &client, actor, "client.updated", detail).await?;
+    Ok(updated)
+}
+
+/// "Rotate secret": a new 256-bit secret replaces the old one at once (the answer is the only
+/// place it is ever shown). Tokens already issued stay valid until they expire; every later
+/// request to /token, /revoke or /introspect needs the new secret.
+pub async fn rotate_secret(
+    db: &Db,
+    actor: &str,
+    tenant_slug: &str,
+    client_id: &ClientId,
+) -> AdminResult<(Client, String)> {
+    let client = get(db, tenant_slug, client_id).await?;
+    let auth = TokenAuth {
+        method: client.token_endpoint_auth_method,
+        jwks: None,
+        jwks_uri: None,
+    };
+    if !auth.uses_secret() {
+        return Err(AdminError::Invalid(format!(
+            "client `{client_id}` authenticates with {}, not a secret",
+            client.token_endpoint_auth_method
+        )));
+    }
+    let secret = random::token(32);
+    clients::set_secret_hash(db, &client.id, &random::sha256_hex(&secret)).await?;
+    record_change(db, &client, actor, "client.secret_rotated", json!({})).await?;
+    let client = get(db, tenant_slug, client_id).await?;
+    Ok((client, secret))
+}
+
+/// Deletes a client. Its grants are revoked first (offline ones too), so no refresh token or
+/// access token of it outlives the client; consents it was given go with it.
+pub async fn delete(
+    db: &Db,
+    actor: &str,
+    tenant_slug: &str,
+    client_id: &ClientId,
+    now: i64,
+) -> AdminResult<u64> {
+    let client = get(db, tenant_slug, client_id).await?;
+    let revoked = grants::revoke_for_client(db, &client.tenant_id, &client.id, now).await?;
+    clients::delete(db, &client.tenant_id, &client.id).await?;
+    let detail = json!({ "grants_revoked": revoked });
+    record_change(db, &client, actor, "client.deleted", detail).await?;
+    Ok(revoked)
+}
+
+/// The audit event of a change to `client` (`detail` gains its id).
+async fn record_change(
+    db: &Db,
+    client: &Client,
+    actor: &str,
+    event: &str,
+    mut detail: serde_json::Value,
+) -> AdminResult<()> {
+    detail["client_id"] = json!(client.id);
     audit::record(
         db,
         audit::NewEvent {
             tenant_id: Some(&client.tenant_id),
             actor,
-            event: "client.updated",
-            detail: json!({ "client_id": client.id, "token_endpoint_auth_method": auth.method,
-                "jwks": auth.jwks.is_some(), "jwks_uri": auth.jwks_uri }),
+            event,
+            detail,
             ..Default::default()
         },
     )
     .await?;
-    Ok(updated)
+    Ok(())
 }
 
 async fn store_token_auth(db: &Db, client: &Client, auth: &TokenAuth) -> AdminResult<Client> {

@@ -42,6 +42,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// An enum field of a body (`"mfa_policy": "required"`), naming the field on a bad value.
+pub fn parse_field<T: std::str::FromStr<Err = String>>(
+    field: &str,
+    v: Option<String>,
+) -> Result<Option<T>, ApiError> {
+    v.map(|s| {
+        s.parse()
+            .map_err(|e| ApiError::Invalid(format!("{field}: {e}")))
+    })
+    .transpose()
+}
+
 /// `limit` within 1..=`max`, `default` when absent.
 pub fn limit(asked: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
     let limit = asked.unwrap_or(default);

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clients;
 pub mod error;
 pub mod explain;
 pub mod extract;
@@ -30,6 +31,12 @@ use crate::state::AppState;
         tenants::list,
         tenants::get,
         tenants::update,
+        clients::list,
+        clients::get,
+        clients::create,
+        clients::update,
+        clients::rotate_secret,
+        clients::delete,
         users::list,
         users::get,
         users::mfa_reset,
@@ -58,6 +65,9 @@ impl utoipa::Modify for BearerKeys {
 
 const TENANTS: &str = "/api/v1/tenants";
 const TENANT: &str = "/api/v1/tenants/{slug}";
+const CLIENTS: &str = "/api/v1/tenants/{slug}/clients";
+const CLIENT: &str = "/api/v1/tenants/{slug}/clients/{client_id}";
+const CLIENT_SECRET: &str = "/api/v1/tenants/{slug}/clients/{client_id}/secret";
 const USERS: &str = "/api/v1/tenants/{slug}/users";
 const USER: &str = "/api/v1/tenants/{slug}/users/{user_id}";
 const MFA_RESET: &str = "/api/v1/tenants/{slug}/users/{user_id}/mfa-reset";
@@ -70,7 +80,20 @@ const EXPLAIN: &str = "/api/v1/tenants/{slug}/explain";
 
 /// Every operation's path, as routed: the test holds the OpenAPI document to this list.
 pub const ROUTES: &[&str] = &[
-    TENANTS, TENANT, USERS, USER, MFA_RESET, FACTORS, FACTOR, SESSIONS, SESSION, AUDIT, EXPLAIN,
+    TENANTS,
+    TENANT,
+    CLIENTS,
+    CLIENT,
+    CLIENT_SECRET,
+    USERS,
+    USER,
+    MFA_RESET,
+    FACTORS,
+    FACTOR,
+    SESSIONS,
+    SESSION,
+    AUDIT,
+    EXPLAIN,
 ];
 
 pub fn router() -> Router<AppState> {
@@ -78,6 +101,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/openapi.json", get(openapi))
         .route(TENANTS, get(tenants::list))
         .route(TENANT, get(tenants::get).patch(tenants::update))
+        .route(CLIENTS, get(clients::list).post(clients::create))
+        .route(
+            CLIENT,
+            get(clients::get)
+                .patch(clients::update)
+                .delete(clients::delete),
+        )
+        .route(CLIENT_SECRET, post(clients::rotate_secret))
         .route(USERS, get(users::list))
         .route(USER, get(users::get))
         .route(MFA_RESET, post(users::mfa_reset))

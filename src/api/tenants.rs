@@ -3,8 +3,6 @@
 //! a change makes it conditional, so a write made against a stale copy gets 412 instead of
 //! undoing another admin's change.
 
-use std::str::FromStr;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -13,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
-use super::extract::ApiJson;
+use super::extract::{ApiJson, parse_field};
 use super::scope::InTenant;
 use super::views::{Page, TenantView};
 use crate::admin;
@@ -69,15 +67,6 @@ pub struct TenantPatch {
     pub sms_default_region: Option<String>,
     pub sms_allowed_countries: Option<Vec<u16>>,
     pub theme: Option<String>,
-}
-
-/// Reads an enum field, naming it on a bad value.
-fn parsed<T: FromStr<Err = String>>(field: &str, v: Option<String>) -> ApiResult<Option<T>> {
-    v.map(|s| {
-        s.parse()
-            .map_err(|e| ApiError::Invalid(format!("{field}: {e}")))
-    })
-    .transpose()
 }
 
 /// `If-Match: "7"` as the version 7; `*` or none: unconditional.
@@ -138,14 +127,14 @@ pub async fn update(
     };
     let changes = TenantChanges {
         name: patch.name,
-        mfa_policy: parsed("mfa_policy", patch.mfa_policy)?,
+        mfa_policy: parse_field("mfa_policy", patch.mfa_policy)?,
         mfa_prompt_enrollment: patch.mfa_prompt_enrollment,
         trusted_device_days: patch.trusted_device_days,
         theme: patch.theme,
         mfa_methods,
         mfa_recovery_count: patch.mfa_recovery_count,
         mfa_recovery_replace_on_use: patch.mfa_recovery_replace_on_use,
-        mfa_enrollment_proof: parsed("mfa_enrollment_proof", patch.mfa_enrollment_proof)?,
+        mfa_enrollment_proof: parse_field("mfa_enrollment_proof", patch.mfa_enrollment_proof)?,
         mfa_max_attempts: patch.mfa_max_attempts,
         account_reauth_secs: patch.account_reauth_secs,
         sms_default_region: patch.sms_default_region.map(|r| r.to_ascii_uppercase()),

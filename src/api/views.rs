@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::store::audit::AuditEvent;
+use crate::store::clients::Client;
 use crate::store::factors::Factor;
 use crate::store::sessions::SsoSession;
 use crate::store::tenants::Tenant;
@@ -212,4 +213,74 @@ impl From<&AuditEvent> for AuditEventView {
             created_at: e.created_at,
         }
     }
+}
+
+/// A registered client (never its secret: that is shown once, at creation or rotation).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    pub is_public: bool,
+    pub first_party: bool,
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
+    pub token_endpoint_auth_method: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    /// `inherit`, `required` or `phishing_resistant`.
+    pub mfa_policy: String,
+    /// `any` or `none`: whether a trusted device may stand in for the second factor.
+    pub trust_policy: String,
+    pub id_token_alg: String,
+    pub access_token_ttl_secs: i64,
+    pub id_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    pub scope: String,
+    pub offline_access: bool,
+    pub jwks_uri: Option<String>,
+    /// Whether a JWK Set is registered inline (private_key_jwt).
+    pub jwks: bool,
+    pub web_origins: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&Client> for ClientView {
+    fn from(c: &Client) -> ClientView {
+        ClientView {
+            client_id: c.id.to_string(),
+            name: c.name.clone(),
+            is_public: c.is_public,
+            first_party: c.first_party,
+            token_endpoint_auth_method: c.token_endpoint_auth_method.to_string(),
+            redirect_uris: c.redirect_uris.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            grant_types: c.grant_types.clone(),
+            mfa_policy: c.mfa_policy.to_string(),
+            trust_policy: c.trust_policy.to_string(),
+            id_token_alg: c.id_token_alg.to_string(),
+            access_token_ttl_secs: c.access_token_ttl_secs,
+            id_token_ttl_secs: c.id_token_ttl_secs,
+            refresh_token_ttl_secs: c.refresh_token_ttl_secs,
+            scope: c.scope.clone(),
+            offline_access: c.offline_access,
+            jwks_uri: c.jwks_uri.clone(),
+            jwks: c.jwks.is_some(),
+            web_origins: c.web_origins.clone(),
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A client with the secret it was just given (creation, rotation): the only time it is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientWithSecret {
+    #[serde(flatten)]
+    pub client: ClientView,
+    pub client_secret: Option<String>,
 }

@@ -1,4 +1,4 @@
-//! `gatehouse client create|update|get|list`.
+//! `gatehouse client create|update|get|list|rotate-secret|delete`.
 
 use serde_json::json;
 
@@ -93,6 +93,27 @@ pub async fn client_command(
             Ok(Output::Value {
                 json: serde_json::to_value(&c)?,
                 text: describe(&c),
+            })
+        }
+        ClientCommand::RotateSecret { tenant, client_id } => {
+            let (c, secret) =
+                admin::clients::rotate_secret(&db, CLI_ACTOR, &tenant, &client_id).await?;
+            let mut json = serde_json::to_value(&c)?;
+            json["client_secret"] = json!(secret);
+            Ok(Output::Value {
+                json,
+                text: format!(
+                    "client_id:     {}\nclient_secret: {secret}\n(the old secret no longer works; the new one is shown only now)",
+                    c.id
+                ),
+            })
+        }
+        ClientCommand::Delete { tenant, client_id } => {
+            let now = gatehouse::model::now();
+            let revoked = admin::clients::delete(&db, CLI_ACTOR, &tenant, &client_id, now).await?;
+            Ok(Output::Value {
+                json: json!({ "client_id": client_id, "deleted": true, "grants_revoked": revoked }),
+                text: format!("deleted client {client_id} ({revoked} grants revoked)"),
             })
         }
         ClientCommand::List { tenant } => {

@@ -268,6 +268,19 @@ pub async fn list(db: &Db, tenant_id: &TenantId) -> StoreResult<Vec<Client>> {
     Ok(rows.into_iter().map(Client::from).collect())
 }
 
+/// Deletes one client of the tenant; false when there was none.
+pub async fn delete(db: &Db, tenant_id: &TenantId, client_id: &ClientId) -> StoreResult<bool> {
+    let done = with_db!(db, |pool| sqlx::query(
+        "DELETE FROM clients WHERE tenant_id = $1 AND id = $2"
+    )
+    .bind(tenant_id)
+    .bind(client_id)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(done > 0)
+}
+
 /// An UPDATE of one client that matched no row: the client does not exist (here).
 fn updated_one(rows: u64, client_id: &ClientId) -> StoreResult<()> {
     if rows == 0 {

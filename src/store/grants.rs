@@ -141,6 +141,25 @@ pub async fn revoke_for_session(
     .rows_affected()))
 }
 
+/// Revokes every live grant of a client (the client is being deleted), offline ones included.
+pub async fn revoke_for_client(
+    db: &Db,
+    tenant_id: &TenantId,
+    client_id: &ClientId,
+    now: i64,
+) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| sqlx::query(
+        "UPDATE grants SET revoked_at = $3 WHERE tenant_id = $1 AND client_id = $2 \
+         AND revoked_at IS NULL"
+    )
+    .bind(tenant_id)
+    .bind(client_id)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}
+
 /// Revokes the grants of every session of the user except `keep` (`""`: none): the
 /// session-bound ones, and the offline ones too when `offline_too`.
 pub async fn revoke_for_user(

@@ -1,0 +1,226 @@
+//! The admin API on clients: register one (201, `Location`, the secret once), use it, change
+//! how it authenticates, rotate its secret (the old one stops working), delete it (its
+//! refresh tokens die with it), and the checks `gatehouse client create` makes.
+
+mod common;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use common::api::{Api, key, problem};
+use common::browser::Browser;
+use common::flow::{ALICE, PW, REDIRECT, Rp, alice_signs_in, refresh, tokens};
+use common::{Backend, TestServer};
+
+const CLIENTS: &str = "/api/v1/tenants/acme/clients";
+
+/// `client_credentials` with `secret`: the token endpoint's status.
+async fn client_credentials(srv: &TestServer, client_id: &str, secret: &str) -> u16 {
+    srv.http()
+        .post(format!("{}/token", srv.issuer("acme")))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn clients_lifecycle(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    srv.tenant("acme", &[]).await;
+    srv.user("acme", ALICE, PW).await;
+    let api = Api { srv: &srv };
+    let admin = key(&srv, &["--role", "tenant-admin", "--tenant", "acme"]).await;
+    let reader = key(&srv, &["--role", "read-only", "--tenant", "acme"]).await;
+
+    let body = json!({ "name": "Shop", "redirect_uris": [REDIRECT], "first_party": true });
+    let (s, _, _) = api
+        .send(
+            Method::POST,
+            CLIENTS,
+            Some(&reader),
+            Some(&body.to_string()),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, created, h) = api
+        .send(Method::POST, CLIENTS, Some(&admin), Some(&body.to_string()))
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(h["location"], format!("{CLIENTS}/{id}").as_str());
+    assert_eq!(created["token_endpoint_auth_method"], "client_secret_basic");
+    let (s, got) = api.get(h["location"].to_str().unwrap(), &reader).await;
+    assert_eq!((s, got["name"].clone()), (200, json!("Shop")), "{got}");
+    assert!(
+        got.get("client_secret").is_none(),
+        "never shown again: {got}"
+    );
+    let (_, all) = api.get(CLIENTS, &reader).await;
+    assert!(
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["client_id"] == id.as_str())
+    );
+    assert_eq!(client_credentials(&srv, &id, &secret).await, 200);
+
+    // A sign-in through it leaves a refresh token.
+    let rp = Rp {
+        tenant: "acme".into(),
+        client_id: id.clone(),
+        secret: Some(secret.clone()),
+        redirect_uri: REDIRECT.into(),
+    };
+    let b = Browser::new();
+    let signed_in = alice_signs_in(&b, &srv, &rp, &[]).await;
+    let mut token = tokens(&srv, &rp, &signed_in).await;
+
+    // Rotation: the old secret stops at once, the new one works, tokens stay.
+    let (s, rotated, _) = api
+        .send(
+            Method::POST,
+            &format!("{CLIENTS}/{id}/secret"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{rotated}");
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, secret);
+    assert_eq!(client_credentials(&srv, &id, &secret).await, 401);
+    assert_eq!(client_credentials(&srv, &id, &new_secret).await, 200);
+    let rp = Rp {
+        secret: Some(new_secret.clone()),
+        ..rp
+    };
+    let (s, fresh) = refresh(&srv, &rp, &token).await;
+    assert_eq!(s, 200, "{fresh}");
+    token = fresh;
+
+    // How it authenticates: client_secret_post now.
+    let patch = json!({ "token_endpoint_auth_method": "client_secret_post" }).to_string();
+    let (s, v, _) = api
+        .send(
+            Method::PATCH,
+            &format!("{CLIENTS}/{id}"),
+            Some(&admin),
+            Some(&patch),
+        )
+        .await;
+    assert_eq!(
+        (s, v["token_endpoint_auth_method"].clone()),
+        (200, json!("client_secret_post")),
+        "{v}"
+    );
+    let post = srv
+        .http()
+        .post(format!("{}/token", srv.issuer("acme")))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &new_secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 200);
+
+    // Deletion: gone, and its refresh token with it.
+    assert_eq!(api.delete(&format!("{CLIENTS}/{id}"), &reader).await.0, 403);
+    let (s, v) = api.delete(&format!("{CLIENTS}/{id}"), &admin).await;
+    assert_eq!((s, v), (204, Value::Null));
+    let (s, v) = api.get(&format!("{CLIENTS}/{id}"), &reader).await;
+    assert_eq!(s, 404);
+    problem(&v, "not-found");
+    assert_eq!(api.delete(&format!("{CLIENTS}/{id}"), &admin).await.0, 404);
+    let res = srv
+        .http()
+        .post(format!("{}/token", srv.issuer("acme")))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token["refresh_token"].as_str().unwrap()),
+            ("client_id", &id),
+            ("client_secret", &new_secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "the client is gone");
+    let audit = srv.cli_json(&["audit", "list", "acme"]).await.to_string();
+    for event in [
+        "client.created",
+        "client.secret_rotated",
+        "client.updated",
+        "client.deleted",
+    ] {
+        assert!(audit.contains(event), "{event} in {audit}");
+    }
+
+    // A public client has no secret to rotate.
+    let body = json!({ "redirect_uris": [REDIRECT], "public": true }).to_string();
+    let (s, public, _) = api
+        .send(Method::POST, CLIENTS, Some(&admin), Some(&body))
+        .await;
+    assert_eq!(
+        (s, public["client_secret"].clone()),
+        (201, Value::Null),
+        "{public}"
+    );
+    let rotate = format!("{CLIENTS}/{}/secret", public["client_id"].as_str().unwrap());
+    let (s, v, _) = api.send(Method::POST, &rotate, Some(&admin), None).await;
+    assert_eq!(s, 400, "{v}");
+    problem(&v, "invalid");
+
+    // The same through the CLI: rotate a confidential client's secret, delete the public one.
+    let cli = srv.rp("acme", &[]).await;
+    let out = srv
+        .cli_json(&["client", "rotate-secret", "acme", &cli.client_id])
+        .await;
+    let cli_secret = out["client_secret"].as_str().unwrap();
+    assert_eq!(
+        client_credentials(&srv, &cli.client_id, cli_secret).await,
+        200
+    );
+    let gone = public["client_id"].as_str().unwrap();
+    let out = srv.cli_json(&["client", "delete", "acme", gone]).await;
+    assert_eq!(out["deleted"], true, "{out}");
+    assert_eq!(api.get(&format!("{CLIENTS}/{gone}"), &reader).await.0, 404);
+
+    // The checks of `client create`, naming what is wrong.
+    for (body, says) in [
+        (json!({ "name": "x" }), "redirect_uris"),
+        (
+            json!({ "redirect_uris": ["http://app.example.com/cb"] }),
+            "https",
+        ),
+        (
+            json!({ "redirect_uris": [REDIRECT], "mfa_policy": "always" }),
+            "mfa_policy",
+        ),
+        (
+            json!({ "redirect_uris": [REDIRECT], "id_token_alg": "HS256" }),
+            "id_token_alg",
+        ),
+        (
+            json!({ "redirect_uris": [REDIRECT], "colour": "red" }),
+            "colour",
+        ),
+    ] {
+        let (s, v, _) = api
+            .send(Method::POST, CLIENTS, Some(&admin), Some(&body.to_string()))
+            .await;
+        assert_eq!(s, 400, "{body}: {v}");
+        problem(&v, "invalid");
+        assert!(v["detail"].as_str().unwrap().contains(says), "{says}: {v}");
+    }
+    // Another tenant's key: not found.
+    srv.tenant("globex", &[]).await;
+    let other = key(&srv, &["--role", "tenant-admin", "--tenant", "globex"]).await;
+    assert_eq!(api.get(CLIENTS, &other).await.0, 404);
+}
+both_backends!(clients_lifecycle, super::clients_lifecycle);
