@@ -323,7 +323,7 @@ pub(crate) enum UserCommand {
         #[arg(long)]
         phone_verified: bool,
     },
-    /// Changes a user's profile: name, phone number.
+    /// Changes a user's profile (name, phone number) or locks the account.
     Update {
         tenant: String,
         email: String,
@@ -335,6 +335,14 @@ pub(crate) enum UserCommand {
         phone: Option<String>,
         #[arg(long, action = clap::ArgAction::Set)]
         phone_verified: Option<bool>,
+        /// Lock (true: no sign-in, every session and grant ends) or unlock the account.
+        #[arg(long, action = clap::ArgAction::Set)]
+        locked: Option<bool>,
+    },
+    /// Deletes a user, their factors and sessions; their grants are revoked first.
+    Delete {
+        tenant: String,
+        email: String,
     },
     List {
         tenant: String,

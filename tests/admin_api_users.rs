@@ -309,3 +309,109 @@ async fn audit_events_and_explain(backend: Backend) {
     }
 }
 both_backends!(audit_events_and_explain, super::audit_events_and_explain);
+
+/// A user created, changed, locked (every session and refresh token ends, the password stops
+/// working), unlocked and deleted through the API.
+async fn users_created_locked_and_deleted(backend: Backend) {
+    let (srv, rp, _) = setup(backend).await;
+    let api = Api { srv: &srv };
+    let admin = key(&srv, &["--role", "tenant-admin", "--tenant", "acme"]).await;
+    let reader = key(&srv, &["--role", "read-only", "--tenant", "acme"]).await;
+    let users = format!("{ACME}/users");
+    const BOB: &str = "bob@example.com";
+
+    let body = json!({ "email": BOB, "password": PW, "username": "bobby", "name": "Bob" });
+    let (s, _) = api.post_json(&users, &reader, &body.to_string()).await;
+    assert_eq!(s, 403);
+    let (s, created, h) = api
+        .send(
+            reqwest::Method::POST,
+            &users,
+            Some(&admin),
+            Some(&body.to_string()),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let user = format!("{users}/{id}");
+    assert_eq!(h["location"], user.as_str());
+    assert_eq!(created["mfa"]["enrolled"], false);
+    let (s, v) = api.post_json(&users, &admin, &body.to_string()).await;
+    assert_eq!(s, 409, "the same email again: {v}");
+    problem(&v, "conflict");
+    for (body, says) in [
+        (json!({ "email": "carol@example.com" }), "password"),
+        (json!({ "email": "not-an-email", "password": PW }), "email"),
+        (
+            json!({ "email": "dan@example.com", "password": PW, "role": "admin" }),
+            "role",
+        ),
+    ] {
+        let (s, v) = api.post_json(&users, &admin, &body.to_string()).await;
+        assert_eq!(s, 400, "{body}: {v}");
+        assert!(v["detail"].as_str().unwrap().contains(says), "{says}: {v}");
+    }
+
+    // Bob signs in with the password he was given.
+    let b = Browser::new();
+    let url = srv.authorize_url(&rp, &[]);
+    let res = common::flow::sign_in(&b, &srv, &url, BOB, PW).await;
+    let token = tokens(&srv, &rp, &res).await;
+
+    let patch = |body: Value| {
+        let (api, admin, user) = (&api, &admin, &user);
+        async move {
+            let (s, v, _) = api
+                .send(
+                    reqwest::Method::PATCH,
+                    user,
+                    Some(admin),
+                    Some(&body.to_string()),
+                )
+                .await;
+            (s, v)
+        }
+    };
+    let (s, v) = patch(json!({ "name": "Robert", "phone": "201 555 0100" })).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["name"].clone(), v["phone"].clone()),
+        (json!("Robert"), json!("+12015550100"))
+    );
+    assert_eq!(v["phone_verified"], false);
+    let (s, v) = patch(json!({ "phone": "12" })).await;
+    assert_eq!(s, 400, "{v}");
+
+    // Locked: signed out everywhere, the refresh token dead, the password refused.
+    let (s, v) = patch(json!({ "locked": true })).await;
+    assert_eq!((s, v["locked"].clone()), (200, json!(true)), "{v}");
+    assert!(!single_sign_on(&b, &srv, &rp).await);
+    let (s, _) = refresh(&srv, &rp, &token).await;
+    assert_eq!(s, 400);
+    let res = common::flow::sign_in(&Browser::new(), &srv, &url, BOB, PW).await;
+    assert_eq!(res.status(), 401, "a locked user signs in");
+    let (s, v) = patch(json!({ "locked": false })).await;
+    assert_eq!((s, v["locked"].clone()), (200, json!(false)));
+    app_redirect(
+        &common::flow::sign_in(&Browser::new(), &srv, &url, BOB, PW).await,
+        &rp,
+    );
+
+    // Deleted: gone, and so is every way in.
+    assert_eq!(api.delete(&user, &reader).await.0, 403);
+    let (s, v) = api.delete(&user, &admin).await;
+    assert_eq!((s, v), (204, Value::Null));
+    assert_eq!(api.get(&user, &reader).await.0, 404);
+    assert_eq!(api.delete(&user, &admin).await.0, 404);
+    let res = common::flow::sign_in(&Browser::new(), &srv, &url, BOB, PW).await;
+    assert_eq!(res.status(), 401, "a deleted user signs in");
+    let (_, v) = api
+        .get(&format!("{ACME}/audit-events?event=user.deleted"), &reader)
+        .await;
+    assert_eq!(items(&v).len(), 1, "{v}");
+    assert_eq!(items(&v)[0]["detail"]["email"], BOB);
+}
+both_backends!(
+    users_created_locked_and_deleted,
+    super::users_created_locked_and_deleted
+);

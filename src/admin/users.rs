@@ -2,6 +2,8 @@ use serde_json::json;
 
 use super::{AdminError, AdminResult};
 use crate::crypto::password::PasswordHasherPool;
+use crate::signout::{self, Ended};
+use crate::store::tenants::Tenant;
 use crate::store::users::{self, NewUser, User};
 use crate::store::{Db, audit, tenants};
 
@@ -99,21 +101,31 @@ pub struct ProfileRequest {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub phone_verified: Option<bool>,
+    /// Locking ends every session and grant of the user (offline ones too).
+    pub locked: Option<bool>,
 }
 
-pub async fn update(
-    db: &Db,
-    actor: &str,
-    tenant_slug: &str,
-    login: &str,
-    req: ProfileRequest,
-) -> AdminResult<User> {
+/// The user `login` (email or username) of the tenant, or an error naming both.
+pub async fn find(db: &Db, tenant_slug: &str, login: &str) -> AdminResult<(Tenant, User)> {
     let tenant = tenants::get_by_slug(db, tenant_slug).await?;
     let user = users::find_by_login(db, &tenant.id, login)
         .await?
         .ok_or_else(|| {
             AdminError::Invalid(format!("unknown user `{login}` in tenant `{tenant_slug}`"))
         })?;
+    Ok((tenant, user))
+}
+
+/// Changes the profile (`user update`); the user after it, and what locking them ended.
+pub async fn update(
+    db: &Db,
+    actor: &str,
+    tenant: &Tenant,
+    user: &User,
+    req: ProfileRequest,
+    now: i64,
+) -> AdminResult<(User, Ended)> {
+    let tenant = tenant.clone();
     let phone = match req.phone.as_deref().map(str::trim) {
         None => None,
         Some("") => Some(None),
@@ -123,20 +135,41 @@ pub async fn update(
         name: req.name,
         phone,
         phone_verified: req.phone_verified,
+        locked: req.locked,
     };
     users::update_profile(db, &user.id, &changes).await?;
     let after = users::get(db, &tenant.id, &user.id).await?;
+    // A lock is an admin saying "no more access": every session and grant ends with it.
+    let ended = if after.locked && !user.locked {
+        signout::end_all_access(db, &tenant.id, &user.id, now).await?
+    } else {
+        Ended::default()
+    };
     // The number's country, never the number (it is the user's, not the log's).
     let detail = json!({
         "name_changed": after.name != user.name,
         "phone_changed": after.phone != user.phone,
         "phone_country": after.phone.as_deref().and_then(crate::phone::country_code),
         "phone_verified": after.phone_verified,
+        "locked": after.locked,
+        "sessions_ended": ended.sessions,
     });
-    audit::record(
-        db,
-        user_event(&tenant, &user, actor, "user.updated", detail),
-    )
-    .await?;
-    Ok(after)
+    audit::record(db, user_event(&tenant, user, actor, "user.updated", detail)).await?;
+    Ok((after, ended))
+}
+
+/// Deletes the user: every session and grant ends first, then the row goes with everything
+/// hanging off it. The audit event keeps the email, since nothing else will name them.
+pub async fn delete(
+    db: &Db,
+    actor: &str,
+    tenant: &Tenant,
+    user: &User,
+    now: i64,
+) -> AdminResult<Ended> {
+    let ended = signout::end_all_access(db, &tenant.id, &user.id, now).await?;
+    users::delete(db, &tenant.id, &user.id).await?;
+    let detail = json!({ "email": user.email, "sessions_ended": ended.sessions });
+    audit::record(db, user_event(tenant, user, actor, "user.deleted", detail)).await?;
+    Ok(ended)
 }

@@ -5,11 +5,11 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::{ApiJson, parse_field};
 use super::scope::InTenant;
 use super::views::{ClientView, ClientWithSecret, Page};
@@ -158,10 +158,7 @@ pub async fn create(
         "/api/v1/tenants/{}/clients/{}",
         tenant.slug, created.client.id
     );
-    let mut headers = HeaderMap::new();
-    let location = HeaderValue::from_str(&location)
-        .map_err(|_| ApiError::Internal("client id is not a header value".into()))?;
-    headers.insert(header::LOCATION, location);
+    let headers = super::extract::location(&location)?;
     let body = ClientWithSecret {
         client: ClientView::from(&created.client),
         client_secret: created.secret,

@@ -1,5 +1,5 @@
 //! Request extractors whose rejections are problem details naming the field (axum's own are
-//! plain text), and the opaque cursors of paginated listings.
+//! plain text), the opaque cursors of paginated listings, and the `Location` of a creation.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -80,4 +80,13 @@ pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, ApiError> {
                 .ok_or_else(|| ApiError::Invalid("cursor: not a cursor this API gave".into()))
         })
         .transpose()
+}
+
+/// The headers of a 201: `Location` naming what was created.
+pub fn location(path: &str) -> Result<axum::http::HeaderMap, ApiError> {
+    let value = axum::http::HeaderValue::from_str(path)
+        .map_err(|_| ApiError::Internal(format!("`{path}` is not a header value")))?;
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(axum::http::header::LOCATION, value);
+    Ok(headers)
 }

@@ -13,6 +13,7 @@ pub mod factors;
 pub mod scope;
 pub mod sessions;
 pub mod tenants;
+pub mod user_writes;
 pub mod users;
 pub mod views;
 
@@ -39,6 +40,9 @@ use crate::state::AppState;
         clients::delete,
         users::list,
         users::get,
+        user_writes::create,
+        user_writes::update,
+        user_writes::delete,
         users::mfa_reset,
         factors::list,
         factors::remove,
@@ -109,8 +113,13 @@ pub fn router() -> Router<AppState> {
                 .delete(clients::delete),
         )
         .route(CLIENT_SECRET, post(clients::rotate_secret))
-        .route(USERS, get(users::list))
-        .route(USER, get(users::get))
+        .route(USERS, get(users::list).post(user_writes::create))
+        .route(
+            USER,
+            get(users::get)
+                .patch(user_writes::update)
+                .delete(user_writes::delete),
+        )
         .route(MFA_RESET, post(users::mfa_reset))
         .route(FACTORS, get(factors::list))
         .route(FACTOR, delete(factors::remove))

@@ -35,7 +35,7 @@ pub struct UserQuery {
     pub cursor: Option<String>,
 }
 
-async fn mfa_status(db: &Db, u: &User) -> StoreResult<MfaStatusView> {
+pub(super) async fn mfa_status(db: &Db, u: &User) -> StoreResult<MfaStatusView> {
     let fs = factors::list_for_user(db, &u.id).await?;
     Ok(MfaStatusView {
         enrolled: !fs.is_empty(),

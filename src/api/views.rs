@@ -107,6 +107,9 @@ pub struct UserView {
     pub username: Option<String>,
     pub name: Option<String>,
     pub email_verified: bool,
+    /// E.164.
+    pub phone: Option<String>,
+    pub phone_verified: bool,
     pub locked: bool,
     pub created_at: i64,
     pub mfa: MfaStatusView,
@@ -120,6 +123,8 @@ impl UserView {
             username: u.username.clone(),
             name: u.name.clone(),
             email_verified: u.email_verified,
+            phone: u.phone.clone(),
+            phone_verified: u.phone_verified,
             locked: u.locked,
             created_at: u.created_at,
             mfa,

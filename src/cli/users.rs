@@ -65,16 +65,31 @@ pub async fn user_command(
             name,
             phone,
             phone_verified,
+            locked,
         } => {
             let req = ProfileRequest {
                 name,
                 phone,
                 phone_verified,
+                locked,
             };
-            let u = admin::users::update(&db, CLI_ACTOR, &tenant, &email, req).await?;
+            let (t, u) = admin::users::find(&db, &tenant, &email).await?;
+            let now = gatehouse::model::now();
+            let (u, ended) = admin::users::update(&db, CLI_ACTOR, &t, &u, req, now).await?;
+            let mut json = serde_json::to_value(&u)?;
+            json["sessions_ended"] = json!(ended.sessions);
             Ok(Output::Value {
                 text: format!("updated user {} ({})", u.id, u.email),
-                json: serde_json::to_value(&u)?,
+                json,
+            })
+        }
+        UserCommand::Delete { tenant, email } => {
+            let (t, u) = admin::users::find(&db, &tenant, &email).await?;
+            let now = gatehouse::model::now();
+            let ended = admin::users::delete(&db, CLI_ACTOR, &t, &u, now).await?;
+            Ok(Output::Value {
+                text: format!("deleted user {} ({})", u.id, u.email),
+                json: json!({ "user_id": u.id, "deleted": true, "sessions_ended": ended.sessions }),
             })
         }
         UserCommand::List { tenant } => {

@@ -172,6 +172,8 @@ pub struct ProfileChanges {
     pub name: Option<String>,
     pub phone: Option<Option<String>>,
     pub phone_verified: Option<bool>,
+    /// A locked user cannot sign in, refresh, or use a token at userinfo.
+    pub locked: Option<bool>,
 }
 
 pub async fn update_profile(db: &Db, user_id: &str, c: &ProfileChanges) -> StoreResult<()> {
@@ -180,7 +182,8 @@ pub async fn update_profile(db: &Db, user_id: &str, c: &ProfileChanges) -> Store
     with_db!(db, |pool| sqlx::query(
         "UPDATE users SET name = COALESCE($2, name), \
          phone = CASE WHEN $3 THEN $4 ELSE phone END, \
-         phone_verified = COALESCE($5, phone_verified), updated_at = $6 WHERE id = $1"
+         phone_verified = COALESCE($5, phone_verified), updated_at = $6, \
+         locked = COALESCE($7, locked) WHERE id = $1"
     )
     .bind(user_id)
     .bind(c.name.as_deref())
@@ -188,10 +191,25 @@ pub async fn update_profile(db: &Db, user_id: &str, c: &ProfileChanges) -> Store
     .bind(c.phone.clone().flatten())
     .bind(verified)
     .bind(now())
+    .bind(c.locked)
     .execute(pool)
     .await?
     .rows_affected());
     Ok(())
+}
+
+/// Deletes a user of the tenant; their factors, devices, recovery codes, sessions and consents
+/// go with them (foreign keys, `ON DELETE CASCADE`). False when there was none.
+pub async fn delete(db: &Db, tenant_id: &TenantId, user_id: &UserId) -> StoreResult<bool> {
+    let done = with_db!(db, |pool| sqlx::query(
+        "DELETE FROM users WHERE tenant_id = $1 AND id = $2"
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(done > 0)
 }
 
 /// A code texted to `e164` was read back: the number is verified when it is the user's, and
