@@ -4,12 +4,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use josekit::jws::{ES256, EdDSA, JwsHeader, JwsSigner, JwsVerifier, RS256};
+use josekit::jws::JwsHeader;
 use josekit::jwt::{self, JwtPayload};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha512};
 
-use super::keys::{KeyError, KeySet, SigningKey};
+use super::keys::{KeyError, KeySet};
 use crate::model::SigningAlg;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,26 +20,6 @@ pub enum JwtError {
     Invalid,
     #[error(transparent)]
     Keys(#[from] KeyError),
-}
-
-fn signer(key: &SigningKey) -> Result<Box<dyn JwsSigner>, JwtError> {
-    let jwk = key.private_jwk();
-    let e = |e: josekit::JoseError| JwtError::Sign(e.to_string());
-    Ok(match key.alg {
-        SigningAlg::Rs256 => Box::new(RS256.signer_from_jwk(jwk).map_err(e)?),
-        SigningAlg::Es256 => Box::new(ES256.signer_from_jwk(jwk).map_err(e)?),
-        SigningAlg::EdDsa => Box::new(EdDSA.signer_from_jwk(jwk).map_err(e)?),
-    })
-}
-
-fn verifier(key: &SigningKey) -> Result<Box<dyn JwsVerifier>, JwtError> {
-    let jwk = key.public_jwk()?;
-    let e = |_| JwtError::Invalid;
-    Ok(match key.alg {
-        SigningAlg::Rs256 => Box::new(RS256.verifier_from_jwk(&jwk).map_err(e)?),
-        SigningAlg::Es256 => Box::new(ES256.verifier_from_jwk(&jwk).map_err(e)?),
-        SigningAlg::EdDsa => Box::new(EdDSA.verifier_from_jwk(&jwk).map_err(e)?),
-    })
 }
 
 /// Signs `claims` with the active key for `alg`, with `typ` in the header (`JWT`, `at+jwt`).
@@ -54,7 +34,7 @@ pub fn sign(
     header.set_token_type(typ);
     header.set_key_id(&key.kid);
     let payload = JwtPayload::from_map(claims).map_err(|e| JwtError::Sign(e.to_string()))?;
-    jwt::encode_with_signer(&payload, &header, &*signer(key)?)
+    jwt::encode_with_signer(&payload, &header, key.signer())
         .map_err(|e| JwtError::Sign(e.to_string()))
 }
 
@@ -75,7 +55,7 @@ pub fn verify(keys: &KeySet, token: &str) -> Result<Verified, JwtError> {
     let key = keys.find(kid).ok_or(JwtError::Invalid)?;
     // The key decides the algorithm; a header naming another one is rejected by josekit.
     let (payload, header) =
-        jwt::decode_with_verifier(token, &*verifier(key)?).map_err(|_| JwtError::Invalid)?;
+        jwt::decode_with_verifier(token, key.verifier()).map_err(|_| JwtError::Invalid)?;
     Ok(Verified {
         claims: payload.claims_set().clone(),
         typ: header.token_type().map(str::to_owned),
@@ -116,6 +96,69 @@ mod tests {
             assert!(verify(&keys, &parts.join(".")).is_err());
         }
         assert!(verify(&keys, "not.a.jwt").is_err());
+    }
+
+    fn kid_of(token: &str) -> String {
+        let header = jwt::decode_header(token).unwrap();
+        header.claim("kid").unwrap().as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn one_key_set_signs_many_tokens_and_a_rotated_set_signs_with_the_new_kid() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = KeySet::load_or_create(dir.path(), 1000).unwrap();
+        let claims = |n: usize| {
+            let mut c = Map::new();
+            c.insert("jti".into(), n.to_string().into());
+            c
+        };
+        // The signers and verifiers built at load are reused, from several threads at once.
+        let mut old_tokens = Vec::new();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = SigningAlg::ALL
+                .iter()
+                .map(|alg| {
+                    let old = &old;
+                    s.spawn(move || {
+                        (0..40)
+                            .map(|n| {
+                                let t = sign(old, *alg, "at+jwt", claims(n)).unwrap();
+                                let v = verify(old, &t).unwrap();
+                                assert_eq!(v.claims["jti"], n.to_string());
+                                assert_eq!(v.alg, *alg);
+                                assert_eq!(kid_of(&t), old.active(*alg).unwrap().kid);
+                                (*alg, t)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                old_tokens.extend(h.join().unwrap());
+            }
+        });
+        assert_eq!(old_tokens.len(), 40 * SigningAlg::ALL.len());
+
+        for alg in SigningAlg::ALL {
+            super::super::keys::rotate(dir.path(), *alg, false, 600, 2000).unwrap();
+        }
+        let new = KeySet::load(dir.path()).unwrap();
+        for alg in SigningAlg::ALL {
+            let (old_kid, new_kid) = (
+                &old.active(*alg).unwrap().kid,
+                &new.active(*alg).unwrap().kid,
+            );
+            assert_ne!(old_kid, new_kid);
+            let t = sign(&new, *alg, "at+jwt", claims(0)).unwrap();
+            assert_eq!(&kid_of(&t), new_kid);
+            assert_eq!(verify(&new, &t).unwrap().alg, *alg);
+            // The old set does not know the new key.
+            assert!(verify(&old, &t).is_err());
+        }
+        // Tokens of the retired keys still verify: those keys are published and keep a verifier.
+        for (alg, t) in &old_tokens {
+            assert_eq!(verify(&new, t).unwrap().alg, *alg);
+        }
     }
 
     #[test]

@@ -9,12 +9,14 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jwk::Jwk;
 use josekit::jwk::alg::ec::EcCurve;
 use josekit::jwk::alg::ed::EdCurve;
+use josekit::jws::{ES256, EdDSA, JwsSigner, JwsVerifier, RS256};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -76,9 +78,74 @@ pub struct SigningKey {
     pub created_at: i64,
     pub retire_at: Option<i64>,
     private: Jwk,
+    jws: Jws,
+}
+
+/// The key's signer and verifier, built once when the key is read or generated: building one
+/// decodes the key through OpenSSL, which costs more than an RS256 signature and ~20 ES256 ones.
+/// Shared by clones, so a rotation's state change keeps them.
+#[derive(Clone)]
+struct Jws {
+    signer: Arc<dyn JwsSigner>,
+    verifier: Arc<dyn JwsVerifier>,
+}
+
+impl std::fmt::Debug for Jws {
+    // The signer holds the private key; never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Jws")
+    }
 }
 
 impl SigningKey {
+    /// Builds the signer and verifier, so a key that cannot sign fails here (at load) and not at
+    /// its first token.
+    fn new(
+        kid: String,
+        alg: SigningAlg,
+        state: KeyState,
+        created_at: i64,
+        retire_at: Option<i64>,
+        private: Jwk,
+    ) -> Result<SigningKey, String> {
+        let public = public_of(&private, &kid, alg).map_err(|e| e.to_string())?;
+        let e = |e: josekit::JoseError| format!("not a usable {alg} key: {e}");
+        let jwk = &private;
+        let jws = match alg {
+            SigningAlg::Rs256 => Jws {
+                signer: Arc::new(RS256.signer_from_jwk(jwk).map_err(e)?),
+                verifier: Arc::new(RS256.verifier_from_jwk(&public).map_err(e)?),
+            },
+            SigningAlg::Es256 => Jws {
+                signer: Arc::new(ES256.signer_from_jwk(jwk).map_err(e)?),
+                verifier: Arc::new(ES256.verifier_from_jwk(&public).map_err(e)?),
+            },
+            SigningAlg::EdDsa => Jws {
+                signer: Arc::new(EdDSA.signer_from_jwk(jwk).map_err(e)?),
+                verifier: Arc::new(EdDSA.verifier_from_jwk(&public).map_err(e)?),
+            },
+        };
+        Ok(SigningKey {
+            kid,
+            alg,
+            state,
+            created_at,
+            retire_at,
+            private,
+            jws,
+        })
+    }
+
+    /// Signs with this key (its `kid` and `alg`).
+    pub fn signer(&self) -> &dyn JwsSigner {
+        &*self.jws.signer
+    }
+
+    /// Verifies signatures of this key's algorithm only.
+    pub fn verifier(&self) -> &dyn JwsVerifier {
+        &*self.jws.verifier
+    }
+
     /// Published in the JWKS: next and active keys, and retired ones until `retire_at`.
     pub fn is_published(&self, now: i64) -> bool {
         match self.state {
@@ -89,19 +156,22 @@ impl SigningKey {
 
     /// The public JWK with `kid`, `alg` and `use` set; private members are never copied.
     pub fn public_jwk(&self) -> Result<Jwk, KeyError> {
-        let mut public = self
-            .private
-            .to_public_key()
-            .map_err(|e| KeyError::Generate(e.to_string()))?;
-        public.set_key_id(&self.kid);
-        public.set_algorithm(self.alg.as_str());
-        public.set_key_use("sig");
-        Ok(public)
+        public_of(&self.private, &self.kid, self.alg)
     }
 
     pub fn private_jwk(&self) -> &Jwk {
         &self.private
     }
+}
+
+fn public_of(private: &Jwk, kid: &str, alg: SigningAlg) -> Result<Jwk, KeyError> {
+    let mut public = private
+        .to_public_key()
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    public.set_key_id(kid);
+    public.set_algorithm(alg.as_str());
+    public.set_key_use("sig");
+    Ok(public)
 }
 
 /// All keys found in the folder.
@@ -277,14 +347,7 @@ fn generate(alg: SigningAlg, state: KeyState, now: i64) -> Result<SigningKey, Ke
     jwk.set_key_id(&kid);
     jwk.set_algorithm(alg.as_str());
     jwk.set_key_use("sig");
-    Ok(SigningKey {
-        kid,
-        alg,
-        state,
-        created_at: now,
-        retire_at: None,
-        private: jwk,
-    })
+    SigningKey::new(kid, alg, state, now, None, jwk).map_err(KeyError::Generate)
 }
 
 /// RFC 7638 JWK thumbprint (SHA-256 over the required public members in lexicographic order),
@@ -373,14 +436,15 @@ fn read_key(path: &Path) -> Result<SigningKey, KeyError> {
     if private.parameter("d").is_none() {
         return Err(invalid("not a private key".into()));
     }
-    Ok(SigningKey {
-        kid: file.kid,
-        alg: file.alg,
-        state: file.state,
-        created_at: file.created_at,
-        retire_at: file.retire_at,
+    SigningKey::new(
+        file.kid,
+        file.alg,
+        file.state,
+        file.created_at,
+        file.retire_at,
         private,
-    })
+    )
+    .map_err(invalid)
 }
 
 #[cfg(test)]

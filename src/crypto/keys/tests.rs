@@ -98,3 +98,22 @@ fn staged_key_is_published_first_then_promoted() {
     let set = KeySet::load(dir.path()).unwrap();
     assert_eq!(set.active(SigningAlg::Es256).unwrap().kid, staged.kid);
 }
+
+#[test]
+fn a_key_that_cannot_sign_its_algorithm_fails_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = KeySet::load_or_create(dir.path(), 1000).unwrap();
+    let rsa = set.active(SigningAlg::Rs256).unwrap();
+    // An RSA key filed as ES256: no EC signer can be built from it.
+    let path = key_path(dir.path(), &rsa.kid);
+    let mut file: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    file["alg"] = "ES256".into();
+    fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    match KeySet::load(dir.path()) {
+        Err(KeyError::Invalid { path: p, reason }) => {
+            assert_eq!(p, path);
+            assert!(reason.contains("ES256"), "{reason}");
+        }
+        other => panic!("expected an invalid key file, got {other:?}"),
+    }
+}
