@@ -196,6 +196,10 @@ pub(crate) enum TenantCommand {
     Get {
         slug: String,
     },
+    /// MFA adoption: users enrolled, by method, and the last 7 and 30 days of sign-ins.
+    MfaReport {
+        slug: String,
+    },
     List,
 }
 

@@ -415,3 +415,62 @@ both_backends!(
     users_created_locked_and_deleted,
     super::users_created_locked_and_deleted
 );
+
+/// The adoption report counts what happened: one user of two enrolled, a sign-in through the
+/// challenge, one locked out by a wrong code, one on the password alone; the CLI says the same.
+async fn mfa_adoption_report(backend: Backend) {
+    let (srv, rp, seed) = setup(backend).await;
+    srv.user("acme", "bob@example.com", PW).await;
+    srv.cli_json(&["tenant", "update", "acme", "--mfa-max-attempts", "1"])
+        .await;
+    let api = Api { srv: &srv };
+    let reader = key(&srv, &["--role", "read-only", "--tenant", "acme"]).await;
+    app_redirect(
+        &signs_in_with_mfa(&Browser::new(), &srv, &rp, 0, &seed).await,
+        &rp,
+    );
+    let b = Browser::new();
+    let (url, html) = page(alice_signs_in(&b, &srv, &rp, &[]).await).await;
+    let mut f = nth_form(&html, &url, 0);
+    f.set(
+        "code",
+        if code(&seed, 1) == "000000" {
+            "111111"
+        } else {
+            "000000"
+        },
+    );
+    assert_eq!(b.submit(&f).await.status(), 429, "one wrong code ends it");
+    let url = srv.authorize_url(&rp, &[]);
+    app_redirect(
+        &common::flow::sign_in(&Browser::new(), &srv, &url, "bob@example.com", PW).await,
+        &rp,
+    );
+
+    let (s, mut v) = api.get(&format!("{ACME}/reports/mfa"), &reader).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["users"].clone(), v["enrolled"].clone()),
+        (json!(2), json!(1)),
+        "{v}"
+    );
+    assert_eq!(v["enrolled_percent"], 50.0);
+    let totp = v["by_method"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["method"] == "totp");
+    assert_eq!(totp.unwrap()["users"], 1, "{v}");
+    for w in v["windows"].as_array().unwrap() {
+        assert_eq!(w["challenged"], 2, "{w}");
+        assert_eq!(w["challenges_passed"], 1, "{w}");
+        assert_eq!(w["lockouts"], 1, "{w}");
+        assert_eq!(w["passed_without_mfa"], 1, "{w}");
+        assert_eq!(w["passed_with_mfa"], 0, "{w}");
+    }
+    let mut cli = srv.cli_json(&["tenant", "mfa-report", "acme"]).await;
+    v["generated_at"] = Value::Null;
+    cli["generated_at"] = Value::Null;
+    assert_eq!(v, cli);
+}
+both_backends!(mfa_adoption_report, super::mfa_adoption_report);

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod client_auth;
 pub mod clients;
 pub mod explain;
+pub mod report;
 pub mod sessions;
 pub mod tenants;
 pub mod users;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod explain;
 pub mod extract;
 pub mod factors;
+pub mod reports;
 pub mod scope;
 pub mod sessions;
 pub mod tenants;
@@ -51,6 +52,7 @@ use crate::state::AppState;
         sessions::end_one,
         audit::list,
         explain::explain,
+        reports::mfa,
     ),
     modifiers(&BearerKeys),
 )]
@@ -81,6 +83,7 @@ const SESSIONS: &str = "/api/v1/tenants/{slug}/users/{user_id}/sessions";
 const SESSION: &str = "/api/v1/tenants/{slug}/users/{user_id}/sessions/{session_id}";
 const AUDIT: &str = "/api/v1/tenants/{slug}/audit-events";
 const EXPLAIN: &str = "/api/v1/tenants/{slug}/explain";
+const MFA_REPORT: &str = "/api/v1/tenants/{slug}/reports/mfa";
 
 /// Every operation's path, as routed: the test holds the OpenAPI document to this list.
 pub const ROUTES: &[&str] = &[
@@ -98,6 +101,7 @@ pub const ROUTES: &[&str] = &[
     SESSION,
     AUDIT,
     EXPLAIN,
+    MFA_REPORT,
 ];
 
 pub fn router() -> Router<AppState> {
@@ -127,6 +131,7 @@ pub fn router() -> Router<AppState> {
         .route(SESSION, delete(sessions::end_one))
         .route(AUDIT, get(audit::list))
         .route(EXPLAIN, post(explain::explain))
+        .route(MFA_REPORT, get(reports::mfa))
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

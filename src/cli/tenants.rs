@@ -81,6 +81,24 @@ pub async fn tenant_command(
                 json: tenant_json(&t),
             })
         }
+        TenantCommand::MfaReport { slug } => {
+            let t = store::tenants::get_by_slug(&db, &slug).await?;
+            let r = admin::report::mfa_report(&db, &t, gatehouse::model::now()).await?;
+            let text = format!(
+                "{}: {} of {} users enrolled ({}%); last 7 days: {} challenged, {} passed, {} without MFA",
+                r.tenant,
+                r.enrolled,
+                r.users,
+                r.enrolled_percent,
+                r.windows[0].challenged,
+                r.windows[0].challenges_passed,
+                r.windows[0].passed_without_mfa,
+            );
+            Ok(Output::Value {
+                json: serde_json::to_value(&r)?,
+                text,
+            })
+        }
         TenantCommand::Get { slug } => {
             let t = store::tenants::get_by_slug(&db, &slug).await?;
             let stats = gatehouse::otp::sms_stats(&db, &t.id, gatehouse::model::now()).await?;

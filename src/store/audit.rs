@@ -161,3 +161,41 @@ pub async fn search(
     .fetch_all(pool)
     .await?))
 }
+
+/// How many of each event the tenant recorded since `since`.
+pub async fn counts_since(
+    db: &Db,
+    tenant_id: &TenantId,
+    since: i64,
+) -> StoreResult<Vec<(String, i64)>> {
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, (String, i64)>(
+        "SELECT event, COUNT(*) FROM audit_events WHERE tenant_id = $1 AND created_at >= $2 \
+         GROUP BY event"
+    )
+    .bind(tenant_id)
+    .bind(since)
+    .fetch_all(pool)
+    .await?))
+}
+
+/// How many `login.mfa_decision` events since `since` have each of `patterns` in their detail
+/// (all of them: `["\"outcome\":\"pass\"", "\"acr\":\"pwd\""]`). `detail` is compact JSON
+/// and a quote inside a string value is escaped, so a pattern cannot match inside one.
+pub async fn count_decisions(
+    db: &Db,
+    tenant_id: &TenantId,
+    since: i64,
+    patterns: [&str; 2],
+) -> StoreResult<i64> {
+    let like = |p: &str| format!("%{p}%");
+    with_db!(db, |pool| Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit_events WHERE tenant_id = $1 AND created_at >= $2 \
+         AND event = 'login.mfa_decision' AND detail LIKE $3 AND detail LIKE $4"
+    )
+    .bind(tenant_id)
+    .bind(since)
+    .bind(like(patterns[0]))
+    .bind(like(patterns[1]))
+    .fetch_one(pool)
+    .await?))
+}

@@ -163,3 +163,30 @@ pub async fn delete_all_for_user(conn: impl Into<Conn<'_>>, user_id: &UserId) ->
     .await?
     .rows_affected()))
 }
+
+/// The tenant's users, and how many of them have at least one factor, in total and of each
+/// kind (one query each; the adoption report).
+pub async fn adoption(
+    db: &Db,
+    tenant_id: &TenantId,
+) -> StoreResult<(i64, i64, Vec<(String, i64)>)> {
+    let users = with_db!(db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM users WHERE tenant_id = $1"
+    )
+    .bind(tenant_id)
+    .fetch_one(pool)
+    .await?);
+    let enrolled = with_db!(db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(DISTINCT user_id) FROM factors WHERE tenant_id = $1"
+    )
+    .bind(tenant_id)
+    .fetch_one(pool)
+    .await?);
+    let by_kind = with_db!(db, |pool| sqlx::query_as::<_, (String, i64)>(
+        "SELECT kind, COUNT(DISTINCT user_id) FROM factors WHERE tenant_id = $1 GROUP BY kind"
+    )
+    .bind(tenant_id)
+    .fetch_all(pool)
+    .await?);
+    Ok((users, enrolled, by_kind))
+}
