@@ -28,6 +28,17 @@ pub struct Config {
     pub demo: DemoConfig,
     pub mail: crate::notify::mail::MailConfig,
     pub sms: crate::notify::sms::SmsConfig,
+    pub api: ApiConfig,
+}
+
+/// The admin REST API (`/api/v1`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Requests one API key may make per minute (a fixed window, counted in the database so
+    /// every node shares it); more get 429 with `Retry-After`. A leaked key is slowed down,
+    /// and a runaway script cannot starve the sign-in pages of database time.
+    pub requests_per_minute_per_key: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -337,6 +348,11 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=1_000_000).contains(&self.api.requests_per_minute_per_key) {
+            return Err(ConfigError(
+                "api.requests_per_minute_per_key: expected an integer between 1 and 1000000".into(),
+            ));
+        }
         self.mail.validate().map_err(ConfigError)?;
         self.sms.validate().map_err(ConfigError)?;
         self.otp.validate()?;

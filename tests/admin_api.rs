@@ -307,3 +307,48 @@ both_backends!(
     tenant_settings_with_etags,
     super::tenant_settings_with_etags
 );
+
+/// Each key has its own budget of requests per minute: 12 requests fired at the same instant
+/// against a budget of 5 get exactly 5 answers and 7 refusals with `Retry-After`; another key
+/// is untouched.
+async fn each_key_has_its_own_request_budget(backend: Backend) {
+    let mut env = common::TestEnv::new(backend).await;
+    env.config.api.requests_per_minute_per_key = 5;
+    let srv = TestServer::start_with(env).await;
+    srv.tenant("acme", &[]).await;
+    let busy = key(&srv, &["--role", "read-only", "--tenant", "acme"]).await;
+    let other = key(&srv, &["--role", "read-only", "--tenant", "acme"]).await;
+    let requests = (0..12)
+        .map(|_| {
+            srv.http()
+                .get(srv.url("/api/v1/tenants/acme"))
+                .bearer_auth(&busy)
+        })
+        .collect();
+    let answers = common::burst::at_once(requests).await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        7,
+        "{statuses:?}"
+    );
+    let refused = answers.into_iter().find(|r| r.status() == 429).unwrap();
+    let wait: i64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    problem(&refused.json().await.unwrap(), "rate-limited");
+    let api = Api { srv: &srv };
+    assert_eq!(api.get("/api/v1/tenants/acme", &other).await.0, 200);
+}
+both_backends!(
+    each_key_has_its_own_request_budget,
+    super::each_key_has_its_own_request_budget
+);

@@ -11,6 +11,7 @@ use crate::admin::api_keys;
 use crate::model::{ApiRole, now};
 use crate::state::AppState;
 use crate::store::api_keys::ApiKey;
+use crate::store::rate_limits::{self, Limit, Reservation};
 use crate::store::tenants::{self, Tenant};
 
 pub struct Caller {
@@ -65,6 +66,21 @@ impl FromRequestParts<AppState> for Caller {
             crate::store::api_keys::authenticate(&state.db, &api_keys::hash(presented), now())
                 .await?
                 .ok_or(ApiError::Unauthenticated)?;
+        // Reserved before the request does anything, like every other limit.
+        let limit = Limit {
+            max_failures: state.config.api.requests_per_minute_per_key,
+            window_secs: 60,
+            lockout_secs: 60,
+        };
+        let now = now();
+        let rate_key = format!("api:key:{}", key.id);
+        if let Reservation::Refused { until } =
+            rate_limits::reserve(&state.db, &rate_key, limit, now).await?
+        {
+            return Err(ApiError::RateLimited {
+                retry_after: (until - now).max(1),
+            });
+        }
         Ok(Caller { key })
     }
 }

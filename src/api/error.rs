@@ -26,6 +26,10 @@ pub enum ApiError {
     Conflict(String),
     /// `If-Match` named a version that is no longer current (412).
     Stale(String),
+    /// The key used up its requests for this minute (429, `Retry-After` seconds).
+    RateLimited {
+        retry_after: i64,
+    },
     Internal(String),
 }
 
@@ -62,6 +66,12 @@ impl ApiError {
                 d.clone(),
             ),
             ApiError::Conflict(d) => (StatusCode::CONFLICT, "conflict", "Conflict", d.clone()),
+            ApiError::RateLimited { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                format!("this key made too many requests: try again in {retry_after} s"),
+            ),
             ApiError::Stale(d) => (
                 StatusCode::PRECONDITION_FAILED,
                 "stale",
@@ -95,6 +105,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
+        if let ApiError::RateLimited { retry_after } = &self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
+        }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
