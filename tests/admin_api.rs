@@ -352,3 +352,226 @@ both_backends!(
     each_key_has_its_own_request_budget,
     super::each_key_has_its_own_request_budget
 );
+
+/// Real answers of every operation that returns a body conform to the schema the OpenAPI
+/// document gives for that status, and carry no field the document does not name.
+#[tokio::test]
+async fn real_answers_match_the_document() {
+    let srv = TestServer::start(Backend::Sqlite).await;
+    srv.tenant("acme", &[]).await;
+    srv.user("acme", "alice@example.com", PW).await;
+    let rp = srv.rp("acme", &["--first-party"]).await;
+    let b = common::browser::Browser::new();
+    common::flow::app_redirect(&common::flow::alice_signs_in(&b, &srv, &rp, &[]).await, &rp);
+    enrol_in_store(&srv).await;
+    let api = Api { srv: &srv };
+    let admin = key(&srv, &["--role", "admin"]).await;
+    let doc: Value = srv
+        .http()
+        .get(srv.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, users) = api
+        .get("/api/v1/tenants/acme/users?email=alice@example.com", &admin)
+        .await;
+    let alice = users["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, sessions) = api
+        .get(
+            &format!("/api/v1/tenants/acme/users/{alice}/sessions"),
+            &admin,
+        )
+        .await;
+    let sid = sessions["items"][0]["id"].as_str().unwrap().to_owned();
+    let client = rp.client_id.as_str();
+    let t = "/api/v1/tenants/{slug}";
+    let u = "/api/v1/tenants/{slug}/users/{user_id}";
+    let calls: Vec<(Method, String, String, u16, Option<Value>)> = vec![
+        (
+            Method::GET,
+            "/api/v1/tenants".into(),
+            "/api/v1/tenants".into(),
+            200,
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/v1/tenants/acme".into(),
+            t.into(),
+            200,
+            None,
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/tenants/acme".into(),
+            t.into(),
+            200,
+            Some(json!({"name": "Acme"})),
+        ),
+        (
+            Method::GET,
+            "/api/v1/tenants/nowhere".into(),
+            t.into(),
+            404,
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/v1/tenants/acme/clients".into(),
+            format!("{t}/clients"),
+            200,
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/acme/clients".into(),
+            format!("{t}/clients"),
+            201,
+            Some(json!({"redirect_uris": ["http://127.0.0.1:9/cb"]})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tenants/acme/clients/{client}"),
+            format!("{t}/clients/{{client_id}}"),
+            200,
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/tenants/acme/clients/{client}"),
+            format!("{t}/clients/{{client_id}}"),
+            200,
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tenants/acme/clients/{client}/secret"),
+            format!("{t}/clients/{{client_id}}/secret"),
+            200,
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/v1/tenants/acme/users".into(),
+            format!("{t}/users"),
+            200,
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/acme/users".into(),
+            format!("{t}/users"),
+            201,
+            Some(json!({"email": "bob@example.com", "password": PW})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tenants/acme/users/{alice}"),
+            u.into(),
+            200,
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/tenants/acme/users/{alice}"),
+            u.into(),
+            200,
+            Some(json!({"name": "Alice"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tenants/acme/users/{alice}/factors"),
+            format!("{u}/factors"),
+            200,
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tenants/acme/users/{alice}/sessions"),
+            format!("{u}/sessions"),
+            200,
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/v1/tenants/acme/audit-events?limit=3".into(),
+            format!("{t}/audit-events"),
+            200,
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/v1/tenants/acme/audit-events?limit=0".into(),
+            format!("{t}/audit-events"),
+            400,
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/acme/explain".into(),
+            format!("{t}/explain"),
+            200,
+            Some(json!({"client_id": client, "login": "alice@example.com"})),
+        ),
+        (
+            Method::GET,
+            "/api/v1/tenants/acme/reports/mfa".into(),
+            format!("{t}/reports/mfa"),
+            200,
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/tenants/acme/users/{alice}/sessions/{sid}"),
+            format!("{u}/sessions/{{session_id}}"),
+            200,
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/tenants/acme/users/{alice}/sessions"),
+            format!("{u}/sessions"),
+            200,
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tenants/acme/users/{alice}/mfa-reset"),
+            format!("{u}/mfa-reset"),
+            200,
+            None,
+        ),
+    ];
+    for (method, path, template, status, body) in calls {
+        let body = body.map(|b| b.to_string());
+        let (s, v, _) = api
+            .send(method.clone(), &path, Some(&admin), body.as_deref())
+            .await;
+        assert_eq!(s, status, "{method} {path}: {v}");
+        let op = &doc["paths"][&template][method.as_str().to_lowercase()];
+        let content = &op["responses"][status.to_string()]["content"];
+        let schema = content
+            .as_object()
+            .and_then(|c| c.values().next())
+            .map(|c| &c["schema"])
+            .unwrap_or_else(|| panic!("{method} {template} {status}: no schema in {op}"));
+        let errors = common::schema::check(&doc, schema, &v);
+        assert!(errors.is_empty(), "{method} {path}: {errors:?}\n{v}");
+    }
+    // The check itself catches drift: an undocumented field, a missing one, a wrong type.
+    let user_view = json!({ "$ref": "#/components/schemas/UserView" });
+    let (_, mut bob) = api
+        .get("/api/v1/tenants/acme/users?email=bob@example.com", &admin)
+        .await;
+    let mut bob = bob["items"][0].take();
+    assert!(common::schema::check(&doc, &user_view, &bob).is_empty());
+    bob["password_hash"] = json!("x");
+    assert_eq!(common::schema::check(&doc, &user_view, &bob).len(), 1);
+    bob.as_object_mut().unwrap().remove("password_hash");
+    bob.as_object_mut().unwrap().remove("email");
+    bob["locked"] = json!("no");
+    assert_eq!(common::schema::check(&doc, &user_view, &bob).len(), 2);
+}

@@ -10,6 +10,7 @@ pub mod flow;
 pub mod logs;
 pub mod mfa;
 pub mod pages;
+pub mod schema;
 pub mod sms;
 pub mod smtp;
 
