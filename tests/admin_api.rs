@@ -118,6 +118,28 @@ async fn users_search_status_and_reset(backend: Backend) {
     assert_eq!(emails(&v), ["alice@example.com"]);
     let (_, v) = api.get(&format!("{users}?q=bo"), &reader).await;
     assert_eq!(emails(&v), ["bob@example.com"], "prefix of the username");
+    let (_, v) = api.get(&format!("{users}?q=b_"), &reader).await;
+    assert!(
+        emails(&v).is_empty(),
+        "`_` is a character, not a wildcard: {v}"
+    );
+    let (_, v) = api.get(&format!("{users}?locked=true"), &reader).await;
+    assert!(emails(&v).is_empty());
+    srv.cli_json(&[
+        "user",
+        "update",
+        "acme",
+        "bob@example.com",
+        "--locked",
+        "true",
+    ])
+    .await;
+    let (_, v) = api.get(&format!("{users}?locked=true"), &reader).await;
+    assert_eq!(emails(&v), ["bob@example.com"]);
+    let (_, v) = api.get(&format!("{users}?locked=false&q=a"), &reader).await;
+    assert_eq!(emails(&v), ["alice@example.com"]);
+    let (_, v) = api.get(&format!("{users}?mfa=none"), &reader).await;
+    assert_eq!(emails(&v), ["bob@example.com"]);
     let (_, v) = api.get(&format!("{users}?mfa=enrolled"), &reader).await;
     assert_eq!(emails(&v), ["alice@example.com"]);
     let alice = v["items"][0].clone();
@@ -137,6 +159,7 @@ async fn users_search_status_and_reset(backend: Backend) {
     // Bad input names the field.
     for (query, field) in [
         ("mfa=maybe", "mfa"),
+        ("locked=maybe", "locked"),
         ("limit=0", "limit"),
         ("color=red", "color"),
     ] {

@@ -29,6 +29,8 @@ pub struct UserQuery {
     pub q: Option<String>,
     /// `enrolled` (at least one factor) or `none`.
     pub mfa: Option<String>,
+    /// `true` or `false`.
+    pub locked: Option<String>,
     /// 1–200, default 50.
     pub limit: Option<usize>,
     /// `next_cursor` of the previous page.
@@ -67,37 +69,35 @@ pub async fn list(
             )));
         }
     };
-    let after = extract::decode_cursor(q.cursor.as_deref())?;
-    let email = q.email.as_deref().map(users::normalize_email);
-    let prefix = q.q.as_deref().map(|p| p.trim().to_lowercase());
-    let mut items = Vec::new();
-    let mut next_cursor = None;
-    for u in users::list(&state.db, &t.id).await? {
-        let matches = email.as_ref().is_none_or(|e| *e == u.email)
-            && q.username
-                .as_ref()
-                .is_none_or(|n| u.username.as_deref() == Some(n.as_str()))
-            && prefix.as_ref().is_none_or(|p| {
-                u.email.starts_with(p.as_str())
-                    || u.username
-                        .as_ref()
-                        .is_some_and(|n| n.to_lowercase().starts_with(p.as_str()))
-            })
-            && after.as_ref().is_none_or(|a| u.email.as_str() > a.as_str());
-        if !matches {
-            continue;
+    let locked = match q.locked.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            return Err(ApiError::Invalid(format!(
+                "locked: expected `true` or `false`, got `{other}`"
+            )));
         }
-        let mfa = mfa_status(&state.db, &u).await?;
-        if want_mfa.is_some_and(|w| w != mfa.enrolled) {
-            continue;
-        }
-        if items.len() == limit {
-            next_cursor = items
-                .last()
-                .map(|v: &UserView| extract::encode_cursor(&v.email));
-            break;
-        }
-        items.push(UserView::new(&u, mfa));
+    };
+    let search = users::Search {
+        email: q.email.as_deref().map(users::normalize_email),
+        username: q.username,
+        prefix: q.q.as_deref().map(|p| p.trim().to_lowercase()),
+        enrolled: want_mfa,
+        locked,
+        after: extract::decode_cursor(q.cursor.as_deref())?,
+    };
+    // One more than a page tells whether another page follows.
+    let mut found = users::search(&state.db, &t.id, &search, limit as i64 + 1).await?;
+    let next_cursor = if found.len() > limit {
+        found.truncate(limit);
+        found.last().map(|u| extract::encode_cursor(&u.email))
+    } else {
+        None
+    };
+    let mut items = Vec::with_capacity(found.len());
+    for u in &found {
+        items.push(UserView::new(u, mfa_status(&state.db, u).await?));
     }
     Ok(Json(Page { items, next_cursor }))
 }

@@ -133,13 +133,10 @@ pub async fn search(
 ) -> StoreResult<Vec<AuditEvent>> {
     // `detail` is compact JSON written by serde_json, so a client is `"client_id":"<id>"`;
     // LIKE's wildcards in the id are escaped.
-    let client = f.client_id.as_ref().map(|c| {
-        let escaped = c
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%\"client_id\":\"{escaped}\"%")
-    });
+    let client = f
+        .client_id
+        .as_ref()
+        .map(|c| format!("%\"client_id\":\"{}\"%", super::escape_like(c)));
     let (before_time, before_id) = f.before.clone().unwrap_or((i64::MAX, String::new()));
     with_db!(db, |pool| Ok(sqlx::query_as::<_, AuditEvent>(
         "SELECT id, tenant_id, user_id, actor, event, detail, ip, created_at FROM audit_events \

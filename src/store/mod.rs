@@ -69,6 +69,13 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// `text` for a `LIKE ... ESCAPE '\'` pattern: its own `\`, `%` and `_` match only themselves.
+pub(crate) fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// Maps a unique violation to [`StoreError::Conflict`] with `what`, everything else unchanged.
 pub(crate) fn conflict(err: sqlx::Error, what: impl Into<String>) -> StoreError {
     match &err {
