@@ -126,6 +126,7 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
                     mfa_policy: ClientMfaPolicy::Inherit,
                     trust_policy: TrustPolicy::Any,
                     id_token_alg: SigningAlg::Rs256,
+                    access_token_alg: SigningAlg::Rs256,
                     access_token_ttl_secs: None,
                     id_token_ttl_secs: None,
                     refresh_token_ttl_secs: None,

@@ -224,6 +224,9 @@ pub(crate) struct ClientCreate {
     trust_policy: TrustPolicy,
     #[arg(long, default_value = "RS256")]
     id_token_alg: SigningAlg,
+    /// What its access tokens (RFC 9068 JWTs) are signed with: RS256, ES256 or EdDSA.
+    #[arg(long, default_value = "RS256")]
+    access_token_alg: SigningAlg,
     #[arg(long)]
     access_token_ttl: Option<i64>,
     #[arg(long)]
@@ -276,12 +279,16 @@ pub(crate) struct ClientUpdate {
     client_id: ClientId,
     #[command(flatten)]
     auth: ClientAuthArgs,
+    /// What its access tokens are signed with from now on: RS256, ES256 or EdDSA (tokens
+    /// already issued keep working).
+    #[arg(long)]
+    access_token_alg: Option<SigningAlg>,
 }
 
 #[derive(Subcommand)]
 pub(crate) enum ClientCommand {
     Create(ClientCreate),
-    /// Change how a client authenticates at the token endpoint.
+    /// Change how a client authenticates at the token endpoint, or its access-token algorithm.
     Update(ClientUpdate),
     /// Show one client (never its secret).
     Get {

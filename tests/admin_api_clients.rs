@@ -53,6 +53,10 @@ async fn clients_lifecycle(backend: Backend) {
     let secret = created["client_secret"].as_str().unwrap().to_owned();
     assert_eq!(h["location"], format!("{CLIENTS}/{id}").as_str());
     assert_eq!(created["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(
+        created["access_token_alg"], "RS256",
+        "the default: {created}"
+    );
     let (s, got) = api.get(h["location"].to_str().unwrap(), &reader).await;
     assert_eq!((s, got["name"].clone()), (200, json!("Shop")), "{got}");
     assert!(
@@ -130,6 +134,59 @@ async fn clients_lifecycle(backend: Backend) {
         .unwrap();
     assert_eq!(post.status(), 200);
 
+    // The access-token algorithm, alone in a PATCH: the authentication stays.
+    let patch = json!({ "access_token_alg": "EdDSA" }).to_string();
+    let (s, v, _) = api
+        .send(
+            Method::PATCH,
+            &format!("{CLIENTS}/{id}"),
+            Some(&admin),
+            Some(&patch),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["access_token_alg"], "EdDSA", "{v}");
+    assert_eq!(v["token_endpoint_auth_method"], "client_secret_post", "{v}");
+    let patch = json!({ "access_token_alg": "HS256" }).to_string();
+    let (s, v, _) = api
+        .send(
+            Method::PATCH,
+            &format!("{CLIENTS}/{id}"),
+            Some(&admin),
+            Some(&patch),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("access_token_alg"),
+        "{v}"
+    );
+
+    // Created with another access-token algorithm: shown, and used.
+    let body = json!({ "redirect_uris": [REDIRECT], "access_token_alg": "ES256" }).to_string();
+    let (s, es, _) = api
+        .send(Method::POST, CLIENTS, Some(&admin), Some(&body))
+        .await;
+    assert_eq!(
+        (s, es["access_token_alg"].clone()),
+        (201, json!("ES256")),
+        "{es}"
+    );
+    let es_id = es["client_id"].as_str().unwrap();
+    let (_, got) = api.get(&format!("{CLIENTS}/{es_id}"), &reader).await;
+    assert_eq!(got["access_token_alg"], "ES256", "{got}");
+    let res = srv
+        .http()
+        .post(format!("{}/token", srv.issuer("acme")))
+        .basic_auth(es_id, es["client_secret"].as_str())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let t: Value = res.json().await.unwrap();
+    let header = josekit::jwt::decode_header(t["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(header.claim("alg"), Some(&json!("ES256")), "{t}");
+
     // Deletion: gone, and its refresh token with it.
     assert_eq!(api.delete(&format!("{CLIENTS}/{id}"), &reader).await.0, 403);
     let (s, v) = api.delete(&format!("{CLIENTS}/{id}"), &admin).await;
@@ -205,6 +262,10 @@ async fn clients_lifecycle(backend: Backend) {
         (
             json!({ "redirect_uris": [REDIRECT], "id_token_alg": "HS256" }),
             "id_token_alg",
+        ),
+        (
+            json!({ "redirect_uris": [REDIRECT], "access_token_alg": "none" }),
+            "access_token_alg",
         ),
         (
             json!({ "redirect_uris": [REDIRECT], "colour": "red" }),

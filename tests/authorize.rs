@@ -213,6 +213,7 @@ async fn errors_redirect_with_exact_codes(backend: Backend) {
         mfa_policy: gatehouse::model::ClientMfaPolicy::Inherit,
         trust_policy: gatehouse::model::TrustPolicy::Any,
         id_token_alg: gatehouse::model::SigningAlg::Rs256,
+        access_token_alg: gatehouse::model::SigningAlg::Rs256,
         access_token_ttl_secs: 60,
         id_token_ttl_secs: 60,
         refresh_token_ttl_secs: 60,

@@ -258,6 +258,7 @@ async fn client_id_and_redirect_uri_limits(backend: Backend) {
             mfa_policy: gatehouse::model::ClientMfaPolicy::Inherit,
             trust_policy: gatehouse::model::TrustPolicy::Any,
             id_token_alg: gatehouse::model::SigningAlg::Rs256,
+            access_token_alg: gatehouse::model::SigningAlg::Rs256,
             access_token_ttl_secs: 60,
             id_token_ttl_secs: 60,
             refresh_token_ttl_secs: 60,

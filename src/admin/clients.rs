@@ -23,6 +23,8 @@ pub struct ClientRequest {
     pub mfa_policy: ClientMfaPolicy,
     pub trust_policy: TrustPolicy,
     pub id_token_alg: SigningAlg,
+    /// What the client's access tokens are signed with.
+    pub access_token_alg: SigningAlg,
     pub access_token_ttl_secs: Option<i64>,
     pub id_token_ttl_secs: Option<i64>,
     pub refresh_token_ttl_secs: Option<i64>,
@@ -215,6 +217,7 @@ pub async fn create(
         mfa_policy: req.mfa_policy,
         trust_policy: req.trust_policy,
         id_token_alg: req.id_token_alg,
+        access_token_alg: req.access_token_alg,
         access_token_ttl_secs: access,
         id_token_ttl_secs: id,
         refresh_token_ttl_secs: refresh,
@@ -235,7 +238,8 @@ pub async fn create(
             actor,
             event: "client.created",
             detail: json!({ "client_id": client.id, "public": client.is_public, "mfa_policy": client.mfa_policy,
-                "token_endpoint_auth_method": client.token_endpoint_auth_method }),
+                "token_endpoint_auth_method": client.token_endpoint_auth_method,
+                "access_token_alg": client.access_token_alg }),
             ..Default::default()
         },
     )
@@ -255,32 +259,60 @@ pub async fn get(db: &Db, tenant_slug: &str, client_id: &ClientId) -> AdminResul
         })
 }
 
-/// `client update --token-endpoint-auth-method/--jwks-file/--jwks-uri`: changes how the client
-/// authenticates. Moving to a secret method needs a secret, which a client registered for
-/// private_key_jwt never received.
-pub async fn update_token_auth(
+/// What `client update` may change; every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChange {
+    /// `--token-endpoint-auth-method/--jwks-file/--jwks-uri`.
+    pub auth: AuthRequest,
+    /// `--access-token-alg`: tokens already issued keep verifying (by `kid`).
+    pub access_token_alg: Option<SigningAlg>,
+}
+
+/// `client update`: changes how the client authenticates and what its access tokens are signed
+/// with. Moving to a secret method needs a secret, which a client registered for
+/// private_key_jwt never received. Everything is checked before anything is written.
+pub async fn update(
     db: &Db,
     actor: &str,
     tenant_slug: &str,
     client_id: &ClientId,
-    req: AuthRequest,
+    change: ClientChange,
 ) -> AdminResult<Client> {
     let client = get(db, tenant_slug, client_id).await?;
-    let current = TokenAuth {
-        method: client.token_endpoint_auth_method,
-        jwks: client.jwks.clone(),
-        jwks_uri: client.jwks_uri.clone(),
+    let req = change.auth;
+    // Only the algorithm asked for: the authentication stays as it is, untouched.
+    let auth_asked = req.method.is_some() || req.jwks.is_some() || req.jwks_uri.is_some();
+    let auth = if auth_asked || change.access_token_alg.is_none() {
+        let current = TokenAuth {
+            method: client.token_endpoint_auth_method,
+            jwks: client.jwks.clone(),
+            jwks_uri: client.jwks_uri.clone(),
+        };
+        let auth = client_auth::resolve(client.is_public, Some(&current), req)?;
+        if auth.uses_secret() && client.secret_hash.is_none() {
+            return Err(AdminError::Invalid(format!(
+                "client `{client_id}` has no secret (it was registered for {}); register a new client for {}",
+                current.method, auth.method
+            )));
+        }
+        Some(auth)
+    } else {
+        None
     };
-    let auth = client_auth::resolve(client.is_public, Some(&current), req)?;
-    if auth.uses_secret() && client.secret_hash.is_none() {
-        return Err(AdminError::Invalid(format!(
-            "client `{client_id}` has no secret (it was registered for {}); register a new client for {}",
-            current.method, auth.method
-        )));
+    let mut detail = json!({});
+    if let Some(alg) = change.access_token_alg {
+        clients::set_access_token_alg(db, &client.tenant_id, &client.id, alg).await?;
+        detail["access_token_alg"] = json!(alg);
     }
-    let updated = store_token_auth(db, &client, &auth).await?;
-    let detail = json!({ "token_endpoint_auth_method": auth.method,
-        "jwks": auth.jwks.is_some(), "jwks_uri": auth.jwks_uri });
+    let updated = match &auth {
+        Some(auth) => {
+            detail["token_endpoint_auth_method"] = json!(auth.method);
+            detail["jwks"] = json!(auth.jwks.is_some());
+            detail["jwks_uri"] = json!(auth.jwks_uri);
+            store_token_auth(db, &client, auth).await?
+        }
+        None => get(db, tenant_slug, client_id).await?,
+    };
     record_change(db, &client, actor, "client.updated", detail).await?;
     Ok(updated)
 }

@@ -1,6 +1,6 @@
 //! `/api/v1/tenants/{slug}/clients[/{client_id}[/secret]]`: the same `admin::clients`
 //! functions as `gatehouse client ...` (create, get, list, update of the token-endpoint
-//! authentication, rotate-secret, delete). A secret is in the answer of the request that made
+//! authentication and access-token algorithm, rotate-secret, delete). A secret is in the answer of the request that made
 //! it and nowhere else.
 
 use axum::Json;
@@ -14,7 +14,7 @@ use super::extract::{ApiJson, parse_field};
 use super::scope::InTenant;
 use super::views::{ClientView, ClientWithSecret, Page};
 use crate::admin::client_auth::AuthRequest;
-use crate::admin::clients::{self, ClientRequest};
+use crate::admin::clients::{self, ClientChange, ClientRequest};
 use crate::ids::ClientId;
 use crate::model::{ClientMfaPolicy, SigningAlg, TrustPolicy, now};
 use crate::state::AppState;
@@ -41,6 +41,8 @@ pub struct ClientCreate {
     pub trust_policy: Option<String>,
     /// `RS256` (default), `ES256` or `EdDSA`.
     pub id_token_alg: Option<String>,
+    /// `RS256` (default), `ES256` or `EdDSA`: the access tokens' signature.
+    pub access_token_alg: Option<String>,
     pub access_token_ttl_secs: Option<i64>,
     pub id_token_ttl_secs: Option<i64>,
     pub refresh_token_ttl_secs: Option<i64>,
@@ -61,7 +63,8 @@ pub struct ClientCreate {
     pub backchannel_logout_session_required: bool,
 }
 
-/// How the client authenticates at /token, /revoke and /introspect.
+/// What `PATCH` changes: how the client authenticates at /token, /revoke and /introspect,
+/// and what its access tokens are signed with. Fields left out stay as they are.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientAuth {
@@ -72,9 +75,19 @@ pub struct ClientAuth {
     pub jwks: Option<serde_json::Value>,
     /// private_key_jwt: where the client publishes its JWK Set.
     pub jwks_uri: Option<String>,
+    /// `RS256`, `ES256` or `EdDSA`, for access tokens issued from now on.
+    pub access_token_alg: Option<String>,
 }
 
 impl ClientAuth {
+    fn change(mut self) -> ApiResult<ClientChange> {
+        let access_token_alg = parse_field("access_token_alg", self.access_token_alg.take())?;
+        Ok(ClientChange {
+            auth: self.request()?,
+            access_token_alg,
+        })
+    }
+
     fn request(self) -> ApiResult<AuthRequest> {
         Ok(AuthRequest {
             method: parse_field(
@@ -137,6 +150,8 @@ pub async fn create(
         mfa_policy: parse_field("mfa_policy", c.mfa_policy)?.unwrap_or(ClientMfaPolicy::Inherit),
         trust_policy: parse_field("trust_policy", c.trust_policy)?.unwrap_or(TrustPolicy::Any),
         id_token_alg: parse_field("id_token_alg", c.id_token_alg)?.unwrap_or(SigningAlg::Rs256),
+        access_token_alg: parse_field("access_token_alg", c.access_token_alg)?
+            .unwrap_or(SigningAlg::Rs256),
         access_token_ttl_secs: c.access_token_ttl_secs,
         id_token_ttl_secs: c.id_token_ttl_secs,
         refresh_token_ttl_secs: c.refresh_token_ttl_secs,
@@ -146,6 +161,7 @@ pub async fn create(
             token_endpoint_auth_method: c.token_endpoint_auth_method,
             jwks: c.jwks,
             jwks_uri: c.jwks_uri,
+            access_token_alg: None,
         }
         .request()?,
         web_origins: c.web_origins,
@@ -166,7 +182,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, headers, Json(body)))
 }
 
-/// Changes how the client authenticates (as `gatehouse client update`).
+/// Changes how the client authenticates or its access-token algorithm (as `gatehouse client update`).
 #[utoipa::path(patch, path = "/api/v1/tenants/{slug}/clients/{client_id}", tag = "clients",
     params(("slug" = String, Path), ("client_id" = String, Path)),
     request_body = ClientAuth,
@@ -181,8 +197,8 @@ pub async fn update(
 ) -> ApiResult<Json<ClientView>> {
     caller.may_write()?;
     let id = ClientId::from(client_id);
-    let req = auth.request()?;
-    let c = clients::update_token_auth(&state.db, &caller.actor(), &tenant.slug, &id, req).await?;
+    let change = auth.change()?;
+    let c = clients::update(&state.db, &caller.actor(), &tenant.slug, &id, change).await?;
     Ok(Json(ClientView::from(&c)))
 }
 

@@ -237,6 +237,8 @@ pub struct ClientView {
     /// `any` or `none`: whether a trusted device may stand in for the second factor.
     pub trust_policy: String,
     pub id_token_alg: String,
+    /// `RS256`, `ES256` or `EdDSA`: what the client's access tokens are signed with.
+    pub access_token_alg: String,
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
@@ -266,6 +268,7 @@ impl From<&Client> for ClientView {
             mfa_policy: c.mfa_policy.to_string(),
             trust_policy: c.trust_policy.to_string(),
             id_token_alg: c.id_token_alg.to_string(),
+            access_token_alg: c.access_token_alg.to_string(),
             access_token_ttl_secs: c.access_token_ttl_secs,
             id_token_ttl_secs: c.id_token_ttl_secs,
             refresh_token_ttl_secs: c.refresh_token_ttl_secs,

@@ -5,7 +5,10 @@ use serde_json::json;
 use crate::{ClientAuthArgs, ClientCommand};
 use crate::{Output, Result};
 use gatehouse::admin::client_auth::AuthRequest;
-use gatehouse::admin::{self, CLI_ACTOR, clients::ClientRequest};
+use gatehouse::admin::{
+    self, CLI_ACTOR,
+    clients::{ClientChange, ClientRequest},
+};
 use gatehouse::store::{self, Db, clients::Client};
 
 /// Reads `--jwks-file` here, so the library sees only the document.
@@ -32,8 +35,8 @@ fn describe(c: &Client) -> String {
         (None, None) => String::new(),
     };
     format!(
-        "client_id:     {}\nname:          {}\nauth method:   {}{keys}",
-        c.id, c.name, c.token_endpoint_auth_method
+        "client_id:     {}\nname:          {}\nauth method:   {}{keys}\naccess tokens: {}",
+        c.id, c.name, c.token_endpoint_auth_method, c.access_token_alg
     )
 }
 
@@ -53,6 +56,7 @@ pub async fn client_command(
                 mfa_policy: c.mfa_policy,
                 trust_policy: c.trust_policy,
                 id_token_alg: c.id_token_alg,
+                access_token_alg: c.access_token_alg,
                 access_token_ttl_secs: c.access_token_ttl,
                 id_token_ttl_secs: c.id_token_ttl,
                 refresh_token_ttl_secs: c.refresh_token_ttl,
@@ -80,9 +84,11 @@ pub async fn client_command(
             Ok(Output::Value { json: value, text })
         }
         ClientCommand::Update(u) => {
-            let req = auth_request(u.auth)?;
-            let c = admin::clients::update_token_auth(&db, CLI_ACTOR, &u.tenant, &u.client_id, req)
-                .await?;
+            let change = ClientChange {
+                auth: auth_request(u.auth)?,
+                access_token_alg: u.access_token_alg,
+            };
+            let c = admin::clients::update(&db, CLI_ACTOR, &u.tenant, &u.client_id, change).await?;
             Ok(Output::Value {
                 json: serde_json::to_value(&c)?,
                 text: describe(&c),

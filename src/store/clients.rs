@@ -25,6 +25,8 @@ pub struct Client {
     pub mfa_policy: ClientMfaPolicy,
     pub trust_policy: TrustPolicy,
     pub id_token_alg: SigningAlg,
+    /// What its RFC 9068 access tokens are signed with (RS256 unless chosen otherwise).
+    pub access_token_alg: SigningAlg,
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
@@ -75,6 +77,8 @@ struct ClientRow {
     trust_policy: TrustPolicy,
     #[sqlx(try_from = "String")]
     id_token_alg: SigningAlg,
+    #[sqlx(try_from = "String")]
+    access_token_alg: SigningAlg,
     access_token_ttl_secs: i64,
     id_token_ttl_secs: i64,
     refresh_token_ttl_secs: i64,
@@ -112,6 +116,7 @@ impl From<ClientRow> for Client {
             mfa_policy: r.mfa_policy,
             trust_policy: r.trust_policy,
             id_token_alg: r.id_token_alg,
+            access_token_alg: r.access_token_alg,
             access_token_ttl_secs: r.access_token_ttl_secs,
             id_token_ttl_secs: r.id_token_ttl_secs,
             refresh_token_ttl_secs: r.refresh_token_ttl_secs,
@@ -166,6 +171,7 @@ pub struct NewClient {
     pub mfa_policy: ClientMfaPolicy,
     pub trust_policy: TrustPolicy,
     pub id_token_alg: SigningAlg,
+    pub access_token_alg: SigningAlg,
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
@@ -186,7 +192,7 @@ macro_rules! columns {
     token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, grant_types, \
     mfa_policy, trust_policy, id_token_alg, access_token_ttl_secs, id_token_ttl_secs, \
     refresh_token_ttl_secs, scope, offline_access, web_origins, backchannel_logout_uri, \
-    backchannel_logout_session_required, created_at, updated_at"
+    backchannel_logout_session_required, access_token_alg, created_at, updated_at"
     };
 }
 
@@ -202,7 +208,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         "INSERT INTO clients (",
         columns!(),
         ") VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22) \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23) \
          RETURNING ",
         select_columns!(),
         ""
@@ -229,6 +235,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         .bind(json_list(&c.web_origins))
         .bind(c.backchannel_logout_uri.as_deref())
         .bind(c.backchannel_logout_session_required)
+        .bind(c.access_token_alg.as_str())
         .bind(now())
         .fetch_one(pool)
         .await
@@ -317,6 +324,28 @@ pub async fn set_redirect_uris(db: &Db, client_id: &ClientId, uris: &[String]) -
     .await?
     .rows_affected());
     Ok(())
+}
+
+/// Sets the algorithm the client's next access tokens are signed with.
+pub async fn set_access_token_alg(
+    db: &Db,
+    tenant_id: &TenantId,
+    client_id: &ClientId,
+    alg: SigningAlg,
+) -> StoreResult<()> {
+    let done = with_db!(db, |pool| {
+        sqlx::query(
+        "UPDATE clients SET access_token_alg = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2"
+    )
+    .bind(tenant_id)
+    .bind(client_id)
+    .bind(alg.as_str())
+    .bind(now())
+    .execute(pool)
+    .await?
+    .rows_affected()
+    });
+    updated_one(done, client_id)
 }
 
 /// Sets how the client authenticates at the token endpoint together with its key source, so a

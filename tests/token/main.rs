@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod access_token_alg;
 mod client_auth;
 mod code;
 mod cors;

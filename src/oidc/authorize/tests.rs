@@ -16,6 +16,7 @@ fn client(public: bool) -> Client {
         mfa_policy: ClientMfaPolicy::Inherit,
         trust_policy: TrustPolicy::Any,
         id_token_alg: SigningAlg::Rs256,
+        access_token_alg: SigningAlg::Rs256,
         access_token_ttl_secs: 600,
         id_token_ttl_secs: 600,
         refresh_token_ttl_secs: 600,

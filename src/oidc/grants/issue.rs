@@ -4,17 +4,12 @@
 
 use super::{GrantCtx, TokenResponse, db_error};
 use crate::crypto::{jwt, random};
-use crate::model::SigningAlg;
 use crate::oidc::claims::{self, AccessTokenInput, Authn, IdTokenInput};
 use crate::oidc::error::OAuthError;
 use crate::oidc::scope::Scope;
 use crate::store::grants;
 use crate::store::tokens::{self, AccessToken, RefreshToken};
 use crate::store::users::User;
-
-/// RFC 9068 §2.1 and §4: access tokens are signed with RS256, the algorithm every resource
-/// server can be expected to support, whatever the client picked for its ID tokens.
-pub const ACCESS_TOKEN_ALG: SigningAlg = SigningAlg::Rs256;
 
 /// What a user-bound grant (authorization code, refresh) hands to [`for_user`].
 pub struct UserGrant<'a> {
@@ -70,7 +65,9 @@ pub async fn for_user(ctx: &GrantCtx<'_>, g: &UserGrant<'_>) -> Result<TokenResp
     })
 }
 
-/// Signs an RFC 9068 access token and records its `jti` (for revocation and introspection).
+/// Signs an RFC 9068 access token with the client's `access_token_alg` (RS256 unless chosen
+/// otherwise: RFC 9068 §4 has resource servers support it, so only the client's owner knows
+/// whether its resource servers take another) and records its `jti` (for revocation and introspection).
 pub async fn access_token(
     ctx: &GrantCtx<'_>,
     authn: Option<Authn<'_>>,
@@ -89,7 +86,7 @@ pub async fn access_token(
         ttl_secs: ttl,
     });
     let keys = tenant_keys(ctx)?;
-    let token = jwt::sign(&keys.set, ACCESS_TOKEN_ALG, "at+jwt", body)
+    let token = jwt::sign(&keys.set, ctx.client.access_token_alg, "at+jwt", body)
         .map_err(|e| OAuthError::internal("signing an access token failed", e))?;
     let row = AccessToken {
         jti,
