@@ -195,15 +195,7 @@ both_backends!(
 #[tokio::test]
 async fn openapi_lists_every_route() {
     let srv = TestServer::start(Backend::Sqlite).await;
-    let doc: Value = srv
-        .http()
-        .get(srv.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = Api { srv: &srv }.openapi().await;
     assert!(
         doc["openapi"].as_str().unwrap().starts_with("3.1"),
         "{}",
@@ -389,15 +381,7 @@ async fn real_answers_match_the_document() {
     enrol_in_store(&srv).await;
     let api = Api { srv: &srv };
     let admin = key(&srv, &["--role", "admin"]).await;
-    let doc: Value = srv
-        .http()
-        .get(srv.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = Api { srv: &srv }.openapi().await;
     let (_, users) = api
         .get("/api/v1/tenants/acme/users?email=alice@example.com", &admin)
         .await;

@@ -107,13 +107,11 @@ async fn clients_lifecycle(backend: Backend) {
     token = fresh;
 
     // How it authenticates: client_secret_post now.
-    let patch = json!({ "token_endpoint_auth_method": "client_secret_post" }).to_string();
-    let (s, v, _) = api
-        .send(
-            Method::PATCH,
+    let (s, v) = api
+        .patch_json(
             &format!("{CLIENTS}/{id}"),
-            Some(&admin),
-            Some(&patch),
+            &admin,
+            &json!({ "token_endpoint_auth_method": "client_secret_post" }),
         )
         .await;
     assert_eq!(
@@ -135,25 +133,21 @@ async fn clients_lifecycle(backend: Backend) {
     assert_eq!(post.status(), 200);
 
     // The access-token algorithm, alone in a PATCH: the authentication stays.
-    let patch = json!({ "access_token_alg": "EdDSA" }).to_string();
-    let (s, v, _) = api
-        .send(
-            Method::PATCH,
+    let (s, v) = api
+        .patch_json(
             &format!("{CLIENTS}/{id}"),
-            Some(&admin),
-            Some(&patch),
+            &admin,
+            &json!({ "access_token_alg": "EdDSA" }),
         )
         .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["access_token_alg"], "EdDSA", "{v}");
     assert_eq!(v["token_endpoint_auth_method"], "client_secret_post", "{v}");
-    let patch = json!({ "access_token_alg": "HS256" }).to_string();
-    let (s, v, _) = api
-        .send(
-            Method::PATCH,
+    let (s, v) = api
+        .patch_json(
             &format!("{CLIENTS}/{id}"),
-            Some(&admin),
-            Some(&patch),
+            &admin,
+            &json!({ "access_token_alg": "HS256" }),
         )
         .await;
     assert_eq!(s, 400, "{v}");

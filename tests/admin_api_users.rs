@@ -360,17 +360,7 @@ async fn users_created_locked_and_deleted(backend: Backend) {
 
     let patch = |body: Value| {
         let (api, admin, user) = (&api, &admin, &user);
-        async move {
-            let (s, v, _) = api
-                .send(
-                    reqwest::Method::PATCH,
-                    user,
-                    Some(admin),
-                    Some(&body.to_string()),
-                )
-                .await;
-            (s, v)
-        }
+        async move { api.patch_json(user, admin, &body).await }
     };
     let (s, v) = patch(json!({ "name": "Robert", "phone": "201 555 0100" })).await;
     assert_eq!(s, 200, "{v}");

@@ -59,6 +59,17 @@ impl Api<'_> {
         let (s, v, _) = self.send(Method::POST, path, Some(key), Some(body)).await;
         (s, v)
     }
+
+    pub async fn patch_json(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        let body = body.to_string();
+        let (s, v, _) = self.send(Method::PATCH, path, Some(key), Some(&body)).await;
+        (s, v)
+    }
+
+    /// The OpenAPI document the server publishes.
+    pub async fn openapi(&self) -> Value {
+        self.srv.get_json("/api/v1/openapi.json").await
+    }
 }
 
 /// A new API key (`args`: `--role ..`, `--tenant ..`).

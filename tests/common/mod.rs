@@ -284,6 +284,23 @@ impl TestServer {
             .unwrap()
     }
 
+    /// GET `path` (under the server's base URL, or a full URL) as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            self.url(path)
+        };
+        self.http()
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// The signing keys of tenant `slug` (each tenant has its own).
     pub async fn keys(&self, slug: &str) -> gatehouse::crypto::keys::KeySet {
         let t = gatehouse::store::tenants::get_by_slug(&self.state.db, slug)

@@ -29,16 +29,7 @@ async fn cc_token(f: &Fixture, client: &Creds) -> (String, String, String) {
 
 /// The `alg` the tenant's published JWKS gives for `kid`, if it publishes it.
 async fn jwks_alg(f: &Fixture, kid: &str) -> Option<String> {
-    let jwks: Value = f
-        .srv
-        .http()
-        .get(format!("{}/jwks", f.issuer))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = f.srv.get_json(&format!("{}/jwks", f.issuer)).await;
     jwks["keys"]
         .as_array()
         .unwrap()
