@@ -1,0 +1,288 @@
+//! The clap definitions of the admin command groups (`tenant`, `client`, `user`, `keys`,
+//! `audit`, `api-key`): what each takes, with its help text. `main.rs` holds the top-level
+//! command and dispatch; the handler of each group is its own file beside this one.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use gatehouse::ids::ClientId;
+use gatehouse::model::{
+    ApiRole, ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TokenAuthMethod, TrustPolicy,
+};
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Newest events first.
+    List {
+        tenant: String,
+        /// Only this user's events.
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ApiKeyCommand {
+    /// A new key, printed once (`{"id","key"}` with --json); send it as `Authorization: Bearer`.
+    Create {
+        /// Only this tenant (required for tenant-admin).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        role: ApiRole,
+        /// A note for the listing (who or what uses it).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Every key: id, tenant, role, created, last used, revoked.
+    List,
+    /// Revoke a key: it stops working at once.
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Show kid, algorithm, state and dates of every key (each tenant has its own).
+    List {
+        /// Only this tenant's keys (default: every tenant's).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Make a new key active and retire the old one after the longest token lifetime.
+    Rotate {
+        /// Only this tenant's keys (default: every tenant's).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only this algorithm (default: all).
+        #[arg(long)]
+        alg: Option<SigningAlg>,
+        /// Only publish a `next` key (promote it with a later plain rotate).
+        #[arg(long)]
+        stage: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum TenantCommand {
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "optional")]
+        mfa: TenantMfaPolicy,
+        #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+        prompt_enrollment: bool,
+    },
+    Update {
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        mfa: Option<TenantMfaPolicy>,
+        #[arg(long, action = clap::ArgAction::Set)]
+        prompt_enrollment: Option<bool>,
+        /// Lifetime of "Trust this device" in days (0 hides the checkbox).
+        #[arg(long)]
+        trusted_device_days: Option<i64>,
+        #[arg(long)]
+        theme: Option<String>,
+        /// Methods users may enrol, comma-separated (totp, email, sms; webauthn later).
+        #[arg(long, value_delimiter = ',')]
+        mfa_methods: Option<Vec<MfaMethod>>,
+        /// Recovery codes per user (1-16).
+        #[arg(long)]
+        recovery_codes: Option<i64>,
+        /// Give a fresh recovery code right after one is used.
+        #[arg(long, action = clap::ArgAction::Set)]
+        recovery_replace_on_use: Option<bool>,
+        /// Prove the mailbox before enrolling at sign-in: email | none.
+        #[arg(long)]
+        enrollment_proof: Option<String>,
+        /// Wrong codes allowed in one sign-in before it ends.
+        #[arg(long)]
+        mfa_max_attempts: Option<i64>,
+        /// Changes on the account pages need a sign-in at most this many seconds old.
+        #[arg(long)]
+        account_reauth_secs: Option<i64>,
+        /// The region a phone number typed without `+` is read in (US, GB, ...).
+        #[arg(long)]
+        sms_default_region: Option<String>,
+        /// Country calling codes SMS codes may go to, comma-separated (1,44); default: the
+        /// default region's.
+        #[arg(long, value_delimiter = ',')]
+        sms_allowed_countries: Option<Vec<u16>>,
+    },
+    /// One tenant's settings, with its SMS sends and failures of the last 24 hours.
+    Get {
+        slug: String,
+    },
+    /// MFA adoption: users enrolled, by method, and the last 7 and 30 days of sign-ins.
+    MfaReport {
+        slug: String,
+    },
+    List,
+}
+
+#[derive(Args)]
+pub(crate) struct ClientCreate {
+    pub(crate) tenant: String,
+    #[arg(long = "redirect-uri", required = true)]
+    pub(crate) redirect_uris: Vec<String>,
+    #[arg(long = "post-logout-redirect-uri")]
+    pub(crate) post_logout_redirect_uris: Vec<String>,
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// A public client (no secret; PKCE S256 required).
+    #[arg(long)]
+    pub(crate) public: bool,
+    /// Skip the consent screen for this client.
+    #[arg(long)]
+    pub(crate) first_party: bool,
+    #[arg(long, default_value = "inherit")]
+    pub(crate) mfa_policy: ClientMfaPolicy,
+    #[arg(long, default_value = "any")]
+    pub(crate) trust_policy: TrustPolicy,
+    #[arg(long, default_value = "RS256")]
+    pub(crate) id_token_alg: SigningAlg,
+    /// What its access tokens (RFC 9068 JWTs) are signed with: RS256, ES256 or EdDSA.
+    #[arg(long, default_value = "RS256")]
+    pub(crate) access_token_alg: SigningAlg,
+    #[arg(long)]
+    pub(crate) access_token_ttl: Option<i64>,
+    #[arg(long)]
+    pub(crate) id_token_ttl: Option<i64>,
+    #[arg(long)]
+    pub(crate) refresh_token_ttl: Option<i64>,
+    /// Scopes the client may request with client_credentials, space-separated ("read write").
+    /// Without it client_credentials issues only tokens without scope.
+    #[arg(long)]
+    pub(crate) scope: Option<String>,
+    /// Allow `offline_access`: refresh tokens that survive logout (OIDC Core §11). Without it
+    /// every refresh token ends with the sign-in session it came from.
+    #[arg(long)]
+    pub(crate) offline_access: bool,
+    /// An exact origin (https://app.example.com) of a browser application that calls the
+    /// token, userinfo, revocation or introspection endpoint; repeatable. No wildcards.
+    #[arg(long = "web-origin")]
+    pub(crate) web_origins: Vec<String>,
+    /// Back-Channel Logout: where Gatehouse POSTs a logout token when a sign-in session this
+    /// client got tokens in ends.
+    #[arg(long)]
+    pub(crate) backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in the logout token (Gatehouse always sends it).
+    #[arg(long)]
+    pub(crate) backchannel_logout_session_required: bool,
+    #[command(flatten)]
+    pub(crate) auth: ClientAuthArgs,
+}
+
+/// How the client authenticates at /token, /revoke and /introspect (OIDC Core §9).
+#[derive(Args)]
+pub(crate) struct ClientAuthArgs {
+    /// client_secret_basic (default for confidential clients), client_secret_post,
+    /// private_key_jwt (with --jwks-file or --jwks-uri), or none (public clients only).
+    #[arg(long)]
+    pub(crate) token_endpoint_auth_method: Option<TokenAuthMethod>,
+    /// private_key_jwt: a file holding the client's public keys as a JWK Set (RFC 7517).
+    #[arg(long, value_name = "PATH", conflicts_with = "jwks_uri")]
+    pub(crate) jwks_file: Option<PathBuf>,
+    /// private_key_jwt: where the client publishes its JWK Set (https; http on loopback).
+    #[arg(long, value_name = "URL")]
+    pub(crate) jwks_uri: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct ClientUpdate {
+    pub(crate) tenant: String,
+    /// Generated client ids may begin with `-`: taken as the value, not as a flag.
+    #[arg(allow_hyphen_values = true)]
+    pub(crate) client_id: ClientId,
+    #[command(flatten)]
+    pub(crate) auth: ClientAuthArgs,
+    /// What its access tokens are signed with from now on: RS256, ES256 or EdDSA (tokens
+    /// already issued keep working).
+    #[arg(long)]
+    pub(crate) access_token_alg: Option<SigningAlg>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ClientCommand {
+    Create(ClientCreate),
+    /// Change how a client authenticates at the token endpoint, or its access-token algorithm.
+    Update(ClientUpdate),
+    /// Show one client (never its secret).
+    Get {
+        tenant: String,
+        #[arg(allow_hyphen_values = true)]
+        client_id: ClientId,
+    },
+    List {
+        tenant: String,
+    },
+    /// Replace a confidential client's secret (the new one is printed once).
+    RotateSecret {
+        tenant: String,
+        #[arg(allow_hyphen_values = true)]
+        client_id: ClientId,
+    },
+    /// Delete a client; its grants are revoked first.
+    Delete {
+        tenant: String,
+        #[arg(allow_hyphen_values = true)]
+        client_id: ClientId,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum UserCommand {
+    Create {
+        tenant: String,
+        email: String,
+        /// Read the password from standard input (prompted without echo on a terminal).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email_verified: bool,
+        /// A mobile number (E.164, or national in the tenant's SMS default region).
+        #[arg(long)]
+        phone: Option<String>,
+        /// The number is known to be the user's.
+        #[arg(long)]
+        phone_verified: bool,
+    },
+    /// Changes a user's profile (name, phone number) or locks the account.
+    Update {
+        tenant: String,
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// A mobile number; an empty value removes it. A new number is unverified unless
+        /// `--phone-verified true`.
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long, action = clap::ArgAction::Set)]
+        phone_verified: Option<bool>,
+        /// Lock (true: no sign-in, every session and grant ends) or unlock the account.
+        #[arg(long, action = clap::ArgAction::Set)]
+        locked: Option<bool>,
+    },
+    /// Deletes a user, their factors and sessions; their grants are revoked first.
+    Delete {
+        tenant: String,
+        email: String,
+    },
+    List {
+        tenant: String,
+    },
+    /// The admin "Reset MFA": removes every factor, recovery code and trusted device.
+    MfaReset {
+        tenant: String,
+        email: String,
+    },
+}
