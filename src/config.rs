@@ -60,6 +60,9 @@ pub struct LoginConfig {
     /// 429 until one more window has passed.
     pub max_transactions_per_ip: i64,
     pub transaction_window_secs: i64,
+    /// "Create an account" and "Forgot your password?" forms one client network may send per
+    /// hour (each may send a mail).
+    pub mail_forms_per_ip_per_hour: i64,
 }
 
 /// `[otp]`: limits shared by every kind of one-time code sent by mail (the enrolment proof now;
@@ -70,6 +73,8 @@ pub struct LoginConfig {
 pub struct OtpConfig {
     /// How long a mailed code works.
     pub code_ttl_secs: i64,
+    /// How long the link and code of a registration or password-reset mail work.
+    pub link_ttl_secs: i64,
     /// Wrong tries of one code before it is dead (the user asks for a new one).
     pub max_attempts_per_code: i64,
     /// Wrong codes per user and purpose within the window, across codes, transactions and
@@ -127,6 +132,7 @@ impl OtpConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         for (key, v, min, max) in [
             ("otp.code_ttl_secs", self.code_ttl_secs, 60, 3600),
+            ("otp.link_ttl_secs", self.link_ttl_secs, 300, 86_400),
             (
                 "otp.max_attempts_per_code",
                 self.max_attempts_per_code,
@@ -390,9 +396,12 @@ impl Config {
             ));
         }
         let l = &self.login;
-        if l.max_transactions_per_ip < 1 || l.transaction_window_secs < 1 {
+        if l.max_transactions_per_ip < 1
+            || l.transaction_window_secs < 1
+            || l.mail_forms_per_ip_per_hour < 1
+        {
             return Err(ConfigError(
-                "login.max_transactions_per_ip and login.transaction_window_secs: expected positive integers".into(),
+                "login.max_transactions_per_ip, login.transaction_window_secs and login.mail_forms_per_ip_per_hour: expected positive integers".into(),
             ));
         }
         if self.database.max_connections == 0 {

@@ -91,6 +91,26 @@ string_enum!(
 );
 
 string_enum!(
+    /// What follows a self-registration's email verification (`registration.mfa_setup`):
+    /// nothing more (`off`, the tenant's MFA policy still applies), the MFA set-up with Skip
+    /// (`optional`), or without it (`required`).
+    RegistrationMfaSetup, "registration MFA setup" {
+        Off = "off",
+        Optional = "optional",
+        Required = "required",
+    }
+);
+
+string_enum!(
+    /// Whether a user whose only second factor is the emailed code may reset the password by
+    /// mail (the link and the code then travel the same channel; docs/security.md).
+    ResetEmailOnly, "password reset for email-only users" {
+        Allow = "allow",
+        Forbid = "forbid",
+    }
+);
+
+string_enum!(
     /// JWS algorithms Gatehouse signs with (RS256 is the OIDC default).
     SigningAlg, "signing algorithm" {
         Rs256 = "RS256",

@@ -57,6 +57,7 @@ pub async fn explain(
             session_mfa_time: imagined.session_mfa_age.map(|age| now - age.max(0)),
             trusted_device: imagined.trusted_device,
             enrolment_skipped: false,
+            registered: false,
             now,
         },
     ))

@@ -118,6 +118,9 @@ pub async fn update(
                 "theme": { "from": before.theme, "to": t.theme },
                 "sms_default_region": { "from": before.sms_default_region, "to": t.sms_default_region },
                 "sms_allowed_countries": { "from": before.sms_countries(), "to": t.sms_countries() },
+                "registration_enabled": { "from": before.registration_enabled, "to": t.registration_enabled },
+                "registration_mfa_setup": { "from": before.registration_mfa_setup, "to": t.registration_mfa_setup },
+                "password_reset_email_only": { "from": before.password_reset_email_only, "to": t.password_reset_email_only },
             }),
             ..Default::default()
         },

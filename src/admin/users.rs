@@ -78,6 +78,7 @@ pub async fn create(
             phone_verified: req.phone_verified && phone.is_some(),
             phone,
             password_hash,
+            pending_verification: false,
         },
     )
     .await?;
@@ -103,6 +104,8 @@ pub struct ProfileRequest {
     pub phone_verified: Option<bool>,
     /// Locking ends every session and grant of the user (offline ones too).
     pub locked: Option<bool>,
+    /// Demand a new password at the next sign-in (after the password and any second factor).
+    pub require_password_change: Option<bool>,
 }
 
 /// The user `login` (email or username) of the tenant, or an error naming both.
@@ -138,6 +141,9 @@ pub async fn update(
         locked: req.locked,
     };
     users::update_profile(db, &user.id, &changes).await?;
+    if let Some(required) = req.require_password_change {
+        users::set_password_change_required(db, &user.id, required).await?;
+    }
     let after = users::get(db, &tenant.id, &user.id).await?;
     // A lock is an admin saying "no more access": every session and grant ends with it.
     let ended = if after.locked && !user.locked {
@@ -152,6 +158,7 @@ pub async fn update(
         "phone_country": after.phone.as_deref().and_then(crate::phone::country_code),
         "phone_verified": after.phone_verified,
         "locked": after.locked,
+        "password_change_required": after.password_change_required,
         "sessions_ended": ended.sessions,
     });
     audit::record(db, user_event(&tenant, user, actor, "user.updated", detail)).await?;

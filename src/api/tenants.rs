@@ -67,6 +67,11 @@ pub struct TenantPatch {
     pub sms_default_region: Option<String>,
     pub sms_allowed_countries: Option<Vec<u16>>,
     pub theme: Option<String>,
+    pub registration_enabled: Option<bool>,
+    /// `off`, `optional` or `required`.
+    pub registration_mfa_setup: Option<String>,
+    /// `allow` or `forbid`.
+    pub password_reset_email_only: Option<String>,
 }
 
 /// `If-Match: "7"` as the version 7; `*` or none: unconditional.
@@ -139,6 +144,15 @@ pub async fn update(
         account_reauth_secs: patch.account_reauth_secs,
         sms_default_region: patch.sms_default_region.map(|r| r.to_ascii_uppercase()),
         sms_allowed_countries: patch.sms_allowed_countries,
+        registration_enabled: patch.registration_enabled,
+        registration_mfa_setup: parse_field(
+            "registration_mfa_setup",
+            patch.registration_mfa_setup,
+        )?,
+        password_reset_email_only: parse_field(
+            "password_reset_email_only",
+            patch.password_reset_email_only,
+        )?,
         expected_version: if_match(&headers)?,
     };
     let t = admin::tenants::update(&state.db, &caller.actor(), &t.slug, &changes).await?;

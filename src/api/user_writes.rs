@@ -44,6 +44,8 @@ pub struct UserPatch {
     pub phone_verified: Option<bool>,
     /// `true`: no more sign-ins, and every session and grant ends now; `false`: unlock.
     pub locked: Option<bool>,
+    /// `true`: a new password is demanded at the next sign-in.
+    pub password_change_required: Option<bool>,
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/users", tag = "users",
@@ -104,6 +106,7 @@ pub async fn update(
         phone: p.phone,
         phone_verified: p.phone_verified,
         locked: p.locked,
+        require_password_change: p.password_change_required,
     };
     let actor = at.caller.actor();
     let (user, ended) = users::update(&state.db, &actor, &at.tenant, &at.user, req, now()).await?;

@@ -33,6 +33,13 @@ pub struct TenantView {
     pub sms_default_region: String,
     /// Country calling codes texts may go to.
     pub sms_allowed_countries: Vec<u16>,
+    /// The sign-in page offers "Create an account".
+    pub registration_enabled: bool,
+    /// After a registration's email verification: `off`, `optional` (with Skip), `required`.
+    pub registration_mfa_setup: String,
+    /// Whether users whose only second factor is the emailed code may reset by mail:
+    /// `allow` or `forbid`.
+    pub password_reset_email_only: String,
     pub created_at: i64,
     pub updated_at: i64,
     /// Bumped by every change; also the `ETag`.
@@ -62,6 +69,9 @@ impl From<&Tenant> for TenantView {
             account_reauth_secs: t.account_reauth_secs,
             sms_default_region: t.sms_default_region.clone(),
             sms_allowed_countries: t.sms_countries(),
+            registration_enabled: t.registration_enabled,
+            registration_mfa_setup: t.registration_mfa_setup.to_string(),
+            password_reset_email_only: t.password_reset_email_only.to_string(),
             created_at: t.created_at,
             updated_at: t.updated_at,
             version: t.version,
@@ -111,6 +121,10 @@ pub struct UserView {
     pub phone: Option<String>,
     pub phone_verified: bool,
     pub locked: bool,
+    /// Self-registered, email not verified yet: cannot sign in.
+    pub pending_verification: bool,
+    /// A new password is demanded at the next sign-in.
+    pub password_change_required: bool,
     pub created_at: i64,
     pub mfa: MfaStatusView,
 }
@@ -126,6 +140,8 @@ impl UserView {
             phone: u.phone.clone(),
             phone_verified: u.phone_verified,
             locked: u.locked,
+            pending_verification: u.pending_verification,
+            password_change_required: u.password_change_required,
             created_at: u.created_at,
             mfa,
         }

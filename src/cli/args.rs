@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use gatehouse::ids::ClientId;
 use gatehouse::model::{
-    ApiRole, ClientMfaPolicy, MfaMethod, SigningAlg, TenantMfaPolicy, TokenAuthMethod, TrustPolicy,
+    ApiRole, ClientMfaPolicy, MfaMethod, RegistrationMfaSetup, ResetEmailOnly, SigningAlg,
+    TenantMfaPolicy, TokenAuthMethod, TrustPolicy,
 };
 
 #[derive(Subcommand)]
@@ -113,6 +114,16 @@ pub(crate) enum TenantCommand {
         /// default region's.
         #[arg(long, value_delimiter = ',')]
         sms_allowed_countries: Option<Vec<u16>>,
+        /// Offer "Create an account" on the sign-in page.
+        #[arg(long, action = clap::ArgAction::Set)]
+        registration: Option<bool>,
+        /// After a registration's email verification: off, optional (with Skip) or required.
+        #[arg(long)]
+        registration_mfa_setup: Option<RegistrationMfaSetup>,
+        /// Whether a user whose only second factor is the emailed code may reset the password
+        /// by mail: allow or forbid.
+        #[arg(long)]
+        password_reset_email_only: Option<ResetEmailOnly>,
     },
     /// One tenant's settings, with its SMS sends and failures of the last 24 hours.
     Get {
@@ -271,6 +282,10 @@ pub(crate) enum UserCommand {
         /// Lock (true: no sign-in, every session and grant ends) or unlock the account.
         #[arg(long, action = clap::ArgAction::Set)]
         locked: Option<bool>,
+        /// Demand a new password at the next sign-in (`--require-password-change false`
+        /// withdraws it).
+        #[arg(long, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+        require_password_change: Option<bool>,
     },
     /// Deletes a user, their factors and sessions; their grants are revoked first.
     Delete {

@@ -57,6 +57,9 @@ pub async fn tenant_command(
             account_reauth_secs,
             sms_default_region,
             sms_allowed_countries,
+            registration,
+            registration_mfa_setup,
+            password_reset_email_only,
         } => {
             let changes = TenantChanges {
                 name,
@@ -73,6 +76,9 @@ pub async fn tenant_command(
                 account_reauth_secs,
                 sms_default_region: sms_default_region.map(|r| r.to_ascii_uppercase()),
                 sms_allowed_countries,
+                registration_enabled: registration,
+                registration_mfa_setup,
+                password_reset_email_only,
                 expected_version: None,
             };
             let t = admin::tenants::update(&db, CLI_ACTOR, &slug, &changes).await?;

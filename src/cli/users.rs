@@ -66,12 +66,14 @@ pub async fn user_command(
             phone,
             phone_verified,
             locked,
+            require_password_change,
         } => {
             let req = ProfileRequest {
                 name,
                 phone,
                 phone_verified,
                 locked,
+                require_password_change,
             };
             let (t, u) = admin::users::find(&db, &tenant, &email).await?;
             let now = gatehouse::model::now();

@@ -31,6 +31,12 @@ pub enum Stage {
     RecoveryCodes,
     /// The user has authenticated; the client needs their consent.
     Consent,
+    /// "Check your inbox": the registration's link or code verifies the email.
+    Verify,
+    /// "Check your inbox": the reset's link or code proves the mailbox.
+    ResetSent,
+    /// Choosing a new password (after a reset, or when an admin demands one).
+    NewPassword,
 }
 
 pub const ALL_STAGES: &[Stage] = &[
@@ -40,6 +46,9 @@ pub const ALL_STAGES: &[Stage] = &[
     Stage::Enrol,
     Stage::RecoveryCodes,
     Stage::Consent,
+    Stage::Verify,
+    Stage::ResetSent,
+    Stage::NewPassword,
 ];
 
 impl Stage {
@@ -51,6 +60,9 @@ impl Stage {
             Stage::Enrol => "enrol",
             Stage::RecoveryCodes => "recovery_codes",
             Stage::Consent => "consent",
+            Stage::Verify => "verify_email",
+            Stage::ResetSent => "reset_sent",
+            Stage::NewPassword => "new_password",
         }
     }
     pub fn parse(s: &str) -> Option<Stage> {
@@ -65,11 +77,18 @@ impl Stage {
             Stage::Enrol => "enrol",
             Stage::RecoveryCodes => "recovery-codes",
             Stage::Consent => "consent",
+            Stage::Verify => "register/verify",
+            Stage::ResetSent => "reset/verify",
+            Stage::NewPassword => "password",
         }
     }
 }
 
-pub use super::tx::{At, Offer, Tx, TxState, go, load, redirect_to_stage, save, shift};
+pub use super::tx::{
+    At, NewPasswordWhy, Notice, Offer, Tx, TxState, go, load, redirect_to_stage, save, shift,
+};
+use crate::mfa::policy::ResetStep;
+use crate::model::ResetEmailOnly;
 
 /// Consent is needed for clients that are not first-party unless the user already granted every
 /// requested scope; `prompt=consent` always asks.
@@ -178,6 +197,10 @@ pub enum Event {
     CodesSeen,
     /// The user allowed the client.
     Consented,
+    /// A password reset's link or code proved the mailbox of the transaction's user.
+    MailboxProven,
+    /// A new password was set in this interaction.
+    PasswordSet,
 }
 
 /// The one way an interaction moves on: the MFA decision after authentication or Skip (the
@@ -199,7 +222,66 @@ pub async fn advance(
             proceed(state, ctx, headers, ip, tx, client).await
         }
         Event::Consented => finish_tx(state, ctx, headers, ip, tx, client).await,
+        Event::MailboxProven => reset_begin(state, ctx, tx).await,
+        Event::PasswordSet if tx.extra.reset => reset_done(state, ctx, tx).await,
+        Event::PasswordSet => proceed(state, ctx, headers, ip, tx, client).await,
     }
+}
+
+/// A reset's mailbox is proven: the second factor the reset needs (`mfa::policy::reset_step`),
+/// or straight to the new password.
+async fn reset_begin(state: &AppState, ctx: &TenantCtx, mut tx: Tx) -> PageResult {
+    let Some(user_id) = tx.row.user_id.clone() else {
+        return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
+    };
+    let kinds = crate::mfa::inputs::user_factors(&state.db, &user_id)
+        .await
+        .or_500(state, ctx)?;
+    let allowed = ctx.tenant.password_reset_email_only == ResetEmailOnly::Allow;
+    let step = crate::mfa::policy::reset_step(ctx.tenant.mfa_policy, &kinds, allowed);
+    tracing::info!(step = ?std::mem::discriminant(&step), "password reset step");
+    tx.extra.reset = true;
+    tx.extra.proof_done = true;
+    match step {
+        ResetStep::NewPassword { .. } => {
+            let at = At::NewPassword {
+                why: NewPasswordWhy::Reset,
+            };
+            go(state, ctx, tx, at).await
+        }
+        ResetStep::Challenge { methods, .. } => go(state, ctx, tx, At::Mfa { methods }).await,
+        ResetStep::Forbidden { .. } => {
+            if tx.unsaved.is_none() {
+                transactions::delete(&state.db, &tx.row.id)
+                    .await
+                    .or_500(state, ctx)?;
+            }
+            Err(PageError::page(
+                state,
+                ctx,
+                axum::http::StatusCode::FORBIDDEN,
+                "Password reset not available",
+                "This account can't reset its password by email. Contact your administrator to \
+                 regain access.",
+                tx.back_url().as_deref(),
+            ))
+        }
+    }
+}
+
+/// A reset set the new password: the interaction starts over at the sign-in form, where the
+/// user signs in with it (and their second factor) like any other sign-in. Nothing the reset
+/// proved carries over.
+async fn reset_done(state: &AppState, ctx: &TenantCtx, mut tx: Tx) -> PageResult {
+    tx.row.user_id = None;
+    tx.row.auth_time = None;
+    tx.row.amr = "[]".into();
+    tx.extra = TxState {
+        session_id: None,
+        notice: Some(Notice::PasswordChanged),
+        ..TxState::default()
+    };
+    go(state, ctx, tx, At::Credentials).await
 }
 
 /// The MFA decision for this browser (its trusted-device cookie) and context: the one call of
@@ -235,6 +317,7 @@ pub async fn session_passes(
             user_id: &session.user_id,
             session_mfa_time: session.mfa_time,
             enrolment_skipped: true,
+            registered: false,
         },
     )
     .await?;
@@ -273,6 +356,7 @@ async fn after_authentication(
             user_id: &user_id,
             session_mfa_time,
             enrolment_skipped: tx.extra.skipped,
+            registered: tx.registered_user(),
         },
     )
     .await
@@ -325,6 +409,26 @@ async fn proceed(
     let Some(user_id) = tx.row.user_id.clone() else {
         return Err(PageError::expired(state, ctx, None));
     };
+    // A reset proved a factor to set a password, not to sign in.
+    if tx.extra.reset {
+        let at = At::NewPassword {
+            why: NewPasswordWhy::Reset,
+        };
+        return go(state, ctx, tx, at).await;
+    }
+    let user = store::users::get(&state.db, &ctx.tenant.id, &user_id)
+        .await
+        .or_500(state, ctx)?;
+    if user.password_change_required {
+        if tx.req.has_prompt("none") {
+            let why = "the user must choose a new password";
+            return deny(state, ctx, &tx, "interaction_required", why).await;
+        }
+        let at = At::NewPassword {
+            why: NewPasswordWhy::Required,
+        };
+        return go(state, ctx, tx, at).await;
+    }
     let consent = needs_consent(state, client, &tx.req, &user_id)
         .await
         .or_500(state, ctx)?;
@@ -347,6 +451,10 @@ async fn finish_tx(
     tx: Tx,
     client: &Client,
 ) -> PageResult {
+    // A reset never ends in a session or a code (see `reset_done`).
+    if tx.extra.reset {
+        return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
+    }
     let removed = tx.unsaved.is_some()
         || transactions::delete(&state.db, &tx.row.id)
             .await

@@ -62,8 +62,10 @@ struct MfaPage<'a> {
     back_url: Option<String>,
 }
 
-fn offer_trust(ctx: &TenantCtx, client: &Client) -> bool {
-    ctx.tenant.trusted_device_days > 0 && client.trust_policy == TrustPolicy::Any
+/// "Trust this device" is offered where the tenant and client allow it, never in a password
+/// reset (a reset creates nothing that signs anyone in).
+fn offer_trust(ctx: &TenantCtx, client: &Client, tx: &Tx) -> bool {
+    ctx.tenant.trusted_device_days > 0 && client.trust_policy == TrustPolicy::Any && !tx.extra.reset
 }
 
 /// What the challenge page asks for: a recovery code, or one enrolled factor.
@@ -180,7 +182,7 @@ fn render(
             prompt,
             resend: view.resend,
             others: others(tx, view.asked, view.others),
-            offer_trust: offer_trust(ctx, client),
+            offer_trust: offer_trust(ctx, client, tx),
             trust_days: ctx.tenant.trusted_device_days,
             notice: view.say.notice,
             error: view.say.error,
@@ -410,7 +412,7 @@ pub async fn submit(
     };
     record_second_factor(state, ctx, &mut tx, method).await?;
     let mut trust_cookie = None;
-    if form.get("trust") == "on" && offer_trust(ctx, &client) {
+    if form.get("trust") == "on" && offer_trust(ctx, &client, &tx) {
         let ua = headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok());

@@ -9,8 +9,12 @@ pub mod enrol;
 pub mod enrol_proof;
 pub mod finish;
 pub mod flow;
+pub mod inbox;
 pub mod mfa;
+pub mod new_password;
 pub mod password;
+pub mod register;
+pub mod reset;
 pub mod start;
 pub mod tx;
 pub mod tx_form;
@@ -44,5 +48,30 @@ pub fn router() -> Router<AppState> {
         .route(
             "/t/{tenant}/consent",
             get(consent::show).post(consent::submit),
+        )
+        .route(
+            "/t/{tenant}/register",
+            get(register::show).post(register::submit),
+        )
+        .route(
+            "/t/{tenant}/register/verify",
+            get(register::verify_show).post(register::verify_submit),
+        )
+        .route(
+            "/t/{tenant}/register/confirm",
+            get(register::confirm_show).post(register::confirm_submit),
+        )
+        .route("/t/{tenant}/reset", get(reset::show).post(reset::submit))
+        .route(
+            "/t/{tenant}/reset/verify",
+            get(reset::sent_show).post(reset::sent_submit),
+        )
+        .route(
+            "/t/{tenant}/reset/confirm",
+            get(reset::confirm_show).post(reset::confirm_submit),
+        )
+        .route(
+            "/t/{tenant}/password",
+            get(new_password::show).post(new_password::submit),
         )
 }

@@ -38,6 +38,10 @@ struct LoginPage<'a> {
     client_name: &'a str,
     login: &'a str,
     error: Option<&'a str>,
+    /// What just happened (a reset finished, an email was verified), once.
+    notice: Option<&'a str>,
+    /// The tenant offers "Create an account".
+    registration: bool,
     back_url: Option<String>,
 }
 
@@ -95,6 +99,8 @@ fn render(
             client_name,
             login,
             error,
+            notice: tx.extra.notice.map(flow::Notice::text),
+            registration: ctx.tenant.registration_enabled,
             back_url: tx.back_url(),
         },
     )
@@ -246,7 +252,7 @@ pub async fn submit(
             return Err(PageError::internal(state, ctx, e));
         }
     };
-    let user = user.filter(|u| ok && !u.locked);
+    let user = user.filter(|_| ok);
     let Some(user) = user else {
         transactions::add_attempt(&state.db, &tx.row.id)
             .await
@@ -266,11 +272,37 @@ pub async fn submit(
         ));
     };
     keys.succeeded(state).await.or_500(state, ctx)?;
+    // Only the right password learns that the account is locked or unverified.
+    if user.locked {
+        return Err(PageError::page(
+            state,
+            ctx,
+            StatusCode::FORBIDDEN,
+            "Account locked",
+            "Your account is locked, so you can't sign in. Contact your administrator to \
+             unlock it.",
+            back.as_deref(),
+        ));
+    }
 
     let ts = now();
     tx.row.user_id = Some(user.id.clone());
     tx.row.auth_time = Some(ts);
     tx.row.amr = serde_json::to_string(&["pwd"]).unwrap_or_default();
+    tx.extra.notice = None;
+    if user.pending_verification {
+        // A self-registered account signs in once its email is verified: the page offers
+        // Send again, and the verification continues this sign-in.
+        tx.extra.registered = Some(user.id.clone());
+        let at = flow::At::Verify {
+            address: user.email.clone(),
+        };
+        return flow::go(state, ctx, tx, at).await;
+    }
+    // The account this interaction registered: its mailbox was proven by the link.
+    if tx.registered_user() {
+        tx.extra.proof_done = true;
+    }
     flow::advance(
         state,
         ctx,

@@ -74,6 +74,49 @@ pub enum At {
         replacement: bool,
     },
     Consent,
+    /// Waiting for the registration's link or code, sent to `address` (the user is the
+    /// transaction's; none when the address had an account already, which got a notice).
+    Verify {
+        address: String,
+    },
+    /// Waiting for the reset's link or code, sent to `address` (when it has an account: the
+    /// user is in `reset_user`, not the transaction's user, until the mailbox is proven).
+    ResetSent {
+        address: String,
+        reset_user: Option<UserId>,
+    },
+    NewPassword {
+        why: NewPasswordWhy,
+    },
+}
+
+/// A line the sign-in page shows once, saying what just happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    PasswordChanged,
+    EmailVerified,
+}
+
+impl Notice {
+    pub fn text(self) -> &'static str {
+        match self {
+            Notice::PasswordChanged => {
+                "Your password has been changed. Sign in with your new password."
+            }
+            Notice::EmailVerified => "Your email address is verified. Sign in to continue.",
+        }
+    }
+}
+
+/// Why a new password is being chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NewPasswordWhy {
+    /// A reset: the mailbox (and any second factor) is proven; the user signs in afterwards.
+    Reset,
+    /// An admin demands a new password; the sign-in continues once it is set.
+    Required,
 }
 
 impl At {
@@ -85,6 +128,9 @@ impl At {
             At::Enrol { .. } => Stage::Enrol,
             At::RecoveryCodes { .. } => Stage::RecoveryCodes,
             At::Consent => Stage::Consent,
+            At::Verify { .. } => Stage::Verify,
+            At::ResetSent { .. } => Stage::ResetSent,
+            At::NewPassword { .. } => Stage::NewPassword,
         }
     }
 }
@@ -104,6 +150,17 @@ pub struct TxState {
     /// The mailbox was proven with a one-time code (enrolment hole, see `login::enrol`).
     #[serde(default)]
     pub proof_done: bool,
+    /// The account this interaction registered (or whose email it verified): when that user
+    /// signs in here, `registration.mfa_setup` applies, and the mailbox counts as proven.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered: Option<UserId>,
+    /// This interaction is a password reset (the mailbox was proven): it ends on the sign-in
+    /// page, never with a session or a code.
+    #[serde(default)]
+    pub reset: bool,
+    /// What the next page says above its form (the sign-in after a reset, a verified email).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
     /// The stage and its data. A transaction stored before this field existed reads as
     /// `Credentials` and so fails the stage check: that sign-in starts over.
     #[serde(default)]
@@ -121,6 +178,11 @@ pub struct Tx {
 }
 
 impl Tx {
+    /// This interaction registered the account now signing in (see [`TxState::registered`]).
+    pub fn registered_user(&self) -> bool {
+        self.extra.registered.is_some() && self.extra.registered == self.row.user_id
+    }
+
     /// The stage the row is at; it names the stage of the typed data too (written together).
     pub fn stage(&self) -> Option<Stage> {
         Stage::parse(&self.row.stage).filter(|s| *s == self.extra.at.stage())

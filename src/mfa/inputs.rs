@@ -25,6 +25,8 @@ pub struct Situation<'a> {
     pub trusted_device: bool,
     /// The user chose Skip on an offered enrolment earlier in this interaction.
     pub enrolment_skipped: bool,
+    /// This interaction registered the account: the tenant's `registration.mfa_setup` applies.
+    pub registered: bool,
     pub now: i64,
 }
 
@@ -54,6 +56,7 @@ pub fn policy_inputs<'a>(tenant: &'a Tenant, client: &Client, s: &Situation<'a>)
         session_mfa_time: s.session_mfa_time,
         trusted_device: s.trusted_device,
         enrolment_skipped: s.enrolment_skipped,
+        registration_setup: s.registered.then_some(tenant.registration_mfa_setup),
         now: s.now,
     }
 }

@@ -8,7 +8,9 @@
 use serde::Serialize;
 
 use super::proven::Acr;
-use crate::model::{ClientMfaPolicy, MfaMethod, TenantMfaPolicy, TrustPolicy};
+use crate::model::{
+    ClientMfaPolicy, MfaMethod, RegistrationMfaSetup, TenantMfaPolicy, TrustPolicy,
+};
 
 /// The PAPE multi-factor policy URI: a synonym of `mfa` in `acr_values`.
 pub const PAPE_MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
@@ -37,6 +39,9 @@ pub struct Inputs<'a> {
     pub trusted_device: bool,
     /// The user chose "Skip" on an optional enrolment earlier in this interaction.
     pub enrolment_skipped: bool,
+    /// This interaction created the account (its email just verified): the tenant's
+    /// `registration.mfa_setup`. None: an ordinary sign-in.
+    pub registration_setup: Option<RegistrationMfaSetup>,
     pub now: i64,
 }
 
@@ -134,6 +139,17 @@ fn demands(i: &Inputs) -> Vec<Demand> {
             phishing_resistant: v == "phr",
         });
     }
+    if i.registration_setup == Some(RegistrationMfaSetup::Required)
+        && i.user_factors.is_empty()
+        && i.tenant_policy != TenantMfaPolicy::Disabled
+    {
+        out.push(Demand {
+            name: "registration_mfa_setup",
+            why: "the organisation has new accounts set up two-factor authentication".into(),
+            essential: true,
+            phishing_resistant: false,
+        });
+    }
     if !i.user_factors.is_empty() && i.tenant_policy != TenantMfaPolicy::Disabled {
         out.push(Demand {
             name: "user_enrolled",
@@ -199,8 +215,15 @@ pub fn decide(i: &Inputs) -> Decision {
     let essential: Vec<&Demand> = all.iter().filter(|d| d.essential).collect();
     let voluntary: Vec<&Demand> = all.iter().filter(|d| !d.essential).collect();
     if all.is_empty() {
-        if i.tenant_policy == TenantMfaPolicy::Optional
-            && i.prompt_enrollment
+        let offered = if i.registration_setup == Some(RegistrationMfaSetup::Optional) {
+            Some("registration_mfa_setup: the organisation offers new accounts two-factor set-up")
+        } else if i.prompt_enrollment {
+            Some("prompt_enrollment: the organisation offers two-factor set-up at sign-in")
+        } else {
+            None
+        };
+        if let Some(reason) = offered
+            && i.tenant_policy == TenantMfaPolicy::Optional
             && i.user_factors.is_empty()
             && !i.enrolment_skipped
             && !usable.is_empty()
@@ -208,8 +231,7 @@ pub fn decide(i: &Inputs) -> Decision {
             return Decision::Enrol {
                 methods: usable,
                 skippable: true,
-                reason: "prompt_enrollment: the organisation offers two-factor set-up at sign-in"
-                    .into(),
+                reason: reason.into(),
             };
         }
         return Decision::Pass {
@@ -305,6 +327,67 @@ pub fn decide(i: &Inputs) -> Decision {
         methods: usable,
         skippable: false,
         reason: format!("no_factor: the user must set up a second factor; required by {reason}"),
+    }
+}
+
+/// What a password reset asks for once the mailbox is proven (DESIGN.md §8: the link proves
+/// only the mailbox, so it must never stand in for a second factor).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ResetStep {
+    /// No second factor to pass (none enrolled, or the tenant has MFA off): the new password.
+    NewPassword { reason: String },
+    /// Pass one of these factors (or a recovery code) first.
+    Challenge {
+        methods: Vec<MfaMethod>,
+        reason: String,
+    },
+    /// The tenant does not let users whose only factor is the emailed code reset by mail.
+    Forbidden { reason: String },
+}
+
+/// The reset's rule: a user with any factor other than the emailed code passes one of those
+/// (the mailbox is already proven, so a mailed code would add nothing); a user whose only
+/// factor is the emailed code passes a fresh one, sent after the link was used, unless the
+/// tenant forbids that (`email_only_allowed` false), since link and code then share one channel.
+pub fn reset_step(
+    tenant_policy: TenantMfaPolicy,
+    user_factors: &[MfaMethod],
+    email_only_allowed: bool,
+) -> ResetStep {
+    let enrolled: Vec<MfaMethod> = user_factors
+        .iter()
+        .copied()
+        .filter(|m| IMPLEMENTED.contains(m))
+        .collect();
+    if tenant_policy == TenantMfaPolicy::Disabled || enrolled.is_empty() {
+        return ResetStep::NewPassword {
+            reason: "no_second_factor: the sign-in asks for no second factor, nor does the reset"
+                .into(),
+        };
+    }
+    let mut others: Vec<MfaMethod> = enrolled
+        .iter()
+        .copied()
+        .filter(|m| *m != MfaMethod::Email)
+        .collect();
+    others.dedup();
+    if !others.is_empty() {
+        return ResetStep::Challenge {
+            methods: others,
+            reason: "second_factor: the user passes a factor the mailbox does not hold".into(),
+        };
+    }
+    if !email_only_allowed {
+        return ResetStep::Forbidden {
+            reason: "email_only_forbidden: the only factor is the emailed code, and the \
+                     organisation does not allow a reset by mail for such accounts"
+                .into(),
+        };
+    }
+    ResetStep::Challenge {
+        methods: vec![MfaMethod::Email],
+        reason: "email_code: the only factor is the emailed code; a fresh one is sent".into(),
     }
 }
 

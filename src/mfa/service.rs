@@ -42,6 +42,8 @@ pub struct Context<'a> {
     pub user_id: &'a UserId,
     pub session_mfa_time: Option<i64>,
     pub enrolment_skipped: bool,
+    /// This interaction registered the account (`registration.mfa_setup` applies).
+    pub registered: bool,
 }
 
 /// The policy decision for this request. `device_token`: the trusted-device cookie's value
@@ -65,6 +67,7 @@ pub async fn decide(
             session_mfa_time: c.session_mfa_time,
             trusted_device: trusted,
             enrolment_skipped: c.enrolment_skipped,
+            registered: c.registered,
             now: deps.now,
         },
     ))

@@ -38,11 +38,27 @@ pub enum MailKind {
     RecoveryCodesRegenerated,
     /// An administrator reset the user's two-factor methods.
     MfaReset,
+    /// Confirms a new account's address: a link and the same mail's code.
+    VerifyEmail {
+        code: String,
+        minutes: u32,
+        link: String,
+    },
+    /// Someone tried to create an account with this address, which has one already.
+    AccountExists,
+    /// A password reset: a link and the same mail's code.
+    PasswordReset {
+        code: String,
+        minutes: u32,
+        link: String,
+    },
+    /// The password was changed (by a reset or on the account pages).
+    PasswordChanged,
 }
 
 impl MailKind {
     /// Every template file a kind renders, plus the shared base; checked at start-up.
-    pub const TEMPLATE_FILES: [&'static str; 8] = [
+    pub const TEMPLATE_FILES: [&'static str; 12] = [
         "base.txt",
         "enrollment_code.txt",
         "sign_in_code.txt",
@@ -51,6 +67,10 @@ impl MailKind {
         "recovery_code_used.txt",
         "recovery_codes_regenerated.txt",
         "mfa_reset.txt",
+        "verify_email.txt",
+        "account_exists.txt",
+        "password_reset.txt",
+        "password_changed.txt",
     ];
 
     /// Stable name for logs and the template file (`mail/{name}.txt`).
@@ -63,6 +83,10 @@ impl MailKind {
             MailKind::RecoveryCodeUsed { .. } => "recovery_code_used",
             MailKind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             MailKind::MfaReset => "mfa_reset",
+            MailKind::VerifyEmail { .. } => "verify_email",
+            MailKind::AccountExists => "account_exists",
+            MailKind::PasswordReset { .. } => "password_reset",
+            MailKind::PasswordChanged => "password_changed",
         }
     }
 
@@ -71,7 +95,10 @@ impl MailKind {
     pub fn is_security_notice(&self) -> bool {
         !matches!(
             self,
-            MailKind::EnrollmentCode { .. } | MailKind::SignInCode { .. }
+            MailKind::EnrollmentCode { .. }
+                | MailKind::SignInCode { .. }
+                | MailKind::VerifyEmail { .. }
+                | MailKind::PasswordReset { .. }
         )
     }
 }
@@ -79,7 +106,10 @@ impl MailKind {
 impl fmt::Debug for MailKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MailKind::EnrollmentCode { minutes, .. } | MailKind::SignInCode { minutes, .. } => f
+            MailKind::EnrollmentCode { minutes, .. }
+            | MailKind::SignInCode { minutes, .. }
+            | MailKind::VerifyEmail { minutes, .. }
+            | MailKind::PasswordReset { minutes, .. } => f
                 .debug_struct(self.name())
                 .field("code", &"***")
                 .field("minutes", minutes)
@@ -93,7 +123,10 @@ impl fmt::Debug for MailKind {
                 .debug_struct(self.name())
                 .field("remaining", remaining)
                 .finish(),
-            MailKind::RecoveryCodesRegenerated | MailKind::MfaReset => f.write_str(self.name()),
+            MailKind::RecoveryCodesRegenerated
+            | MailKind::MfaReset
+            | MailKind::AccountExists
+            | MailKind::PasswordChanged => f.write_str(self.name()),
         }
     }
 }
@@ -127,6 +160,8 @@ struct MailView<'a> {
     minutes: Option<u32>,
     method_label: Option<&'a str>,
     remaining: Option<u32>,
+    /// The registration or reset link (holds a token, like the code).
+    link: Option<&'a str>,
 }
 
 /// Renders `mail/{kind}.txt` of `theme` (falling back to the default theme).
@@ -138,15 +173,32 @@ pub fn render(
     kind: &MailKind,
     at: OffsetDateTime,
 ) -> Result<RenderedMail, MailError> {
+    let mut link = None;
     let (code, minutes, method_label, remaining) = match kind {
         MailKind::EnrollmentCode { code, minutes } | MailKind::SignInCode { code, minutes } => {
+            (Some(code.as_str()), Some(*minutes), None, None)
+        }
+        MailKind::VerifyEmail {
+            code,
+            minutes,
+            link: l,
+        }
+        | MailKind::PasswordReset {
+            code,
+            minutes,
+            link: l,
+        } => {
+            link = Some(l.as_str());
             (Some(code.as_str()), Some(*minutes), None, None)
         }
         MailKind::MfaEnabled { method_label } | MailKind::MfaFactorRemoved { method_label } => {
             (None, None, Some(method_label.as_str()), None)
         }
         MailKind::RecoveryCodeUsed { remaining } => (None, None, None, Some(*remaining)),
-        MailKind::RecoveryCodesRegenerated | MailKind::MfaReset => (None, None, None, None),
+        MailKind::RecoveryCodesRegenerated
+        | MailKind::MfaReset
+        | MailKind::AccountExists
+        | MailKind::PasswordChanged => (None, None, None, None),
     };
     let view = MailView {
         kind: kind.name(),
@@ -158,6 +210,7 @@ pub fn render(
         minutes,
         method_label,
         remaining,
+        link,
     };
     let template = format!("mail/{}.txt", kind.name());
     let text = templates

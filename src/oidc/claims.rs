@@ -170,6 +170,8 @@ mod tests {
             phone_verified: full,
             password_hash: None,
             locked: false,
+            pending_verification: false,
+            password_change_required: false,
             created_at: 0,
             updated_at: 0,
         }

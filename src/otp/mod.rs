@@ -54,6 +54,10 @@ pub enum Purpose {
     SmsSetup,
     /// The SMS factor's code at sign-in (sent by text).
     SmsSignIn,
+    /// Verifies a self-registered account's email (mailed with a link).
+    Registration,
+    /// Proves the mailbox for a password reset (mailed with a link).
+    PasswordReset,
 }
 
 /// A code's message: a mail, or a text.
@@ -70,7 +74,15 @@ impl Purpose {
             Purpose::EmailSignIn => "email_sign_in",
             Purpose::SmsSetup => "sms_setup",
             Purpose::SmsSignIn => "sms_sign_in",
+            Purpose::Registration => "registration",
+            Purpose::PasswordReset => "password_reset",
         }
+    }
+
+    /// Whether its mail carries a link as well as the code (the code serves whoever reads the
+    /// mail on another device than the one signing in).
+    pub fn has_link(self) -> bool {
+        matches!(self, Purpose::Registration | Purpose::PasswordReset)
     }
 
     /// Whether its codes go by text message (to an E.164 number) rather than by mail.
@@ -78,8 +90,19 @@ impl Purpose {
         matches!(self, Purpose::SmsSetup | Purpose::SmsSignIn)
     }
 
-    fn message(self, code: String, minutes: u32) -> Message {
+    fn message(self, code: String, minutes: u32, link: Option<String>) -> Message {
+        let link = link.unwrap_or_default();
         match self {
+            Purpose::Registration => Message::Mail(MailKind::VerifyEmail {
+                code,
+                minutes,
+                link,
+            }),
+            Purpose::PasswordReset => Message::Mail(MailKind::PasswordReset {
+                code,
+                minutes,
+                link,
+            }),
             Purpose::EnrollmentProof | Purpose::EmailSetup => {
                 Message::Mail(MailKind::EnrollmentCode { code, minutes })
             }
@@ -155,6 +178,13 @@ pub struct Recipient<'a> {
     pub scope: &'a str,
     /// The client's network (`web::client_ip::limit_key`), for the per-IP cap on texts.
     pub ip: Option<&'a str>,
+}
+
+/// The link a registration or reset mail carries: the page it opens (the token is appended as
+/// `?token=`), and what it was sent for (stored with the code, given back when it is used).
+pub struct Link<'a> {
+    pub page: &'a str,
+    pub context: &'a str,
 }
 
 /// The service: the database, the server secret (HMAC at rest), the notifier that mails the
@@ -293,6 +323,17 @@ impl<'a> Codes<'a> {
         to: Recipient<'_>,
         now: i64,
     ) -> Result<Sent, OtpError> {
+        self.send_linked(purpose, to, None, now).await
+    }
+
+    /// [`Self::send`] for a purpose whose mail carries a link too ([`Purpose::has_link`]).
+    pub async fn send_linked(
+        &self,
+        purpose: Purpose,
+        to: Recipient<'_>,
+        link: Option<Link<'_>>,
+        now: i64,
+    ) -> Result<Sent, OtpError> {
         let user_id = &to.user.id;
         // A code the user could not enter would only fill the inbox.
         if let Some(until) = self.locked_until(purpose, user_id, now).await? {
@@ -332,7 +373,19 @@ impl<'a> Codes<'a> {
             return Ok(Sent::DailyCapReached { until });
         }
         let code = generate();
-        let expires_at = now + self.limits.code_ttl_secs;
+        let ttl = if purpose.has_link() {
+            self.limits.link_ttl_secs
+        } else {
+            self.limits.code_ttl_secs
+        };
+        let expires_at = now + ttl;
+        // 256 bits: the link needs no attempt counting, a code of six digits does.
+        let token = link.as_ref().map(|_| crate::crypto::random::token(32));
+        let token_hash = token.as_deref().map(crate::crypto::random::sha256_hex);
+        let url = link.as_ref().zip(token.as_deref()).map(|(l, t)| {
+            let sep = if l.page.contains('?') { '&' } else { '?' };
+            format!("{}{sep}token={t}", l.page)
+        });
         otp::issue(
             self.db,
             NewOtp {
@@ -343,11 +396,12 @@ impl<'a> Codes<'a> {
                 code_hash: &self.hash(purpose, user_id, &code),
                 now,
                 expires_at,
+                link: token_hash.as_deref().zip(link.as_ref().map(|l| l.context)),
             },
         )
         .await?;
-        let minutes = u32::try_from((self.limits.code_ttl_secs / 60).max(1)).unwrap_or(10);
-        let delivered = match purpose.message(code, minutes) {
+        let minutes = u32::try_from((ttl / 60).max(1)).unwrap_or(10);
+        let delivered = match purpose.message(code, minutes, url) {
             Message::Mail(kind) => self
                 .notifier
                 .send_to(to.tenant, to.address, kind)
@@ -363,6 +417,26 @@ impl<'a> Codes<'a> {
             return Err(e);
         }
         Ok(Sent::Sent { expires_at })
+    }
+
+    /// Spends the live code of `purpose` whose mail carried the link `token`: the challenge
+    /// (its user and context), or None when the link is unknown, used or expired.
+    pub async fn redeem_link(
+        &self,
+        purpose: Purpose,
+        token: &str,
+        now: i64,
+    ) -> StoreResult<Option<otp::OtpChallenge>> {
+        let hash = crate::crypto::random::sha256_hex(token);
+        otp::redeem_link(self.db, purpose.as_str(), &hash, now).await
+    }
+
+    /// Whether `token` is the link of a live code of `purpose`, without spending it.
+    pub async fn link_is_live(&self, purpose: Purpose, token: &str, now: i64) -> StoreResult<bool> {
+        let hash = crate::crypto::random::sha256_hex(token);
+        Ok(otp::find_link(self.db, purpose.as_str(), &hash, now)
+            .await?
+            .is_some())
     }
 
     /// Checks a code. The guess is reserved on the user's failure count and on the code's own

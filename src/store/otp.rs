@@ -17,11 +17,14 @@ pub struct OtpChallenge {
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// What the mail's link was sent for (a sign-in's authorization request), when it had one.
+    pub context: Option<String>,
 }
 
 macro_rules! columns {
     () => {
-        "id, tenant_id, user_id, purpose, target, code_hash, attempts, created_at, expires_at, used_at"
+        "id, tenant_id, user_id, purpose, target, code_hash, attempts, created_at, expires_at, \
+         used_at, context"
     };
 }
 
@@ -33,6 +36,8 @@ pub struct NewOtp<'a> {
     pub code_hash: &'a str,
     pub now: i64,
     pub expires_at: i64,
+    /// A mail with a link as well as the code: the link token's SHA-256, and its context.
+    pub link: Option<(&'a str, &'a str)>,
 }
 
 pub async fn issue(db: &Db, o: NewOtp<'_>) -> StoreResult<()> {
@@ -46,7 +51,7 @@ pub async fn issue(db: &Db, o: NewOtp<'_>) -> StoreResult<()> {
         sqlx::query(concat!(
             "INSERT INTO otp_challenges (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, NULL)"
+            ", link_hash) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, NULL, $9, $10)"
         ))
         .bind(new_id())
         .bind(o.tenant_id)
@@ -56,6 +61,8 @@ pub async fn issue(db: &Db, o: NewOtp<'_>) -> StoreResult<()> {
         .bind(o.code_hash)
         .bind(o.now)
         .bind(o.expires_at)
+        .bind(o.link.map(|(_, context)| context))
+        .bind(o.link.map(|(hash, _)| hash))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -111,6 +118,50 @@ pub async fn consume(db: &Db, id: &str, now: i64) -> StoreResult<bool> {
     .await?
     .rows_affected());
     Ok(n == 1)
+}
+
+/// Spends the live challenge of `purpose` whose link token hashes to `link_hash`, in one
+/// statement (two clicks at once: one gets it). The challenge as it was, or None.
+pub async fn redeem_link(
+    db: &Db,
+    purpose: &str,
+    link_hash: &str,
+    now: i64,
+) -> StoreResult<Option<OtpChallenge>> {
+    let sql = concat!(
+        "UPDATE otp_challenges SET used_at = $3 \
+         WHERE link_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
+         RETURNING ",
+        columns!()
+    );
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, OtpChallenge>(sql)
+        .bind(link_hash)
+        .bind(purpose)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?))
+}
+
+/// The live challenge of `purpose` whose link token hashes to `link_hash`, unspent (the page
+/// that asks "Continue?" before the link is used).
+pub async fn find_link(
+    db: &Db,
+    purpose: &str,
+    link_hash: &str,
+    now: i64,
+) -> StoreResult<Option<OtpChallenge>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM otp_challenges WHERE link_hash = $1 AND purpose = $2 AND used_at IS NULL \
+         AND expires_at > $3"
+    );
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, OtpChallenge>(sql)
+        .bind(link_hash)
+        .bind(purpose)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?))
 }
 
 /// Deletes codes past their expiry: a dead code proves nothing, and the guesses made on it are

@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use super::{Db, StoreError, StoreResult, conflict, new_id};
 use crate::model::{
-    AllowedMethods, EnrollmentProof, MfaMethod, SmsCountries, TenantMfaPolicy, now,
+    AllowedMethods, EnrollmentProof, MfaMethod, RegistrationMfaSetup, ResetEmailOnly, SmsCountries,
+    TenantMfaPolicy, now,
 };
 use crate::with_db;
 
@@ -37,6 +38,14 @@ pub struct Tenant {
     /// Country calling codes texts may go to; empty: the default region's only.
     #[sqlx(try_from = "String")]
     pub sms_allowed_countries: SmsCountries,
+    /// The sign-in page offers "Create an account".
+    pub registration_enabled: bool,
+    /// What follows a registration's email verification.
+    #[sqlx(try_from = "String")]
+    pub registration_mfa_setup: RegistrationMfaSetup,
+    /// Whether users whose only second factor is the emailed code may reset by mail.
+    #[sqlx(try_from = "String")]
+    pub password_reset_email_only: ResetEmailOnly,
     pub created_at: i64,
     pub updated_at: i64,
     /// Bumped by every update: the admin API's `ETag`.
@@ -74,6 +83,9 @@ pub struct TenantChanges {
     pub account_reauth_secs: Option<i64>,
     pub sms_default_region: Option<String>,
     pub sms_allowed_countries: Option<Vec<u16>>,
+    pub registration_enabled: Option<bool>,
+    pub registration_mfa_setup: Option<RegistrationMfaSetup>,
+    pub password_reset_email_only: Option<ResetEmailOnly>,
     /// Change only if the tenant is still at this version (`If-Match`); else `StoreError::Stale`.
     pub expected_version: Option<i64>,
 }
@@ -84,7 +96,8 @@ macro_rules! columns {
         "id, slug, name, theme, mfa_policy, mfa_prompt_enrollment, mfa_methods, \
          trusted_device_days, mfa_recovery_count, mfa_recovery_replace_on_use, \
          mfa_enrollment_proof, mfa_max_attempts, account_reauth_secs, sms_default_region, \
-         sms_allowed_countries, created_at, updated_at, version"
+         sms_allowed_countries, registration_enabled, registration_mfa_setup, \
+         password_reset_email_only, created_at, updated_at, version"
     };
 }
 
@@ -170,7 +183,11 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
          mfa_max_attempts = COALESCE($12, mfa_max_attempts), \
          account_reauth_secs = COALESCE($13, account_reauth_secs), \
          sms_default_region = COALESCE($14, sms_default_region), \
-         sms_allowed_countries = COALESCE($15, sms_allowed_countries), version = version + 1 \
+         sms_allowed_countries = COALESCE($15, sms_allowed_countries), \
+         registration_enabled = COALESCE($17, registration_enabled), \
+         registration_mfa_setup = COALESCE($18, registration_mfa_setup), \
+         password_reset_email_only = COALESCE($19, password_reset_email_only), \
+         version = version + 1 \
          WHERE slug = $1 AND ($16 IS NULL OR version = $16) RETURNING ",
         columns!(),
         ""
@@ -202,6 +219,9 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
                 .map(|c| SmsCountries::to_json(c)),
         )
         .bind(changes.expected_version)
+        .bind(changes.registration_enabled)
+        .bind(changes.registration_mfa_setup.map(|m| m.as_str()))
+        .bind(changes.password_reset_email_only.map(|m| m.as_str()))
         .fetch_optional(pool)
         .await?);
     match updated {

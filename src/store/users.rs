@@ -21,6 +21,10 @@ pub struct User {
     #[serde(skip)]
     pub password_hash: Option<String>,
     pub locked: bool,
+    /// Self-registered and not verified yet: may not sign in to a client.
+    pub pending_verification: bool,
+    /// An admin asked for a new password at the next sign-in.
+    pub password_change_required: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -36,13 +40,16 @@ pub struct NewUser {
     pub phone: Option<String>,
     pub phone_verified: bool,
     pub password_hash: String,
+    /// A self-registration, which signs in only once its email is verified.
+    pub pending_verification: bool,
 }
 
 /// The column list every query of this file selects, as a literal for `concat!`.
 macro_rules! columns {
     () => {
         "id, tenant_id, email, username, name, email_verified, phone, phone_verified, \
-                       password_hash, locked, created_at, updated_at"
+                       password_hash, locked, pending_verification, password_change_required, \
+                       created_at, updated_at"
     };
 }
 
@@ -71,8 +78,8 @@ pub fn validate_email(email: &str) -> Result<(), String> {
 pub async fn create(db: &Db, u: &NewUser) -> StoreResult<User> {
     let sql = concat!(
         "INSERT INTO users (id, tenant_id, email, username, name, email_verified, password_hash, \
-         created_at, updated_at, phone, phone_verified) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING ",
+         created_at, updated_at, phone, phone_verified, pending_verification) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) RETURNING ",
         columns!(),
         ""
     );
@@ -87,6 +94,7 @@ pub async fn create(db: &Db, u: &NewUser) -> StoreResult<User> {
         .bind(now())
         .bind(u.phone.as_deref())
         .bind(u.phone_verified)
+        .bind(u.pending_verification)
         .fetch_one(pool)
         .await
         .map_err(|e| conflict(
@@ -115,17 +123,27 @@ pub async fn find_by_login(
 }
 
 pub async fn get(db: &Db, tenant_id: &TenantId, user_id: &UserId) -> StoreResult<User> {
+    find_by_id(db, tenant_id, user_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("unknown user".into()))
+}
+
+/// The tenant's user with this id, if there is one.
+pub async fn find_by_id(
+    db: &Db,
+    tenant_id: &TenantId,
+    user_id: &UserId,
+) -> StoreResult<Option<User>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
         " FROM users WHERE tenant_id = $1 AND id = $2"
     );
-    let user = with_db!(db, |pool| sqlx::query_as::<_, User>(sql)
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, User>(sql)
         .bind(tenant_id)
         .bind(user_id)
         .fetch_optional(pool)
-        .await?);
-    user.ok_or_else(|| StoreError::NotFound("unknown user".into()))
+        .await?))
 }
 
 pub async fn list(db: &Db, tenant_id: &TenantId) -> StoreResult<Vec<User>> {
@@ -191,9 +209,11 @@ pub async fn search(
         .await?))
 }
 
+/// A new password; a demanded change is done with it.
 pub async fn set_password_hash(db: &Db, user_id: &UserId, hash: &str) -> StoreResult<()> {
     with_db!(db, |pool| sqlx::query(
-        "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1"
+        "UPDATE users SET password_hash = $2, updated_at = $3, password_change_required = FALSE \
+         WHERE id = $1"
     )
     .bind(user_id)
     .bind(hash)
@@ -204,11 +224,31 @@ pub async fn set_password_hash(db: &Db, user_id: &UserId, hash: &str) -> StoreRe
     Ok(())
 }
 
+/// The account's mailbox was proven (a registration's verification too: it may sign in now).
 pub async fn mark_email_verified(db: &Db, user_id: &UserId) -> StoreResult<()> {
     with_db!(db, |pool| sqlx::query(
-        "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE id = $1"
+        "UPDATE users SET email_verified = TRUE, pending_verification = FALSE, updated_at = $2 \
+         WHERE id = $1"
     )
     .bind(user_id)
+    .bind(now())
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// An admin demands (or no longer demands) a new password at the user's next sign-in.
+pub async fn set_password_change_required(
+    db: &Db,
+    user_id: &UserId,
+    required: bool,
+) -> StoreResult<()> {
+    with_db!(db, |pool| sqlx::query(
+        "UPDATE users SET password_change_required = $2, updated_at = $3 WHERE id = $1"
+    )
+    .bind(user_id)
+    .bind(required)
     .bind(now())
     .execute(pool)
     .await?

@@ -190,6 +190,7 @@ impl IntoResponse for PageError {
                 base: Base {
                     theme: &look.theme,
                     tenant_name: &look.tenant_name,
+                    slug: "",
                     lang: super::i18n::current(),
                 },
                 title,

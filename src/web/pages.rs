@@ -11,6 +11,8 @@ use crate::store::tenants::Tenant;
 pub struct Base<'a> {
     pub theme: &'a str,
     pub tenant_name: &'a str,
+    /// For absolute form actions and links (`/t/{slug}/...`).
+    pub slug: &'a str,
     pub lang: String,
 }
 
@@ -19,6 +21,7 @@ impl<'a> Base<'a> {
         Base {
             theme: &tenant.theme,
             tenant_name: &tenant.name,
+            slug: &tenant.slug,
             lang: crate::web::i18n::current(),
         }
     }

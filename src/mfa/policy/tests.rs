@@ -17,6 +17,7 @@ fn base() -> Inputs<'static> {
         session_mfa_time: None,
         trusted_device: false,
         enrolment_skipped: false,
+        registration_setup: None,
         now: NOW,
     }
 }
@@ -67,6 +68,54 @@ fn decision_table() {
             },
             "pass:pwd",
             "no_mfa_required",
+        ),
+        (
+            "registration set-up optional: a skippable set-up, prompt enrolment or not",
+            |i| i.registration_setup = Some(RegistrationMfaSetup::Optional),
+            "enrol:skippable",
+            "registration_mfa_setup",
+        ),
+        (
+            "registration set-up optional, skipped: on with a password",
+            |i| {
+                i.registration_setup = Some(RegistrationMfaSetup::Optional);
+                i.enrolment_skipped = true;
+            },
+            "pass:pwd",
+            "no_mfa_required",
+        ),
+        (
+            "registration set-up required: enrol, no skip, on an optional tenant",
+            |i| i.registration_setup = Some(RegistrationMfaSetup::Required),
+            "enrol:required",
+            "registration_mfa_setup",
+        ),
+        (
+            "registration set-up off: the tenant's rules as usual",
+            |i| {
+                i.registration_setup = Some(RegistrationMfaSetup::Off);
+                i.prompt_enrollment = true;
+            },
+            "enrol:skippable",
+            "prompt_enrollment",
+        ),
+        (
+            "registration set-up optional on a required tenant: no skip",
+            |i| {
+                i.registration_setup = Some(RegistrationMfaSetup::Optional);
+                i.tenant_policy = TenantMfaPolicy::Required;
+            },
+            "enrol:required",
+            "tenant_requires_mfa",
+        ),
+        (
+            "registration set-up required on a disabled tenant: nothing to set up",
+            |i| {
+                i.registration_setup = Some(RegistrationMfaSetup::Required);
+                i.tenant_policy = TenantMfaPolicy::Disabled;
+            },
+            "pass:pwd",
+            "mfa_disabled",
         ),
         (
             "enrolled user is challenged even when optional",
@@ -365,4 +414,31 @@ fn challenge_lists_the_enrolled_methods() {
                 .into()
         }
     );
+}
+
+#[test]
+fn reset_never_lets_the_mailbox_stand_in_for_a_second_factor() {
+    use TenantMfaPolicy::*;
+    let step = |p, f: &[MfaMethod], allowed| match reset_step(p, f, allowed) {
+        ResetStep::NewPassword { .. } => "new_password".to_string(),
+        ResetStep::Challenge { methods, .. } => format!(
+            "challenge:{}",
+            methods
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        ResetStep::Forbidden { .. } => "forbidden".into(),
+    };
+    assert_eq!(step(Optional, &[], true), "new_password");
+    assert_eq!(step(Required, &[], true), "new_password");
+    assert_eq!(step(Optional, &[Totp], true), "challenge:totp");
+    // The emailed code is left out when another factor exists: the mailbox is proven already.
+    assert_eq!(step(Optional, &[Email, Totp], true), "challenge:totp");
+    assert_eq!(step(Optional, &[Sms, Email], false), "challenge:sms");
+    assert_eq!(step(Optional, &[Email], true), "challenge:email");
+    assert_eq!(step(Required, &[Email], false), "forbidden");
+    // MFA off: the sign-in asks for no factor, so neither does the reset.
+    assert_eq!(step(Disabled, &[Totp], true), "new_password");
 }
