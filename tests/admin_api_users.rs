@@ -378,8 +378,12 @@ async fn users_created_locked_and_deleted(backend: Backend) {
     assert!(!single_sign_on(&b, &srv, &rp).await);
     let (s, _) = refresh(&srv, &rp, &token).await;
     assert_eq!(s, 400);
+    // The right password learns that the account is locked (a wrong one learns nothing).
     let res = common::flow::sign_in(&Browser::new(), &srv, &url, BOB, PW).await;
-    assert_eq!(res.status(), 401, "a locked user signs in");
+    assert_eq!(res.status(), 403, "a locked user signs in");
+    assert!(res.text().await.unwrap().contains("Your account is locked"));
+    let res = common::flow::sign_in(&Browser::new(), &srv, &url, BOB, "not the password").await;
+    assert_eq!(res.status(), 401);
     let (s, v) = patch(json!({ "locked": false })).await;
     assert_eq!((s, v["locked"].clone()), (200, json!(false)));
     app_redirect(

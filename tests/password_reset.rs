@@ -83,7 +83,9 @@ async fn set_new_password(b: &Browser, srv: &TestServer, res: Response, pw: &str
 
 async fn password_hash(srv: &TestServer) -> String {
     let db = &srv.state.db;
-    let t = gatehouse::store::tenants::get_by_slug(db, "acme").await.unwrap();
+    let t = gatehouse::store::tenants::get_by_slug(db, "acme")
+        .await
+        .unwrap();
     let u = gatehouse::store::users::find_by_login(db, &t.id, ALICE)
         .await
         .unwrap()
@@ -112,10 +114,20 @@ async fn audit_detail(srv: &TestServer, event: &str) -> Option<serde_json::Value
 }
 
 /// Signs alice in with her password and an authenticator code: the application's redirect.
-async fn sign_in_with_totp(b: &Browser, srv: &TestServer, rp: &Rp, pw: &str, secret: &[u8], step: i64) -> Response {
+async fn sign_in_with_totp(
+    b: &Browser,
+    srv: &TestServer,
+    rp: &Rp,
+    pw: &str,
+    secret: &[u8],
+    step: i64,
+) -> Response {
     let res = common::flow::sign_in(b, srv, &srv.authorize_url(rp, &[]), ALICE, pw).await;
     let (url, html) = page(res).await;
-    assert!(html.contains("Enter the code from your authenticator app"), "{html}");
+    assert!(
+        html.contains("Enter the code from your authenticator app"),
+        "{html}"
+    );
     let mut form = browser::form(&html, &url);
     form.set("code", &code(secret, step));
     b.follow(&srv.base, b.submit(&form).await).await
@@ -138,9 +150,18 @@ async fn reset_for_a_totp_user_demands_the_code_first(backend: Backend) {
     let res = enter_code(&b, &srv, res, &mail_code(&mail)).await;
     let (url, html) = page(res).await;
     // The mailbox is proven, the password not changed: the second factor comes first.
-    assert!(html.contains("Enter the code from your authenticator app"), "{html}");
-    assert!(!html.contains("Trust this device"), "a reset creates no trusted device");
-    assert!(!html.contains("a•••@example.com"), "the emailed code is not offered: {html}");
+    assert!(
+        html.contains("Enter the code from your authenticator app"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Trust this device"),
+        "a reset creates no trusted device"
+    );
+    assert!(
+        !html.contains("a•••@example.com"),
+        "the emailed code is not offered: {html}"
+    );
     assert_eq!(password_hash(&srv).await, before);
     // Skipping the factor: the new-password page is not reachable.
     let tx = browser::query(&url)["tx"].clone();
@@ -161,16 +182,20 @@ async fn reset_for_a_totp_user_demands_the_code_first(backend: Backend) {
     let res = set_new_password(&b, &srv, res, NEW_PW).await;
     let (url, html) = page(res).await;
     assert!(html.contains("Your password has been changed"), "{html}");
-    assert!(url.contains("/t/acme/login?tx="), "back at the sign-in form: {url}");
+    assert!(
+        url.contains("/t/acme/login?tx="),
+        "back at the sign-in form: {url}"
+    );
     assert_ne!(password_hash(&srv).await, before);
 
     // Nothing signs anyone in: the old session and its refresh token are gone, no new one.
     assert_eq!(live_sessions(&srv).await, 0);
     let (status, body) = refresh(&srv, &rp, &old_tokens).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
-    let none = a
-        .get(&srv.authorize_url(&rp, &[("prompt", "none")]))
-        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let none = a.get(&srv.authorize_url(&rp, &[("prompt", "none")])).await;
     assert!(browser::location(&none).contains("error=login_required"));
     let changed = smtp.wait_for(ALICE, WAIT).await;
     assert_eq!(changed.header("Subject"), Some("Your password was changed"));
@@ -233,7 +258,9 @@ async fn email_factor_only_the_link_on_another_device(backend: Backend) {
     {
         use gatehouse::store::factors::{self, NewFactor};
         let db = &srv.state.db;
-        let t = gatehouse::store::tenants::get_by_slug(db, "acme").await.unwrap();
+        let t = gatehouse::store::tenants::get_by_slug(db, "acme")
+            .await
+            .unwrap();
         let u = gatehouse::store::users::find_by_login(db, &t.id, ALICE)
             .await
             .unwrap()
@@ -259,8 +286,13 @@ async fn email_factor_only_the_link_on_another_device(backend: Backend) {
     // Opened on another device: a page that asks first, then the reset goes on there.
     let c = Browser::new();
     let (url, html) = page(c.get(&mail_link(&mail)).await).await;
-    assert!(html.contains("Select Continue to choose a new password"), "{html}");
-    let res = c.follow(&srv.base, c.submit(&browser::form(&html, &url)).await).await;
+    assert!(
+        html.contains("Select Continue to choose a new password"),
+        "{html}"
+    );
+    let res = c
+        .follow(&srv.base, c.submit(&browser::form(&html, &url)).await)
+        .await;
     let (url, html) = page(res).await;
     // The only factor is the emailed code: a fresh one, sent after the link was used.
     assert!(html.contains("a•••@example.com"), "{html}");
@@ -288,9 +320,16 @@ async fn email_factor_only_the_link_on_another_device(backend: Backend) {
     let mail = smtp.wait_for(ALICE, WAIT).await;
     let d = Browser::new();
     let (url, html) = page(d.get(&mail_link(&mail)).await).await;
-    let res = d.follow(&srv.base, d.submit(&browser::form(&html, &url)).await).await;
+    let res = d
+        .follow(&srv.base, d.submit(&browser::form(&html, &url)).await)
+        .await;
     assert_eq!(res.status(), 403);
-    assert!(res.text().await.unwrap().contains("Password reset not available"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Password reset not available")
+    );
 }
 both_backends!(
     email_factor_only_the_link_on_another_device,
@@ -306,14 +345,24 @@ async fn an_admin_can_require_a_new_password(backend: Backend) {
     let b = Browser::new();
     let res = alice_signs_in(&b, &srv, &rp, &[]).await;
     let (url, html) = page(res).await;
-    assert!(html.contains("Your administrator asks you to choose a new password"), "{html}");
+    assert!(
+        html.contains("Your administrator asks you to choose a new password"),
+        "{html}"
+    );
     let mut form = form_with(&html, &url, "password");
     form.set("password", NEW_PW);
     let res = b.follow(&srv.base, b.submit(&form).await).await;
     assert!(app_redirect(&res, &rp).contains_key("code"));
     smtp.wait_for(ALICE, WAIT).await;
     // Done once: the next sign-in goes straight through with the new password.
-    let res = common::flow::sign_in(&Browser::new(), &srv, &srv.authorize_url(&rp, &[]), ALICE, NEW_PW).await;
+    let res = common::flow::sign_in(
+        &Browser::new(),
+        &srv,
+        &srv.authorize_url(&rp, &[]),
+        ALICE,
+        NEW_PW,
+    )
+    .await;
     assert!(app_redirect(&res, &rp).contains_key("code"));
 }
 both_backends!(
