@@ -29,7 +29,7 @@ import {
   enrolEmail, enrolTotp, expectCallback, expectFieldError, expectHeading, noteRecoveryCodes, open, signIn, signOut,
 } from './lib/flow.mjs';
 import { BASE_URL, REDIRECT_URI, createTenant, createUser } from './lib/gatehouse.mjs';
-import { mailNames, messagesTo } from './lib/mail.mjs';
+import { mailNames, messagesTo, waitForCode } from './lib/mail.mjs';
 import { textNames, waitForText } from './lib/sms.mjs';
 import { Authenticator } from './lib/totp.mjs';
 import { authorizationRequest, redeem } from './lib/oidc.mjs';
@@ -75,7 +75,12 @@ async function setup() {
       settings: { mfa: 'required', 'enrollment-proof': 'email', 'mfa-methods': 'sms' },
     }),
   ]);
-  return { mfa, strict, optional, email, sms, spa: await spaTenant() };
+  // Self-registration with the MFA set-up offered (Skip) after the email is verified.
+  const register = await createTenant('e2e-register', {
+    name: 'Signup Co',
+    settings: { registration: 'true', 'registration-mfa-setup': 'optional' },
+  });
+  return { mfa, strict, optional, email, sms, register, spa: await spaTenant() };
 }
 
 /** A browser application: a public client whose page (http://127.0.0.1:9) calls the API. */
@@ -254,6 +259,72 @@ async function too_many_attempts(t, fx) {
 }
 
 /** 7. MFA optional but offered: Skip the set-up, then the consent page of a third-party client. */
+/**
+ * Help page 001 as a new user meets it: "Create an account" on the sign-in page, a weak
+ * password refused with the reason, "Check your inbox", the code from the mail, the MFA set-up
+ * with Skip, and back at the application signed in.
+ */
+async function registration(t, fx) {
+  const page = await t.page();
+  const req = authorizationRequest(fx.register);
+  await open(page, req);
+  await expectHeading(page, 'Sign in');
+  await clickAndWait(page, page.getByRole('link', { name: 'Create an account' }));
+  await expectHeading(page, 'Create an account');
+  const email = `newcomer-${process.pid}@example.com`;
+  await page.locator('#email').fill(email);
+  await page.locator('#name').fill('New Comer');
+  await page.locator('#password').fill('password1');
+  await clickAndWait(page, page.getByRole('button', { name: 'Create account' }));
+  await expectFieldError(page, '#password', /leaked/);
+  await t.capture(page, '40-register-weak-password');
+  await page.locator('#password').fill('violet quarry sunlit 88');
+  await clickAndWait(page, page.getByRole('button', { name: 'Create account' }));
+  await expectHeading(page, 'Check your inbox');
+  const { code } = await waitForCode(email, { subject: 'Confirm your email address' });
+  await t.capture(page, '41-register-check-inbox');
+  await page.locator('#code').fill(code);
+  await clickAndWait(page, page.getByRole('button', { name: 'Continue' }));
+  await expectHeading(page, 'Set up two-factor authentication');
+  await clickAndWait(page, page.getByRole('button', { name: 'Skip' }));
+  const claims = await backAtApp(t, page, req);
+  assert(JSON.stringify(claims.amr) === '["pwd"]' && claims.email === email,
+    `amr ${JSON.stringify(claims.amr)}, email ${claims.email}`);
+}
+
+/**
+ * "Forgot your password?" for a user with an authenticator app: the code from the mail, then
+ * the app's code before the new password, then the sign-in page, where the new password and
+ * the app sign in.
+ */
+async function password_reset(t, fx) {
+  const { user, authenticator } = await enrolNewUser(t, fx.strict, { label: 'reset' });
+  const page = await t.page();
+  let req = authorizationRequest(fx.strict);
+  await open(page, req);
+  await clickAndWait(page, page.getByRole('link', { name: 'Forgot your password?' }));
+  await expectHeading(page, 'Reset your password');
+  await t.capture(page, '42-reset-request');
+  await page.locator('#email').fill(user.email);
+  await clickAndWait(page, page.getByRole('button', { name: 'Send reset link' }));
+  await expectHeading(page, 'Check your inbox');
+  const { code } = await waitForCode(user.email, { subject: 'Reset your password' });
+  await page.locator('#code').fill(code);
+  await clickAndWait(page, page.getByRole('button', { name: 'Continue' }));
+  await answerTotp(t, page, authenticator);
+  await expectHeading(page, 'Choose a new password');
+  await t.capture(page, '43-reset-new-password');
+  const password = 'lantern orchard 42 drizzle';
+  await page.locator('#password').fill(password);
+  await clickAndWait(page, page.getByRole('button', { name: 'Set password' }));
+  await expectHeading(page, 'Sign in');
+  await t.capture(page, '44-reset-done');
+  await signIn(t, page, user, { password });
+  await answerTotp(t, page, authenticator);
+  const claims = await backAtApp(t, page, req);
+  assert(amr(claims).includes('otp'), `amr ${JSON.stringify(claims.amr)} lacks otp`);
+}
+
 async function optional_enrolment_and_consent(t, fx) {
   const user = await createUser(fx.optional.slug, 'optional');
   const page = await t.page();
@@ -501,6 +572,8 @@ const SCENARIOS = [
   email_code_factor,
   sms_code_factor,
   browser_app_cors,
+  registration,
+  password_reset,
 ].map((fn) => ({ name: fn.name.replace(/_/g, '-'), fn }));
 
 // ---------------------------------------------------------------------------------------------
