@@ -13,7 +13,7 @@ use common::browser::{self, Browser};
 use common::flow::{ALICE, PW, Rp, alice_signs_in, app_redirect, login_page, refresh, tokens};
 use common::mfa::{code, enrol_in_store};
 use common::pages::{form_with, link, nth_form, page};
-use common::smtp::{Mail, SmtpServer};
+use common::smtp::SmtpServer;
 use common::{Backend, TestEnv, TestServer};
 use reqwest::Response;
 
@@ -32,24 +32,6 @@ async fn setup(backend: Backend) -> (TestServer, SmtpServer, Rp) {
     let rp = srv.rp("acme", &["--first-party"]).await;
     srv.user("acme", ALICE, PW).await;
     (srv, smtp, rp)
-}
-
-fn mail_code(mail: &Mail) -> String {
-    mail.body
-        .lines()
-        .map(str::trim)
-        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap_or_else(|| panic!("a code in {}", mail.body))
-        .to_owned()
-}
-
-fn mail_link(mail: &Mail) -> String {
-    mail.body
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("http"))
-        .unwrap_or_else(|| panic!("a link in {}", mail.body))
-        .to_owned()
 }
 
 /// The sign-in page's "Forgot your password?" → the address → "Check your inbox".
@@ -147,7 +129,7 @@ async fn reset_for_a_totp_user_demands_the_code_first(backend: Backend) {
     let mail = smtp.wait_for(ALICE, WAIT).await;
     assert_eq!(mail.header("Subject"), Some("Reset your password"));
     let before = password_hash(&srv).await;
-    let res = enter_code(&b, &srv, res, &mail_code(&mail)).await;
+    let res = enter_code(&b, &srv, res, &mail.line_code()).await;
     let (url, html) = page(res).await;
     // The mailbox is proven, the password not changed: the second factor comes first.
     assert!(
@@ -285,7 +267,7 @@ async fn email_factor_only_the_link_on_another_device(backend: Backend) {
     let mail = smtp.wait_for(ALICE, WAIT).await;
     // Opened on another device: a page that asks first, then the reset goes on there.
     let c = Browser::new();
-    let (url, html) = page(c.get(&mail_link(&mail)).await).await;
+    let (url, html) = page(c.get(&mail.link()).await).await;
     assert!(
         html.contains("Select Continue to choose a new password"),
         "{html}"
@@ -319,7 +301,7 @@ async fn email_factor_only_the_link_on_another_device(backend: Backend) {
     ask_reset(&Browser::new(), &srv, &rp, ALICE).await;
     let mail = smtp.wait_for(ALICE, WAIT).await;
     let d = Browser::new();
-    let (url, html) = page(d.get(&mail_link(&mail)).await).await;
+    let (url, html) = page(d.get(&mail.link()).await).await;
     let res = d
         .follow(&srv.base, d.submit(&browser::form(&html, &url)).await)
         .await;

@@ -13,7 +13,7 @@ use common::browser::{self, Browser};
 use common::flow::{ALICE, PW, Rp, app_redirect, id_token, login_page};
 use common::mfa::{code, key_from_page};
 use common::pages::{form_with, link, page};
-use common::smtp::{Mail, SmtpServer};
+use common::smtp::SmtpServer;
 use common::{Backend, TestEnv, TestServer};
 use reqwest::Response;
 
@@ -42,26 +42,6 @@ async fn setup(backend: Backend, mfa_setup: &str) -> (TestServer, SmtpServer, Rp
     let rp = srv.rp("acme", &["--first-party"]).await;
     srv.user("acme", ALICE, PW).await;
     (srv, smtp, rp)
-}
-
-/// The six-digit code on its own line of the mail (the link holds a token, not this).
-fn mail_code(mail: &Mail) -> String {
-    mail.body
-        .lines()
-        .map(str::trim)
-        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap_or_else(|| panic!("a code in {}", mail.body))
-        .to_owned()
-}
-
-/// The link in the mail.
-fn mail_link(mail: &Mail) -> String {
-    mail.body
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("http"))
-        .unwrap_or_else(|| panic!("a link in {}", mail.body))
-        .to_owned()
 }
 
 /// From the application's authorization request to "Check your inbox", through the sign-in
@@ -140,7 +120,7 @@ async fn verify_by_code_then_skip_the_optional_set_up(backend: Backend) {
     assert_eq!(res.status(), 200);
     let mail = smtp.wait_for(BOB, WAIT).await;
     assert_eq!(mail.header("Subject"), Some("Confirm your email address"));
-    assert!(mail_link(&mail).contains("/t/acme/register/confirm?token="));
+    assert!(mail.link().contains("/t/acme/register/confirm?token="));
     // A wrong code first: the page says so, and the account stays unverified.
     let (url, html) = page(res).await;
     assert!(html.contains(BOB), "the address typed: {html}");
@@ -148,7 +128,7 @@ async fn verify_by_code_then_skip_the_optional_set_up(backend: Backend) {
     wrong.set("code", "000000").set("action", "verify");
     let res = b.submit(&wrong).await;
     assert_eq!(res.status(), 401);
-    let res = submit_code(&b, &srv, res, &mail_code(&mail)).await;
+    let res = submit_code(&b, &srv, res, &mail.line_code()).await;
     let (url, html) = page(res).await;
     assert!(
         html.contains("Set up two-factor authentication") && html.contains(">Skip<"),
@@ -195,7 +175,7 @@ async fn verify_by_link_then_the_required_set_up(backend: Backend) {
     let mail = smtp.wait_for(BOB, WAIT).await;
     // A mail scanner fetching the link spends nothing: the page asks before it verifies.
     let other = Browser::new();
-    let link = mail_link(&mail);
+    let link = mail.link();
     let scanned = Browser::new().get(&link).await;
     assert_eq!(scanned.status(), 200);
     let res = other.get(&link).await;
@@ -316,8 +296,8 @@ async fn an_unverified_account_cannot_sign_in_until_verified(backend: Backend) {
     let res = b.submit(&resend).await;
     assert_eq!(res.status(), 200);
     let second = smtp.wait_for(BOB, WAIT).await;
-    let code = mail_code(&second);
-    assert_ne!(mail_code(&first), code, "a new code voids the old");
+    let code = second.line_code();
+    assert_ne!(first.line_code(), code, "a new code voids the old");
     let res = submit_code(&b, &srv, res, &code).await;
     assert!(app_redirect(&res, &rp).contains_key("code"));
 }

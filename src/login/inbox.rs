@@ -7,6 +7,9 @@
 //! account already; reset: one that has none). Such a page looks and answers the same: a code
 //! is "wrong" until the transaction's guesses run out, and Send again is throttled alike.
 
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -264,15 +267,29 @@ fn link_dead(state: &AppState, ctx: &TenantCtx) -> PageError {
     )
 }
 
+/// Which mail's link a route serves (the one `GET` handler [`confirm_page`] serves both).
+pub trait LinkOf {
+    const KIND: Kind;
+}
+pub struct RegistrationLink;
+impl LinkOf for RegistrationLink {
+    const KIND: Kind = Kind::Registration;
+}
+pub struct ResetLink;
+impl LinkOf for ResetLink {
+    const KIND: Kind = Kind::Reset;
+}
+
 /// `GET` of the mail's link: a page with one button, so that only a person (not a scanner
 /// that fetches links) spends the link. A dead link says so at once.
-pub async fn confirm_page(
-    state: &AppState,
-    ctx: &TenantCtx,
-    headers: &HeaderMap,
-    kind: Kind,
-    token: &str,
+pub async fn confirm_page<L: LinkOf>(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
+    let (state, ctx, kind) = (&state, &ctx, L::KIND);
+    let token = q.get("token").map(String::as_str).unwrap_or("");
     let codes = crate::otp::Codes::new(state);
     let live = !token.is_empty()
         && codes
@@ -282,7 +299,7 @@ pub async fn confirm_page(
     if !live {
         return Err(link_dead(state, ctx));
     }
-    let browser = Browser::from_headers(headers);
+    let browser = Browser::from_headers(&headers);
     let (title, text) = match kind {
         Kind::Registration => (
             "Confirm your email address",

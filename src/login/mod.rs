@@ -59,7 +59,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/t/{tenant}/register/confirm",
-            get(register::confirm_show).post(register::confirm_submit),
+            get(inbox::confirm_page::<inbox::RegistrationLink>).post(register::confirm_submit),
         )
         .route("/t/{tenant}/reset", get(reset::show).post(reset::submit))
         .route(
@@ -68,7 +68,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/t/{tenant}/reset/confirm",
-            get(reset::confirm_show).post(reset::confirm_submit),
+            get(inbox::confirm_page::<inbox::ResetLink>).post(reset::confirm_submit),
         )
         .route(
             "/t/{tenant}/password",

@@ -341,16 +341,6 @@ pub async fn verify_submit(
     }
 }
 
-pub async fn confirm_show(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> PageResult {
-    let token = q.get("token").map(String::as_str).unwrap_or("");
-    inbox::confirm_page(&state, &ctx, &headers, Kind::Registration, token).await
-}
-
 /// The link verifies the email. The sign-in it was sent from starts again in this browser at
 /// the sign-in form (the password has not been typed here), saying the email is verified; the
 /// original window, if still open, goes on by itself.

@@ -191,16 +191,6 @@ pub async fn sent_submit(
     }
 }
 
-pub async fn confirm_show(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> PageResult {
-    let token = q.get("token").map(String::as_str).unwrap_or("");
-    inbox::confirm_page(&state, &ctx, &headers, Kind::Reset, token).await
-}
-
 /// The link proves the mailbox: the reset goes on in this browser (another device, perhaps),
 /// in a new interaction for the same application.
 pub async fn confirm_submit(

@@ -63,6 +63,27 @@ impl Mail {
         self.rcpt_to.iter().any(|r| r.eq_ignore_ascii_case(addr))
     }
 
+    /// The six-digit code standing on a line of its own (a registration or reset mail, whose
+    /// link holds a token that may contain digits too).
+    pub fn line_code(&self) -> String {
+        self.body
+            .lines()
+            .map(str::trim)
+            .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or_else(|| panic!("a code in {}", self.body))
+            .to_owned()
+    }
+
+    /// The first link in the body.
+    pub fn link(&self) -> String {
+        self.body
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("http"))
+            .unwrap_or_else(|| panic!("a link in {}", self.body))
+            .to_owned()
+    }
+
     /// The first run of exactly six ASCII digits in the body: the one-time code.
     pub fn code(&self) -> Option<String> {
         self.body
