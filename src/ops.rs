@@ -45,7 +45,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         metrics::Listener::Main,
         &headers,
     );
-    metrics::respond(&state.metrics, access)
+    metrics::respond(&state.metrics, state.passwords.metrics_text(), access)
 }
 
 /// `/metrics` on the separate `metrics.listen` address.
@@ -56,7 +56,7 @@ pub async fn metrics_dedicated(State(state): State<AppState>, headers: HeaderMap
         metrics::Listener::Dedicated,
         &headers,
     );
-    metrics::respond(&state.metrics, access)
+    metrics::respond(&state.metrics, state.passwords.metrics_text(), access)
 }
 
 /// `/static/{theme}/{file}`: theme assets with fallback to the default theme.

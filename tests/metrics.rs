@@ -114,12 +114,22 @@ async fn a_configured_token_is_required(backend: Backend) {
     }
     let res = http.get(&url).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("gatehouse_http_requests_total")
-    );
+    let text = res.text().await.unwrap();
+    assert!(text.contains("gatehouse_http_requests_total"));
+    // The password hashing pool: its size, capacity, use now, and its memory (allocated once).
+    let cfg = &srv.state.config.password;
+    let hashers = cfg.max_concurrent;
+    for line in [
+        format!("gatehouse_password_hashers {hashers}"),
+        format!("gatehouse_password_capacity {}", hashers + cfg.queue_len()),
+        "gatehouse_password_in_flight 0".into(),
+        format!(
+            "gatehouse_password_memory_bytes {}",
+            hashers as u64 * u64::from(cfg.memory_kib) * 1024
+        ),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
     for open in ["/health", "/ready"] {
         assert_eq!(
             http.get(srv.url(open)).send().await.unwrap().status(),

@@ -174,12 +174,13 @@ pub fn is_loopback_url(url: &str) -> bool {
     }
 }
 
-/// The `/metrics` response after [`check_access`].
-pub fn respond(metrics: &Metrics, access: Result<(), StatusCode>) -> Response {
+/// The `/metrics` response after [`check_access`]; `more`: other parts' series (the password
+/// hashing pool).
+pub fn respond(metrics: &Metrics, more: String, access: Result<(), StatusCode>) -> Response {
     match access {
         Ok(()) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            metrics.render(),
+            metrics.render() + &more,
         )
             .into_response(),
         Err(StatusCode::UNAUTHORIZED) => (
