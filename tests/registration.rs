@@ -350,3 +350,28 @@ async fn registration_is_off_unless_the_tenant_turns_it_on() {
     let res = b.get(&srv.url(&format!("/t/acme/register?tx={tx}"))).await;
     assert_eq!(res.status(), 404);
 }
+
+/// `prompt=create` (OpenID Connect "Initiating User Registration"): straight to the form where
+/// the tenant offers registration, the sign-in page where it does not; discovery lists it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompt_create_opens_the_form() {
+    let (srv, _smtp, rp) = setup(Backend::Sqlite, "off").await;
+    let meta = srv
+        .get_json("/t/acme/.well-known/openid-configuration")
+        .await;
+    assert!(
+        meta["prompt_values_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "create")
+    );
+    let b = Browser::new();
+    let url = srv.authorize_url(&rp, &[("prompt", "create")]);
+    let (_, html) = page(b.follow(&srv.base, b.get(&url).await).await).await;
+    assert!(html.contains("<h1>Create an account</h1>"), "{html}");
+    srv.cli_json(&["tenant", "update", "acme", "--registration", "false"])
+        .await;
+    let (_, html) = login_page(&Browser::new(), &srv, &url).await;
+    assert!(html.contains("<h1>Sign in</h1>") && !html.contains("Create an account"));
+}

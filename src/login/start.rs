@@ -180,7 +180,16 @@ async fn run(
                 None,
                 TxState::default(),
             );
-            flow::go(state, ctx, tx, At::Credentials).await?
+            let handle = tx.handle.clone();
+            let res = flow::go(state, ctx, tx, At::Credentials).await?;
+            // `prompt=create` (OpenID Connect "Initiating User Registration"): the form to
+            // create an account, where the tenant offers one; else the sign-in page.
+            if req.has_prompt("create") && ctx.tenant.registration_enabled {
+                let to = format!("/t/{}/register?tx={handle}", ctx.tenant.slug);
+                axum::response::IntoResponse::into_response(axum::response::Redirect::to(&to))
+            } else {
+                res
+            }
         }
     };
     if browser.is_new {

@@ -343,7 +343,7 @@ fn check_prompt(d: &mut Draft) -> Result<(), Rejection> {
         .collect();
     if values
         .iter()
-        .any(|v| !["none", "login", "consent", "select_account"].contains(&v.as_str()))
+        .any(|v| !["none", "login", "consent", "select_account", "create"].contains(&v.as_str()))
     {
         return Err(d.reject("invalid_request", "unsupported prompt value"));
     }

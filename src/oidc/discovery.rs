@@ -80,7 +80,7 @@ fn metadata(state: &AppState, ctx: &TenantCtx) -> serde_json::Value {
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_signing_alg_values_supported": algs,
         "code_challenge_methods_supported": ["S256"],
-        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account", "create"],
         "claims_supported": CLAIMS,
         "claims_parameter_supported": true,
         "acr_values_supported": ACR_VALUES,
