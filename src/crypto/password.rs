@@ -1,13 +1,15 @@
 //! argon2id password hashing on a fixed pool of threads. Hashing is deliberately slow and
-//! memory-hard: `password.max_concurrent` threads each own one argon2 work area, allocated once
-//! and reused for every hash and verification, so peak memory is `max_concurrent × memory_kib`
-//! and stays that (the blocking pool this replaced kept a freed 19 MiB area per thread and
-//! allocator arena: 521 MiB after a storm of sign-ins). The line of callers waiting for a
+//! memory-hard: `password.max_concurrent` threads each own one argon2 work area, allocated at
+//! its first hash and reused for every hash and verification while work keeps coming, then
+//! given back after a few idle seconds, so peak memory is `max_concurrent × memory_kib` (the
+//! blocking pool this replaced kept a freed 19 MiB area per thread and allocator arena: 521 MiB
+//! after a storm of sign-ins). The line of callers waiting for a
 //! hasher is bounded too (`password.max_queue`): past it [`PasswordError::Busy`] answers at
 //! once, because an unbounded line lets one address's burst delay every user's sign-in.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
@@ -65,24 +67,12 @@ impl PasswordHasherPool {
         // Admission bounds the line, so the channel never holds more than it lets in.
         let (jobs, queue) = mpsc::sync_channel::<Job>(threads + cfg.queue_len());
         let queue = Arc::new(Mutex::new(queue));
+        give_large_blocks_back();
         for i in 0..threads {
             let (queue, blocks) = (Arc::clone(&queue), params.block_count());
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || {
-                    let mut area = vec![Block::new(); blocks];
-                    loop {
-                        let job = match queue.lock() {
-                            Ok(q) => q.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(&mut area),
-                            // The pool was dropped: nothing more will come.
-                            Err(_) => return,
-                        }
-                    }
-                })
+                .spawn(move || hasher(&queue, blocks))
                 .map_err(|e| PasswordError::Hash(e.to_string()))?;
         }
         let mut area = vec![Block::new(); params.block_count()];
@@ -136,8 +126,8 @@ impl PasswordHasherPool {
         Ok(ok && real)
     }
 
-    /// What `/metrics` shows of the pool: its threads, the callers it admits at once, and how
-    /// many are running or waiting now.
+    /// What `/metrics` shows of the pool: its threads, the callers it admits at once, how many
+    /// are running or waiting now, and the most memory its work areas take.
     pub fn metrics_text(&self) -> String {
         let in_use = self.admitted.load(Ordering::Acquire);
         format!(
@@ -150,7 +140,7 @@ impl PasswordHasherPool {
              # HELP gatehouse_password_in_flight Hashes running or waiting now.\n\
              # TYPE gatehouse_password_in_flight gauge\n\
              gatehouse_password_in_flight {in_use}\n\
-             # HELP gatehouse_password_memory_bytes The hashers' argon2 memory, allocated once.\n\
+             # HELP gatehouse_password_memory_bytes The hashers' argon2 memory at most (held while busy).\n\
              # TYPE gatehouse_password_memory_bytes gauge\n\
              gatehouse_password_memory_bytes {}\n",
             self.threads,
@@ -178,6 +168,47 @@ impl PasswordHasherPool {
             .map_err(|_| PasswordError::Hash("the hasher thread stopped".into()))
     }
 }
+
+/// How long a hasher keeps its work area without work: after a storm of sign-ins the memory
+/// goes back to the system, so an idle server is small again.
+const IDLE_RELEASE: Duration = Duration::from_secs(5);
+
+/// One hasher thread: takes jobs until the pool is dropped. Its work area is allocated at the
+/// first job and kept while jobs keep coming, then freed after [`IDLE_RELEASE`] without one.
+fn hasher(queue: &Mutex<mpsc::Receiver<Job>>, blocks: usize) {
+    let mut area: Option<Vec<Block>> = None;
+    loop {
+        let next = {
+            let Ok(q) = queue.lock() else { return };
+            if area.is_some() {
+                q.recv_timeout(IDLE_RELEASE)
+            } else {
+                q.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+            }
+        };
+        match next {
+            Ok(job) => job(area.get_or_insert_with(|| vec![Block::new(); blocks])),
+            Err(mpsc::RecvTimeoutError::Timeout) => area = None,
+            // The pool was dropped: nothing more will come.
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// glibc raises its mmap threshold to the size of the last large block freed, after which the
+/// next work area comes from a per-thread heap that is never trimmed back to the system (the
+/// 521 MiB after a storm). A fixed threshold keeps every work area an mmap of its own, which a
+/// free returns.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn give_large_blocks_back() {
+    // SAFETY: mallopt only sets an allocator tunable; M_MMAP_THRESHOLD takes a byte count.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn give_large_blocks_back() {}
 
 /// argon2id with the pool's parameters in `area`, as a PHC string (`$argon2id$v=19$m=...`).
 fn hash_with(params: &Params, password: &str, area: &mut [Block]) -> Result<String, PasswordError> {
