@@ -22,6 +22,7 @@ pub mod ops;
 pub mod otp;
 pub mod phone;
 pub mod private_fs;
+pub mod profile;
 pub mod signout;
 pub mod state;
 pub mod store;

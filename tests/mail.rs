@@ -97,6 +97,14 @@ async fn every_kind_is_delivered_with_its_subject_and_body() {
                 "If you did not ask for this, contact your Acme Café administrator",
             ],
         ),
+        (
+            MailKind::PasswordChanged,
+            "Your password was changed",
+            vec![
+                "The password of your Acme Café account was changed",
+                "If you did not change it, reset your password now",
+            ],
+        ),
     ];
     for (kind, subject, needles) in cases {
         let security = kind.is_security_notice();
@@ -139,14 +147,14 @@ async fn every_kind_is_delivered_with_its_subject_and_body() {
                 mail.body.contains(" UTC for the account ana@example.com."),
                 "{name}"
             );
-            if name != "mfa_reset" {
+            if !["mfa_reset", "password_changed"].contains(&name) {
                 assert!(mail.body.contains(NOT_YOU), "{name}: {}", mail.body);
             }
         } else {
             assert!(!mail.body.contains(" UTC "), "{name}");
         }
     }
-    assert_eq!(smtp.count_to(TO), 8);
+    assert_eq!(smtp.count_to(TO), 9);
 }
 
 #[tokio::test]

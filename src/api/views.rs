@@ -4,6 +4,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::profile::Profile;
 use crate::store::audit::AuditEvent;
 use crate::store::clients::Client;
 use crate::store::factors::Factor;
@@ -112,6 +113,11 @@ pub struct UserView {
     pub phone_verified: bool,
     pub locked: bool,
     pub created_at: i64,
+    /// The last change of the user's row (the `updated_at` claim).
+    pub updated_at: i64,
+    /// The other standard claims; `address` is the structured object.
+    #[serde(flatten)]
+    pub profile: Profile,
     pub mfa: MfaStatusView,
 }
 
@@ -127,6 +133,8 @@ impl UserView {
             phone_verified: u.phone_verified,
             locked: u.locked,
             created_at: u.created_at,
+            updated_at: u.updated_at,
+            profile: u.profile.clone(),
             mfa,
         }
     }

@@ -1,4 +1,4 @@
-//! `gatehouse user create|list|mfa-reset`.
+//! `gatehouse user create|update|delete|list|mfa-reset`.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -62,13 +62,15 @@ pub async fn user_command(
         UserCommand::Update {
             tenant,
             email,
-            name,
+            profile,
             phone,
             phone_verified,
+            email_verified,
             locked,
         } => {
             let req = ProfileRequest {
-                name,
+                profile: profile.into_edit(),
+                email_verified,
                 phone,
                 phone_verified,
                 locked,

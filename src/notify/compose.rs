@@ -38,11 +38,13 @@ pub enum MailKind {
     RecoveryCodesRegenerated,
     /// An administrator reset the user's two-factor methods.
     MfaReset,
+    /// The user changed their password on the account pages (their other sessions ended).
+    PasswordChanged,
 }
 
 impl MailKind {
     /// Every template file a kind renders, plus the shared base; checked at start-up.
-    pub const TEMPLATE_FILES: [&'static str; 8] = [
+    pub const TEMPLATE_FILES: [&'static str; 9] = [
         "base.txt",
         "enrollment_code.txt",
         "sign_in_code.txt",
@@ -51,6 +53,7 @@ impl MailKind {
         "recovery_code_used.txt",
         "recovery_codes_regenerated.txt",
         "mfa_reset.txt",
+        "password_changed.txt",
     ];
 
     /// Stable name for logs and the template file (`mail/{name}.txt`).
@@ -63,6 +66,7 @@ impl MailKind {
             MailKind::RecoveryCodeUsed { .. } => "recovery_code_used",
             MailKind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             MailKind::MfaReset => "mfa_reset",
+            MailKind::PasswordChanged => "password_changed",
         }
     }
 
@@ -93,7 +97,9 @@ impl fmt::Debug for MailKind {
                 .debug_struct(self.name())
                 .field("remaining", remaining)
                 .finish(),
-            MailKind::RecoveryCodesRegenerated | MailKind::MfaReset => f.write_str(self.name()),
+            MailKind::RecoveryCodesRegenerated | MailKind::MfaReset | MailKind::PasswordChanged => {
+                f.write_str(self.name())
+            }
         }
     }
 }
@@ -146,7 +152,9 @@ pub fn render(
             (None, None, Some(method_label.as_str()), None)
         }
         MailKind::RecoveryCodeUsed { remaining } => (None, None, None, Some(*remaining)),
-        MailKind::RecoveryCodesRegenerated | MailKind::MfaReset => (None, None, None, None),
+        MailKind::RecoveryCodesRegenerated | MailKind::MfaReset | MailKind::PasswordChanged => {
+            (None, None, None, None)
+        }
     };
     let view = MailView {
         kind: kind.name(),
