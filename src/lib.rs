@@ -24,6 +24,7 @@ pub mod otp;
 pub mod password_policy;
 pub mod phone;
 pub mod private_fs;
+pub mod profile;
 pub mod signout;
 pub mod state;
 pub mod store;

@@ -10,6 +10,7 @@ use common::browser::{self, Browser, location};
 use common::burst::at_once;
 use common::flow::{ALICE, PW, REDIRECT, alice_signs_in};
 use common::mfa::{code, enrol_in_store, key_from_page, recovery_codes_from_page};
+use common::pages::open_account;
 use common::smtp::SmtpServer;
 use common::{Backend, TestEnv, TestServer};
 
@@ -23,24 +24,6 @@ async fn setup(backend: Backend, mfa: &str) -> (TestServer, SmtpServer) {
         .await;
     srv.user("acme", ALICE, PW).await;
     (srv, smtp)
-}
-
-/// Opens the account pages in `b`, signing in through the hosted login when asked.
-async fn open_account(b: &Browser, srv: &TestServer, suffix: &str) -> (String, String) {
-    let url = format!("{}/account{suffix}", srv.issuer("acme"));
-    let res = b.follow(&srv.base, b.get(&url).await).await;
-    let res = if res.url().path().ends_with("/login") {
-        let at = res.url().to_string();
-        let html = res.text().await.unwrap();
-        let mut f = browser::form(&html, &at);
-        f.set("login", ALICE).set("password", PW);
-        b.follow(&srv.base, b.submit(&f).await).await
-    } else {
-        res
-    };
-    assert_eq!(res.status(), 200, "account page at {}", res.url());
-    let at = res.url().to_string();
-    (at, res.text().await.unwrap())
 }
 
 fn form_with_action(html: &str, url: &str, needle: &str) -> browser::Form {

@@ -486,7 +486,13 @@ async fn real_answers_match_the_document() {
             format!("/api/v1/tenants/acme/users/{alice}"),
             u.into(),
             200,
-            Some(json!({"name": "Alice"})),
+            // Profile fields and the structured address: their schemas are checked too.
+            Some(json!({
+                "name": "Alice",
+                "given_name": "Alice",
+                "locale": "en-GB",
+                "address": {"locality": "Oxford", "country": "GB"},
+            })),
         ),
         (
             Method::GET,

@@ -40,6 +40,20 @@ async fn discovery_matches_the_issuer(backend: Backend) {
             .unwrap()
             .contains(&serde_json::json!("offline_access"))
     );
+    // OIDC Core §5.4: the address scope, and the profile claims with `updated_at`.
+    let scopes = doc["scopes_supported"].as_array().unwrap();
+    assert!(scopes.contains(&"address".into()), "{scopes:?}");
+    let claims = doc["claims_supported"].as_array().unwrap();
+    for c in [
+        "given_name",
+        "family_name",
+        "locale",
+        "zoneinfo",
+        "updated_at",
+        "address",
+    ] {
+        assert!(claims.contains(&c.into()), "{c} in {claims:?}");
+    }
     assert_eq!(
         doc["subject_types_supported"],
         serde_json::json!(["public"])

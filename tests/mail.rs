@@ -97,6 +97,45 @@ async fn every_kind_is_delivered_with_its_subject_and_body() {
                 "If you did not ask for this, contact your Acme Café administrator",
             ],
         ),
+        (
+            MailKind::PasswordChanged,
+            "Your password was changed",
+            vec![
+                "The password of your Acme Café account was changed",
+                "If you did not change it, choose \"Forgot your password?\"",
+            ],
+        ),
+        (
+            MailKind::VerifyEmail {
+                code: "123456".into(),
+                minutes: 30,
+                link: "https://id.example.com/t/acme/register/confirm?token=abc".into(),
+            },
+            "Confirm your email address",
+            vec![
+                "https://id.example.com/t/acme/register/confirm?token=abc",
+                "    123456",
+                "30 minutes",
+            ],
+        ),
+        (
+            MailKind::AccountExists,
+            "Someone tried to create an account with your address",
+            vec!["no second one was created", "Forgot your password?"],
+        ),
+        (
+            MailKind::PasswordReset {
+                code: "654321".into(),
+                minutes: 30,
+                link: "https://id.example.com/t/acme/reset/confirm?token=def".into(),
+            },
+            "Reset your password",
+            vec![
+                "https://id.example.com/t/acme/reset/confirm?token=def",
+                "    654321",
+                "two-factor",
+            ],
+        ),
     ];
     for (kind, subject, needles) in cases {
         let security = kind.is_security_notice();
@@ -139,14 +178,14 @@ async fn every_kind_is_delivered_with_its_subject_and_body() {
                 mail.body.contains(" UTC for the account ana@example.com."),
                 "{name}"
             );
-            if name != "mfa_reset" {
+            if !["mfa_reset", "password_changed", "account_exists"].contains(&name) {
                 assert!(mail.body.contains(NOT_YOU), "{name}: {}", mail.body);
             }
         } else {
             assert!(!mail.body.contains(" UTC "), "{name}");
         }
     }
-    assert_eq!(smtp.count_to(TO), 8);
+    assert_eq!(smtp.count_to(TO), 12);
 }
 
 #[tokio::test]

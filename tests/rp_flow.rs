@@ -6,92 +6,14 @@
 mod common;
 
 use common::browser::{self, Browser, location, query};
-use common::flow::{POST_LOGOUT, PW, Rp, alice_signs_in, sign_in};
+use common::flow::{POST_LOGOUT, PW, Rp, alice_signs_in};
+use common::rp::{http, walk};
 use common::{Backend, TestServer};
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreUserInfoClaims,
-};
+use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
 use openidconnect::{
-    AccessTokenHash, AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret,
-    CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken,
-    Scope, TokenResponse,
+    AuthenticationContextClass, ClientId, ClientSecret, IssuerUrl, OAuth2TokenResponse,
+    RefreshToken, TokenResponse,
 };
-
-fn http() -> openidconnect::reqwest::Client {
-    openidconnect::reqwest::Client::builder()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-struct Walk {
-    claims: CoreIdTokenClaims,
-    id_token: String,
-    access_token: String,
-    refresh_token: Option<String>,
-}
-
-/// Discovers, signs in through the hosted pages in `b`, redeems the code, verifies the ID token
-/// (signature, iss, aud, exp, nonce, at_hash) and the authorization response's `iss`.
-async fn walk(srv: &TestServer, rp: &Rp, b: &Browser, extra_scopes: &[&str]) -> Walk {
-    let http = http();
-    let issuer = IssuerUrl::new(srv.issuer(&rp.tenant)).unwrap();
-    let meta = CoreProviderMetadata::discover_async(issuer, &http)
-        .await
-        .expect("discovery");
-    let client = CoreClient::from_provider_metadata(
-        meta,
-        ClientId::new(rp.client_id.clone()),
-        rp.secret.clone().map(ClientSecret::new),
-    )
-    .set_redirect_uri(RedirectUrl::new(rp.redirect_uri.clone()).unwrap());
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut req = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .set_pkce_challenge(challenge);
-    for s in extra_scopes {
-        req = req.add_scope(Scope::new(s.to_string()));
-    }
-    let (url, csrf, nonce) = req.url();
-    let res = sign_in(b, srv, url.as_str(), "alice@example.com", PW).await;
-    let loc = location(&res);
-    assert!(loc.starts_with(&rp.redirect_uri), "{loc}");
-    let q = query(&loc);
-    assert_eq!(&q["state"], csrf.secret());
-    assert_eq!(q["iss"], srv.issuer(&rp.tenant), "RFC 9207 iss");
-
-    let token = client
-        .exchange_code(AuthorizationCode::new(q["code"].clone()))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .expect("token response");
-    let id_token = token.id_token().expect("id_token").clone();
-    let id_verifier = client.id_token_verifier();
-    let claims = id_token
-        .claims(&id_verifier, &nonce)
-        .expect("valid ID token")
-        .clone();
-    let expected_hash = claims.access_token_hash().expect("at_hash");
-    let actual = AccessTokenHash::from_token(
-        token.access_token(),
-        id_token.signing_alg().unwrap(),
-        id_token.signing_key(&id_verifier).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(&actual, expected_hash);
-    Walk {
-        claims,
-        id_token: id_token.to_string(),
-        access_token: token.access_token().secret().clone(),
-        refresh_token: token.refresh_token().map(|r| r.secret().clone()),
-    }
-}
 
 async fn setup(backend: Backend, flags: &[&str]) -> (TestServer, Rp) {
     let srv = TestServer::start(backend).await;

@@ -106,7 +106,7 @@ pub(super) async fn change(
 }
 
 /// The answer to a form whose CSRF token does not check out.
-fn forged(state: &AppState, ctx: &TenantCtx) -> PageError {
+pub(super) fn forged(state: &AppState, ctx: &TenantCtx) -> PageError {
     PageError::page(
         state,
         ctx,

@@ -1,12 +1,15 @@
-//! Hosted self-service: "Manage two-factor" at `{issuer}/account`. Plain HTML forms with CSRF
-//! tokens and POST-redirect-GET; every change needs a recent authentication, writes an audit
-//! event and emails the user.
+//! Hosted self-service at `{issuer}/account`: "Manage two-factor", the profile and the
+//! password. Plain HTML forms with CSRF tokens and POST-redirect-GET; every security change
+//! needs a recent authentication, writes an audit event and emails the user (the profile, which
+//! guards nothing, needs only the sign-in and writes its audit event).
 
 pub mod add;
 pub mod codes;
 pub mod guard;
 pub mod manage;
 pub mod overview;
+pub mod password;
+pub mod profile;
 pub mod proof;
 
 use axum::Router;
@@ -23,6 +26,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/t/{tenant}/account/add/{method}",
             get(add::add_page).post(add::add),
+        )
+        .route(
+            "/t/{tenant}/account/profile",
+            get(profile::show).post(profile::save),
+        )
+        .route(
+            "/t/{tenant}/account/password",
+            get(password::show).post(password::submit),
         )
         .route(
             "/t/{tenant}/account/verify-email",

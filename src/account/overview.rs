@@ -133,6 +133,9 @@ async fn render(
         Some("revoked") => Some("The device is no longer trusted."),
         Some("signed-out") => Some("You were signed out on all other devices."),
         Some("codes") => Some("Your new recovery codes are active; the old ones no longer work."),
+        Some("password") => {
+            Some("Your password was changed. You were signed out on all other devices.")
+        }
         _ => None,
     };
     Ok(state.templates.page(

@@ -2,6 +2,7 @@ use serde_json::json;
 
 use super::{AdminError, AdminResult};
 use crate::crypto::password::PasswordHasherPool;
+use crate::profile::{self, ProfileEdit};
 use crate::signout::{self, Ended};
 use crate::store::tenants::Tenant;
 use crate::store::users::{self, NewUser, User};
@@ -96,10 +97,12 @@ pub async fn create(
     Ok(user)
 }
 
-/// What `user update` changes; `phone: Some("")` removes the number.
+/// What `user update` changes; `phone: Some("")` removes the number, as `""` removes any
+/// profile value (`address` is the JSON text of a `profile::Address`).
 #[derive(Debug, Clone, Default)]
 pub struct ProfileRequest {
-    pub name: Option<String>,
+    pub profile: ProfileEdit,
+    pub email_verified: Option<bool>,
     pub phone: Option<String>,
     pub phone_verified: Option<bool>,
     /// Locking ends every session and grant of the user (offline ones too).
@@ -134,10 +137,14 @@ pub async fn update(
         Some("") => Some(None),
         Some(p) => Some(Some(parse_phone(&tenant, p)?)),
     };
+    let profile = profile::validate(req.profile)
+        .map_err(|errors| AdminError::Invalid(profile::one_line(&errors)))?;
+    let changed: Vec<&str> = profile.asked().into_iter().map(|(name, _)| name).collect();
     let changes = users::ProfileChanges {
-        name: req.name,
+        profile,
         phone,
         phone_verified: req.phone_verified,
+        email_verified: req.email_verified,
         locked: req.locked,
     };
     users::update_profile(db, &user.id, &changes).await?;
@@ -151,12 +158,15 @@ pub async fn update(
     } else {
         Ended::default()
     };
-    // The number's country, never the number (it is the user's, not the log's).
+    // Which fields, and the number's country, never the values (they are the user's, not the
+    // log's).
     let detail = json!({
+        "fields": changed,
         "name_changed": after.name != user.name,
         "phone_changed": after.phone != user.phone,
         "phone_country": after.phone.as_deref().and_then(crate::phone::country_code),
         "phone_verified": after.phone_verified,
+        "email_verified": after.email_verified,
         "locked": after.locked,
         "password_change_required": after.password_change_required,
         "sessions_ended": ended.sessions,

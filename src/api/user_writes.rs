@@ -17,6 +17,7 @@ use super::users::mfa_status;
 use super::views::UserView;
 use crate::admin::users::{self, ProfileRequest, UserRequest};
 use crate::model::now;
+use crate::profile::{Address, ProfileEdit};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,11 +36,32 @@ pub struct UserCreate {
     pub phone_verified: bool,
 }
 
-/// Every field optional; `phone: ""` removes the number.
+/// Every field optional, as the flags of `gatehouse user update`; `""` removes a value (the
+/// phone number, a profile field), `address: {}` the address.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     pub name: Option<String>,
+    /// The sign-in username, released as `preferred_username`.
+    pub username: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub nickname: Option<String>,
+    /// URL of the user's profile page (http or https).
+    pub profile: Option<String>,
+    /// URL of the user's picture (http or https).
+    pub picture: Option<String>,
+    pub website: Option<String>,
+    pub gender: Option<String>,
+    /// `YYYY` or `YYYY-MM-DD`.
+    pub birthdate: Option<String>,
+    /// A time zone name (`Europe/Paris`).
+    pub zoneinfo: Option<String>,
+    /// A BCP 47 language tag (`fr-CA`).
+    pub locale: Option<String>,
+    pub address: Option<Address>,
+    pub email_verified: Option<bool>,
     pub phone: Option<String>,
     pub phone_verified: Option<bool>,
     /// `true`: no more sign-ins, and every session and grant ends now; `false`: unlock.
@@ -102,7 +124,26 @@ pub async fn update(
 ) -> ApiResult<Json<UserView>> {
     at.caller.may_write()?;
     let req = ProfileRequest {
-        name: p.name,
+        profile: ProfileEdit {
+            name: p.name,
+            username: p.username,
+            given_name: p.given_name,
+            family_name: p.family_name,
+            middle_name: p.middle_name,
+            nickname: p.nickname,
+            profile: p.profile,
+            picture: p.picture,
+            website: p.website,
+            gender: p.gender,
+            birthdate: p.birthdate,
+            zoneinfo: p.zoneinfo,
+            locale: p.locale,
+            // The same JSON text `--address-json` takes, so both go through one check.
+            address: p
+                .address
+                .map(|a| serde_json::to_string(&a).unwrap_or_default()),
+        },
+        email_verified: p.email_verified,
         phone: p.phone,
         phone_verified: p.phone_verified,
         locked: p.locked,

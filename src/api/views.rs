@@ -4,6 +4,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::profile::Profile;
 use crate::store::audit::AuditEvent;
 use crate::store::clients::Client;
 use crate::store::factors::Factor;
@@ -126,6 +127,11 @@ pub struct UserView {
     /// A new password is demanded at the next sign-in.
     pub password_change_required: bool,
     pub created_at: i64,
+    /// The last change of the user's row (the `updated_at` claim).
+    pub updated_at: i64,
+    /// The other standard claims; `address` is the structured object.
+    #[serde(flatten)]
+    pub profile: Profile,
     pub mfa: MfaStatusView,
 }
 
@@ -143,6 +149,8 @@ impl UserView {
             pending_verification: u.pending_verification,
             password_change_required: u.password_change_required,
             created_at: u.created_at,
+            updated_at: u.updated_at,
+            profile: u.profile.clone(),
             mfa,
         }
     }

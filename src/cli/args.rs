@@ -246,6 +246,8 @@ pub(crate) enum ClientCommand {
     },
 }
 
+// Parsed once per run: the size of the `update` variant (its profile flags) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub(crate) enum UserCommand {
     Create {
@@ -267,18 +269,22 @@ pub(crate) enum UserCommand {
         #[arg(long)]
         phone_verified: bool,
     },
-    /// Changes a user's profile (name, phone number) or locks the account.
+    /// Changes a user's profile (the OIDC standard claims, phone number) or locks the account.
+    /// An empty value removes that field.
     Update {
         tenant: String,
         email: String,
-        #[arg(long)]
-        name: Option<String>,
+        #[command(flatten)]
+        profile: ProfileArgs,
         /// A mobile number; an empty value removes it. A new number is unverified unless
         /// `--phone-verified true`.
         #[arg(long)]
         phone: Option<String>,
         #[arg(long, action = clap::ArgAction::Set)]
         phone_verified: Option<bool>,
+        /// The email address is known to be the user's (true) or must be proven again (false).
+        #[arg(long, action = clap::ArgAction::Set)]
+        email_verified: Option<bool>,
         /// Lock (true: no sign-in, every session and grant ends) or unlock the account.
         #[arg(long, action = clap::ArgAction::Set)]
         locked: Option<bool>,
@@ -300,4 +306,67 @@ pub(crate) enum UserCommand {
         tenant: String,
         email: String,
     },
+}
+
+/// The profile flags of `user update` (OIDC Core §5.1 claims; checked by `profile::validate`).
+#[derive(Args)]
+pub(crate) struct ProfileArgs {
+    /// Full name (`name`).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// The sign-in username, released as `preferred_username`.
+    #[arg(long)]
+    pub(crate) username: Option<String>,
+    #[arg(long)]
+    pub(crate) given_name: Option<String>,
+    #[arg(long)]
+    pub(crate) family_name: Option<String>,
+    #[arg(long)]
+    pub(crate) middle_name: Option<String>,
+    #[arg(long)]
+    pub(crate) nickname: Option<String>,
+    /// URL of the user's profile page (the `profile` claim; http or https).
+    #[arg(long, value_name = "URL")]
+    pub(crate) profile_url: Option<String>,
+    /// URL of the user's picture (http or https).
+    #[arg(long, value_name = "URL")]
+    pub(crate) picture: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub(crate) website: Option<String>,
+    #[arg(long)]
+    pub(crate) gender: Option<String>,
+    /// YYYY or YYYY-MM-DD (0000-MM-DD withholds the year).
+    #[arg(long)]
+    pub(crate) birthdate: Option<String>,
+    /// A time zone name (Europe/Paris).
+    #[arg(long)]
+    pub(crate) zoneinfo: Option<String>,
+    /// A BCP 47 language tag (fr-CA).
+    #[arg(long)]
+    pub(crate) locale: Option<String>,
+    /// The postal address as a JSON object: formatted, street_address, locality, region,
+    /// postal_code, country (strings); `{}` or "" removes it.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) address_json: Option<String>,
+}
+
+impl ProfileArgs {
+    pub(crate) fn into_edit(self) -> gatehouse::profile::ProfileEdit {
+        gatehouse::profile::ProfileEdit {
+            name: self.name,
+            username: self.username,
+            given_name: self.given_name,
+            family_name: self.family_name,
+            middle_name: self.middle_name,
+            nickname: self.nickname,
+            profile: self.profile_url,
+            picture: self.picture,
+            website: self.website,
+            gender: self.gender,
+            birthdate: self.birthdate,
+            zoneinfo: self.zoneinfo,
+            locale: self.locale,
+            address: self.address_json,
+        }
+    }
 }

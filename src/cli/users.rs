@@ -1,4 +1,4 @@
-//! `gatehouse user create|list|mfa-reset`.
+//! `gatehouse user create|update|delete|list|mfa-reset`.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -62,14 +62,16 @@ pub async fn user_command(
         UserCommand::Update {
             tenant,
             email,
-            name,
+            profile,
             phone,
             phone_verified,
+            email_verified,
             locked,
             require_password_change,
         } => {
             let req = ProfileRequest {
-                name,
+                profile: profile.into_edit(),
+                email_verified,
                 phone,
                 phone_verified,
                 locked,

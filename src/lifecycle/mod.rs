@@ -299,6 +299,8 @@ pub enum PasswordChange<'a> {
     /// An admin's demand, met while signing in; `continuing`: the session this sign-in goes
     /// on with (a step-up), which stays.
     Required { continuing: Option<&'a str> },
+    /// The user changed it on the account pages, signed in as `keep`, which stays.
+    Changed { keep: &'a str },
 }
 
 /// Sets the new password (already judged by `password_policy`): every SSO session of the user
@@ -318,7 +320,8 @@ pub async fn set_password(
     let which = match why {
         PasswordChange::Required {
             continuing: Some(keep),
-        } => Sessions::AllBut(keep),
+        }
+        | PasswordChange::Changed { keep } => Sessions::AllBut(keep),
         _ => Sessions::All,
     };
     let ended = signout::end_user_sessions(
@@ -348,6 +351,10 @@ pub async fn set_password(
         PasswordChange::Required { .. } => (
             "user.password_changed",
             json!({ "required_by_admin": true, "sessions_ended": ended.sessions }),
+        ),
+        PasswordChange::Changed { .. } => (
+            "user.password_changed",
+            json!({ "sessions_ended": ended.sessions, "grants_revoked": ended.grants }),
         ),
     };
     record(state, tenant, user, event, detail).await?;

@@ -38,7 +38,8 @@ struct ConsentPage<'a> {
 fn describe(scope: &str) -> &'static str {
     match scope {
         "openid" => "Know who you are (a stable identifier for your account)",
-        "profile" => "See your name and username",
+        "profile" => "See your name, username and profile details",
+        "address" => "See your postal address",
         "email" => "See your email address",
         "phone" => "See your phone number",
         "offline_access" => "Stay connected when you are not using it",

@@ -15,7 +15,14 @@ pub enum ResponseMode {
 
 /// The scopes Gatehouse knows; others are ignored (OIDC Core §3.1.2.1 lets servers ignore
 /// unknown scope values).
-pub const SUPPORTED_SCOPES: &[&str] = &["openid", "profile", "email", "phone", "offline_access"];
+pub const SUPPORTED_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
 
 /// A validated authorization request. `redirect_uri` is one of the client's registered URIs,
 /// byte for byte; everything the MFA stage needs (`acr_values`, `claims`, `max_age`) is kept.

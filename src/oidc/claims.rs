@@ -10,11 +10,30 @@ use crate::crypto::jwt::half_hash;
 use crate::model::SigningAlg;
 use crate::store::users::User;
 
-/// OIDC Core §5.4: the claims each standard scope releases. Only claims Gatehouse holds are
-/// listed; a requested claim it does not hold is omitted, which §5.5 allows.
-const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
+/// OIDC Core §5.4: the claims each standard scope releases. A claim the user has no value for
+/// is left out (never sent as null), which §5.4 allows; `updated_at` is always there.
+pub const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
     ("email", &["email", "email_verified"]),
-    ("profile", &["name", "preferred_username"]),
+    (
+        "profile",
+        &[
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
+        ],
+    ),
+    ("address", &["address"]),
     ("phone", &["phone_number", "phone_number_verified"]),
 ];
 
@@ -38,7 +57,11 @@ fn user_claim(user: &User, name: &str) -> Option<Value> {
         "phone_number" => user.phone.as_ref().map(|v| json!(v)),
         // Only beside a number: without one there is nothing to have verified.
         "phone_number_verified" => user.phone.as_ref().map(|_| json!(user.phone_verified)),
-        _ => None,
+        // §5.1: seconds since the epoch, a JSON number.
+        "updated_at" => Some(json!(user.updated_at)),
+        // §5.1.1: the structured address, a JSON object.
+        "address" => user.profile.address().map(|a| json!(a)),
+        other => user.profile.get(other).map(|v| json!(v)),
     }
 }
 
@@ -153,6 +176,7 @@ pub fn access_token(i: &AccessTokenInput) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::Profile;
     use std::sync::LazyLock;
 
     static USER: LazyLock<UserId> = LazyLock::new(|| UserId::from("u1"));
@@ -173,7 +197,32 @@ mod tests {
             pending_verification: false,
             password_change_required: false,
             created_at: 0,
-            updated_at: 0,
+            updated_at: 1_700_000_000,
+            profile: if full {
+                full_profile()
+            } else {
+                Profile::default()
+            },
+        }
+    }
+
+    fn full_profile() -> Profile {
+        Profile {
+            given_name: Some("Alice".into()),
+            family_name: Some("Liddell".into()),
+            middle_name: Some("Pleasance".into()),
+            nickname: Some("Al".into()),
+            profile: Some("https://example.com/alice".into()),
+            picture: Some("https://example.com/alice.png".into()),
+            website: Some("https://alice.example".into()),
+            gender: Some("female".into()),
+            birthdate: Some("1852-05-04".into()),
+            zoneinfo: Some("Europe/London".into()),
+            locale: Some("en-GB".into()),
+            address: Some(
+                r#"{"street_address":"Christ Church","locality":"Oxford","postal_code":"OX1 1DP","country":"GB"}"#
+                    .into(),
+            ),
         }
     }
 
@@ -186,7 +235,7 @@ mod tests {
         let u = alice(true);
         let only_openid = user_claims(&u, &scope("openid"), &[]);
         assert_eq!(Value::Object(only_openid), json!({ "sub": "u1" }));
-        let all = user_claims(&u, &scope("openid email profile phone"), &[]);
+        let all = user_claims(&u, &scope("openid email profile address phone"), &[]);
         assert_eq!(
             Value::Object(all),
             json!({
@@ -194,14 +243,62 @@ mod tests {
                 "email": "alice@example.com",
                 "email_verified": true,
                 "name": "Alice Liddell",
+                "given_name": "Alice",
+                "family_name": "Liddell",
+                "middle_name": "Pleasance",
+                "nickname": "Al",
                 "preferred_username": "alice",
+                "profile": "https://example.com/alice",
+                "picture": "https://example.com/alice.png",
+                "website": "https://alice.example",
+                "gender": "female",
+                "birthdate": "1852-05-04",
+                "zoneinfo": "Europe/London",
+                "locale": "en-GB",
+                "updated_at": 1_700_000_000,
+                "address": {
+                    "street_address": "Christ Church",
+                    "locality": "Oxford",
+                    "postal_code": "OX1 1DP",
+                    "country": "GB",
+                },
                 "phone_number": "+15550100",
                 "phone_number_verified": true,
             })
         );
-        // Claims the user has no value for are left out rather than sent as null.
-        let sparse = user_claims(&alice(false), &scope("openid profile phone"), &[]);
-        assert_eq!(Value::Object(sparse), json!({ "sub": "u1" }));
+        // Claims the user has no value for are left out rather than sent as null; updated_at
+        // is always known.
+        let sparse = user_claims(&alice(false), &scope("openid profile address phone"), &[]);
+        assert_eq!(
+            Value::Object(sparse),
+            json!({ "sub": "u1", "updated_at": 1_700_000_000 })
+        );
+    }
+
+    #[test]
+    fn each_scope_releases_only_its_own_claims() {
+        let u = alice(true);
+        let keys = |s: &str| -> Vec<String> {
+            let mut k: Vec<String> = user_claims(&u, &scope(s), &[]).keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys("openid address"), ["address", "sub"]);
+        assert_eq!(keys("openid email"), ["email", "email_verified", "sub"]);
+        assert_eq!(
+            keys("openid phone"),
+            ["phone_number", "phone_number_verified", "sub"]
+        );
+        let profile = keys("openid profile");
+        assert_eq!(profile.len(), 15, "{profile:?}");
+        assert!(!profile.contains(&"address".to_string()) && !profile.contains(&"email".into()));
+        // Discovery advertises every claim a scope can release, each once.
+        let supported = super::super::discovery::claims_supported();
+        let mut unique = supported.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), supported.len(), "{supported:?}");
+        assert_eq!(supported.len(), 12 + 2 + 14 + 1 + 2);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::authz_request::SUPPORTED_SCOPES;
+use super::claims::SCOPE_CLAIMS;
 use crate::model::{SigningAlg, TokenAuthMethod};
 use crate::state::{AppState, TenantCtx};
 
@@ -24,7 +25,8 @@ pub const ACR_VALUES: &[&str] = &[
     "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
 ];
 
-pub const CLAIMS: &[&str] = &[
+/// The claims of the ID token itself (OIDC Core §2), beside the scopes' user claims.
+const TOKEN_CLAIMS: &[&str] = &[
     "iss",
     "sub",
     "aud",
@@ -37,13 +39,14 @@ pub const CLAIMS: &[&str] = &[
     "at_hash",
     "acr",
     "amr",
-    "email",
-    "email_verified",
-    "name",
-    "preferred_username",
-    "phone_number",
-    "phone_number_verified",
 ];
+
+/// `claims_supported`: the token's own claims and every claim a scope releases, from the one
+/// table that releases them (`claims::SCOPE_CLAIMS`), so the two cannot disagree.
+pub fn claims_supported() -> Vec<&'static str> {
+    let by_scope = SCOPE_CLAIMS.iter().flat_map(|(_, names)| names.iter());
+    TOKEN_CLAIMS.iter().chain(by_scope).copied().collect()
+}
 
 /// Both documents: an OAuth-only client (RFC 8414) reads what it knows and ignores the rest.
 pub async fn provider_metadata(State(state): State<AppState>, ctx: TenantCtx) -> impl IntoResponse {
@@ -81,7 +84,7 @@ fn metadata(state: &AppState, ctx: &TenantCtx) -> serde_json::Value {
         "introspection_endpoint_auth_signing_alg_values_supported": algs,
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account", "create"],
-        "claims_supported": CLAIMS,
+        "claims_supported": claims_supported(),
         "claims_parameter_supported": true,
         "acr_values_supported": ACR_VALUES,
         "request_parameter_supported": false,

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{Db, StoreError, StoreResult, conflict, new_id};
 use crate::model::now;
+use crate::profile::{Profile, ProfileEdit};
 use crate::with_db;
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
@@ -26,7 +27,12 @@ pub struct User {
     /// An admin asked for a new password at the next sign-in.
     pub password_change_required: bool,
     pub created_at: i64,
+    /// Moves with every change of the row; the `updated_at` claim (OIDC Core §5.1).
     pub updated_at: i64,
+    /// The other standard claims (migration 0018).
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub profile: Profile,
 }
 
 #[derive(Debug, Clone)]
@@ -49,7 +55,8 @@ macro_rules! columns {
     () => {
         "id, tenant_id, email, username, name, email_verified, phone, phone_verified, \
                        password_hash, locked, pending_verification, password_change_required, \
-                       created_at, updated_at"
+                       created_at, updated_at, given_name, family_name, middle_name, nickname, \
+                       profile, picture, website, gender, birthdate, zoneinfo, locale, address"
     };
 }
 
@@ -256,35 +263,70 @@ pub async fn set_password_change_required(
     Ok(())
 }
 
-/// What an admin changes on a user's profile; `None` leaves it. `phone: Some(None)` removes
-/// the number.
+/// What changes on a user; `None` leaves it. `phone: Some(None)` removes the number; the
+/// profile's `Some("")` removes that value (`profile::ProfileEdit`, already validated).
 #[derive(Debug, Default, Clone)]
 pub struct ProfileChanges {
-    pub name: Option<String>,
+    pub profile: ProfileEdit,
     pub phone: Option<Option<String>>,
     pub phone_verified: Option<bool>,
+    pub email_verified: Option<bool>,
     /// A locked user cannot sign in, refresh, or use a token at userinfo.
     pub locked: Option<bool>,
 }
 
+/// One statement, so concurrent changes to different fields do not undo each other. A text
+/// value `$n` is `NULL` to keep the column, `''` to empty it (stored as NULL), else the value.
+/// A username someone else has is a conflict.
 pub async fn update_profile(db: &Db, user_id: &str, c: &ProfileChanges) -> StoreResult<()> {
     // A new number is unverified unless the change says otherwise.
     let verified = c.phone_verified.or(c.phone.as_ref().map(|_| false));
+    let p = &c.profile;
     with_db!(db, |pool| sqlx::query(
-        "UPDATE users SET name = COALESCE($2, name), \
-         phone = CASE WHEN $3 THEN $4 ELSE phone END, \
-         phone_verified = COALESCE($5, phone_verified), updated_at = $6, \
-         locked = COALESCE($7, locked) WHERE id = $1"
+        "UPDATE users SET \
+         phone = CASE WHEN $2 THEN $3 ELSE phone END, \
+         phone_verified = COALESCE($4, phone_verified), updated_at = $5, \
+         locked = COALESCE($6, locked), email_verified = COALESCE($7, email_verified), \
+         name = CASE WHEN $8 IS NULL THEN name ELSE NULLIF($8, '') END, \
+         username = CASE WHEN $9 IS NULL THEN username ELSE NULLIF($9, '') END, \
+         given_name = CASE WHEN $10 IS NULL THEN given_name ELSE NULLIF($10, '') END, \
+         family_name = CASE WHEN $11 IS NULL THEN family_name ELSE NULLIF($11, '') END, \
+         middle_name = CASE WHEN $12 IS NULL THEN middle_name ELSE NULLIF($12, '') END, \
+         nickname = CASE WHEN $13 IS NULL THEN nickname ELSE NULLIF($13, '') END, \
+         profile = CASE WHEN $14 IS NULL THEN profile ELSE NULLIF($14, '') END, \
+         picture = CASE WHEN $15 IS NULL THEN picture ELSE NULLIF($15, '') END, \
+         website = CASE WHEN $16 IS NULL THEN website ELSE NULLIF($16, '') END, \
+         gender = CASE WHEN $17 IS NULL THEN gender ELSE NULLIF($17, '') END, \
+         birthdate = CASE WHEN $18 IS NULL THEN birthdate ELSE NULLIF($18, '') END, \
+         zoneinfo = CASE WHEN $19 IS NULL THEN zoneinfo ELSE NULLIF($19, '') END, \
+         locale = CASE WHEN $20 IS NULL THEN locale ELSE NULLIF($20, '') END, \
+         address = CASE WHEN $21 IS NULL THEN address ELSE NULLIF($21, '') END \
+         WHERE id = $1"
     )
     .bind(user_id)
-    .bind(c.name.as_deref())
     .bind(c.phone.is_some())
     .bind(c.phone.clone().flatten())
     .bind(verified)
     .bind(now())
     .bind(c.locked)
+    .bind(c.email_verified)
+    .bind(p.name.as_deref())
+    .bind(p.username.as_deref())
+    .bind(p.given_name.as_deref())
+    .bind(p.family_name.as_deref())
+    .bind(p.middle_name.as_deref())
+    .bind(p.nickname.as_deref())
+    .bind(p.profile.as_deref())
+    .bind(p.picture.as_deref())
+    .bind(p.website.as_deref())
+    .bind(p.gender.as_deref())
+    .bind(p.birthdate.as_deref())
+    .bind(p.zoneinfo.as_deref())
+    .bind(p.locale.as_deref())
+    .bind(p.address.as_deref())
     .execute(pool)
-    .await?
+    .await
+    .map_err(|e| conflict(e, "this username is taken in this tenant"))?
     .rows_affected());
     Ok(())
 }

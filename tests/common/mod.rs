@@ -10,6 +10,7 @@ pub mod flow;
 pub mod logs;
 pub mod mfa;
 pub mod pages;
+pub mod rp;
 pub mod schema;
 pub mod sms;
 pub mod smtp;
@@ -118,6 +119,15 @@ pub struct TestEnv {
     pub config: Config,
 }
 
+/// The binary the CLI tests run: cargo's, unless `GATEHOUSE_TEST_BIN` names another. Two
+/// worktrees sharing one target dir overwrite `target/debug/gatehouse` with their own build, so
+/// a worktree can pin a copy of its binary for its test run.
+pub fn gatehouse_bin() -> PathBuf {
+    std::env::var_os("GATEHOUSE_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gatehouse")))
+}
+
 pub fn themes_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("themes")
 }
@@ -168,7 +178,7 @@ impl TestEnv {
     }
 
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        let mut cmd = tokio::process::Command::new(gatehouse_bin());
         cmd.args(args)
             .current_dir(self.dir.path())
             .env_remove("RUST_LOG")

@@ -6,6 +6,7 @@ use reqwest::Response;
 
 use super::TestServer;
 use super::browser::{self, Browser, Form};
+use super::flow::{ALICE, PW};
 
 pub async fn page(res: Response) -> (String, String) {
     let url = res.url().to_string();
@@ -55,4 +56,22 @@ pub async fn follow_link(
     needle: &str,
 ) -> (String, String) {
     open(b, srv, &format!("/{}", link(html, needle))).await
+}
+
+/// Opens the account pages in `b`, signing in through the hosted login when asked.
+pub async fn open_account(b: &Browser, srv: &TestServer, suffix: &str) -> (String, String) {
+    let url = format!("{}/account{suffix}", srv.issuer("acme"));
+    let res = b.follow(&srv.base, b.get(&url).await).await;
+    let res = if res.url().path().ends_with("/login") {
+        let at = res.url().to_string();
+        let html = res.text().await.unwrap();
+        let mut f = browser::form(&html, &at);
+        f.set("login", ALICE).set("password", PW);
+        b.follow(&srv.base, b.submit(&f).await).await
+    } else {
+        res
+    };
+    assert_eq!(res.status(), 200, "account page at {}", res.url());
+    let at = res.url().to_string();
+    (at, res.text().await.unwrap())
 }
