@@ -7,6 +7,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::api::{Api, key, problem};
 use common::browser::Browser;
 use common::flow::{ALICE, PW, Rp, app_redirect, sign_in};
 use common::pages::{form_with, open_account};
@@ -292,6 +293,53 @@ async fn the_profile_page_edits_the_claims(backend: Backend) {
 both_backends!(
     the_profile_page_edits_the_claims,
     super::the_profile_page_edits_the_claims
+);
+
+async fn the_admin_api_patches_the_same_fields(backend: Backend) {
+    let (srv, _smtp, _rp) = setup(backend).await;
+    let api = Api { srv: &srv };
+    let admin = key(&srv, &["--role", "admin"]).await;
+    let id = alice(&srv).await["id"].as_str().unwrap().to_owned();
+    let user = format!("/api/v1/tenants/acme/users/{id}");
+    let body = json!({
+        "given_name": "Alice",
+        "birthdate": "0000-02-29",
+        "address": { "locality": "Oxford", "country": "GB" },
+        "email_verified": false,
+    });
+    let (s, v) = api.patch_json(&user, &admin, &body).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["address"],
+        json!({ "locality": "Oxford", "country": "GB" })
+    );
+    assert_eq!(
+        (v["given_name"].clone(), v["email_verified"].clone()),
+        (json!("Alice"), json!(false))
+    );
+    // Every refused field in one problem; nothing written.
+    let bad = json!({ "picture": "nope", "locale": "!", "address": { "country": 1 } });
+    let (s, v) = api.patch_json(&user, &admin, &bad).await;
+    assert_eq!(s, 400, "{v}");
+    problem(&v, "invalid");
+    let (s, v) = api
+        .patch_json(&user, &admin, &json!({ "picture": "nope", "locale": "!" }))
+        .await;
+    assert_eq!(s, 400);
+    let detail = v["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("picture:") && detail.contains("locale:"),
+        "{detail}"
+    );
+    let (s, v) = api
+        .patch_json(&user, &admin, &json!({ "address": {} }))
+        .await;
+    assert_eq!(s, 200);
+    assert!(v["address"].is_null() && v["given_name"] == "Alice", "{v}");
+}
+both_backends!(
+    the_admin_api_patches_the_same_fields,
+    super::the_admin_api_patches_the_same_fields
 );
 
 const NEW_PW: &str = "a new and longer passphrase";

@@ -27,10 +27,39 @@ export const REDIRECT_URI = 'http://127.0.0.1:9/cb';
 export const REDIRECT_URI_2 = 'http://127.0.0.1:9/cb2';
 export const POST_LOGOUT_REDIRECT_URI = 'http://127.0.0.1:9/post_logout_redirect';
 
+/** The address the fixture user gets (OIDC Core §5.1.1). */
+export const ADDRESS = {
+  formatted: '1 Example Street\nSpringfield 12345\nUS',
+  street_address: '1 Example Street',
+  locality: 'Springfield',
+  region: 'IL',
+  postal_code: '12345',
+  country: 'US',
+};
+
+const PROFILE_FLAGS = [
+  '--username', 'alice',
+  '--given-name', 'Alice',
+  '--family-name', 'Example',
+  '--middle-name', 'Jane',
+  '--nickname', 'Ali',
+  '--profile-url', 'https://example.com/alice',
+  '--picture', 'https://example.com/alice.png',
+  '--website', 'https://alice.example.com',
+  '--gender', 'female',
+  '--birthdate', '1990-04-01',
+  '--zoneinfo', 'America/Chicago',
+  '--locale', 'en-US',
+  '--address-json', JSON.stringify(ADDRESS),
+  '--phone', '+12015550100',
+  '--phone-verified', 'true',
+];
+
 /**
  * One tenant (issuer) with the clients the modules need, mirroring the official plan's
  * `client` and `client2` plus the extra clients Gatehouse offers (public, ES256, EdDSA), and one
- * user with a verified email and a name.
+ * user with a verified email, a verified phone number and every profile claim and address
+ * member filled in (`gatehouse user update`).
  */
 export async function createFixtures(slug) {
   await cli(['tenant', 'create', slug, '--name', 'Conformance']);
@@ -62,5 +91,7 @@ export async function createFixtures(slug) {
     ['user', 'create', slug, user.login, '--password-stdin', '--name', user.name, '--email-verified'],
     { input: `${user.password}\n` },
   );
+  // Every standard claim (OIDC Core §5.1), so the scope modules find each one they ask for.
+  await cli(['user', 'update', slug, user.login, ...PROFILE_FLAGS]);
   return { client, client2, post, es256, eddsa, pub, user: { ...user, id: created.id ?? created.user_id } };
 }

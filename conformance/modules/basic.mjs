@@ -4,7 +4,7 @@
 // suite asks a person for a screenshot (an error page, a second login page) the runner checks the
 // page it landed on instead.
 
-import { REDIRECT_URI } from '../lib/gatehouse.mjs';
+import { ADDRESS, REDIRECT_URI } from '../lib/gatehouse.mjs';
 import {
   Fail, Skip, check, checkErrorText, client, decodeJwt, describe, pageText, randomString, sleep,
 } from '../lib/rp.mjs';
@@ -185,10 +185,32 @@ export async function oidcc_ensure_request_without_nonce_succeeds_for_code_flow(
   check(claims.nonce === undefined, 'the ID token carries a nonce that was never sent');
 }
 
+/**
+ * The fixture user has every standard claim (lib/gatehouse.mjs), so each claim of each scope
+ * asked for must come back, in userinfo and (Gatehouse puts them there too) the ID token —
+ * stricter than the suite's warning, which only wants one claim per scope.
+ */
+function requireScopeClaims(r, scope) {
+  for (const s of scope.split(' ')) {
+    for (const c of SCOPE_CLAIMS[s] || []) {
+      check(r.userinfo[c] !== undefined, `scope ${s}: userinfo has no ${c}`);
+      check(r.claims[c] !== undefined, `scope ${s}: the ID token has no ${c}`);
+    }
+  }
+  if (scope.split(' ').includes('address')) {
+    for (const [k, v] of Object.entries(ADDRESS)) {
+      check(r.userinfo.address[k] === v, `userinfo address.${k} is ${JSON.stringify(r.userinfo.address[k])}, expected ${JSON.stringify(v)}`);
+    }
+  }
+  if (scope.split(' ').includes('profile')) {
+    check(r.userinfo.updated_at === r.claims.updated_at, 'updated_at differs between the ID token and userinfo');
+  }
+}
+
 function scopeModule(scope) {
   return async function (t) {
     requireScopes(t, scope);
-    await flowWithUserInfo(t, { scope });
+    requireScopeClaims(await flowWithUserInfo(t, { scope }), scope);
   };
 }
 export const oidcc_scope_profile = scopeModule('openid profile');
@@ -204,10 +226,11 @@ export const oidcc_scope_phone = scopeModule('openid phone');
 export async function oidcc_scope_all(t) {
   const scope = 'openid address email phone profile';
   const missing = scope.split(' ').filter((s) => !(t.discovery.scopes_supported || []).includes(s));
-  await flowWithUserInfo(t, { scope });
+  const r = await flowWithUserInfo(t, { scope });
   if (missing.length) {
     throw new Skip(`scopes_supported does not list ${missing.join(', ')}, so the official suite skips this module (the request with all five scopes was still made and succeeded)`);
   }
+  requireScopeClaims(r, scope);
 }
 
 /** OIDCEnsureOtherScopeOrderSucceeds: the same scopes in another order. */
