@@ -371,8 +371,12 @@ async fn changing_the_password_ends_the_other_sessions(backend: Backend) {
         res.text()
             .await
             .unwrap()
-            .contains("Use 8 to 256 characters.")
+            .contains("Use at least 8 characters.")
     );
+    // The same policy as registration and reset: a breached password says why.
+    let res = b1.submit(&attempt(PW, "password1")).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("leaked"));
 
     let res = b1.submit(&attempt(PW, NEW_PW)).await;
     assert_eq!(res.status(), 303);
