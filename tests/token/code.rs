@@ -60,7 +60,10 @@ async fn happy_path(backend: Backend) {
     let body = f.exchange(&f.conf, &code).await;
     check_tokens(&f, &f.conf, &body, SigningAlg::Rs256);
 
-    let info = ok(f.userinfo(str_of(&body, "access_token")).await).await;
+    let mut info = ok(f.userinfo(str_of(&body, "access_token")).await).await;
+    // `profile` always releases `updated_at` (OIDC Core §5.1), a number of seconds.
+    let updated_at = info.as_object_mut().unwrap().remove("updated_at");
+    assert!(updated_at.is_some_and(|v| v.is_i64()), "{info}");
     assert_eq!(
         info,
         json!({ "sub": f.user_id, "email": EMAIL, "email_verified": true,

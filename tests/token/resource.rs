@@ -10,12 +10,16 @@ async fn userinfo(backend: Backend) {
     let f = Fixture::new(backend).await;
     let body = f.exchange(&f.conf, &f.code(&f.conf).await).await;
     let access = str_of(&body, "access_token");
+    let first = ok(f.userinfo(access).await).await;
+    // `profile` always releases `updated_at` (OIDC Core §5.1), a number of seconds.
+    assert!(first["updated_at"].is_i64(), "{first}");
     let expected = json!({ "sub": f.user_id, "email": EMAIL, "email_verified": true,
-                           "name": "Alice Liddell", "preferred_username": "alice" });
+                           "name": "Alice Liddell", "preferred_username": "alice",
+                           "updated_at": first["updated_at"] });
     let url = format!("{}/userinfo", f.issuer);
     let http = f.srv.http();
 
-    assert_eq!(ok(f.userinfo(access).await).await, expected);
+    assert_eq!(first, expected);
     let post_header = http.post(&url).bearer_auth(access).send().await.unwrap();
     assert_eq!(ok(post_header).await, expected);
     let post_form = http
