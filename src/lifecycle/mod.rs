@@ -63,8 +63,8 @@ pub async fn register(
     let hash = state.passwords.hash(r.password).await?;
     let email = users::normalize_email(r.email);
     let existing = users::find_by_login(&state.db, &tenant.id, &email).await?;
-    let created = match existing {
-        Some(_) => None,
+    let owner = match existing {
+        Some(owner) => Some(owner),
         None => {
             let new = NewUser {
                 tenant_id: tenant.id.clone(),
@@ -78,38 +78,32 @@ pub async fn register(
                 pending_verification: true,
             };
             match users::create(&state.db, &new).await {
-                Ok(u) => Some(u),
+                Ok(user) => {
+                    let detail = json!({ "email": user.email });
+                    record(state, tenant, &user, "user.registered", detail).await?;
+                    spawn_code(state, tenant, &user, Purpose::Registration, link, now);
+                    return Ok(Some(user));
+                }
                 // Registered by a concurrent form a moment ago: that is an existing account.
-                Err(StoreError::Conflict(_)) => None,
+                Err(StoreError::Conflict(_)) => {
+                    users::find_by_login(&state.db, &tenant.id, &email).await?
+                }
                 Err(e) => return Err(e.into()),
             }
         }
     };
-    let Some(user) = created else {
-        let owner = users::find_by_login(&state.db, &tenant.id, &email).await?;
-        if let Some(owner) = owner {
-            record(
-                state,
-                tenant,
-                &owner,
-                "user.registration_duplicate",
-                json!({}),
-            )
-            .await?;
-            spawn_notice(state, tenant, &owner, now);
-        }
-        return Ok(None);
-    };
-    record(
-        state,
-        tenant,
-        &user,
-        "user.registered",
-        json!({ "email": user.email }),
-    )
-    .await?;
-    spawn_code(state, tenant, &user, Purpose::Registration, link, now);
-    Ok(Some(user))
+    if let Some(owner) = owner {
+        record(
+            state,
+            tenant,
+            &owner,
+            "user.registration_duplicate",
+            json!({}),
+        )
+        .await?;
+        spawn_notice(state, tenant, &owner, now);
+    }
+    Ok(None)
 }
 
 /// "Send again" on the verification page: a new link and code for the account, or (for an
@@ -181,12 +175,7 @@ async fn throttle_decoy(
     scope: &str,
     now: i64,
 ) -> LifecycleResult<Sent> {
-    let interval = state.config.otp.resend_interval_secs;
-    let limit = crate::store::rate_limits::Limit {
-        max_failures: 1,
-        window_secs: interval,
-        lockout_secs: interval,
-    };
+    let limit = Codes::new(state).send_limit();
     let key = crate::otp::send_scope_key(purpose, scope);
     Ok(
         match crate::store::rate_limits::reserve(&state.db, &key, limit, now).await? {
@@ -257,12 +246,7 @@ fn spawn_notice(state: &AppState, tenant: &Tenant, owner: &User, now: i64) {
     let (state, tenant, owner) = (state.clone(), tenant.clone(), owner.clone());
     tokio::spawn(async move {
         let key = format!("registration:notice:{}", owner.id);
-        let interval = state.config.otp.resend_interval_secs;
-        let limit = crate::store::rate_limits::Limit {
-            max_failures: 1,
-            window_secs: interval,
-            lockout_secs: interval,
-        };
+        let limit = Codes::new(&state).send_limit();
         match crate::store::rate_limits::reserve(&state.db, &key, limit, now).await {
             Ok(crate::store::rate_limits::Reservation::Granted { .. }) => {
                 state

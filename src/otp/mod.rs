@@ -259,7 +259,9 @@ impl<'a> Codes<'a> {
         }
     }
 
-    fn send_limit(&self) -> Limit {
+    /// One send per `otp.resend_interval_secs` ("Send again"); also the throttle an address
+    /// without an account answers with (`crate::lifecycle`).
+    pub fn send_limit(&self) -> Limit {
         Limit {
             max_failures: 1,
             window_secs: self.limits.resend_interval_secs,
