@@ -15,9 +15,7 @@ use common::smtp::SmtpServer;
 use common::{Backend, TestEnv, TestServer};
 
 async fn setup(backend: Backend, mfa: &str) -> (TestServer, SmtpServer) {
-    let smtp = SmtpServer::start().await;
-    let mut env = TestEnv::new(backend).await;
-    env.config.mail = smtp.mail_config();
+    let (env, smtp) = TestEnv::with_mail(backend).await;
     let srv = TestServer::start_with(env).await;
     srv.tenant("acme", &["--name", "Acme", "--mfa", mfa]).await;
     srv.cli_json(&["tenant", "update", "acme", "--enrollment-proof", "none"])

@@ -22,9 +22,7 @@ const WAIT: Duration = Duration::from_secs(10);
 /// An `optional` tenant (the enrolment proof is `email` by default), a client that requires
 /// MFA, and Alice with no factor.
 async fn setup(backend: Backend) -> (TestServer, SmtpServer, Rp) {
-    let smtp = SmtpServer::start().await;
-    let mut env = TestEnv::new(backend).await;
-    env.config.mail = smtp.mail_config();
+    let (env, smtp) = TestEnv::with_mail(backend).await;
     let srv = TestServer::start_with(env).await;
     srv.tenant("acme", &["--name", "Acme", "--mfa", "optional"])
         .await;

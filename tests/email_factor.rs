@@ -17,9 +17,7 @@ use reqwest::Response;
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn setup(backend: Backend, policy: &str) -> (TestServer, SmtpServer, Rp) {
-    let smtp = SmtpServer::start().await;
-    let mut env = TestEnv::new(backend).await;
-    env.config.mail = smtp.mail_config();
+    let (env, smtp) = TestEnv::with_mail(backend).await;
     let srv = TestServer::start_with(env).await;
     srv.tenant("acme", &["--name", "Acme", "--mfa", policy])
         .await;

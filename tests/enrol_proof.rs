@@ -19,9 +19,7 @@ use common::{Backend, TestEnv, TestServer};
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn setup(backend: Backend) -> (TestServer, SmtpServer, Rp) {
-    let smtp = SmtpServer::start().await;
-    let mut env = TestEnv::new(backend).await;
-    env.config.mail = smtp.mail_config();
+    let (env, smtp) = TestEnv::with_mail(backend).await;
     let srv = TestServer::start_with(env).await;
     srv.tenant("acme", &["--name", "Acme", "--mfa", "required"])
         .await;

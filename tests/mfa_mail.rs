@@ -14,9 +14,7 @@ use common::{Backend, TestEnv, TestServer};
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn setup(backend: Backend) -> (TestServer, SmtpServer, common::flow::Rp) {
-    let smtp = SmtpServer::start().await;
-    let mut env = TestEnv::new(backend).await;
-    env.config.mail = smtp.mail_config();
+    let (env, smtp) = TestEnv::with_mail(backend).await;
     let srv = TestServer::start_with(env).await;
     srv.tenant("acme", &["--name", "Acme", "--mfa", "required"])
         .await;
@@ -140,9 +138,7 @@ both_backends!(
 /// An offered (skippable) set-up shows the screen with Skip first; the email proof comes only
 /// when the user chooses Enable, and the checked code is bound after the proof.
 async fn offered_set_up_asks_for_the_proof_only_on_enable(backend: Backend) {
-    let smtp = SmtpServer::start().await;
-    let mut env = TestEnv::new(backend).await;
-    env.config.mail = smtp.mail_config();
+    let (env, smtp) = TestEnv::with_mail(backend).await;
     let srv = TestServer::start_with(env).await;
     srv.tenant("acme", &["--prompt-enrollment", "true"]).await;
     let rp = srv.rp("acme", &["--first-party"]).await;

@@ -21,9 +21,7 @@ const WAIT: Duration = Duration::from_secs(10);
 const NEW_PW: &str = "lantern orchard 42 drizzle";
 
 async fn setup(backend: Backend) -> (TestServer, SmtpServer, Rp) {
-    let smtp = SmtpServer::start().await;
-    let mut env = TestEnv::new(backend).await;
-    env.config.mail = smtp.mail_config();
+    let (mut env, smtp) = TestEnv::with_mail(backend).await;
     env.config.otp.resend_interval_secs = 1;
     let srv = TestServer::start_with(env).await;
     srv.tenant("acme", &["--name", "Acme"]).await;

@@ -17,9 +17,7 @@ use common::{Backend, TestEnv, TestServer};
 use serde_json::{Value, json};
 
 async fn setup(backend: Backend) -> (TestServer, SmtpServer, Rp) {
-    let smtp = SmtpServer::start().await;
-    let mut env = TestEnv::new(backend).await;
-    env.config.mail = smtp.mail_config();
+    let (env, smtp) = TestEnv::with_mail(backend).await;
     let srv = TestServer::start_with(env).await;
     srv.tenant("acme", &["--name", "Acme"]).await;
     srv.user("acme", ALICE, PW).await;

@@ -22,9 +22,7 @@ const BOB: &str = "bob@example.com";
 const BOB_PW: &str = "violet quarry sunlit 88";
 
 async fn setup(backend: Backend, mfa_setup: &str) -> (TestServer, SmtpServer, Rp) {
-    let smtp = SmtpServer::start().await;
-    let mut env = TestEnv::new(backend).await;
-    env.config.mail = smtp.mail_config();
+    let (mut env, smtp) = TestEnv::with_mail(backend).await;
     // "Send again" within a test's time; the throttle itself is tested with the other codes.
     env.config.otp.resend_interval_secs = 1;
     let srv = TestServer::start_with(env).await;

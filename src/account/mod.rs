@@ -1,10 +1,11 @@
-//! Hosted self-service at `{issuer}/account`: "Manage two-factor", the profile and the
-//! password. Plain HTML forms with CSRF tokens and POST-redirect-GET; every security change
+//! Hosted self-service at `{issuer}/account`: "Manage two-factor", the profile, the password
+//! and the email address. Plain HTML forms with CSRF tokens and POST-redirect-GET; every security change
 //! needs a recent authentication, writes an audit event and emails the user (the profile, which
 //! guards nothing, needs only the sign-in and writes its audit event).
 
 pub mod add;
 pub mod codes;
+pub mod email;
 pub mod guard;
 pub mod manage;
 pub mod overview;
@@ -34,6 +35,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/t/{tenant}/account/password",
             get(password::show).post(password::submit),
+        )
+        .route(
+            "/t/{tenant}/account/email",
+            get(email::show).post(email::submit),
         )
         .route(
             "/t/{tenant}/account/verify-email",

@@ -133,6 +133,7 @@ async fn render(
         Some("revoked") => Some("The device is no longer trusted."),
         Some("signed-out") => Some("You were signed out on all other devices."),
         Some("codes") => Some("Your new recovery codes are active; the old ones no longer work."),
+        Some("email") => Some("Your email address was changed. Sign in with it from now on."),
         Some("password") => {
             Some("Your password was changed. You were signed out on all other devices.")
         }

@@ -1,5 +1,5 @@
-//! An account's life outside the admin's hands: self-registration with email verification, and
-//! the new password after a reset or an admin's demand (DESIGN.md §8). No HTTP types: the
+//! An account's life outside the admin's hands: self-registration with email verification, the
+//! new password after a reset or an admin's demand (DESIGN.md §8), and a new email address. No HTTP types: the
 //! hosted pages call these, and so can the admin API.
 //!
 //! Neither form may tell an attacker whether an address has an account: registering an address
@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::crypto::password::PasswordError;
 use crate::notify::mail::MailKind;
-use crate::otp::{Codes, Link, Purpose, Recipient, Sent};
+use crate::otp::{Codes, Link, Purpose, Recipient, Sent, mask_email};
 use crate::signout::{self, Ended, OfflineGrants, Sessions};
 use crate::state::AppState;
 use crate::store::tenants::Tenant;
@@ -271,6 +271,28 @@ pub async fn verified(state: &AppState, tenant: &Tenant, user: &User) -> Lifecyc
         json!({ "by": "registration" }),
     )
     .await?;
+    Ok(())
+}
+
+/// The account's email becomes `new` (already normalised, and proven by the code the user
+/// read there): the sign-in name and the `email` claim change, sessions stay (the change was
+/// made in one, after a fresh sign-in). The old address hears of it, masked, so its owner can
+/// act if it was not them; the audit event keeps both addresses masked.
+/// `Err(Store(Conflict))`: another account of the tenant has the address.
+pub async fn change_email(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &User,
+    new: &str,
+) -> LifecycleResult<()> {
+    users::set_email(&state.db, &user.id, new).await?;
+    let detail = json!({ "from": mask_email(&user.email), "to": mask_email(new) });
+    record(state, tenant, user, "user.email_changed", detail).await?;
+    let notice = MailKind::EmailChanged {
+        new_address: mask_email(new),
+    };
+    // `user` still holds the old address: that is where the notice goes.
+    state.notifier.security_notice(tenant, user, notice).await;
     Ok(())
 }
 

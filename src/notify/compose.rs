@@ -54,11 +54,20 @@ pub enum MailKind {
     },
     /// The password was changed (by a reset or on the account pages).
     PasswordChanged,
+    /// A code that confirms the new address of an account whose email is being changed.
+    EmailChangeCode {
+        code: String,
+        minutes: u32,
+    },
+    /// Sent to the old address: the account's email is now `new_address` (masked).
+    EmailChanged {
+        new_address: String,
+    },
 }
 
 impl MailKind {
     /// Every template file a kind renders, plus the shared base; checked at start-up.
-    pub const TEMPLATE_FILES: [&'static str; 12] = [
+    pub const TEMPLATE_FILES: [&'static str; 14] = [
         "base.txt",
         "enrollment_code.txt",
         "sign_in_code.txt",
@@ -71,6 +80,8 @@ impl MailKind {
         "account_exists.txt",
         "password_reset.txt",
         "password_changed.txt",
+        "email_change_code.txt",
+        "email_changed.txt",
     ];
 
     /// Stable name for logs and the template file (`mail/{name}.txt`).
@@ -87,6 +98,8 @@ impl MailKind {
             MailKind::AccountExists => "account_exists",
             MailKind::PasswordReset { .. } => "password_reset",
             MailKind::PasswordChanged => "password_changed",
+            MailKind::EmailChangeCode { .. } => "email_change_code",
+            MailKind::EmailChanged { .. } => "email_changed",
         }
     }
 
@@ -99,6 +112,7 @@ impl MailKind {
                 | MailKind::SignInCode { .. }
                 | MailKind::VerifyEmail { .. }
                 | MailKind::PasswordReset { .. }
+                | MailKind::EmailChangeCode { .. }
         )
     }
 }
@@ -108,6 +122,7 @@ impl fmt::Debug for MailKind {
         match self {
             MailKind::EnrollmentCode { minutes, .. }
             | MailKind::SignInCode { minutes, .. }
+            | MailKind::EmailChangeCode { minutes, .. }
             | MailKind::VerifyEmail { minutes, .. }
             | MailKind::PasswordReset { minutes, .. } => f
                 .debug_struct(self.name())
@@ -122,6 +137,10 @@ impl fmt::Debug for MailKind {
             MailKind::RecoveryCodeUsed { remaining } => f
                 .debug_struct(self.name())
                 .field("remaining", remaining)
+                .finish(),
+            MailKind::EmailChanged { new_address } => f
+                .debug_struct(self.name())
+                .field("new_address", new_address)
                 .finish(),
             MailKind::RecoveryCodesRegenerated
             | MailKind::MfaReset
@@ -162,6 +181,8 @@ struct MailView<'a> {
     remaining: Option<u32>,
     /// The registration or reset link (holds a token, like the code).
     link: Option<&'a str>,
+    /// The account's new address, masked (`EmailChanged`).
+    new_address: Option<&'a str>,
 }
 
 /// Renders `mail/{kind}.txt` of `theme` (falling back to the default theme).
@@ -174,9 +195,16 @@ pub fn render(
     at: OffsetDateTime,
 ) -> Result<RenderedMail, MailError> {
     let mut link = None;
+    let mut new_address = None;
     let (code, minutes, method_label, remaining) = match kind {
-        MailKind::EnrollmentCode { code, minutes } | MailKind::SignInCode { code, minutes } => {
+        MailKind::EnrollmentCode { code, minutes }
+        | MailKind::SignInCode { code, minutes }
+        | MailKind::EmailChangeCode { code, minutes } => {
             (Some(code.as_str()), Some(*minutes), None, None)
+        }
+        MailKind::EmailChanged { new_address: a } => {
+            new_address = Some(a.as_str());
+            (None, None, None, None)
         }
         MailKind::VerifyEmail {
             code,
@@ -211,6 +239,7 @@ pub fn render(
         method_label,
         remaining,
         link,
+        new_address,
     };
     let template = format!("mail/{}.txt", kind.name());
     let text = templates

@@ -58,6 +58,8 @@ pub enum Purpose {
     Registration,
     /// Proves the mailbox for a password reset (mailed with a link).
     PasswordReset,
+    /// Confirms the new address of an account whose email is being changed.
+    EmailChange,
 }
 
 /// A code's message: a mail, or a text.
@@ -76,6 +78,7 @@ impl Purpose {
             Purpose::SmsSignIn => "sms_sign_in",
             Purpose::Registration => "registration",
             Purpose::PasswordReset => "password_reset",
+            Purpose::EmailChange => "email_change",
         }
     }
 
@@ -107,6 +110,7 @@ impl Purpose {
                 Message::Mail(MailKind::EnrollmentCode { code, minutes })
             }
             Purpose::EmailSignIn => Message::Mail(MailKind::SignInCode { code, minutes }),
+            Purpose::EmailChange => Message::Mail(MailKind::EmailChangeCode { code, minutes }),
             Purpose::SmsSetup => Message::Text(SmsKind::SetupCode { code, minutes }),
             Purpose::SmsSignIn => Message::Text(SmsKind::SignInCode { code, minutes }),
         }

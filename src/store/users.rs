@@ -245,6 +245,23 @@ pub async fn mark_email_verified(db: &Db, user_id: &UserId) -> StoreResult<()> {
     Ok(())
 }
 
+/// The account's new address, proven by the code sent to it (so verified). An address another
+/// account of the tenant has is a conflict, decided by the unique index, not by a look first.
+pub async fn set_email(db: &Db, user_id: &UserId, email: &str) -> StoreResult<()> {
+    with_db!(db, |pool| sqlx::query(
+        "UPDATE users SET email = $2, email_verified = TRUE, pending_verification = FALSE, \
+         updated_at = $3 WHERE id = $1"
+    )
+    .bind(user_id)
+    .bind(normalize_email(email))
+    .bind(now())
+    .execute(pool)
+    .await
+    .map_err(|e| conflict(e, "another account has this email address"))?
+    .rows_affected());
+    Ok(())
+}
+
 /// An admin demands (or no longer demands) a new password at the user's next sign-in.
 pub async fn set_password_change_required(
     db: &Db,

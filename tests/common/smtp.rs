@@ -476,3 +476,13 @@ fn decode_word(word: &str) -> Option<String> {
     };
     String::from_utf8(bytes).ok()
 }
+
+impl super::TestEnv {
+    /// A test environment whose mail goes to a fresh SMTP listener, and that listener.
+    pub async fn with_mail(backend: super::Backend) -> (super::TestEnv, SmtpServer) {
+        let smtp = SmtpServer::start().await;
+        let mut env = super::TestEnv::new(backend).await;
+        env.config.mail = smtp.mail_config();
+        (env, smtp)
+    }
+}
