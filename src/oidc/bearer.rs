@@ -1,16 +1,19 @@
 //! Validation of the JWT access tokens this issuer minted, when they come back to it (UserInfo,
 //! revocation, introspection). RFC 9068 §4: signature with a key of this issuer, `typ`
 //! `at+jwt`, `iss` this issuer, `aud` including it, not expired; and, beyond the RFC, the `jti`
-//! must be on record and not revoked, and its grant live, which is what makes revocation and
-//! the end of the SSO session effective.
+//! must not be on the revocation list and the grant the token names (`grant_id`) must be live,
+//! which is what makes revocation and the end of the SSO session effective. A resource server
+//! that validates the JWT locally sees neither; the token's short lifetime bounds what it
+//! misses (docs/security.md#what-ends-what).
 
 use serde_json::{Map, Value};
 
 use super::error::OAuthError;
 use crate::crypto::jwt;
+use crate::ids::{ClientId, UserId};
 use crate::state::{AppState, TenantCtx};
 use crate::store::grants;
-use crate::store::tokens::{self, AccessToken};
+use crate::store::tokens;
 
 /// A token whose signature, type and issuer check out; `jti` names its database row.
 pub struct Decoded {
@@ -21,7 +24,10 @@ pub struct Decoded {
 /// An access token that may be used right now.
 pub struct Active {
     pub claims: Map<String, Value>,
-    pub row: AccessToken,
+    pub client_id: ClientId,
+    /// `None` when the token acts for the client itself (client_credentials).
+    pub user_id: Option<UserId>,
+    pub scope: String,
     /// The `claims` request parameter of the token's grant (JSON text; `None` for
     /// client_credentials tokens, which have no grant).
     pub requested: Option<String>,
@@ -63,15 +69,39 @@ pub async fn active(
     if !unexpired || !audience_includes(&d.claims, &ctx.issuer) {
         return Ok(None);
     }
-    let row = tokens::find_access(&state.db, &ctx.tenant.id, &d.jti)
+    let db_err = |e| OAuthError::internal("access token lookup failed", e);
+    if tokens::access_revoked(&state.db, &ctx.tenant.id, &d.jti)
         .await
-        .map_err(|e| OAuthError::internal("access token lookup failed", e))?;
-    let Some(row) = row.filter(|r| r.is_active(now)) else {
+        .map_err(db_err)?
+    {
+        return Ok(None);
+    }
+    let text = |name: &str| {
+        d.claims
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let (grant_id, user_id) = match text("grant_id") {
+        Some(g) => (Some(g), text("sub").map(UserId::from)),
+        // A user's token minted before tokens named their grant: its row says which.
+        None if d.claims.contains_key("auth_time") => {
+            let row = tokens::find_legacy_access(&state.db, &ctx.tenant.id, &d.jti)
+                .await
+                .map_err(db_err)?;
+            match row.filter(|r| r.is_active(now)) {
+                Some(r) => (r.grant_id, r.user_id),
+                None => return Ok(None),
+            }
+        }
+        None => (None, None),
+    };
+    let Some(client_id) = text("client_id").map(ClientId::from) else {
         return Ok(None);
     };
     // The token's grant must be live too: ending the SSO session or revoking the grant kills
-    // its access tokens without touching each row.
-    let requested = match &row.grant_id {
+    // its access tokens without a row per token.
+    let requested = match &grant_id {
         None => None,
         Some(grant_id) => {
             let grant = grants::find_live(&state.db, &ctx.tenant.id, grant_id, now)
@@ -84,8 +114,10 @@ pub async fn active(
         }
     };
     Ok(Some(Active {
+        scope: text("scope").unwrap_or_default(),
         claims: d.claims,
-        row,
+        client_id,
+        user_id,
         requested,
     }))
 }

@@ -141,6 +141,8 @@ pub struct AccessTokenInput<'a> {
     pub client_id: &'a ClientId,
     /// `None` for a client acting for itself (client_credentials): `sub` is then the client.
     pub authn: Option<Authn<'a>>,
+    /// The grant a user's token is of (`None` with `authn`: client_credentials has none).
+    pub grant_id: Option<&'a str>,
     pub scope: &'a Scope,
     pub jti: &'a str,
     pub now: i64,
@@ -161,6 +163,11 @@ pub fn access_token(i: &AccessTokenInput) -> Map<String, Value> {
     c.insert("exp".into(), json!(i.now + i.ttl_secs));
     c.insert("jti".into(), json!(i.jti));
     c.insert("client_id".into(), json!(i.client_id));
+    // Not an RFC 9068 claim: how this issuer, at UserInfo and introspection, tells whether the
+    // token's grant is still live without a row per token. Opaque to resource servers.
+    if let Some(g) = i.grant_id {
+        c.insert("grant_id".into(), json!(g));
+    }
     if !i.scope.is_empty() {
         c.insert("scope".into(), json!(i.scope.to_string()));
     }
@@ -397,6 +404,7 @@ mod tests {
             issuer: "https://id.example.com/t/acme",
             client_id: &CLIENT,
             authn: Some(authn(&amr)),
+            grant_id: Some("g1"),
             scope: &s,
             jti: "j1",
             now: 2_000,
@@ -412,6 +420,7 @@ mod tests {
                 "exp": 2_300,
                 "jti": "j1",
                 "client_id": "c1",
+                "grant_id": "g1",
                 "scope": "openid email",
                 "auth_time": 1_000,
                 "acr": "mfa",
@@ -427,13 +436,14 @@ mod tests {
             issuer: "i",
             client_id: &CLIENT,
             authn: None,
+            grant_id: None,
             scope: &s,
             jti: "j1",
             now: 0,
             ttl_secs: 60,
         });
         assert_eq!(c["sub"], "c1");
-        for absent in ["scope", "auth_time", "acr", "amr"] {
+        for absent in ["scope", "auth_time", "acr", "amr", "grant_id"] {
             assert!(!c.contains_key(absent), "{absent}");
         }
     }

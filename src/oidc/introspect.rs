@@ -89,7 +89,7 @@ async fn access_doc(
     let Some(a) = bearer::active(state, ctx, token, now).await? else {
         return Ok(None);
     };
-    if a.row.client_id != client.id {
+    if a.client_id != client.id {
         return Ok(None);
     }
     let mut doc = Map::new();
@@ -109,7 +109,7 @@ async fn access_doc(
             doc.insert(name.into(), v.clone());
         }
     }
-    if let Some(u) = a.row.user_id {
+    if let Some(u) = a.user_id {
         doc.insert("user_id".into(), json!(u));
     }
     Ok(Some(doc))

@@ -82,9 +82,9 @@ async fn claims_for(
         .ok_or_else(|| {
             OAuthError::invalid_token("the access token is invalid, expired or revoked")
         })?;
-    let scope = Scope::parse(&active.row.scope).unwrap_or_default();
+    let scope = Scope::parse(&active.scope).unwrap_or_default();
     // OIDC Core §5.3.1: UserInfo needs a token issued for an OpenID request, i.e. for a user.
-    let user_id = match active.row.user_id.as_ref() {
+    let user_id = match active.user_id.as_ref() {
         Some(u) if scope.contains("openid") => u,
         _ => {
             return Err(OAuthError::insufficient_scope(

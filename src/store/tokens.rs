@@ -1,96 +1,78 @@
-//! Issued tokens. Access tokens are JWTs (RFC 9068); the table keeps their `jti` so they can be
-//! revoked and introspected. Refresh tokens are opaque and stored as SHA-256 only. A *grant*
+//! Issued tokens. Access tokens are self-contained JWTs (RFC 9068) that name their grant; none
+//! is written when it is minted (the token endpoint's cost is the signature, not a database
+//! write). What is stored for them is the list of those revoked one by one (RFC 7009), kept
+//! until they would expire. Refresh tokens are opaque and stored as SHA-256 only. A *grant*
 //! (`grant_id`, minted with the authorization code) ties together every token issued from one
 //! authorization: rotation keeps the grant, and reuse of a spent code or refresh token revokes
-//! all of it (OAuth Security BCP §4.14.2, RFC 6749 §10.4).
+//! all of it (OAuth Security BCP §4.14.2, RFC 6749 §10.4) by marking the grant row, which every
+//! use of its access tokens reads.
 
 use super::{Db, StoreResult};
 use crate::ids::{ClientId, TenantId, UserId};
 use crate::with_db;
 
+/// An access token minted before migration 0019, which does not name its grant: its row in
+/// `access_tokens` (read-only now, emptied by the sweep) says which grant and user it is of.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AccessToken {
-    pub jti: String,
-    /// `None` for client_credentials tokens, which belong to no grant.
+pub struct LegacyAccessToken {
     pub grant_id: Option<String>,
-    pub tenant_id: TenantId,
-    pub client_id: ClientId,
-    /// `None` when the token acts for the client itself.
     pub user_id: Option<UserId>,
-    pub scope: String,
-    pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
 }
 
-impl AccessToken {
+impl LegacyAccessToken {
     pub fn is_active(&self, now: i64) -> bool {
         self.revoked_at.is_none() && self.expires_at > now
     }
 }
 
-macro_rules! access_columns {
-    () => {
-        "jti, grant_id, tenant_id, client_id, user_id, scope, created_at, expires_at, revoked_at"
-    };
-}
-
-pub async fn insert_access(db: &Db, t: &AccessToken) -> StoreResult<()> {
-    let sql = concat!(
-        "INSERT INTO access_tokens (",
-        access_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)"
-    );
-    with_db!(db, |pool| sqlx::query(sql)
-        .bind(&t.jti)
-        .bind(t.grant_id.as_deref())
-        .bind(&t.tenant_id)
-        .bind(&t.client_id)
-        .bind(t.user_id.as_deref())
-        .bind(&t.scope)
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .execute(pool)
-        .await?
-        .rows_affected());
-    Ok(())
-}
-
-pub async fn find_access(
+pub async fn find_legacy_access(
     db: &Db,
     tenant_id: &TenantId,
     jti: &str,
-) -> StoreResult<Option<AccessToken>> {
-    let sql = concat!(
-        "SELECT ",
-        access_columns!(),
-        " FROM access_tokens WHERE tenant_id = $1 AND jti = $2"
-    );
-    with_db!(db, |pool| Ok(sqlx::query_as::<_, AccessToken>(sql)
-        .bind(tenant_id)
-        .bind(jti)
-        .fetch_optional(pool)
-        .await?))
+) -> StoreResult<Option<LegacyAccessToken>> {
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, LegacyAccessToken>(
+        "SELECT grant_id, user_id, expires_at, revoked_at FROM access_tokens \
+         WHERE tenant_id = $1 AND jti = $2"
+    )
+    .bind(tenant_id)
+    .bind(jti)
+    .fetch_optional(pool)
+    .await?))
 }
 
-/// Marks one access token revoked; true when it was active before.
+/// Puts one access token on the revocation list until `expires_at` (its `exp`); true when it
+/// was not on it yet.
 pub async fn revoke_access(
     db: &Db,
     tenant_id: &TenantId,
     jti: &str,
-    now: i64,
+    expires_at: i64,
 ) -> StoreResult<bool> {
     let n = with_db!(db, |pool| sqlx::query(
-        "UPDATE access_tokens SET revoked_at = $3 \
-         WHERE tenant_id = $1 AND jti = $2 AND revoked_at IS NULL"
+        "INSERT INTO revoked_access_tokens (jti, tenant_id, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (jti) DO NOTHING"
     )
-    .bind(tenant_id)
     .bind(jti)
-    .bind(now)
+    .bind(tenant_id)
+    .bind(expires_at)
     .execute(pool)
     .await?
     .rows_affected());
     Ok(n > 0)
+}
+
+/// Whether the access token `jti` was revoked on its own.
+pub async fn access_revoked(db: &Db, tenant_id: &TenantId, jti: &str) -> StoreResult<bool> {
+    let found: Option<i64> = with_db!(db, |pool| sqlx::query_scalar(
+        "SELECT expires_at FROM revoked_access_tokens WHERE jti = $1 AND tenant_id = $2"
+    )
+    .bind(jti)
+    .bind(tenant_id)
+    .fetch_optional(pool)
+    .await?);
+    Ok(found.is_some())
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -194,10 +176,10 @@ pub async fn rotate(
         .await?))
 }
 
-/// Revokes a grant and every refresh and access token of it (code reuse, refresh-token reuse,
-/// revocation of a refresh token: RFC 7009 §2.1). The grant row is marked first: tokens a
-/// concurrent redemption mints afterwards are dead on arrival. Idempotent; returns how many
-/// tokens were live.
+/// Revokes a grant and every refresh token of it (code reuse, refresh-token reuse, revocation
+/// of a refresh token: RFC 7009 §2.1); its access tokens die with the grant row, which their
+/// every use reads. The grant row is marked first: tokens a concurrent redemption mints
+/// afterwards are dead on arrival. Idempotent; returns how many refresh tokens were live.
 pub async fn revoke_grant(
     db: &Db,
     tenant_id: &TenantId,
@@ -215,21 +197,12 @@ pub async fn revoke_grant(
     .execute(pool)
     .await?
     .rows_affected());
-    let access = with_db!(db, |pool| sqlx::query(
-        "UPDATE access_tokens SET revoked_at = $3 \
-         WHERE tenant_id = $1 AND grant_id = $2 AND revoked_at IS NULL"
-    )
-    .bind(tenant_id)
-    .bind(grant_id)
-    .bind(now)
-    .execute(pool)
-    .await?
-    .rows_affected());
-    Ok(refresh + access)
+    Ok(refresh)
 }
 
 /// Removes tokens that expired more than a day ago (reuse of an older refresh token is then
-/// simply unknown, which is refused all the same).
+/// simply unknown, which is refused all the same), and revocations of access tokens that have
+/// expired (their `exp` refuses them now).
 pub async fn purge_expired(db: &Db, now: i64) -> StoreResult<u64> {
     let cutoff = now - 86_400;
     let refresh = with_db!(db, |pool| sqlx::query(
@@ -246,5 +219,12 @@ pub async fn purge_expired(db: &Db, now: i64) -> StoreResult<u64> {
     .execute(pool)
     .await?
     .rows_affected());
-    Ok(refresh + access)
+    let revoked = with_db!(db, |pool| sqlx::query(
+        "DELETE FROM revoked_access_tokens WHERE expires_at < $1"
+    )
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(refresh + access + revoked)
 }

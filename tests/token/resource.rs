@@ -203,3 +203,85 @@ async fn introspection_documents(backend: Backend) {
     assert_oauth_error(res, 400, "invalid_request").await;
 }
 both_backends!(introspection_documents, super::introspection_documents);
+
+/// Rows in `table` (the stores behind the tokens, which the issue bounds).
+async fn rows(f: &Fixture, table: &str) -> i64 {
+    let sql = match table {
+        "access_tokens" => "SELECT COUNT(*) FROM access_tokens",
+        _ => "SELECT COUNT(*) FROM revoked_access_tokens",
+    };
+    gatehouse::with_db!(&f.srv.state.db, |pool| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap())
+}
+
+/// Access tokens are self-contained (issue 15): minting writes nothing for them, they name
+/// their grant, a revocation is one list entry kept until the token would expire, and a token
+/// minted before that (no `grant_id`, a row in `access_tokens`) keeps working until its row or
+/// its grant says otherwise.
+async fn access_tokens_are_self_contained(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let body = f.exchange(&f.conf, &f.code(&f.conf).await).await;
+    let access = str_of(&body, "access_token");
+    let claims = f.verify(access).claims;
+    let grant_id = claims["grant_id"].as_str().expect("grant_id").to_owned();
+    assert_eq!(
+        rows(&f, "access_tokens").await,
+        0,
+        "nothing written per token"
+    );
+    assert!(f.is_active(&f.conf, access).await);
+
+    // Revoked on its own: one entry, gone once the token has expired.
+    let res = f
+        .call("revoke", &f.conf, Auth::Basic, &[("token", access)])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(!f.is_active(&f.conf, access).await);
+    assert_eq!(rows(&f, "revoked_access_tokens").await, 1);
+    let exp = claims["exp"].as_i64().unwrap();
+    gatehouse::housekeeping::sweep(&f.srv.state.db, exp, 900)
+        .await
+        .unwrap();
+    assert_eq!(rows(&f, "revoked_access_tokens").await, 1, "kept until exp");
+    gatehouse::housekeeping::sweep(&f.srv.state.db, exp + 1, 900)
+        .await
+        .unwrap();
+    assert_eq!(rows(&f, "revoked_access_tokens").await, 0);
+
+    // A token of the same grant as minted before migration 0019: no `grant_id` claim.
+    let mut legacy = claims.clone();
+    legacy.remove("grant_id");
+    legacy.insert("jti".into(), json!("legacy-1"));
+    let keys = f.srv.keys("acme").await;
+    let alg = gatehouse::model::SigningAlg::Rs256;
+    let legacy = gatehouse::crypto::jwt::sign(&keys, alg, "at+jwt", legacy).unwrap();
+    assert!(!f.is_active(&f.conf, &legacy).await, "no row: not ours");
+    gatehouse::with_db!(&f.srv.state.db, |pool| sqlx::query(
+        "INSERT INTO access_tokens (jti, grant_id, tenant_id, client_id, user_id, scope, \
+         created_at, expires_at) VALUES ('legacy-1', $1, $2, $3, $4, 'openid', 0, $5)"
+    )
+    .bind(&grant_id)
+    .bind(&f.tenant_id)
+    .bind(&f.conf.id)
+    .bind(&f.user_id)
+    .bind(exp)
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
+    assert!(f.is_active(&f.conf, &legacy).await);
+    ok(f.userinfo(&legacy).await).await;
+    // Revoking the grant (through its refresh token) ends it like the new ones.
+    let refresh = str_of(&body, "refresh_token");
+    let res = f
+        .call("revoke", &f.conf, Auth::Basic, &[("token", refresh)])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(!f.is_active(&f.conf, &legacy).await);
+}
+both_backends!(
+    access_tokens_are_self_contained,
+    super::access_tokens_are_self_contained
+);

@@ -1,5 +1,5 @@
-//! Minting: signs the JWTs, records the access token's `jti` and the refresh token's hash, and
-//! assembles the token response. Shared by every grant so each token looks the same whichever
+//! Minting: signs the JWTs (the access token self-contained: nothing is written for it),
+//! records the refresh token's hash, and assembles the token response. Shared by every grant so each token looks the same whichever
 //! grant produced it.
 
 use super::{GrantCtx, TokenResponse, db_error};
@@ -8,7 +8,7 @@ use crate::oidc::claims::{self, AccessTokenInput, Authn, IdTokenInput};
 use crate::oidc::error::OAuthError;
 use crate::oidc::scope::Scope;
 use crate::store::grants;
-use crate::store::tokens::{self, AccessToken, RefreshToken};
+use crate::store::tokens::{self, RefreshToken};
 use crate::store::users::User;
 
 /// What a user-bound grant (authorization code, refresh) hands to [`for_user`].
@@ -33,7 +33,7 @@ pub struct UserGrant<'a> {
 /// refresh_token grant. Whether that refresh token survives the SSO session is a property of
 /// the grant (`offline_access`, see `authorization_code`), checked on every use.
 pub async fn for_user(ctx: &GrantCtx<'_>, g: &UserGrant<'_>) -> Result<TokenResponse, OAuthError> {
-    let access_token = access_token(ctx, Some(g.authn), Some(g.grant_id), g.scope).await?;
+    let access_token = access_token(ctx, Some(g.authn), Some(g.grant_id), g.scope)?;
     let id_token = if g.scope.contains("openid") {
         Some(id_token(ctx, g, &access_token)?)
     } else {
@@ -67,8 +67,9 @@ pub async fn for_user(ctx: &GrantCtx<'_>, g: &UserGrant<'_>) -> Result<TokenResp
 
 /// Signs an RFC 9068 access token with the client's `access_token_alg` (RS256 unless chosen
 /// otherwise: RFC 9068 §4 has resource servers support it, so only the client's owner knows
-/// whether its resource servers take another) and records its `jti` (for revocation and introspection).
-pub async fn access_token(
+/// whether its resource servers take another). Nothing is stored: the token names its grant,
+/// whose row (and the revocation list) decides at UserInfo and introspection.
+pub fn access_token(
     ctx: &GrantCtx<'_>,
     authn: Option<Authn<'_>>,
     grant_id: Option<&str>,
@@ -80,29 +81,15 @@ pub async fn access_token(
         issuer: ctx.issuer,
         client_id: &ctx.client.id,
         authn,
+        grant_id,
         scope,
         jti: &jti,
         now: ctx.now,
         ttl_secs: ttl,
     });
     let keys = tenant_keys(ctx)?;
-    let token = jwt::sign(&keys.set, ctx.client.access_token_alg, "at+jwt", body)
-        .map_err(|e| OAuthError::internal("signing an access token failed", e))?;
-    let row = AccessToken {
-        jti,
-        grant_id: grant_id.map(str::to_owned),
-        tenant_id: ctx.tenant.id.clone(),
-        client_id: ctx.client.id.clone(),
-        user_id: authn.map(|a| a.user_id.to_owned()),
-        scope: scope.to_string(),
-        created_at: ctx.now,
-        expires_at: ctx.now + ttl,
-        revoked_at: None,
-    };
-    tokens::insert_access(&ctx.state.db, &row)
-        .await
-        .map_err(db_error)?;
-    Ok(token)
+    jwt::sign(&keys.set, ctx.client.access_token_alg, "at+jwt", body)
+        .map_err(|e| OAuthError::internal("signing an access token failed", e))
 }
 
 /// Signs the ID token with the client's registered algorithm (RS256 unless it chose another).
