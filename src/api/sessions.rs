@@ -76,7 +76,7 @@ async fn end(
 pub(super) fn tell_clients(state: &AppState, tenant: Tenant, ended: &Ended) {
     let ctx = TenantCtx {
         issuer: state.issuer(&tenant.slug),
-        tenant,
+        tenant: tenant.into(),
     };
     crate::oidc::backchannel::spawn(state, &ctx, ended.session_ids.clone());
 }

@@ -157,6 +157,6 @@ pub async fn update(
     };
     let t = admin::tenants::update(&state.db, &caller.actor(), &t.slug, &changes).await?;
     // This node serves the change at once; others within `server.cache_ttl_secs`.
-    state.tenants.put(&t.slug, t.clone());
+    state.tenants.put(&t.slug, std::sync::Arc::new(t.clone()));
     Ok(versioned(&t))
 }

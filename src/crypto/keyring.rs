@@ -13,12 +13,13 @@ use crate::ids::TenantId;
 
 pub struct Loaded {
     pub set: KeySet,
-    pub jwks: String,
+    /// The public JWKS document, rendered once: served as shared bytes, never copied.
+    pub jwks: axum::body::Bytes,
 }
 
 impl Loaded {
     fn new(set: KeySet, now: i64) -> Result<Loaded, KeyError> {
-        let jwks = set.jwks(now)?.to_string();
+        let jwks = axum::body::Bytes::from(set.jwks(now)?.to_string());
         Ok(Loaded { set, jwks })
     }
 }

@@ -49,8 +49,35 @@ pub fn claims_supported() -> Vec<&'static str> {
 }
 
 /// Both documents: an OAuth-only client (RFC 8414) reads what it knows and ignores the rest.
+/// Rendered once per issuer and served as bytes: nothing in it changes while the server runs.
 pub async fn provider_metadata(State(state): State<AppState>, ctx: TenantCtx) -> impl IntoResponse {
-    (super::cacheable_json(), metadata(&state, &ctx).to_string())
+    let doc = state
+        .documents
+        .get_or_render(&ctx.issuer, || metadata(&state, &ctx).to_string());
+    (super::cacheable_json(), doc)
+}
+
+/// The rendered discovery document of each issuer served so far (one per tenant: only known
+/// tenants reach the handler; a deleted tenant's stays until restart, a few KiB).
+#[derive(Default)]
+pub struct Documents(std::sync::RwLock<std::collections::HashMap<String, axum::body::Bytes>>);
+
+impl Documents {
+    pub fn get_or_render(
+        &self,
+        issuer: &str,
+        render: impl FnOnce() -> String,
+    ) -> axum::body::Bytes {
+        if let Some(b) = self.0.read().unwrap_or_else(|p| p.into_inner()).get(issuer) {
+            return b.clone();
+        }
+        let b = axum::body::Bytes::from(render());
+        self.0
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(issuer.to_owned(), b.clone());
+        b
+    }
 }
 
 fn metadata(state: &AppState, ctx: &TenantCtx) -> serde_json::Value {
