@@ -7,9 +7,9 @@
 //! all of it (OAuth Security BCP §4.14.2, RFC 6749 §10.4) by marking the grant row, which every
 //! use of its access tokens reads.
 
-use super::{Db, StoreResult};
+use super::{Conn, Db, StoreResult};
 use crate::ids::{ClientId, TenantId, UserId};
-use crate::with_db;
+use crate::{with_conn, with_db, with_tx};
 
 /// An access token minted before migration 0019, which does not name its grant: its row in
 /// `access_tokens` (read-only now, emptied by the sweep) says which grant and user it is of.
@@ -109,13 +109,13 @@ macro_rules! refresh_columns {
     };
 }
 
-pub async fn insert_refresh(db: &Db, t: &RefreshToken) -> StoreResult<()> {
+pub async fn insert_refresh(conn: impl Into<Conn<'_>>, t: &RefreshToken) -> StoreResult<()> {
     let sql = concat!(
         "INSERT INTO refresh_tokens (",
         refresh_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL)"
     );
-    with_db!(db, |pool| sqlx::query(sql)
+    with_conn!(conn.into(), |c| sqlx::query(sql)
         .bind(&t.id)
         .bind(&t.grant_id)
         .bind(&t.tenant_id)
@@ -128,7 +128,7 @@ pub async fn insert_refresh(db: &Db, t: &RefreshToken) -> StoreResult<()> {
         .bind(&t.acr)
         .bind(t.created_at)
         .bind(t.expires_at)
-        .execute(pool)
+        .execute(c)
         .await?
         .rows_affected());
     Ok(())
@@ -151,15 +151,17 @@ pub async fn find_refresh(
         .await?))
 }
 
-/// Spends a refresh token atomically: only one of two concurrent callers gets the row back.
-/// `None` means it is unknown, another client's, expired, already rotated or revoked; the
-/// caller looks it up with [`find_refresh`] to tell those apart.
+/// Spends a refresh token atomically and stores `successor` with it: only one of two
+/// concurrent callers gets the row back (and only its successor is stored). `None` means it is
+/// unknown, another client's, expired, already rotated or revoked; the caller looks it up with
+/// [`find_refresh`] to tell those apart.
 pub async fn rotate(
     db: &Db,
     tenant_id: &TenantId,
     token_hash: &str,
     client_id: &ClientId,
     now: i64,
+    successor: &RefreshToken,
 ) -> StoreResult<Option<RefreshToken>> {
     let sql = concat!(
         "UPDATE refresh_tokens SET rotated_at = $4 \
@@ -167,13 +169,21 @@ pub async fn rotate(
          AND rotated_at IS NULL AND revoked_at IS NULL RETURNING ",
         refresh_columns!()
     );
-    with_db!(db, |pool| Ok(sqlx::query_as::<_, RefreshToken>(sql)
+    // One write transaction: the spend and the successor commit together (one fsync on
+    // SQLite, one round of locks), and a spend that loses the race stores nothing.
+    let mut tx = db.begin().await?;
+    let spent = with_tx!(&mut tx, |c| sqlx::query_as::<_, RefreshToken>(sql)
         .bind(token_hash)
         .bind(tenant_id)
         .bind(client_id)
         .bind(now)
-        .fetch_optional(pool)
-        .await?))
+        .fetch_optional(&mut *c)
+        .await?);
+    if spent.is_some() {
+        insert_refresh(&mut tx, successor).await?;
+        tx.commit().await?;
+    }
+    Ok(spent)
 }
 
 /// Revokes a grant and every refresh token of it (code reuse, refresh-token reuse, revocation

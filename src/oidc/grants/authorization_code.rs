@@ -83,6 +83,7 @@ pub async fn exchange(ctx: &GrantCtx<'_>) -> Result<TokenResponse, OAuthError> {
         nonce: stored.nonce.as_deref(),
         requested: &requested,
         refresh_expires_at: None,
+        stored_refresh: None,
     };
     issue::for_user(ctx, &grant).await
 }

@@ -27,6 +27,9 @@ pub struct UserGrant<'a> {
     pub requested: &'a [String],
     /// When the new refresh token expires; `None` starts a full lifetime (a new grant).
     pub refresh_expires_at: Option<i64>,
+    /// A refresh token already stored for this response (a rotation's successor, written in
+    /// the spend's transaction); `None` mints one here when the client may refresh.
+    pub stored_refresh: Option<&'a str>,
 }
 
 /// Access token, ID token when `openid` was granted, refresh token when the client may use the
@@ -39,10 +42,10 @@ pub async fn for_user(ctx: &GrantCtx<'_>, g: &UserGrant<'_>) -> Result<TokenResp
     } else {
         None
     };
-    let refresh_token = if ctx.client.has_grant_type("refresh_token") {
-        Some(refresh_token(ctx, g).await?)
-    } else {
-        None
+    let refresh_token = match g.stored_refresh {
+        Some(stored) => Some(stored.to_owned()),
+        None if ctx.client.has_grant_type("refresh_token") => Some(refresh_token(ctx, g).await?),
+        None => None,
     };
     // A revocation (logout, code reuse) may have landed while these were minted: they are dead
     // on arrival then, and the client hears so rather than holding tokens that do not work.

@@ -28,7 +28,7 @@ pub async fn refresh(ctx: &GrantCtx<'_>) -> Result<TokenResponse, OAuthError> {
         .map_err(|e| OAuthError::internal("stored refresh scope unreadable", e))?;
     let scope = narrowed(asked, &grant_scope)?;
     let user = ctx.active_user(&current.user_id).await?;
-    let spent = spend(ctx, &hash, &current).await?;
+    let (spent, successor) = spend(ctx, &hash, &current).await?;
 
     let amr = parse_json_list(&spent.amr).map_err(db_error)?;
     let grant = UserGrant {
@@ -48,6 +48,7 @@ pub async fn refresh(ctx: &GrantCtx<'_>) -> Result<TokenResponse, OAuthError> {
         nonce: None,
         requested: &[],
         refresh_expires_at: Some(spent.expires_at),
+        stored_refresh: Some(&successor),
     };
     issue::for_user(ctx, &grant).await
 }
@@ -89,12 +90,29 @@ async fn spend(
     ctx: &GrantCtx<'_>,
     hash: &str,
     current: &RefreshToken,
-) -> Result<RefreshToken, OAuthError> {
-    let spent = tokens::rotate(&ctx.state.db, &ctx.tenant.id, hash, &ctx.client.id, ctx.now)
-        .await
-        .map_err(db_error)?;
+) -> Result<(RefreshToken, String), OAuthError> {
+    // The successor keeps everything of the grant (scope, authentication, session, the
+    // refresh lifetime of the grant) and is stored in the spend's transaction.
+    let token = random::token(32);
+    let successor = RefreshToken {
+        id: random::sha256_hex(&token),
+        created_at: ctx.now,
+        rotated_at: None,
+        revoked_at: None,
+        ..current.clone()
+    };
+    let spent = tokens::rotate(
+        &ctx.state.db,
+        &ctx.tenant.id,
+        hash,
+        &ctx.client.id,
+        ctx.now,
+        &successor,
+    )
+    .await
+    .map_err(db_error)?;
     match spent {
-        Some(t) => Ok(t),
+        Some(t) => Ok((t, token)),
         None => Err(reuse_detected(ctx, &current.grant_id).await),
     }
 }
