@@ -1,6 +1,8 @@
 // The peer of ./bench/run: node oidc-provider with its default in-memory adapter, one
-// confidential client allowed client_credentials, introspection on. Opaque access tokens (the
-// provider's default for client_credentials without a resource indicator).
+// confidential client allowed client_credentials, authorization_code and refresh_token,
+// introspection on. Opaque access tokens (the provider's default without a resource
+// indicator). Its own development interaction pages (any login name) give the user tokens of
+// the userinfo and refresh workloads; refresh tokens rotate on every use, as Gatehouse's do.
 //
 //   PORT=9100 BENCH_CLIENT_SECRET=... NODE_ENV=production node peer.mjs
 //
@@ -33,9 +35,9 @@ const provider = new Provider(issuer, {
     {
       client_id: 'bench',
       client_secret: secret,
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
+      grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: ['http://localhost:9000/callback'],
       token_endpoint_auth_method: 'client_secret_basic',
     },
   ],
@@ -44,8 +46,9 @@ const provider = new Provider(issuer, {
   features: {
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
-    devInteractions: { enabled: false },
+    devInteractions: { enabled: true },
   },
+  rotateRefreshToken: true,
 });
 
 provider.listen(port, '127.0.0.1', () => {
