@@ -34,16 +34,37 @@ use crate::config::{Backend, DatabaseConfig};
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// The pool, and the gate its write transactions pass one at a time ([`Db::begin`]).
+    Sqlite(SqlitePool, WriteGate),
     Postgres(PgPool),
 }
+
+/// SQLite has one writer per database file. Transactions that queue for it inside SQLite wait
+/// in its busy handler, which sleeps 1, 2, 5, 10 … 100 ms between tries, so under a burst
+/// (refresh rotations from 32 connections) a writer that loses a few rounds waits far longer
+/// than the writes ahead of it take. Queuing here instead, in arrival order, hands the lock on
+/// the moment the previous commit ends.
+#[derive(Clone, Debug, Default)]
+pub struct WriteGate(std::sync::Arc<tokio::sync::Mutex<()>>);
+
+impl WriteGate {
+    /// Waits at most as long as SQLite's own busy timeout would have, then gives up as it does.
+    pub(crate) async fn enter(&self) -> StoreResult<tokio::sync::OwnedMutexGuard<()>> {
+        tokio::time::timeout(SQLITE_BUSY_TIMEOUT, self.0.clone().lock_owned())
+            .await
+            .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))
+    }
+}
+
+/// How long a writer waits for SQLite's write lock (in the gate, then in SQLite).
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `$body` with `$pool` bound to the concrete pool, so one query text serves both backends.
 #[macro_export]
 macro_rules! with_db {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Sqlite($pool, _) => $body,
             $crate::store::Db::Postgres($pool) => $body,
         }
     };
@@ -98,13 +119,13 @@ impl Db {
                     // WAL lets readers run beside the one writer; the busy timeout makes the
                     // writer queue instead of failing under a burst.
                     .journal_mode(SqliteJournalMode::Wal)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT);
                 prepare_sqlite_file(opts.get_filename())?;
                 let pool = SqlitePoolOptions::new()
                     .max_connections(cfg.max_connections)
                     .connect_with(opts)
                     .await?;
-                Ok(Db::Sqlite(pool))
+                Ok(Db::Sqlite(pool, WriteGate::default()))
             }
             Backend::Postgres => {
                 let pool = PgPoolOptions::new()
@@ -119,7 +140,7 @@ impl Db {
 
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
-            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Db::Sqlite(p, _) => SQLITE_MIGRATIONS.run(p).await?,
             Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
         Ok(())
@@ -139,7 +160,7 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }

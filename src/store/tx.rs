@@ -14,7 +14,12 @@ use crate::ids::UserId;
 
 /// An open transaction on one backend.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// The transaction and its pass through the database's [`super::WriteGate`], given back
+    /// when the transaction ends (the guard is dropped after the transaction).
+    Sqlite(
+        sqlx::Transaction<'static, sqlx::Sqlite>,
+        tokio::sync::OwnedMutexGuard<()>,
+    ),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -44,9 +49,9 @@ impl<'a> From<&'a mut Tx> for Conn<'a> {
 macro_rules! with_conn {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
-            $crate::store::Conn::Pool($crate::store::Db::Sqlite($c)) => $body,
+            $crate::store::Conn::Pool($crate::store::Db::Sqlite($c, _)) => $body,
             $crate::store::Conn::Pool($crate::store::Db::Postgres($c)) => $body,
-            $crate::store::Conn::Tx($crate::store::Tx::Sqlite(t)) => {
+            $crate::store::Conn::Tx($crate::store::Tx::Sqlite(t, _)) => {
                 let $c = &mut **t;
                 $body
             }
@@ -65,7 +70,7 @@ macro_rules! with_conn {
 macro_rules! with_tx {
     ($tx:expr, |$c:ident| $body:expr) => {
         match $tx {
-            $crate::store::Tx::Sqlite(t) => {
+            $crate::store::Tx::Sqlite(t, _) => {
                 let $c = &mut **t;
                 $body
             }
@@ -78,7 +83,8 @@ macro_rules! with_tx {
 }
 
 impl Db {
-    /// Opens a transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at once,
+    /// Opens a transaction. On SQLite it waits its turn at the [`super::WriteGate`], then
+    /// `BEGIN IMMEDIATE`: the write lock is taken at once,
     /// so a transaction that reads before it writes (is this the user's first factor?) cannot
     /// fail half-way with `SQLITE_BUSY` when another connection wrote in between (the busy
     /// timeout waits for a lock, but cannot rescue a deferred transaction's stale snapshot).
@@ -87,7 +93,10 @@ impl Db {
     /// each spent with a conditional UPDATE) waits for the commit and then finds it gone.
     pub async fn begin(&self) -> StoreResult<Tx> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool, gate) => {
+                let pass = gate.enter().await?;
+                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, pass)
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -111,7 +120,7 @@ impl Tx {
 
     pub async fn commit(self) -> StoreResult<()> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t, _pass) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
