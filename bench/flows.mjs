@@ -23,6 +23,8 @@ import { Browser, parseForms } from '../conformance/lib/browser.mjs';
 import { base32Decode, hotp } from '../tests/e2e/lib/totp.mjs';
 
 const REDIRECT_URI = 'http://localhost:9000/callback';
+// A server that stops answering fails the run instead of hanging it.
+const TIMEOUT_MS = 30_000;
 
 function args(argv) {
   const out = { _: argv[0] };
@@ -83,6 +85,7 @@ async function exchange(tokenUrl, client, code, verifier) {
       'content-type': 'application/x-www-form-urlencoded',
     },
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }),
+    signal: AbortSignal.timeout(TIMEOUT_MS),
   });
   const body = await res.json();
   if (res.status !== 200 || !body.id_token || !body.access_token) fail(`token exchange: ${res.status} ${JSON.stringify(body)}`);
@@ -115,7 +118,7 @@ function nextStep(user, now = Date.now()) {
 
 /** One full sign-in of `user`; returns the token response. */
 async function signIn(env, user, { enrol = false } = {}) {
-  const browser = new Browser(new URL(env.issuer).origin);
+  const browser = new Browser(new URL(env.issuer).origin, { timeoutMs: TIMEOUT_MS });
   const req = authRequest(env);
   let res = await browser.navigate(req.url);
   if (res.leftTo) fail('the authorization request left the OP before the sign-in page');
@@ -156,6 +159,7 @@ async function setup(o) {
     const res = await fetch(`${o.api}/users`, {
       method: 'POST',
       headers: { authorization: `Bearer ${o['api-key']}`, 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(TIMEOUT_MS),
       body: JSON.stringify({ email: user.login, password: user.password, email_verified: true }),
     });
     if (res.status !== 201) fail(`user create: ${res.status} ${await res.text()}`);
@@ -188,6 +192,7 @@ async function run(o) {
     return null;
   };
   const started = Date.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: Number(o.concurrency) }, async () => {
     while (Date.now() < until) {
       const user = take();
@@ -209,6 +214,7 @@ async function run(o) {
     }
   }));
   const secs = (Date.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
   const pct = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : 0);
   console.log(JSON.stringify({
@@ -220,6 +226,8 @@ async function run(o) {
     errors: errors.length,
     first_errors: [...new Set(errors)].slice(0, 3),
     starved,
+    // This driver's own CPU time: it shares the machine's cores with the server.
+    driver_cpu_secs: (cpu.user + cpu.system) / 1e6,
   }));
 }
 
@@ -229,7 +237,7 @@ async function peer(o) {
   const origin = new URL(o.issuer).origin;
   const out = [];
   await pool(Number(o.count), 4, async (i) => {
-    const browser = new Browser(origin);
+    const browser = new Browser(origin, { timeoutMs: TIMEOUT_MS });
     const req = authRequest(env, { scope: 'openid offline_access', prompt: 'consent' });
     let res = await browser.navigate(req.url);
     for (let page = 0; !res.leftTo && page < 4; page++) {

@@ -104,9 +104,13 @@ export function parseForms(html) {
 }
 
 export class Browser {
-  /** @param {string} opOrigin e.g. `http://127.0.0.1:43123`; redirects elsewhere are not followed. */
-  constructor(opOrigin) {
+  /**
+   * @param {string} opOrigin e.g. `http://127.0.0.1:43123`; redirects elsewhere are not followed.
+   * @param {{timeoutMs?: number}} [options] abort an exchange that takes longer than this.
+   */
+  constructor(opOrigin, { timeoutMs } = {}) {
     this.origin = opOrigin;
+    this.timeoutMs = timeoutMs;
     this.jar = new CookieJar();
   }
 
@@ -120,7 +124,8 @@ export class Browser {
       body = new URLSearchParams(form).toString();
       h['content-type'] = 'application/x-www-form-urlencoded';
     }
-    const res = await fetch(url, { method, headers: h, body, redirect: 'manual' });
+    const signal = this.timeoutMs ? AbortSignal.timeout(this.timeoutMs) : undefined;
+    const res = await fetch(url, { method, headers: h, body, redirect: 'manual', signal });
     if (new URL(url).origin === this.origin) this.jar.store(res, url);
     const text = await res.text();
     const location = res.headers.get('location');

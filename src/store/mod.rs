@@ -27,7 +27,7 @@ pub use tx::{Conn, Tx};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 use crate::config::{Backend, DatabaseConfig};
@@ -128,10 +128,16 @@ impl Db {
                 Ok(Db::Sqlite(pool, WriteGate::default()))
             }
             Backend::Postgres => {
+                // Gatehouse's transactions last milliseconds and never wait for a person. One
+                // left open by mistake (a request dropped mid-way, a bug) would keep its row
+                // locks and stall every writer of those rows; the server ends such a session
+                // after 10 s instead, and the pool opens a new connection.
+                let opts = PgConnectOptions::from_str(url)?
+                    .options([("idle_in_transaction_session_timeout", "10s")]);
                 let pool = PgPoolOptions::new()
                     .max_connections(cfg.max_connections)
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
+                    .connect_with(opts)
                     .await?;
                 Ok(Db::Postgres(pool))
             }

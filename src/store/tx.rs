@@ -91,14 +91,41 @@ impl Db {
     /// On PostgreSQL it is the default READ COMMITTED; the single-use rows a change deletes are
     /// row-locked by it, so a racing use of one (a TOTP step, a recovery code, a device token,
     /// each spent with a conditional UPDATE) waits for the commit and then finds it gone.
+    ///
+    /// BEGIN runs in a task of its own (as does COMMIT): a request whose client goes away is
+    /// dropped at its next await, and dropped while BEGIN is in flight sqlx hands the connection
+    /// back to the pool inside a transaction it does not know of, so every later statement on
+    /// that connection runs in it and its row locks are never released (found by the refresh
+    /// benchmark on PostgreSQL: wrk closing its connections wedged every sign-in behind one
+    /// `rate_limits` row). The task finishes even when the caller is gone, and the transaction
+    /// nobody awaits is dropped there, which rolls it back.
     pub async fn begin(&self) -> StoreResult<Tx> {
         Ok(match self {
             Db::Sqlite(pool, gate) => {
                 let pass = gate.enter().await?;
-                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, pass)
+                let pool = pool.clone();
+                // The pass travels with the transaction, so it is given back only after an
+                // orphaned transaction was dropped.
+                let (t, pass) =
+                    detached(async move { Ok((pool.begin_with("BEGIN IMMEDIATE").await?, pass)) })
+                        .await?;
+                Tx::Sqlite(t, pass)
             }
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Postgres(pool) => {
+                let pool = pool.clone();
+                Tx::Postgres(detached(async move { pool.begin().await }).await?)
+            }
         })
+    }
+}
+
+/// Runs `f` to completion in its own task, whether or not the caller waits for it.
+async fn detached<T: Send + 'static>(
+    f: impl std::future::Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+) -> StoreResult<T> {
+    match tokio::spawn(f).await {
+        Ok(r) => Ok(r?),
+        Err(e) => Err(sqlx::Error::Io(std::io::Error::other(e)).into()),
     }
 }
 
@@ -120,8 +147,15 @@ impl Tx {
 
     pub async fn commit(self) -> StoreResult<()> {
         match self {
-            Tx::Sqlite(t, _pass) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+            Tx::Sqlite(t, pass) => {
+                detached(async move {
+                    let done = t.commit().await;
+                    drop(pass);
+                    done
+                })
+                .await?
+            }
+            Tx::Postgres(t) => detached(t.commit()).await?,
         }
         Ok(())
     }
