@@ -33,10 +33,12 @@ use crate::store::tenants::Tenant;
 use crate::store::users::User;
 use crate::store::{Db, StoreError, StoreResult};
 
+mod link;
 pub mod sms;
 #[cfg(test)]
 mod tests;
 
+pub use link::Link;
 pub use sms::{Cap, SmsStats, sms_stats};
 
 const DAY_SECS: i64 = 86_400;
@@ -182,13 +184,6 @@ pub struct Recipient<'a> {
     pub scope: &'a str,
     /// The client's network (`web::client_ip::limit_key`), for the per-IP cap on texts.
     pub ip: Option<&'a str>,
-}
-
-/// The link a registration or reset mail carries: the page it opens (the token is appended as
-/// `?token=`), and what it was sent for (stored with the code, given back when it is used).
-pub struct Link<'a> {
-    pub page: &'a str,
-    pub context: &'a str,
 }
 
 /// The service: the database, the server secret (HMAC at rest), the notifier that mails the
@@ -385,13 +380,7 @@ impl<'a> Codes<'a> {
             self.limits.code_ttl_secs
         };
         let expires_at = now + ttl;
-        // 256 bits: the link needs no attempt counting, a code of six digits does.
-        let token = link.as_ref().map(|_| crate::crypto::random::token(32));
-        let token_hash = token.as_deref().map(crate::crypto::random::sha256_hex);
-        let url = link.as_ref().zip(token.as_deref()).map(|(l, t)| {
-            let sep = if l.page.contains('?') { '&' } else { '?' };
-            format!("{}{sep}token={t}", l.page)
-        });
+        let minted = link.as_ref().map(Link::mint);
         otp::issue(
             self.db,
             NewOtp {
@@ -402,12 +391,15 @@ impl<'a> Codes<'a> {
                 code_hash: &self.hash(purpose, user_id, &code),
                 now,
                 expires_at,
-                link: token_hash.as_deref().zip(link.as_ref().map(|l| l.context)),
+                link: link
+                    .as_ref()
+                    .zip(minted.as_ref())
+                    .map(|(l, m)| (m.token_hash.as_str(), l.context)),
             },
         )
         .await?;
         let minutes = u32::try_from((ttl / 60).max(1)).unwrap_or(10);
-        let delivered = match purpose.message(code, minutes, url) {
+        let delivered = match purpose.message(code, minutes, minted.map(|m| m.url)) {
             Message::Mail(kind) => self
                 .notifier
                 .send_to(to.tenant, to.address, kind)
@@ -423,26 +415,6 @@ impl<'a> Codes<'a> {
             return Err(e);
         }
         Ok(Sent::Sent { expires_at })
-    }
-
-    /// Spends the live code of `purpose` whose mail carried the link `token`: the challenge
-    /// (its user and context), or None when the link is unknown, used or expired.
-    pub async fn redeem_link(
-        &self,
-        purpose: Purpose,
-        token: &str,
-        now: i64,
-    ) -> StoreResult<Option<otp::OtpChallenge>> {
-        let hash = crate::crypto::random::sha256_hex(token);
-        otp::redeem_link(self.db, purpose.as_str(), &hash, now).await
-    }
-
-    /// Whether `token` is the link of a live code of `purpose`, without spending it.
-    pub async fn link_is_live(&self, purpose: Purpose, token: &str, now: i64) -> StoreResult<bool> {
-        let hash = crate::crypto::random::sha256_hex(token);
-        Ok(otp::find_link(self.db, purpose.as_str(), &hash, now)
-            .await?
-            .is_some())
     }
 
     /// Checks a code. The guess is reserved on the user's failure count and on the code's own
