@@ -29,6 +29,20 @@ pub struct Config {
     pub mail: crate::notify::mail::MailConfig,
     pub sms: crate::notify::sms::SmsConfig,
     pub api: ApiConfig,
+    pub console: ConsoleConfig,
+}
+
+/// The hosted admin console (`/admin`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// A console session unused for this long ends (the admin signs in again).
+    pub idle_timeout_secs: i64,
+    /// A console session ends this long after its sign-in however busy it is.
+    pub max_lifetime_secs: i64,
+    /// Destructive actions (Reset MFA, delete, rotate a secret) want the admin's second factor
+    /// proven within this many seconds; otherwise the console asks for it again first.
+    pub step_up_secs: i64,
 }
 
 /// The admin REST API (`/api/v1`).
@@ -317,6 +331,7 @@ section_defaults!(
     OtpConfig => otp,
     MetricsConfig => metrics,
     DemoConfig => demo,
+    ConsoleConfig => console,
 );
 
 /// A configuration problem, phrased for an operator: it names the key and the expected form.
@@ -358,6 +373,18 @@ impl Config {
             return Err(ConfigError(
                 "api.requests_per_minute_per_key: expected an integer between 1 and 1000000".into(),
             ));
+        }
+        let c = &self.console;
+        for (key, v) in [
+            ("console.idle_timeout_secs", c.idle_timeout_secs),
+            ("console.max_lifetime_secs", c.max_lifetime_secs),
+            ("console.step_up_secs", c.step_up_secs),
+        ] {
+            if !(30..=7 * 86_400).contains(&v) {
+                return Err(ConfigError(format!(
+                    "{key}: expected seconds between 30 and 604800"
+                )));
+            }
         }
         self.mail.validate().map_err(ConfigError)?;
         self.sms.validate().map_err(ConfigError)?;

@@ -35,6 +35,7 @@ pub async fn sweep(db: &Db, now: i64, limit_window: i64) -> StoreResult<u64> {
     n += store::tokens::purge_expired(db, now).await?;
     n += store::grants::purge_expired(db, now).await?;
     n += store::otp::purge_expired(db, now).await?;
+    n += store::console::purge_expired(db, now).await?;
     n += store::rate_limits::purge_idle(db, now, limit_window).await?;
     // An assertion is refused once `exp` is this far behind, so its jti guards nothing more.
     let skew = crate::oidc::client_assertion::CLOCK_SKEW_SECS;

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod cache;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod demo;
 pub mod error;
@@ -112,6 +113,7 @@ pub fn build_app(state: AppState) -> Router {
         .merge(login::router())
         .merge(account::router())
         .merge(api::router())
+        .merge(console::router())
         // One cap for every body any handler reads (forms, the token endpoint, /authorize POST):
         // axum's default is 2 MB, and no Gatehouse request legitimately needs more than a few KiB.
         .layer(axum::extract::DefaultBodyLimit::max(

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 mod cli;
 
 pub(crate) use cli::args::{
-    ApiKeyCommand, AuditCommand, ClientAuthArgs, ClientCommand, KeysCommand, TenantCommand,
-    UserCommand,
+    AdminCommand, ApiKeyCommand, AuditCommand, ClientAuthArgs, ClientCommand, KeysCommand,
+    TenantCommand, UserCommand,
 };
 
 use clap::{Parser, Subcommand};
@@ -65,6 +65,9 @@ enum Command {
     /// Keys for the admin API (`/api/v1`).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Admins of the hosted console (`/admin`).
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Print the MFA decision (and its reason) for a sign-in of USER to CLIENT.
     Explain {
         tenant: String,
@@ -191,6 +194,15 @@ async fn run(command: Command, config: Config) -> Result<Output> {
             .await
         }
         Command::ApiKey(k) => with_db(&config, |db| cli::api_keys::api_key_command(k, db)).await,
+        Command::Admin(a) => {
+            let passwords = PasswordHasherPool::new(&config.password)?;
+            let base = gatehouse::resolve_public_url(&config, config.server.listen);
+            let url = format!("{base}/admin");
+            with_db(&config, |db| {
+                cli::admins::admin_command(a, db, passwords, url)
+            })
+            .await
+        }
         Command::Audit(AuditCommand::List {
             tenant,
             user,
@@ -233,6 +245,9 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
     let metrics = gatehouse::bind_metrics(&config).await?;
     let public_url = gatehouse::resolve_public_url(&config, bound);
     let state = gatehouse::build_state(config, public_url.clone()).await?;
+    // The console's system tenant exists from the first start (with its keys).
+    let system = gatehouse::admin::console::system_tenant(&state.db).await?;
+    state.keys.current(&system.id)?;
     if demo {
         let facts = gatehouse::demo::seed(&state).await?;
         println!("{facts}");

@@ -173,14 +173,14 @@ async fn demo_is_idempotent(backend: Backend) {
     }
     stop(child).await;
 
-    // Still exactly one demo tenant, client and user.
-    assert_eq!(
-        env.cli_json(&["tenant", "list"]).await["tenants"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    // Still exactly one demo tenant, client and user (beside the console's system tenant).
+    let slugs: Vec<String> = env.cli_json(&["tenant", "list"]).await["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(slugs, ["demo", "system"]);
     assert_eq!(
         env.cli_json(&["client", "list", "demo"]).await["clients"]
             .as_array()
@@ -196,14 +196,14 @@ async fn demo_is_idempotent(backend: Backend) {
         1
     );
     // Keys were created with mode 0600 on first start: the server secret, and the demo
-    // tenant's own three signing keys in keys/tenants/{id}/.
+    // tenant's and the system tenant's own three signing keys each in keys/tenants/{id}/.
     let keys = files_under(&env.config.keys.dir);
-    assert_eq!(keys.len(), 4, "{keys:?}");
+    assert_eq!(keys.len(), 7, "{keys:?}");
     assert!(keys.iter().any(|k| k.ends_with("server.secret")));
     let tenant_keys = keys
         .iter()
         .filter(|k| k.extension().is_some_and(|e| e == "json"));
-    assert_eq!(tenant_keys.count(), 3);
+    assert_eq!(tenant_keys.count(), 6);
     for k in keys {
         assert_eq!(mode_of(&k), 0o600, "{}", k.display());
     }

@@ -2,8 +2,10 @@
 //! Each validates everything before writing, writes once, and records an audit event.
 
 pub mod api_keys;
+pub mod builtin;
 pub mod client_auth;
 pub mod clients;
+pub mod console;
 pub mod explain;
 pub mod report;
 pub mod sessions;

@@ -73,7 +73,7 @@ async fn end(
 }
 
 /// Back-channel logout to the clients of the ended sessions (in the background).
-pub(super) fn tell_clients(state: &AppState, tenant: Tenant, ended: &Ended) {
+pub(crate) fn tell_clients(state: &AppState, tenant: Tenant, ended: &Ended) {
     let ctx = TenantCtx {
         issuer: state.issuer(&tenant.slug),
         tenant: tenant.into(),

@@ -370,3 +370,19 @@ impl ProfileArgs {
         }
     }
 }
+
+#[derive(Subcommand)]
+pub(crate) enum AdminCommand {
+    /// A console admin: a user of the system tenant (MFA required: they set up a factor at
+    /// their first sign-in to /admin), of every tenant, or with --tenant of that one only.
+    /// An existing admin gets the new password and scope.
+    Create {
+        email: String,
+        /// Read the password from standard input (prompted without echo on a terminal).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Admin of this tenant only (default: every tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}

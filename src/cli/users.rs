@@ -16,7 +16,7 @@ use gatehouse::oidc::backchannel;
 use gatehouse::store::{self, Db};
 
 /// Reads a password without echo on a terminal, or the first line of piped input.
-fn read_password() -> Result<String> {
+pub(crate) fn read_password() -> Result<String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         return Ok(rpassword::prompt_password("Password: ")?);

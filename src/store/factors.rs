@@ -190,3 +190,20 @@ pub async fn adoption(
     .await?);
     Ok((users, enrolled, by_kind))
 }
+
+/// Each user of the tenant: when they were created and when their oldest current factor was
+/// added (`None`: no factor). The console's "enrolled over time" chart is drawn from it.
+pub async fn enrolment_times(
+    db: &Db,
+    tenant_id: &TenantId,
+) -> StoreResult<Vec<(i64, Option<i64>)>> {
+    Ok(with_db!(db, |pool| {
+        sqlx::query_as::<_, (i64, Option<i64>)>(
+            "SELECT u.created_at, (SELECT MIN(f.created_at) FROM factors f WHERE f.user_id = u.id) \
+         FROM users u WHERE u.tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_all(pool)
+        .await?
+    }))
+}

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod clients;
 pub mod codes;
 pub mod consents;
+pub mod console;
 pub mod devices;
 pub mod factors;
 pub mod grants;

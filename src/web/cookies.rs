@@ -7,6 +7,8 @@ pub const SESSION: &str = "gh_session";
 pub const BROWSER: &str = "gh_browser";
 /// "Trust this device": the token `mfa::devices` checks (it never sees the headers).
 pub const DEVICE: &str = "gh_device";
+/// The admin console's session (path `/admin`).
+pub const CONSOLE: &str = "gh_console";
 
 /// The trusted-device token the browser sent, if any.
 pub fn device_token(headers: &HeaderMap) -> Option<String> {

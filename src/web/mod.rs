@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod metrics;
 pub mod page_error;
 pub mod pages;
+pub mod return_to;
 pub mod say;
 pub mod session;
 pub mod setup;

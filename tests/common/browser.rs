@@ -67,7 +67,8 @@ pub fn forms(html: &str, page_url: &str) -> Vec<Form> {
                 continue;
             };
             let ty = attr(tag, "type").unwrap_or_else(|| "text".into());
-            if ty == "checkbox" && !tag.contains("checked") {
+            // As a browser: an unticked box or an unchosen radio button sends nothing.
+            if (ty == "checkbox" || ty == "radio") && !tag.contains("checked") {
                 continue;
             }
             fields.push((name, value.unwrap_or_default()));
