@@ -28,7 +28,7 @@ import {
   AssertionError, answerEmail, answerRecovery, chooseMethod, clickAndWait, answerTotp, assert, confirmEmail,
   enrolEmail, enrolTotp, expectCallback, expectFieldError, expectHeading, noteRecoveryCodes, open, signIn, signOut,
 } from './lib/flow.mjs';
-import { BASE_URL, REDIRECT_URI, createTenant, createUser } from './lib/gatehouse.mjs';
+import { BASE_URL, REDIRECT_URI, cli, createTenant, createUser } from './lib/gatehouse.mjs';
 import { mailNames, messagesTo, waitForCode } from './lib/mail.mjs';
 import { textNames, waitForText } from './lib/sms.mjs';
 import { Authenticator } from './lib/totp.mjs';
@@ -80,7 +80,9 @@ async function setup() {
     name: 'Signup Co',
     settings: { registration: 'true', 'registration-mfa-setup': 'optional' },
   });
-  return { mfa, strict, optional, email, sms, register, spa: await spaTenant() };
+  // The admin console changes this one (through the server, which updates its own cache).
+  const consoleTenant = await createTenant('e2e-console', { name: 'Console Co' });
+  return { mfa, strict, optional, email, sms, register, spa: await spaTenant(), console: consoleTenant };
 }
 
 /** A browser application: a public client whose page (http://127.0.0.1:9) calls the API. */
@@ -559,6 +561,63 @@ async function browser_app_cors(t, fx) {
   assert(stolen.blocked, `another origin read UserInfo: ${JSON.stringify(stolen)}`);
 }
 
+/**
+ * 14. The admin console as a new admin: `gatehouse admin create`, /admin → the system tenant's
+ * sign-in with the mailbox proof and an authenticator app (MFA is required there), the
+ * tenants list, a tenant set to Required, a user found by exact email and their MFA reset
+ * after a confirmation, the clients, audit log and adoption report, sign out.
+ */
+async function admin_console(t, fx) {
+  const admin = { email: `root-${process.pid}@example.com`, password: 'console keeper 4471' };
+  await cli(['admin', 'create', admin.email, '--password-stdin'], { input: `${admin.password}\n` });
+  const user = await createUser(fx.console.slug, 'console');
+  const page = await t.page();
+  await page.goto(`${BASE_URL}/admin`, { waitUntil: 'load' });
+  await signIn(t, page, admin, { shot: '40-console-sign-in' });
+  await confirmEmail(t, page, admin);
+  await enrolTotp(t, page, { label: 'Admin phone' });
+  await noteRecoveryCodes(t, page);
+  await expectHeading(page, 'Tenants');
+  await t.capture(page, '41-console-tenants');
+
+  await clickAndWait(page, page.getByRole('link', { name: 'Console Co' }));
+  await expectHeading(page, 'Console Co');
+  await t.capture(page, '42-console-tenant-settings');
+  await page.getByLabel('Required').check();
+  await clickAndWait(page, page.getByRole('button', { name: 'Save settings' }));
+  assert((await page.content()).includes('Settings saved.'), 'the settings were saved');
+  const saved = await cli(['tenant', 'get', fx.console.slug]);
+  assert(saved.mfa_policy === 'required', `mfa_policy is ${saved.mfa_policy}`);
+
+  await clickAndWait(page, page.getByRole('link', { name: 'Users', exact: true }));
+  await page.getByLabel('Find a user').fill(user.email);
+  await clickAndWait(page, page.getByRole('button', { name: 'Search' }));
+  assert((await page.content()).includes('Exact match'), 'found by the exact email');
+  await t.capture(page, '43-console-users');
+  await clickAndWait(page, page.getByRole('link', { name: user.email }));
+  await expectHeading(page, user.email);
+  await t.capture(page, '44-console-user');
+  await clickAndWait(page, page.getByRole('link', { name: 'Reset MFA' }));
+  await expectHeading(page, `Reset MFA for ${user.email}?`);
+  await t.capture(page, '45-console-confirm-reset');
+  await clickAndWait(page, page.getByRole('button', { name: 'Reset MFA' }));
+  assert((await page.content()).includes('MFA was reset.'), 'the reset was confirmed');
+
+  await clickAndWait(page, page.getByRole('link', { name: 'Clients' }));
+  await expectHeading(page, 'Clients');
+  await t.capture(page, '46-console-clients');
+  await clickAndWait(page, page.getByRole('link', { name: 'Audit log' }));
+  await expectHeading(page, 'Audit log');
+  assert((await page.content()).includes('mfa.reset'), 'the reset is in the audit log');
+  await t.capture(page, '47-console-audit');
+  await clickAndWait(page, page.getByRole('link', { name: 'MFA report' }));
+  await expectHeading(page, 'MFA adoption');
+  assert((await page.locator('svg.chart').count()) === 2, 'two server-drawn charts');
+  await t.capture(page, '48-console-report');
+  await clickAndWait(page, page.getByRole('button', { name: 'Sign out' }));
+  await expectHeading(page, 'You have signed out of the admin console');
+}
+
 const SCENARIOS = [
   enrolment_with_email_proof,
   totp_challenge_and_trusted_device,
@@ -574,6 +633,7 @@ const SCENARIOS = [
   browser_app_cors,
   registration,
   password_reset,
+  admin_console,
 ].map((fn) => ({ name: fn.name.replace(/_/g, '-'), fn }));
 
 // ---------------------------------------------------------------------------------------------
