@@ -233,9 +233,13 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
     let metrics = gatehouse::bind_metrics(&config).await?;
     let public_url = gatehouse::resolve_public_url(&config, bound);
     let state = gatehouse::build_state(config, public_url.clone()).await?;
+    // The demo application is mounted only in demo mode: without `--demo`, /demo/app is a 404.
+    let mut extra = axum::Router::new();
     if demo {
         let facts = gatehouse::demo::seed(&state).await?;
         println!("{facts}");
+        let app = gatehouse::demo::app::DemoApp::new(&facts, &public_url, bound);
+        extra = gatehouse::demo::app::router(app);
     }
     // Handlers first: a SIGTERM right after the "Listening" line must still be graceful.
     let shutdown = gatehouse::shutdown_signal();
@@ -244,7 +248,7 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
     if let Some(m) = metrics.as_ref().and_then(|l| l.local_addr().ok()) {
         println!("Metrics on http://{m}/metrics");
     }
-    gatehouse::serve_with(state, listener, metrics, shutdown).await?;
+    gatehouse::serve_with_routes(state, listener, metrics, extra, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -155,6 +155,21 @@ async fn demo_is_idempotent(backend: Backend) {
     ] {
         assert!(!fact(&first, key).is_empty());
     }
+    // The account pages and the "try it" application, printed after the first release's lines.
+    assert_eq!(fact(&first, "account pages:"), format!("{issuer}/account"));
+    let try_it = fact(&first, "try it:").to_string();
+    let base = issuer.trim_end_matches("/t/demo");
+    assert_eq!(try_it, format!("{base}/demo/app"));
+    let at = |key: &str| {
+        first
+            .iter()
+            .position(|l| l.trim().starts_with(key))
+            .unwrap()
+    };
+    assert!(at("user password:") < at("account pages:") && at("account pages:") < at("try it:"));
+    let res = reqwest::get(&try_it).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Sign in with MFA"));
     stop(child).await;
 
     let (child, second) = start_demo(&env).await;
