@@ -227,6 +227,20 @@ async fn callback_errors_are_pages() {
     let html = page(res).await.1;
     assert!(html.contains("invalid_grant"), "{html}");
 
+    // In the browser's language, like every hosted page.
+    let res = b
+        .http
+        .get(srv.url("/demo/app"))
+        .header("accept-language", "fr")
+        .send()
+        .await
+        .unwrap();
+    let html = page(res).await.1;
+    assert!(html.contains("<html lang=\"fr\">"), "{html}");
+    assert!(
+        html.contains("Application de démonstration") && html.contains("Se connecter avec la MFA")
+    );
+
     // An unknown button.
     let res = b
         .http
