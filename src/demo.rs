@@ -1,6 +1,10 @@
 //! `serve --demo`: seeds a demo tenant, a confidential client and a user, and prints how to use
 //! them. The database keeps only hashes, so the generated secrets are kept in a local file
-//! (mode 0600, `demo.credentials_file`) and a second start prints the same facts.
+//! (mode 0600, `demo.credentials_file`) and a second start prints the same facts. The "try it"
+//! application that signs in with the demo client lives in [`app`].
+
+pub mod app;
+pub mod rp;
 
 use crate::ids::ClientId;
 use std::io::Write;
@@ -17,6 +21,7 @@ use crate::store::{clients, tenants, users};
 
 pub const TENANT: &str = "demo";
 pub const EMAIL: &str = "demo@example.com";
+pub const ADMIN_EMAIL: &str = "admin@example.com";
 const ACTOR: &str = "demo";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -25,6 +30,9 @@ pub struct DemoCredentials {
     pub client_secret: String,
     pub email: String,
     pub password: String,
+    /// The demo console admin's password (files written before the console lack it).
+    #[serde(default)]
+    pub admin_password: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -36,18 +44,48 @@ pub struct DemoFacts {
     pub redirect_uri: String,
     pub email: String,
     pub password: String,
+    /// `{issuer}/account`: the self-service pages the demo user can sign in to.
+    pub account_url: String,
+    /// `{public_url}/demo/app`: the built-in demo application ([`app`]).
+    pub try_it_url: String,
+    /// `{public_url}/admin`: the admin console, and its demo admin (a platform admin).
+    pub console_url: String,
+    pub admin_email: String,
+    pub admin_password: String,
+    /// Where mail goes: the console's first sign-in sends a code to prove the admin's mailbox.
+    pub mail: String,
+}
+
+impl DemoFacts {
+    /// The console lines, in the order they are printed: `(label, value)`. Scripts read them by
+    /// label, so a new fact is a new line at the end and no existing line moves or changes.
+    pub fn lines(&self) -> [(&'static str, &str); 13] {
+        [
+            ("issuer", &self.issuer),
+            ("discovery", &self.discovery_url),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", &self.client_secret),
+            ("redirect_uri", &self.redirect_uri),
+            ("user email", &self.email),
+            ("user password", &self.password),
+            ("account pages", &self.account_url),
+            ("try it", &self.try_it_url),
+            ("console", &self.console_url),
+            ("admin email", &self.admin_email),
+            ("admin password", &self.admin_password),
+            ("mail", &self.mail),
+        ]
+    }
 }
 
 impl std::fmt::Display for DemoFacts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "Gatehouse demo is ready.")?;
-        writeln!(f, "  issuer:         {}", self.issuer)?;
-        writeln!(f, "  discovery:      {}", self.discovery_url)?;
-        writeln!(f, "  client_id:      {}", self.client_id)?;
-        writeln!(f, "  client_secret:  {}", self.client_secret)?;
-        writeln!(f, "  redirect_uri:   {}", self.redirect_uri)?;
-        writeln!(f, "  user email:     {}", self.email)?;
-        write!(f, "  user password:  {}", self.password)
+        write!(f, "Gatehouse demo is ready.")?;
+        for (label, value) in self.lines() {
+            // "  {label}:" padded to one column, as the first release printed them.
+            write!(f, "\n  {:<16}{value}", format!("{label}:"))?;
+        }
+        Ok(())
     }
 }
 
@@ -143,6 +181,18 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
         }
     };
 
+    // The demo application's callback, beside the configured redirect URI (exact match at
+    // /authorize), added to a client seeded before the demo application existed too.
+    let client = clients::find(db, &tenant.id, &client_id)
+        .await?
+        .ok_or_else(|| AdminError::Invalid(format!("demo client `{client_id}` vanished")))?;
+    let callback = app::callback_uri(&state.public_url);
+    if !client.redirect_uris.contains(&callback) {
+        let mut uris = client.redirect_uris.clone();
+        uris.push(callback);
+        clients::set_redirect_uris(db, &client.id, &uris).await?;
+    }
+
     let password = match (users::find_by_login(db, &tenant.id, EMAIL).await?, &saved) {
         (Some(u), Some(s)) => {
             if !state
@@ -185,11 +235,13 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
         }
     };
 
+    let admin_password = demo_admin(state, saved.as_ref()).await?;
     let creds = DemoCredentials {
         client_id,
         client_secret,
         email: EMAIL.into(),
         password,
+        admin_password: Some(admin_password.clone()),
     };
     if saved.as_ref() != Some(&creds) {
         write_credentials(&cfg.credentials_file, &creds)?;
@@ -197,11 +249,84 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
     let issuer = state.issuer(TENANT);
     Ok(DemoFacts {
         discovery_url: format!("{issuer}/.well-known/openid-configuration"),
-        issuer,
         client_id: creds.client_id,
         client_secret: creds.client_secret,
         redirect_uri: cfg.redirect_uri.clone(),
         email: creds.email,
         password: creds.password,
+        account_url: format!("{issuer}/account"),
+        try_it_url: app::home_url(&state.public_url),
+        console_url: format!("{}/admin", state.public_url),
+        admin_email: ADMIN_EMAIL.into(),
+        admin_password,
+        mail: match state.config.mail.effective_transport() {
+            crate::notify::mail::MailTransport::File => format!(
+                "{} (one .eml file per message)",
+                state.config.mail.dir.display()
+            ),
+            crate::notify::mail::MailTransport::Smtp => "sent by SMTP".into(),
+        },
+        issuer,
     })
+}
+
+/// The demo's platform admin of the console, with the saved password (or a new one).
+async fn demo_admin(state: &AppState, saved: Option<&DemoCredentials>) -> AdminResult<String> {
+    let password = saved
+        .and_then(|s| s.admin_password.clone())
+        .unwrap_or_else(|| random::token(12));
+    let system = admin::console::system_tenant(&state.db).await?;
+    if let Some(u) = users::find_by_login(&state.db, &system.id, ADMIN_EMAIL).await?
+        && admin::console::scope_of(&state.db, &u).await?.is_some()
+        && state
+            .passwords
+            .verify(&password, u.password_hash.as_deref())
+            .await?
+    {
+        return Ok(password);
+    }
+    let (db, pw) = (&state.db, &state.passwords);
+    admin::console::create_admin(db, pw, ACTOR, ADMIN_EMAIL, &password, None).await?;
+    Ok(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_console_lines_keep_their_order_and_columns() {
+        let facts = DemoFacts {
+            issuer: "http://127.0.0.1:8080/t/demo".into(),
+            discovery_url: "http://127.0.0.1:8080/t/demo/.well-known/openid-configuration".into(),
+            client_id: ClientId::from("cid"),
+            client_secret: "sec".into(),
+            redirect_uri: "http://localhost:9000/callback".into(),
+            email: EMAIL.into(),
+            password: "pw".into(),
+            account_url: "http://127.0.0.1:8080/t/demo/account".into(),
+            try_it_url: "http://127.0.0.1:8080/demo/app".into(),
+            console_url: "http://127.0.0.1:8080/admin".into(),
+            admin_email: ADMIN_EMAIL.into(),
+            admin_password: "apw".into(),
+            mail: "data/mail (one .eml file per message)".into(),
+        };
+        assert_eq!(
+            facts.to_string(),
+            "Gatehouse demo is ready.\n\
+             \x20 issuer:         http://127.0.0.1:8080/t/demo\n\
+             \x20 discovery:      http://127.0.0.1:8080/t/demo/.well-known/openid-configuration\n\
+             \x20 client_id:      cid\n\
+             \x20 client_secret:  sec\n\
+             \x20 redirect_uri:   http://localhost:9000/callback\n\
+             \x20 user email:     demo@example.com\n\
+             \x20 user password:  pw\n\
+             \x20 account pages:  http://127.0.0.1:8080/t/demo/account\n\
+             \x20 try it:         http://127.0.0.1:8080/demo/app\n\
+             \x20 console:        http://127.0.0.1:8080/admin\n\
+             \x20 admin email:    admin@example.com\n\
+             \x20 admin password: apw\n\
+             \x20 mail:           data/mail (one .eml file per message)"
+        );
+    }
 }

@@ -103,6 +103,12 @@ pub async fn build_state(config: Config, public_url: String) -> Result<AppState,
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn build_app(state: AppState) -> Router {
+    build_app_with(state, Router::new())
+}
+
+/// [`build_app`] with `extra` routes beside the IdP's own, under the same layers (security
+/// headers, body limit, metrics, request ids): the demo application of `serve --demo`.
+pub fn build_app_with(state: AppState, extra: Router<AppState>) -> Router {
     let hsts = state.is_https();
     Router::new()
         .route("/health", get(ops::health))
@@ -114,6 +120,7 @@ pub fn build_app(state: AppState) -> Router {
         .merge(account::router())
         .merge(api::router())
         .merge(console::router())
+        .merge(extra)
         // One cap for every body any handler reads (forms, the token endpoint, /authorize POST):
         // axum's default is 2 MB, and no Gatehouse request legitimately needs more than a few KiB.
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -184,6 +191,17 @@ pub async fn serve_with(
     metrics_listener: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    serve_with_routes(state, listener, metrics_listener, Router::new(), shutdown).await
+}
+
+/// [`serve_with`] with `extra` routes mounted beside the IdP's own ([`build_app_with`]).
+pub async fn serve_with_routes(
+    state: AppState,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    extra: Router<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
     let reload = spawn_key_reload(&state);
     let every = Duration::from_secs(state.config.server.sweep_interval_secs.max(1));
     let sweeper = housekeeping::spawn(
@@ -204,7 +222,7 @@ pub async fn serve_with(
     });
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let db = state.db.clone();
-    let app = build_app(state);
+    let app = build_app_with(state, extra);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(
         listener,

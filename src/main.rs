@@ -248,9 +248,13 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
     // The console's system tenant exists from the first start (with its keys).
     let system = gatehouse::admin::console::system_tenant(&state.db).await?;
     state.keys.current(&system.id)?;
+    // The demo application is mounted only in demo mode: without `--demo`, /demo/app is a 404.
+    let mut extra = axum::Router::new();
     if demo {
         let facts = gatehouse::demo::seed(&state).await?;
         println!("{facts}");
+        let app = gatehouse::demo::app::DemoApp::new(&facts, &public_url, bound);
+        extra = gatehouse::demo::app::router(app);
     }
     // Handlers first: a SIGTERM right after the "Listening" line must still be graceful.
     let shutdown = gatehouse::shutdown_signal();
@@ -259,7 +263,7 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
     if let Some(m) = metrics.as_ref().and_then(|l| l.local_addr().ok()) {
         println!("Metrics on http://{m}/metrics");
     }
-    gatehouse::serve_with(state, listener, metrics, shutdown).await?;
+    gatehouse::serve_with_routes(state, listener, metrics, extra, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

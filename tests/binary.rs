@@ -155,6 +155,25 @@ async fn demo_is_idempotent(backend: Backend) {
     ] {
         assert!(!fact(&first, key).is_empty());
     }
+    // The account pages and the "try it" application, printed after the first release's lines.
+    assert_eq!(fact(&first, "account pages:"), format!("{issuer}/account"));
+    let try_it = fact(&first, "try it:").to_string();
+    let base = issuer.trim_end_matches("/t/demo");
+    assert_eq!(try_it, format!("{base}/demo/app"));
+    let at = |key: &str| {
+        first
+            .iter()
+            .position(|l| l.trim().starts_with(key))
+            .unwrap()
+    };
+    assert!(at("user password:") < at("account pages:") && at("account pages:") < at("try it:"));
+    // The console's demo admin: a sign-in to /admin starts at the system tenant's login.
+    assert_eq!(fact(&first, "admin email:"), "admin@example.com");
+    assert!(fact(&first, "admin password:").len() >= 12);
+    assert!(fact(&first, "console:").ends_with("/admin"));
+    let res = reqwest::get(&try_it).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Sign in with MFA"));
     stop(child).await;
 
     let (child, second) = start_demo(&env).await;
@@ -164,6 +183,8 @@ async fn demo_is_idempotent(backend: Backend) {
         "redirect_uri:",
         "user email:",
         "user password:",
+        "admin email:",
+        "admin password:",
     ] {
         assert_eq!(
             fact(&first, key),

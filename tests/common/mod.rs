@@ -240,6 +240,8 @@ pub struct TestServer {
     /// Where `/metrics` is served when `metrics.listen` is configured (tests give port 0).
     pub metrics_addr: Option<std::net::SocketAddr>,
     pub state: AppState,
+    /// What the seed printed, when the server was started in demo mode ([`TestServer::start_demo`]).
+    pub demo: Option<gatehouse::demo::DemoFacts>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     // Declared last so the database is dropped after the server is stopped.
@@ -252,6 +254,15 @@ impl TestServer {
     }
 
     pub async fn start_with(env: TestEnv) -> TestServer {
+        Self::start_inner(env, false).await
+    }
+
+    /// As `serve --demo`: the demo tenant, client and user seeded, the demo application mounted.
+    pub async fn start_demo(backend: Backend) -> TestServer {
+        Self::start_inner(TestEnv::new(backend).await, true).await
+    }
+
+    async fn start_inner(env: TestEnv, demo: bool) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = gatehouse::resolve_public_url(&env.config, addr);
@@ -260,10 +271,18 @@ impl TestServer {
             .expect("server state");
         let metrics = gatehouse::bind_metrics(&env.config).await.unwrap();
         let metrics_addr = metrics.as_ref().map(|l| l.local_addr().unwrap());
+        let (facts, extra) = if demo {
+            let facts = gatehouse::demo::seed(&state).await.expect("demo seed");
+            let app = gatehouse::demo::app::DemoApp::new(&facts, &base, addr);
+            (Some(facts), gatehouse::demo::app::router(app))
+        } else {
+            (None, axum::Router::new())
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = gatehouse::serve_with(state.clone(), listener, metrics, async move {
-            let _ = stopped.await;
-        });
+        let serving =
+            gatehouse::serve_with_routes(state.clone(), listener, metrics, extra, async move {
+                let _ = stopped.await;
+            });
         let task = tokio::spawn(async move {
             let _ = serving.await;
         });
@@ -272,6 +291,7 @@ impl TestServer {
             bound: addr,
             metrics_addr,
             state,
+            demo: facts,
             stop: Some(stop),
             task: Some(task),
             env,
