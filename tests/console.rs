@@ -319,10 +319,11 @@ both_backends!(
     super::step_up_idle_timeout_sign_out_and_csrf
 );
 
-/// A tenant admin sees only their tenant (another is a 404, as in the API); a system-tenant
-/// user who is no admin is refused after signing in.
+/// A tenant admin sees only their tenant (another is a 404, as in the API), rotates a client's
+/// secret and deletes a user there; a system-tenant user who is no admin is refused after
+/// signing in.
 async fn a_tenant_admin_sees_one_tenant(backend: Backend) {
-    let (srv, smtp, _rp) = setup(backend).await;
+    let (srv, smtp, rp) = setup(backend).await;
     srv.tenant("globex", &["--name", "Globex"]).await;
     let made = make_admin(&srv, "ops@example.com", Some("acme")).await;
     assert_eq!(made["tenant"], "acme");
@@ -349,6 +350,51 @@ async fn a_tenant_admin_sees_one_tenant(backend: Backend) {
             .status(),
         404
     );
+
+    // Rotate the client's secret: shown once, and it is the one now stored.
+    let client = format!("/admin/t/acme/clients/{}", rp.client_id);
+    let (url, html) = open(&b, &srv, &format!("{client}/secret")).await;
+    assert!(html.contains("Rotate the secret of"));
+    let res = b.submit(&form_to(&html, &url, "/secret")).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let html = res.text().await.unwrap();
+    let secret = html
+        .split(r#"<code class="key" id="secret">"#)
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_owned();
+    let stored = gatehouse::store::clients::find(
+        &srv.state.db,
+        &gatehouse::store::tenants::get_by_slug(&srv.state.db, "acme")
+            .await
+            .unwrap()
+            .id,
+        &gatehouse::ids::ClientId::from(rp.client_id.clone()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(gatehouse::crypto::random::verify_sha256(
+        &secret,
+        stored.secret_hash.as_deref().unwrap()
+    ));
+    assert_ne!(Some(secret), rp.secret);
+
+    // Delete Alice after the confirmation.
+    let alice = srv.cli_json(&["user", "list", "acme"]).await["users"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (url, html) = open(&b, &srv, &format!("/admin/t/acme/users/{alice}/delete")).await;
+    assert!(html.contains("Delete alice@example.com?"));
+    let res = b
+        .follow(&srv.base, b.submit(&form_to(&html, &url, "/delete")).await)
+        .await;
+    assert!(page(res).await.1.contains("The user was deleted."));
+    let left = srv.cli_json(&["user", "list", "acme"]).await;
+    assert_eq!(left["users"].as_array().unwrap().len(), 0);
 
     // A user of the system tenant without a console role.
     srv.env

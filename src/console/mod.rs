@@ -42,6 +42,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/t/{slug}/users/{user_id}", get(user::show))
         .route("/admin/t/{slug}/users/{user_id}/lock", post(user::lock))
         .route(
+            "/admin/t/{slug}/users/{user_id}/delete",
+            get(user::confirm_delete).post(user::delete),
+        )
+        .route(
             "/admin/t/{slug}/users/{user_id}/mfa-reset",
             get(user::confirm_reset).post(user::reset),
         )

@@ -386,3 +386,50 @@ pub async fn end_sessions(
         if one.is_some() { ENDED } else { ALL_ENDED },
     ))
 }
+
+/// `GET .../delete`.
+pub async fn confirm_delete(
+    State(state): State<AppState>,
+    at: AdminIn,
+    Path((_, user_id)): Path<(String, String)>,
+) -> PageResult {
+    let u = subject(&state, &at, &user_id).await?;
+    at.confirm(
+        &state,
+        Confirm {
+            here: format!("{}/delete", user_path(&at, &u)),
+            section: "users",
+            title: "Delete user",
+            heading: format!("Delete {}?", u.email),
+            consequences: vec![
+                "Every session of theirs ends and every token is revoked; their applications are told (back-channel logout).".into(),
+                "The account goes with its factors, recovery codes, trusted devices and consents. This cannot be undone.".into(),
+                "The audit log keeps its events, and the deletion names the email.".into(),
+            ],
+            button: "Delete user",
+            back: user_path(&at, &u),
+        },
+    )
+}
+
+/// `POST .../delete`.
+pub async fn delete(
+    State(state): State<AppState>,
+    at: AdminIn,
+    Path((_, user_id)): Path<(String, String)>,
+    form: FormFields,
+) -> PageResult {
+    let u = subject(&state, &at, &user_id).await?;
+    at.check(
+        &state,
+        &form,
+        Some(&format!("{}/delete", user_path(&at, &u))),
+    )?;
+    let actor = at.admin.actor();
+    let ended = crate::admin::users::delete(&state.db, &actor, &at.tenant, &u, now())
+        .await
+        .or_500(&state, &at.admin.system)?;
+    crate::api::sessions::tell_clients(&state, (*at.tenant).clone(), &ended);
+    let list = format!("/admin/t/{}/users", at.tenant.slug);
+    Ok(done(&list, super::users::DELETED))
+}

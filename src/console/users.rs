@@ -14,6 +14,7 @@ use crate::store::{StoreResult, factors};
 use crate::web::{Or500, PageResult};
 
 const PAGE: i64 = 50;
+pub const DELETED: &str = "The user was deleted.";
 
 #[derive(Serialize)]
 struct UserRow {
@@ -35,6 +36,7 @@ struct UsersPage<'a> {
     exact: bool,
     users: Vec<UserRow>,
     more: bool,
+    notice: Option<&'static str>,
 }
 
 /// Exact email or username first; only when neither matches, the users whose email or
@@ -107,6 +109,7 @@ pub async fn list(
         exact,
         users: rows,
         more,
+        notice: super::notice(&query, &[DELETED]),
     };
     Ok(render(&state, admin, "admin_users.html", page))
 }
