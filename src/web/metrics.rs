@@ -31,17 +31,25 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// Route → (method, status) → series. Nested so that counting a request of a route seen
+/// before allocates nothing (the route is looked up by `&str`).
+type ByRoute = BTreeMap<String, BTreeMap<(&'static str, u16), Series>>;
+
 #[derive(Default)]
 pub struct Metrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    series: Mutex<ByRoute>,
 }
 
 impl Metrics {
-    pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+    pub fn observe(&self, route: &str, method: &'static str, status: u16, seconds: f64) {
         let mut map = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        let s = map
-            .entry((route.to_owned(), method.to_owned(), status))
-            .or_default();
+        if !map.contains_key(route) {
+            map.insert(route.to_owned(), BTreeMap::new());
+        }
+        let Some(by_route) = map.get_mut(route) else {
+            return;
+        };
+        let s = by_route.entry((method, status)).or_default();
         s.count += 1;
         s.sum += seconds;
         for (i, b) in BUCKETS.iter().enumerate() {
@@ -57,7 +65,13 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP gatehouse_http_requests_total HTTP requests served.\n");
         out.push_str("# TYPE gatehouse_http_requests_total counter\n");
-        for ((route, method, status), s) in map.iter() {
+        let all = || {
+            map.iter().flat_map(|(route, by)| {
+                by.iter()
+                    .map(move |((method, status), s)| (route, method, status, s))
+            })
+        };
+        for (route, method, status, s) in all() {
             let _ = writeln!(
                 out,
                 "gatehouse_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}",
@@ -66,7 +80,7 @@ impl Metrics {
         }
         out.push_str("# HELP gatehouse_http_request_duration_seconds HTTP request latency.\n");
         out.push_str("# TYPE gatehouse_http_request_duration_seconds histogram\n");
-        for ((route, method, status), s) in map.iter() {
+        for (route, method, status, s) in all() {
             let labels = format!("route=\"{route}\",method=\"{method}\",status=\"{status}\"");
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
@@ -198,16 +212,13 @@ pub async fn track(
     req: Request,
     next: Next,
 ) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    // The matched route is shared (`Arc<str>` inside), so keeping it costs no copy.
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let method = method_label(req.method());
     let start = Instant::now();
     let res = next.run(req).await;
     metrics.observe(
-        &route,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         method,
         res.status().as_u16(),
         start.elapsed().as_secs_f64(),
