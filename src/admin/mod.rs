@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod client_auth;
+pub mod client_rules;
 pub mod clients;
 pub mod explain;
 pub mod report;

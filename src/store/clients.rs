@@ -304,9 +304,8 @@ fn updated_one(rows: u64, client_id: &ClientId) -> StoreResult<()> {
 
 /// Replaces the secret hash (demo re-seeding and, later, the admin "rotate secret" action).
 pub async fn set_secret_hash(db: &Db, client_id: &ClientId, secret_hash: &str) -> StoreResult<()> {
-    let done =
-        with_db!(db, |pool| {
-            sqlx::query(
+    let done = with_db!(db, |pool| {
+        sqlx::query(
         "UPDATE clients SET secret_hash = $2, updated_at = $3, version = version + 1 WHERE id = $1"
     )
     .bind(client_id)
@@ -315,7 +314,7 @@ pub async fn set_secret_hash(db: &Db, client_id: &ClientId, secret_hash: &str) -
     .execute(pool)
     .await?
     .rows_affected()
-        });
+    });
     updated_one(done, client_id)
 }
 
