@@ -468,3 +468,99 @@ async fn mfa_adoption_report(backend: Backend) {
     assert_eq!(v, cli);
 }
 both_backends!(mfa_adoption_report, super::mfa_adoption_report);
+
+/// A user's `ETag` is its version: on create, GET and PATCH (profile, lock, unlock); a stale
+/// `If-Match` is 412 and changes nothing, and of two PATCHes holding the same one exactly one
+/// is applied.
+async fn user_etags(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    srv.tenant("acme", &[]).await;
+    srv.user("acme", ALICE, PW).await;
+    let api = Api { srv: &srv };
+    let admin = key(&srv, &["--role", "tenant-admin", "--tenant", "acme"]).await;
+    let alice = format!("{ACME}/users/{}", alice_id(&api, &admin).await);
+
+    let (s, first, v) = api.get_versioned(&alice, &admin).await;
+    assert_eq!(s, 200, "{v}");
+    let first = first.expect("an ETag on GET");
+    assert_eq!(first, format!("\"{}\"", v["version"]));
+
+    // One PATCH is one change, whatever it holds.
+    let (s, second, v) = api
+        .patch_if_match(
+            &alice,
+            &admin,
+            &json!({ "name": "Alice A", "password_change_required": true }),
+            Some(&first),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let second = second.expect("an ETag on PATCH");
+    let version = v["version"].as_i64().unwrap();
+    assert_eq!(first, format!("\"{}\"", version - 1));
+    assert_eq!(second, format!("\"{version}\""));
+    assert_eq!(v["password_change_required"], true, "{v}");
+
+    // Against the first copy: refused, nothing changes.
+    let (s, _, v) = api
+        .patch_if_match(&alice, &admin, &json!({ "locked": true }), Some(&first))
+        .await;
+    assert_eq!(s, 412, "{v}");
+    problem(&v, "stale");
+    let (_, etag, v) = api.get_versioned(&alice, &admin).await;
+    assert_eq!(
+        (etag.as_ref(), v["locked"].clone()),
+        (Some(&second), json!(false))
+    );
+
+    // Lock and unlock, each against the version before it.
+    let (s, third, v) = api
+        .patch_if_match(&alice, &admin, &json!({ "locked": true }), Some(&second))
+        .await;
+    assert_eq!((s, v["locked"].clone()), (200, json!(true)), "{v}");
+    let third = third.unwrap();
+    let (s, _, _) = api
+        .patch_if_match(&alice, &admin, &json!({ "locked": false }), Some(&second))
+        .await;
+    assert_eq!(s, 412);
+    let (s, fourth, v) = api
+        .patch_if_match(&alice, &admin, &json!({ "locked": false }), Some(&third))
+        .await;
+    assert_eq!((s, v["locked"].clone()), (200, json!(false)), "{v}");
+    let fourth = fourth.unwrap();
+
+    // Two changes fired at once holding the same version: exactly one is applied.
+    let (body_a, body_b) = (json!({ "nickname": "a" }), json!({ "nickname": "b" }));
+    let a = api.patch_if_match(&alice, &admin, &body_a, Some(&fourth));
+    let b = api.patch_if_match(&alice, &admin, &body_b, Some(&fourth));
+    let ((sa, _, va), (sb, _, vb)) = tokio::join!(a, b);
+    let mut statuses = [sa, sb];
+    statuses.sort();
+    assert_eq!(statuses, [200, 412], "{va} {vb}");
+    let (_, _, v) = api.get_versioned(&alice, &admin).await;
+    assert_eq!(v["nickname"], if sa == 200 { "a" } else { "b" }, "{v}");
+    // `*` is unconditional; a malformed ETag is a 400.
+    let (s, _, _) = api
+        .patch_if_match(&alice, &admin, &json!({ "nickname": "" }), Some("*"))
+        .await;
+    assert_eq!(s, 200);
+    let (s, _, v) = api
+        .patch_if_match(&alice, &admin, &json!({}), Some("W/\"1\""))
+        .await;
+    assert_eq!(s, 400, "{v}");
+    problem(&v, "invalid");
+
+    // A new user starts at version 1, and says so.
+    let (s, created, h) = api
+        .send(
+            reqwest::Method::POST,
+            &format!("{ACME}/users"),
+            Some(&admin),
+            Some(&json!({ "email": "carol@example.com", "password": PW }).to_string()),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(common::api::etag_of(&h).as_deref(), Some("\"1\""));
+    assert_eq!(created["version"], 1);
+}
+both_backends!(user_etags, super::user_etags);

@@ -167,6 +167,89 @@ async fn clients(backend: Backend) {
 }
 both_backends!(clients, super::clients);
 
+/// `client update` changes what `client create` registered, with its flag names and checks:
+/// `--redirect-uri` (repeatable) replaces the list; a refused value changes nothing.
+async fn client_update(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    env.cli_json(&["tenant", "create", "acme"]).await;
+    let c = env
+        .cli_json(&[
+            "client",
+            "create",
+            "acme",
+            "--redirect-uri",
+            "https://app.example.com/cb",
+        ])
+        .await;
+    let id = c["client_id"].as_str().unwrap().to_owned();
+    assert_eq!(c["version"], 1, "{c}");
+    let u = env
+        .cli_json(&[
+            "client",
+            "update",
+            "acme",
+            &id,
+            "--redirect-uri",
+            "https://app.example.com/new",
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+            "--name",
+            "Renamed",
+            "--mfa-policy",
+            "required",
+            "--trust-policy",
+            "none",
+            "--access-token-ttl",
+            "120",
+            "--first-party",
+            "true",
+            "--web-origin",
+            "https://app.example.com",
+        ])
+        .await;
+    assert_eq!(
+        u["redirect_uris"],
+        serde_json::json!(["https://app.example.com/new", "http://localhost:3000/cb"])
+    );
+    assert_eq!(u["name"], "Renamed");
+    assert_eq!(u["mfa_policy"], "required");
+    assert_eq!(u["trust_policy"], "none");
+    assert_eq!(u["access_token_ttl_secs"], 120);
+    assert_eq!(u["first_party"], true);
+    assert_eq!(
+        u["web_origins"],
+        serde_json::json!(["https://app.example.com"])
+    );
+    assert_eq!(u["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(u["version"], 2, "one update, one version: {u}");
+    // `--web-origin ""` alone empties the list; the others stay.
+    let u = env
+        .cli_json(&["client", "update", "acme", &id, "--web-origin", ""])
+        .await;
+    assert_eq!(u["web_origins"], serde_json::json!([]));
+    assert_eq!(u["name"], "Renamed");
+
+    for (args, needle) in [
+        (
+            vec!["--redirect-uri", "http://app.example.com/cb"],
+            "redirect_uris",
+        ),
+        (vec!["--redirect-uri", ""], "redirect_uris: at least one"),
+        (vec!["--access-token-ttl", "0"], "access_token_ttl_secs"),
+        (vec!["--scope", "openid"], "scope"),
+    ] {
+        let mut all = vec!["client", "update", "acme", id.as_str()];
+        all.extend_from_slice(&args);
+        assert_one_line_error(&env.cli(&all).await, needle);
+    }
+    let got = env.cli_json(&["client", "get", "acme", &id]).await;
+    assert_eq!(got["version"], 3, "nothing written by the failures: {got}");
+    assert_eq!(got["redirect_uris"], u["redirect_uris"]);
+    let audit = env.cli_json(&["audit", "list", "acme"]).await.to_string();
+    assert!(audit.contains("client.updated"), "{audit}");
+}
+both_backends!(client_update, super::client_update);
+
 async fn users(backend: Backend) {
     let env = TestEnv::new(backend).await;
     env.cli_json(&["tenant", "create", "acme"]).await;

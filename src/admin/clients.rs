@@ -1,15 +1,17 @@
 use serde_json::json;
-use url::Url;
 
 use crate::ids::ClientId;
 
 use super::client_auth::{self, AuthRequest, TokenAuth};
+use super::client_rules::{
+    MAX_REFRESH_TTL_SECS, backchannel_uri, client_scope, invalid, redirect_uris, ttl, uri_list,
+    web_origins,
+};
 use super::{AdminError, AdminResult};
 use crate::config::TokensConfig;
 use crate::crypto::random;
 use crate::model::{ClientMfaPolicy, SigningAlg, TrustPolicy};
-use crate::oidc::scope::Scope;
-use crate::store::clients::{self, Client, NewClient};
+use crate::store::clients::{self, Client, ClientChanges, NewClient};
 use crate::store::{Db, StoreError, audit, grants, tenants};
 
 /// What an admin asks for when registering a client.
@@ -48,85 +50,6 @@ pub struct CreatedClient {
     pub secret: Option<String>,
 }
 
-/// RFC 6749 §3.1.2 and OAuth 2.0 Security BCP §4.1: an absolute URI without fragment, https
-/// except on loopback (local development), or a private-use scheme for native apps (RFC 8252
-/// §7.1, reverse-domain with a dot). Matching later is exact string comparison.
-pub fn validate_redirect_uri(uri: &str) -> Result<String, String> {
-    let bad = |why: &str| format!("invalid redirect URI `{uri}`: {why}");
-    let url = Url::parse(uri).map_err(|e| {
-        bad(&format!(
-            "{e}; expected an absolute URL such as https://app.example.com/callback"
-        ))
-    })?;
-    if url.fragment().is_some() {
-        return Err(bad("must not contain a fragment"));
-    }
-    match url.scheme() {
-        "https" => {}
-        "http" => {
-            let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-            if !loopback {
-                return Err(bad(
-                    "http is allowed only for localhost/127.0.0.1; use https",
-                ));
-            }
-        }
-        s if s.contains('.') => {}
-        _ => {
-            return Err(bad(
-                "expected https (or http on loopback, or a reverse-domain private scheme)",
-            ));
-        }
-    }
-    if url.host_str().is_none() && matches!(url.scheme(), "http" | "https") {
-        return Err(bad("missing host"));
-    }
-    Ok(uri.to_owned())
-}
-
-/// Scope values that need a user, so they mean nothing for client_credentials (the only grant
-/// the registered scope governs): refused at registration rather than silently dropped.
-const USER_SCOPES: &[&str] = &["openid", "offline_access"];
-
-/// A client's registered scope (RFC 6749 §3.3 tokens, normalised to single spaces, duplicates
-/// dropped), at most 1024 bytes like the `scope` parameter at /authorize.
-/// Back-Channel Logout 1.0 §2.2: an absolute http(s) URL without fragment (http only on
-/// loopback, as for redirect URIs); Gatehouse POSTs to it from the server, so no app scheme.
-pub fn validate_backchannel_uri(uri: &str) -> Result<String, String> {
-    let checked = validate_redirect_uri(uri)
-        .map_err(|e| e.replace("redirect URI", "back-channel logout URI"))?;
-    if !(checked.starts_with("https://") || checked.starts_with("http://")) {
-        return Err(format!(
-            "invalid back-channel logout URI `{uri}`: expected an https URL"
-        ));
-    }
-    Ok(checked)
-}
-
-pub fn validate_scope(text: &str) -> Result<String, String> {
-    if text.len() > 1024 {
-        return Err("--scope: longer than 1024 bytes".into());
-    }
-    let scope = Scope::parse(text).map_err(|e| format!("--scope: {e}"))?;
-    if let Some(s) = USER_SCOPES.iter().find(|s| scope.contains(s)) {
-        return Err(format!(
-            "--scope: `{s}` needs a signed-in user; client_credentials tokens have none \
-             (the authorization code flow asks for it at /authorize)"
-        ));
-    }
-    Ok(scope.to_string())
-}
-
-fn ttl(value: Option<i64>, default: i64, max: i64, what: &str) -> AdminResult<i64> {
-    let v = value.unwrap_or(default);
-    if v <= 0 || v > max {
-        return Err(AdminError::Invalid(format!(
-            "{what}: expected seconds between 1 and {max}"
-        )));
-    }
-    Ok(v)
-}
-
 pub async fn create(
     db: &Db,
     tokens: &TokensConfig,
@@ -135,64 +58,28 @@ pub async fn create(
     req: ClientRequest,
 ) -> AdminResult<CreatedClient> {
     let tenant = tenants::get_by_slug(db, tenant_slug).await?;
-    if req.redirect_uris.is_empty() {
-        return Err(AdminError::Invalid(
-            "at least one --redirect-uri is required".into(),
-        ));
-    }
-    let redirect_uris = req
-        .redirect_uris
-        .iter()
-        .map(|u| validate_redirect_uri(u))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(AdminError::Invalid)?;
-    let post_logout = req
-        .post_logout_redirect_uris
-        .iter()
-        .map(|u| validate_redirect_uri(u))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(AdminError::Invalid)?;
-    let web_origins = req
-        .web_origins
-        .iter()
-        .map(|o| crate::oidc::cors::validate_origin(o))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(AdminError::Invalid)?;
+    let redirect_uris = redirect_uris(&req.redirect_uris)?;
+    let post_logout = uri_list("post_logout_redirect_uris", &req.post_logout_redirect_uris)?;
+    let web_origins = web_origins(&req.web_origins)?;
     let backchannel_logout_uri = req
         .backchannel_logout_uri
         .as_deref()
-        .map(validate_backchannel_uri)
-        .transpose()
-        .map_err(AdminError::Invalid)?;
+        .map(backchannel_uri)
+        .transpose()?;
     let max = tokens.max_lifetime_secs;
-    let access = ttl(
-        req.access_token_ttl_secs,
-        tokens.default_access_token_ttl_secs,
-        max,
-        "access token lifetime",
-    )?;
-    let id = ttl(
-        req.id_token_ttl_secs,
-        tokens.default_id_token_ttl_secs,
-        max,
-        "ID token lifetime",
-    )?;
-    let refresh = ttl(
-        req.refresh_token_ttl_secs,
-        tokens.default_refresh_token_ttl_secs,
-        365 * 86_400,
-        "refresh token lifetime",
-    )?;
-
-    let scope = match &req.scope {
-        Some(s) => validate_scope(s).map_err(AdminError::Invalid)?,
-        None => String::new(),
-    };
-    if req.public && !scope.is_empty() {
-        return Err(AdminError::Invalid(
-            "--scope: public clients cannot use client_credentials, the grant it governs".into(),
-        ));
-    }
+    let access = req
+        .access_token_ttl_secs
+        .unwrap_or(tokens.default_access_token_ttl_secs);
+    let access = ttl(access, max, "access_token_ttl_secs")?;
+    let id = req
+        .id_token_ttl_secs
+        .unwrap_or(tokens.default_id_token_ttl_secs);
+    let id = ttl(id, max, "id_token_ttl_secs")?;
+    let refresh = req
+        .refresh_token_ttl_secs
+        .unwrap_or(tokens.default_refresh_token_ttl_secs);
+    let refresh = ttl(refresh, MAX_REFRESH_TTL_SECS, "refresh_token_ttl_secs")?;
+    let scope = client_scope(req.public, req.scope.as_deref().unwrap_or_default())?;
 
     let auth = client_auth::resolve(req.public, None, req.auth.clone())?;
     // 256-bit secret; SHA-256 is a sound stored form for a random value of that size. A
@@ -259,30 +146,158 @@ pub async fn get(db: &Db, tenant_slug: &str, client_id: &ClientId) -> AdminResul
         })
 }
 
-/// What `client update` may change; every field is optional.
+/// What `client update` and the API's `PATCH` may change; every field is optional and one
+/// left out stays as it is. Each is checked as `create` checks it.
 #[derive(Debug, Clone, Default)]
 pub struct ClientChange {
+    pub name: Option<String>,
+    /// Replaces the list (at least one; matched exactly from now on).
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub first_party: Option<bool>,
+    pub mfa_policy: Option<ClientMfaPolicy>,
+    pub trust_policy: Option<TrustPolicy>,
+    pub id_token_alg: Option<SigningAlg>,
+    /// Tokens already issued keep verifying (by `kid`).
+    pub access_token_alg: Option<SigningAlg>,
+    pub access_token_ttl_secs: Option<i64>,
+    pub id_token_ttl_secs: Option<i64>,
+    pub refresh_token_ttl_secs: Option<i64>,
+    /// Space-separated; `""` registers none.
+    pub scope: Option<String>,
+    pub offline_access: Option<bool>,
+    pub web_origins: Option<Vec<String>>,
+    /// `""` removes it.
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: Option<bool>,
     /// `--token-endpoint-auth-method/--jwks-file/--jwks-uri`.
     pub auth: AuthRequest,
-    /// `--access-token-alg`: tokens already issued keep verifying (by `kid`).
-    pub access_token_alg: Option<SigningAlg>,
+    /// `If-Match`: change only this version of the client (`Stale` otherwise).
+    pub expected_version: Option<i64>,
 }
 
-/// `client update`: changes how the client authenticates and what its access tokens are signed
-/// with. Moving to a secret method needs a secret, which a client registered for
-/// private_key_jwt never received. Everything is checked before anything is written.
+impl ClientChange {
+    /// The names of the fields asked for, for the audit log (never their values' secrets:
+    /// a client has none among them).
+    fn asked(&self) -> Vec<&'static str> {
+        let a = &self.auth;
+        [
+            ("name", self.name.is_some()),
+            ("redirect_uris", self.redirect_uris.is_some()),
+            (
+                "post_logout_redirect_uris",
+                self.post_logout_redirect_uris.is_some(),
+            ),
+            ("first_party", self.first_party.is_some()),
+            ("mfa_policy", self.mfa_policy.is_some()),
+            ("trust_policy", self.trust_policy.is_some()),
+            ("id_token_alg", self.id_token_alg.is_some()),
+            ("access_token_alg", self.access_token_alg.is_some()),
+            (
+                "access_token_ttl_secs",
+                self.access_token_ttl_secs.is_some(),
+            ),
+            ("id_token_ttl_secs", self.id_token_ttl_secs.is_some()),
+            (
+                "refresh_token_ttl_secs",
+                self.refresh_token_ttl_secs.is_some(),
+            ),
+            ("scope", self.scope.is_some()),
+            ("offline_access", self.offline_access.is_some()),
+            ("web_origins", self.web_origins.is_some()),
+            (
+                "backchannel_logout_uri",
+                self.backchannel_logout_uri.is_some(),
+            ),
+            (
+                "backchannel_logout_session_required",
+                self.backchannel_logout_session_required.is_some(),
+            ),
+            ("token_endpoint_auth_method", a.method.is_some()),
+            ("jwks", a.jwks.is_some()),
+            ("jwks_uri", a.jwks_uri.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, asked)| asked.then_some(name))
+        .collect()
+    }
+}
+
+/// `client update` and `PATCH .../clients/{id}`: everything is checked before anything is
+/// written, then written in one statement that also checks the version when `If-Match` names
+/// one. Moving to a secret method needs a secret, which a client registered for
+/// private_key_jwt never received.
 pub async fn update(
     db: &Db,
+    tokens: &TokensConfig,
     actor: &str,
     tenant_slug: &str,
     client_id: &ClientId,
     change: ClientChange,
 ) -> AdminResult<Client> {
     let client = get(db, tenant_slug, client_id).await?;
+    if let Some(v) = change.expected_version
+        && v != client.version
+    {
+        return Err(AdminError::Store(StoreError::Stale(format!(
+            "client `{client_id}` changed since version {v}"
+        ))));
+    }
+    let fields = change.asked();
+    let max = tokens.max_lifetime_secs;
+    let name = match change.name.as_deref().map(str::trim) {
+        Some("") => return Err(invalid("name")("must not be empty".into())),
+        other => other.map(str::to_owned),
+    };
+    let backchannel_logout_uri = match change.backchannel_logout_uri.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(u) => Some(Some(backchannel_uri(u)?)),
+    };
+    let mut changes = ClientChanges {
+        name,
+        redirect_uris: change
+            .redirect_uris
+            .as_deref()
+            .map(redirect_uris)
+            .transpose()?,
+        post_logout_redirect_uris: change
+            .post_logout_redirect_uris
+            .as_deref()
+            .map(|u| uri_list("post_logout_redirect_uris", u))
+            .transpose()?,
+        first_party: change.first_party,
+        mfa_policy: change.mfa_policy,
+        trust_policy: change.trust_policy,
+        id_token_alg: change.id_token_alg,
+        access_token_alg: change.access_token_alg,
+        access_token_ttl_secs: change
+            .access_token_ttl_secs
+            .map(|v| ttl(v, max, "access_token_ttl_secs"))
+            .transpose()?,
+        id_token_ttl_secs: change
+            .id_token_ttl_secs
+            .map(|v| ttl(v, max, "id_token_ttl_secs"))
+            .transpose()?,
+        refresh_token_ttl_secs: change
+            .refresh_token_ttl_secs
+            .map(|v| ttl(v, MAX_REFRESH_TTL_SECS, "refresh_token_ttl_secs"))
+            .transpose()?,
+        scope: change
+            .scope
+            .as_deref()
+            .map(|s| client_scope(client.is_public, s))
+            .transpose()?,
+        offline_access: change.offline_access,
+        web_origins: change.web_origins.as_deref().map(web_origins).transpose()?,
+        backchannel_logout_uri,
+        backchannel_logout_session_required: change.backchannel_logout_session_required,
+        expected_version: change.expected_version,
+        ..Default::default()
+    };
     let req = change.auth;
-    // Only the algorithm asked for: the authentication stays as it is, untouched.
-    let auth_asked = req.method.is_some() || req.jwks.is_some() || req.jwks_uri.is_some();
-    let auth = if auth_asked || change.access_token_alg.is_none() {
+    // Other fields alone leave the authentication as it is, untouched.
+    if req.method.is_some() || req.jwks.is_some() || req.jwks_uri.is_some() {
         let current = TokenAuth {
             method: client.token_endpoint_auth_method,
             jwks: client.jwks.clone(),
@@ -295,24 +310,18 @@ pub async fn update(
                 current.method, auth.method
             )));
         }
-        Some(auth)
-    } else {
-        None
-    };
-    let mut detail = json!({});
-    if let Some(alg) = change.access_token_alg {
-        clients::set_access_token_alg(db, &client.tenant_id, &client.id, alg).await?;
-        detail["access_token_alg"] = json!(alg);
+        changes.token_endpoint_auth_method = Some(auth.method);
+        changes.jwks = auth.jwks;
+        changes.jwks_uri = auth.jwks_uri;
     }
-    let updated = match &auth {
-        Some(auth) => {
-            detail["token_endpoint_auth_method"] = json!(auth.method);
-            detail["jwks"] = json!(auth.jwks.is_some());
-            detail["jwks_uri"] = json!(auth.jwks_uri);
-            store_token_auth(db, &client, auth).await?
-        }
-        None => get(db, tenant_slug, client_id).await?,
-    };
+    let updated = clients::update(db, &client.tenant_id, &client.id, &changes).await?;
+    let detail = json!({
+        "fields": fields,
+        "token_endpoint_auth_method": updated.token_endpoint_auth_method,
+        "access_token_alg": updated.access_token_alg,
+        "mfa_policy": updated.mfa_policy,
+        "version": updated.version,
+    });
     record_change(db, &client, actor, "client.updated", detail).await?;
     Ok(updated)
 }
@@ -398,36 +407,4 @@ async fn store_token_auth(db: &Db, client: &Client, auth: &TokenAuth) -> AdminRe
     clients::find(db, &client.tenant_id, &client.id)
         .await?
         .ok_or_else(|| AdminError::Invalid(format!("client `{}` vanished", client.id)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{validate_redirect_uri as v, validate_scope};
-
-    #[test]
-    fn scope_rules() {
-        assert_eq!(validate_scope("read  write read").unwrap(), "read write");
-        assert_eq!(validate_scope("").unwrap(), "");
-        assert!(
-            validate_scope("read openid")
-                .unwrap_err()
-                .contains("openid")
-        );
-        assert!(validate_scope("offline_access").is_err());
-        assert!(validate_scope("caf\u{e9}").is_err());
-        assert!(validate_scope(&"a".repeat(1025)).is_err());
-    }
-
-    #[test]
-    fn redirect_uri_rules() {
-        assert!(v("https://app.example.com/cb").is_ok());
-        assert!(v("http://localhost:9000/callback").is_ok());
-        assert!(v("http://127.0.0.1:1234/cb").is_ok());
-        assert!(v("com.example.app:/oauth2redirect").is_ok());
-        assert!(v("http://app.example.com/cb").is_err());
-        assert!(v("https://app.example.com/cb#frag").is_err());
-        assert!(v("not a uri").is_err());
-        assert!(v("/relative/cb").is_err());
-        assert!(v("javascript:alert(1)").is_err());
-    }
 }

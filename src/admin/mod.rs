@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod builtin;
 pub mod client_auth;
+pub mod client_rules;
 pub mod clients;
 pub mod console;
 pub mod explain;

@@ -6,7 +6,7 @@ use crate::profile::{self, ProfileEdit};
 use crate::signout::{self, Ended};
 use crate::store::tenants::Tenant;
 use crate::store::users::{self, NewUser, User};
-use crate::store::{Db, audit, tenants};
+use crate::store::{Db, StoreError, audit, tenants};
 
 #[derive(Debug, Clone, Default)]
 pub struct UserRequest {
@@ -109,6 +109,8 @@ pub struct ProfileRequest {
     pub locked: Option<bool>,
     /// Demand a new password at the next sign-in (after the password and any second factor).
     pub require_password_change: Option<bool>,
+    /// `If-Match`: change only this version of the user (`Stale` otherwise).
+    pub expected_version: Option<i64>,
 }
 
 /// The user `login` (email or username) of the tenant, or an error naming both.
@@ -122,7 +124,9 @@ pub async fn find(db: &Db, tenant_slug: &str, login: &str) -> AdminResult<(Tenan
     Ok((tenant, user))
 }
 
-/// Changes the profile (`user update`); the user after it, and what locking them ended.
+/// Changes the profile (`user update`, the API's `PATCH`) in one statement, the version check
+/// included when `req.expected_version` names one; the user after it, and what locking them
+/// ended.
 pub async fn update(
     db: &Db,
     actor: &str,
@@ -132,6 +136,13 @@ pub async fn update(
     now: i64,
 ) -> AdminResult<(User, Ended)> {
     let tenant = tenant.clone();
+    if let Some(v) = req.expected_version
+        && v != user.version
+    {
+        return Err(AdminError::Store(StoreError::Stale(format!(
+            "user changed since version {v}"
+        ))));
+    }
     let phone = match req.phone.as_deref().map(str::trim) {
         None => None,
         Some("") => Some(None),
@@ -146,11 +157,10 @@ pub async fn update(
         phone_verified: req.phone_verified,
         email_verified: req.email_verified,
         locked: req.locked,
+        password_change_required: req.require_password_change,
+        expected_version: req.expected_version,
     };
     users::update_profile(db, &user.id, &changes).await?;
-    if let Some(required) = req.require_password_change {
-        users::set_password_change_required(db, &user.id, required).await?;
-    }
     let after = users::get(db, &tenant.id, &user.id).await?;
     // A lock is an admin saying "no more access": every session and grant ends with it.
     let ended = if after.locked && !user.locked {
@@ -170,6 +180,7 @@ pub async fn update(
         "locked": after.locked,
         "password_change_required": after.password_change_required,
         "sessions_ended": ended.sessions,
+        "version": after.version,
     });
     audit::record(db, user_event(&tenant, user, actor, "user.updated", detail)).await?;
     Ok((after, ended))

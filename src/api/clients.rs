@@ -1,7 +1,7 @@
 //! `/api/v1/tenants/{slug}/clients[/{client_id}[/secret]]`: the same `admin::clients`
-//! functions as `gatehouse client ...` (create, get, list, update of the token-endpoint
-//! authentication and access-token algorithm, rotate-secret, delete). A secret is in the answer of the request that made
-//! it and nowhere else.
+//! functions as `gatehouse client ...` (create, get, list, update, rotate-secret, delete). A
+//! secret is in the answer of the request that made it and nowhere else. A client's `ETag` is
+//! its version; `If-Match` on a `PATCH` makes the change conditional (412 when stale).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiResult;
-use super::extract::{ApiJson, parse_field};
+use super::extract::{ApiJson, etag, if_match, parse_field, with_etag};
 use super::scope::InTenant;
 use super::views::{ClientView, ClientWithSecret, Page};
 use crate::admin::client_auth::AuthRequest;
@@ -19,6 +19,7 @@ use crate::ids::ClientId;
 use crate::model::{ClientMfaPolicy, SigningAlg, TrustPolicy, now};
 use crate::state::AppState;
 use crate::store;
+use crate::store::clients::Client;
 
 /// A client to register; the names and defaults of `gatehouse client create`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -63,11 +64,35 @@ pub struct ClientCreate {
     pub backchannel_logout_session_required: bool,
 }
 
-/// What `PATCH` changes: how the client authenticates at /token, /revoke and /introspect,
-/// and what its access tokens are signed with. Fields left out stay as they are.
+/// What `PATCH` changes (as `gatehouse client update`), each checked as at registration;
+/// fields left out stay as they are.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ClientAuth {
+pub struct ClientPatch {
+    pub name: Option<String>,
+    /// Replaces the exact redirect URIs (at least one): the old ones stop working at once.
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// No consent screen.
+    pub first_party: Option<bool>,
+    /// `inherit`, `required` or `phishing_resistant`.
+    pub mfa_policy: Option<String>,
+    /// `any` or `none`.
+    pub trust_policy: Option<String>,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub id_token_alg: Option<String>,
+    /// `RS256`, `ES256` or `EdDSA`, for access tokens issued from now on.
+    pub access_token_alg: Option<String>,
+    pub access_token_ttl_secs: Option<i64>,
+    pub id_token_ttl_secs: Option<i64>,
+    pub refresh_token_ttl_secs: Option<i64>,
+    /// Scopes for client_credentials, space-separated; `""` for none.
+    pub scope: Option<String>,
+    pub offline_access: Option<bool>,
+    pub web_origins: Option<Vec<String>>,
+    /// `""` removes it.
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: Option<bool>,
     /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
     pub token_endpoint_auth_method: Option<String>,
     /// private_key_jwt: the client's public keys (a JWK Set).
@@ -75,29 +100,47 @@ pub struct ClientAuth {
     pub jwks: Option<serde_json::Value>,
     /// private_key_jwt: where the client publishes its JWK Set.
     pub jwks_uri: Option<String>,
-    /// `RS256`, `ES256` or `EdDSA`, for access tokens issued from now on.
-    pub access_token_alg: Option<String>,
 }
 
-impl ClientAuth {
-    fn change(mut self) -> ApiResult<ClientChange> {
-        let access_token_alg = parse_field("access_token_alg", self.access_token_alg.take())?;
+impl ClientPatch {
+    fn change(self, expected_version: Option<i64>) -> ApiResult<ClientChange> {
         Ok(ClientChange {
-            auth: self.request()?,
-            access_token_alg,
+            name: self.name,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            first_party: self.first_party,
+            mfa_policy: parse_field("mfa_policy", self.mfa_policy)?,
+            trust_policy: parse_field("trust_policy", self.trust_policy)?,
+            id_token_alg: parse_field("id_token_alg", self.id_token_alg)?,
+            access_token_alg: parse_field("access_token_alg", self.access_token_alg)?,
+            access_token_ttl_secs: self.access_token_ttl_secs,
+            id_token_ttl_secs: self.id_token_ttl_secs,
+            refresh_token_ttl_secs: self.refresh_token_ttl_secs,
+            scope: self.scope,
+            offline_access: self.offline_access,
+            web_origins: self.web_origins,
+            backchannel_logout_uri: self.backchannel_logout_uri,
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
+            auth: auth_request(self.token_endpoint_auth_method, self.jwks, self.jwks_uri)?,
+            expected_version,
         })
     }
+}
 
-    fn request(self) -> ApiResult<AuthRequest> {
-        Ok(AuthRequest {
-            method: parse_field(
-                "token_endpoint_auth_method",
-                self.token_endpoint_auth_method,
-            )?,
-            jwks: self.jwks.map(|j| j.to_string()),
-            jwks_uri: self.jwks_uri,
-        })
-    }
+fn auth_request(
+    method: Option<String>,
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+) -> ApiResult<AuthRequest> {
+    Ok(AuthRequest {
+        method: parse_field("token_endpoint_auth_method", method)?,
+        jwks: jwks.map(|j| j.to_string()),
+        jwks_uri,
+    })
+}
+
+fn versioned(c: &Client) -> (HeaderMap, Json<ClientView>) {
+    (etag(c.version), Json(ClientView::from(c)))
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/clients", tag = "clients",
@@ -117,22 +160,24 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/clients/{client_id}", tag = "clients",
     params(("slug" = String, Path), ("client_id" = String, Path)),
-    responses((status = 200, body = ClientView), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = ClientView, headers(("ETag" = String))),
+        (status = 404, body = super::error::Problem)),
     security(("api_key" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     at: InTenant,
     Path((_, client_id)): Path<(String, String)>,
-) -> ApiResult<Json<ClientView>> {
+) -> ApiResult<(HeaderMap, Json<ClientView>)> {
     let c = clients::get(&state.db, &at.tenant.slug, &ClientId::from(client_id)).await?;
-    Ok(Json(ClientView::from(&c)))
+    Ok(versioned(&c))
 }
 
 /// Registers a client: 201 with `Location`, and its secret (confidential clients) this once.
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/clients", tag = "clients",
     params(("slug" = String, Path)),
     request_body = ClientCreate,
-    responses((status = 201, body = ClientWithSecret, headers(("Location" = String))),
+    responses((status = 201, body = ClientWithSecret,
+            headers(("Location" = String), ("ETag" = String))),
         (status = 400, body = super::error::Problem), (status = 403, body = super::error::Problem)),
     security(("api_key" = [])))]
 pub async fn create(
@@ -157,13 +202,7 @@ pub async fn create(
         refresh_token_ttl_secs: c.refresh_token_ttl_secs,
         scope: c.scope,
         offline_access: c.offline_access,
-        auth: ClientAuth {
-            token_endpoint_auth_method: c.token_endpoint_auth_method,
-            jwks: c.jwks,
-            jwks_uri: c.jwks_uri,
-            access_token_alg: None,
-        }
-        .request()?,
+        auth: auth_request(c.token_endpoint_auth_method, c.jwks, c.jwks_uri)?,
         web_origins: c.web_origins,
         backchannel_logout_uri: c.backchannel_logout_uri,
         backchannel_logout_session_required: c.backchannel_logout_session_required,
@@ -174,7 +213,7 @@ pub async fn create(
         "/api/v1/tenants/{}/clients/{}",
         tenant.slug, created.client.id
     );
-    let headers = super::extract::location(&location)?;
+    let headers = with_etag(super::extract::location(&location)?, created.client.version);
     let body = ClientWithSecret {
         client: ClientView::from(&created.client),
         client_secret: created.secret,
@@ -182,44 +221,58 @@ pub async fn create(
     Ok((StatusCode::CREATED, headers, Json(body)))
 }
 
-/// Changes how the client authenticates or its access-token algorithm (as `gatehouse client update`).
+/// Changes the client (as `gatehouse client update`); with `If-Match` only the version named.
 #[utoipa::path(patch, path = "/api/v1/tenants/{slug}/clients/{client_id}", tag = "clients",
-    params(("slug" = String, Path), ("client_id" = String, Path)),
-    request_body = ClientAuth,
-    responses((status = 200, body = ClientView), (status = 400, body = super::error::Problem),
-        (status = 403, body = super::error::Problem), (status = 404, body = super::error::Problem)),
+    params(("slug" = String, Path), ("client_id" = String, Path), ("If-Match" = Option<String>,
+        Header, description = "the ETag of the copy this change was made against")),
+    request_body = ClientPatch,
+    responses((status = 200, body = ClientView, headers(("ETag" = String))),
+        (status = 400, body = super::error::Problem), (status = 403, body = super::error::Problem),
+        (status = 404, body = super::error::Problem), (status = 412, body = super::error::Problem)),
     security(("api_key" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     InTenant { caller, tenant }: InTenant,
     Path((_, client_id)): Path<(String, String)>,
-    ApiJson(auth): ApiJson<ClientAuth>,
-) -> ApiResult<Json<ClientView>> {
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<ClientPatch>,
+) -> ApiResult<(HeaderMap, Json<ClientView>)> {
     caller.may_write()?;
     let id = ClientId::from(client_id);
-    let change = auth.change()?;
-    let c = clients::update(&state.db, &caller.actor(), &tenant.slug, &id, change).await?;
-    Ok(Json(ClientView::from(&c)))
+    let change = patch.change(if_match(&headers)?)?;
+    let tokens = &state.config.tokens;
+    let c = clients::update(
+        &state.db,
+        tokens,
+        &caller.actor(),
+        &tenant.slug,
+        &id,
+        change,
+    )
+    .await?;
+    Ok(versioned(&c))
 }
 
 /// "Rotate secret": the old secret stops working now; the new one is in this answer only.
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/clients/{client_id}/secret", tag = "clients",
     params(("slug" = String, Path), ("client_id" = String, Path)),
-    responses((status = 200, body = ClientWithSecret), (status = 400, body = super::error::Problem),
+    responses((status = 200, body = ClientWithSecret, headers(("ETag" = String))),
+        (status = 400, body = super::error::Problem),
         (status = 403, body = super::error::Problem), (status = 404, body = super::error::Problem)),
     security(("api_key" = [])))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
     InTenant { caller, tenant }: InTenant,
     Path((_, client_id)): Path<(String, String)>,
-) -> ApiResult<Json<ClientWithSecret>> {
+) -> ApiResult<(HeaderMap, Json<ClientWithSecret>)> {
     caller.may_write()?;
     let id = ClientId::from(client_id);
     let (c, secret) = clients::rotate_secret(&state.db, &caller.actor(), &tenant.slug, &id).await?;
-    Ok(Json(ClientWithSecret {
+    let body = ClientWithSecret {
         client: ClientView::from(&c),
         client_secret: Some(secret),
-    }))
+    };
+    Ok((etag(c.version), Json(body)))
 }
 
 /// Deletes the client after revoking its grants (its refresh tokens die with it).

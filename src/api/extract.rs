@@ -1,5 +1,6 @@
 //! Request extractors whose rejections are problem details naming the field (axum's own are
-//! plain text), the opaque cursors of paginated listings, and the `Location` of a creation.
+//! plain text), the opaque cursors of paginated listings, the `Location` of a creation, and
+//! the `ETag`/`If-Match` of versioned resources (tenants, clients, users).
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -89,4 +90,37 @@ pub fn location(path: &str) -> Result<axum::http::HeaderMap, ApiError> {
     let mut headers = axum::http::HeaderMap::new();
     headers.insert(axum::http::header::LOCATION, value);
     Ok(headers)
+}
+
+/// `If-Match: "7"` as the version 7; `*` or none: unconditional.
+pub fn if_match(headers: &axum::http::HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(v) = headers.get(axum::http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let v = v.to_str().unwrap_or_default().trim();
+    if v == "*" {
+        return Ok(None);
+    }
+    v.strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::Invalid(format!(
+                "If-Match: expected an ETag this API gave, got `{v}`"
+            ))
+        })
+}
+
+/// Adds `ETag: "{version}"` (the row's version, bumped by every change) to `headers`.
+pub fn with_etag(mut headers: axum::http::HeaderMap, version: i64) -> axum::http::HeaderMap {
+    let etag =
+        axum::http::HeaderValue::from_str(&format!("\"{version}\"")).expect("digits are a header");
+    headers.insert(axum::http::header::ETAG, etag);
+    headers
+}
+
+/// The headers of an answer about a versioned resource: its `ETag`.
+pub fn etag(version: i64) -> axum::http::HeaderMap {
+    with_etag(axum::http::HeaderMap::new(), version)
 }

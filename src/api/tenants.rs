@@ -5,13 +5,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, parse_field};
+use super::extract::{ApiJson, etag, if_match, parse_field};
 use super::scope::InTenant;
 use super::views::{Page, TenantView};
 use crate::admin;
@@ -74,31 +74,8 @@ pub struct TenantPatch {
     pub password_reset_email_only: Option<String>,
 }
 
-/// `If-Match: "7"` as the version 7; `*` or none: unconditional.
-fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
-    let Some(v) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let v = v.to_str().unwrap_or_default().trim();
-    if v == "*" {
-        return Ok(None);
-    }
-    v.strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .and_then(|v| v.parse().ok())
-        .map(Some)
-        .ok_or_else(|| {
-            ApiError::Invalid(format!(
-                "If-Match: expected an ETag this API gave, got `{v}`"
-            ))
-        })
-}
-
 fn versioned(t: &Tenant) -> (HeaderMap, Json<TenantView>) {
-    let mut headers = HeaderMap::new();
-    let etag = HeaderValue::from_str(&format!("\"{}\"", t.version)).expect("digits are a header");
-    headers.insert(header::ETAG, etag);
-    (headers, Json(TenantView::from(t)))
+    (etag(t.version), Json(TenantView::from(t)))
 }
 
 /// Changes the tenant's settings (help pages 001–003: MFA *Optional* or *Required*, the

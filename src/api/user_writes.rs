@@ -1,7 +1,8 @@
 //! Creating, changing, locking and deleting users: `POST .../users`, `PATCH` and `DELETE
 //! .../users/{user_id}`, through `admin::users` (the functions `gatehouse user create|update|
 //! delete` call). Locking and deleting end every session and grant; the clients of the ended
-//! sessions are told by back-channel logout.
+//! sessions are told by back-channel logout. A user's `ETag` is its version; `If-Match` on a
+//! `PATCH` makes the change conditional (412 when stale).
 
 use axum::Json;
 use axum::extract::State;
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiResult;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, etag, if_match, with_etag};
 use super::scope::{ForUser, InTenant};
 use super::sessions::tell_clients;
 use super::users::mfa_status;
@@ -73,7 +74,7 @@ pub struct UserPatch {
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/users", tag = "users",
     params(("slug" = String, Path)),
     request_body = UserCreate,
-    responses((status = 201, body = UserView, headers(("Location" = String))),
+    responses((status = 201, body = UserView, headers(("Location" = String), ("ETag" = String))),
         (status = 400, body = super::error::Problem), (status = 403, body = super::error::Problem),
         (status = 409, body = super::error::Problem)),
     security(("api_key" = [])))]
@@ -102,7 +103,7 @@ pub async fn create(
     )
     .await?;
     let location = format!("/api/v1/tenants/{}/users/{}", tenant.slug, user.id);
-    let headers = super::extract::location(&location)?;
+    let headers = with_etag(super::extract::location(&location)?, user.version);
     let mfa = mfa_status(&state.db, &user).await?;
     Ok((
         StatusCode::CREATED,
@@ -111,17 +112,22 @@ pub async fn create(
     ))
 }
 
+/// Changes the user (as `gatehouse user update`); with `If-Match` only the version named.
 #[utoipa::path(patch, path = "/api/v1/tenants/{slug}/users/{user_id}", tag = "users",
-    params(("slug" = String, Path), ("user_id" = String, Path)),
+    params(("slug" = String, Path), ("user_id" = String, Path), ("If-Match" = Option<String>,
+        Header, description = "the ETag of the copy this change was made against")),
     request_body = UserPatch,
-    responses((status = 200, body = UserView), (status = 400, body = super::error::Problem),
-        (status = 403, body = super::error::Problem), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 400, body = super::error::Problem), (status = 403, body = super::error::Problem),
+        (status = 404, body = super::error::Problem), (status = 409, body = super::error::Problem),
+        (status = 412, body = super::error::Problem)),
     security(("api_key" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     at: ForUser,
+    headers: HeaderMap,
     ApiJson(p): ApiJson<UserPatch>,
-) -> ApiResult<Json<UserView>> {
+) -> ApiResult<(HeaderMap, Json<UserView>)> {
     at.caller.may_write()?;
     let req = ProfileRequest {
         profile: ProfileEdit {
@@ -148,12 +154,13 @@ pub async fn update(
         phone_verified: p.phone_verified,
         locked: p.locked,
         require_password_change: p.password_change_required,
+        expected_version: if_match(&headers)?,
     };
     let actor = at.caller.actor();
     let (user, ended) = users::update(&state.db, &actor, &at.tenant, &at.user, req, now()).await?;
     tell_clients(&state, at.tenant, &ended);
     let mfa = mfa_status(&state.db, &user).await?;
-    Ok(Json(UserView::new(&user, mfa)))
+    Ok((etag(user.version), Json(UserView::new(&user, mfa))))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tenants/{slug}/users/{user_id}", tag = "users",

@@ -3,11 +3,12 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{self, ApiQuery};
+use super::extract::{self, ApiQuery, etag};
 use super::scope::{ForUser, InTenant};
 use super::views::{FactorView, MfaStatusView, Page, ResetView, UserView};
 use crate::model::now;
@@ -104,11 +105,15 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/users/{user_id}", tag = "users",
     params(("slug" = String, Path), ("user_id" = String, Path)),
-    responses((status = 200, body = UserView), (status = 404, body = super::error::Problem)),
+    responses((status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 404, body = super::error::Problem)),
     security(("api_key" = [])))]
-pub async fn get(State(state): State<AppState>, at: ForUser) -> ApiResult<Json<UserView>> {
+pub async fn get(
+    State(state): State<AppState>,
+    at: ForUser,
+) -> ApiResult<(HeaderMap, Json<UserView>)> {
     let mfa = mfa_status(&state.db, &at.user).await?;
-    Ok(Json(UserView::new(&at.user, mfa)))
+    Ok((etag(at.user.version), Json(UserView::new(&at.user, mfa))))
 }
 
 /// "Reset MFA" (help page 002): every factor, recovery code and trusted device goes, every

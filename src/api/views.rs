@@ -129,6 +129,8 @@ pub struct UserView {
     pub created_at: i64,
     /// The last change of the user's row (the `updated_at` claim).
     pub updated_at: i64,
+    /// Bumped by every change of the user; also the `ETag`.
+    pub version: i64,
     /// The other standard claims; `address` is the structured object.
     #[serde(flatten)]
     pub profile: Profile,
@@ -150,6 +152,7 @@ impl UserView {
             password_change_required: u.password_change_required,
             created_at: u.created_at,
             updated_at: u.updated_at,
+            version: u.version,
             profile: u.profile.clone(),
             mfa,
         }
@@ -276,6 +279,8 @@ pub struct ClientView {
     pub backchannel_logout_session_required: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped by every change of the client (its secret's rotation too); also the `ETag`.
+    pub version: i64,
 }
 
 impl From<&Client> for ClientView {
@@ -305,6 +310,7 @@ impl From<&Client> for ClientView {
             backchannel_logout_session_required: c.backchannel_logout_session_required,
             created_at: c.created_at,
             updated_at: c.updated_at,
+            version: c.version,
         }
     }
 }

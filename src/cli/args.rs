@@ -204,24 +204,62 @@ pub(crate) struct ClientAuthArgs {
     pub(crate) jwks_uri: Option<String>,
 }
 
+/// Every option is a change; one left out stays as it is. Each is checked as `client create`
+/// checks it.
 #[derive(Args)]
 pub(crate) struct ClientUpdate {
     pub(crate) tenant: String,
     /// Generated client ids may begin with `-`: taken as the value, not as a flag.
     #[arg(allow_hyphen_values = true)]
     pub(crate) client_id: ClientId,
-    #[command(flatten)]
-    pub(crate) auth: ClientAuthArgs,
+    /// Replaces the redirect URIs (repeatable; the ones not given stop working at once).
+    #[arg(long = "redirect-uri")]
+    pub(crate) redirect_uris: Vec<String>,
+    /// Replaces the post-logout redirect URIs (repeatable; "" alone: none).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub(crate) post_logout_redirect_uris: Vec<String>,
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Skip the consent screen for this client (true) or ask again (false).
+    #[arg(long, value_name = "true|false")]
+    pub(crate) first_party: Option<bool>,
+    #[arg(long)]
+    pub(crate) mfa_policy: Option<ClientMfaPolicy>,
+    #[arg(long)]
+    pub(crate) trust_policy: Option<TrustPolicy>,
+    #[arg(long)]
+    pub(crate) id_token_alg: Option<SigningAlg>,
     /// What its access tokens are signed with from now on: RS256, ES256 or EdDSA (tokens
     /// already issued keep working).
     #[arg(long)]
     pub(crate) access_token_alg: Option<SigningAlg>,
+    #[arg(long)]
+    pub(crate) access_token_ttl: Option<i64>,
+    #[arg(long)]
+    pub(crate) id_token_ttl: Option<i64>,
+    #[arg(long)]
+    pub(crate) refresh_token_ttl: Option<i64>,
+    /// Scopes for client_credentials, space-separated; "" for none.
+    #[arg(long)]
+    pub(crate) scope: Option<String>,
+    #[arg(long, value_name = "true|false")]
+    pub(crate) offline_access: Option<bool>,
+    /// Replaces the web origins (repeatable; "" alone: none).
+    #[arg(long = "web-origin")]
+    pub(crate) web_origins: Vec<String>,
+    /// "" removes it.
+    #[arg(long)]
+    pub(crate) backchannel_logout_uri: Option<String>,
+    #[arg(long, value_name = "true|false")]
+    pub(crate) backchannel_logout_session_required: Option<bool>,
+    #[command(flatten)]
+    pub(crate) auth: ClientAuthArgs,
 }
 
 #[derive(Subcommand)]
 pub(crate) enum ClientCommand {
     Create(ClientCreate),
-    /// Change how a client authenticates at the token endpoint, or its access-token algorithm.
+    /// Change a client: its redirect URIs, policies, lifetimes, how it authenticates ...
     Update(ClientUpdate),
     /// Show one client (never its secret).
     Get {

@@ -84,11 +84,33 @@ pub async fn client_command(
             Ok(Output::Value { json: value, text })
         }
         ClientCommand::Update(u) => {
-            let change = ClientChange {
-                auth: auth_request(u.auth)?,
-                access_token_alg: u.access_token_alg,
+            // A repeatable option not given changes nothing; given, it replaces the list, and
+            // given only as "" it empties it.
+            let list = |l: Vec<String>| {
+                (!l.is_empty()).then(|| l.into_iter().filter(|v| !v.is_empty()).collect())
             };
-            let c = admin::clients::update(&db, CLI_ACTOR, &u.tenant, &u.client_id, change).await?;
+            let change = ClientChange {
+                name: u.name,
+                redirect_uris: list(u.redirect_uris),
+                post_logout_redirect_uris: list(u.post_logout_redirect_uris),
+                first_party: u.first_party,
+                mfa_policy: u.mfa_policy,
+                trust_policy: u.trust_policy,
+                id_token_alg: u.id_token_alg,
+                access_token_alg: u.access_token_alg,
+                access_token_ttl_secs: u.access_token_ttl,
+                id_token_ttl_secs: u.id_token_ttl,
+                refresh_token_ttl_secs: u.refresh_token_ttl,
+                scope: u.scope,
+                offline_access: u.offline_access,
+                web_origins: list(u.web_origins),
+                backchannel_logout_uri: u.backchannel_logout_uri,
+                backchannel_logout_session_required: u.backchannel_logout_session_required,
+                auth: auth_request(u.auth)?,
+                expected_version: None,
+            };
+            let (tenant, id) = (&u.tenant, &u.client_id);
+            let c = admin::clients::update(&db, &tokens, CLI_ACTOR, tenant, id, change).await?;
             Ok(Output::Value {
                 json: serde_json::to_value(&c)?,
                 text: describe(&c),

@@ -76,6 +76,7 @@ pub async fn user_command(
                 phone_verified,
                 locked,
                 require_password_change,
+                expected_version: None,
             };
             let (t, u) = admin::users::find(&db, &tenant, &email).await?;
             let now = gatehouse::model::now();

@@ -205,6 +205,7 @@ mod tests {
             password_change_required: false,
             created_at: 0,
             updated_at: 1_700_000_000,
+            version: 1,
             profile: if full {
                 full_profile()
             } else {

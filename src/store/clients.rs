@@ -45,6 +45,8 @@ pub struct Client {
     pub backchannel_logout_session_required: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped by every change of the row (migration 0020): the admin API's `ETag`.
+    pub version: i64,
 }
 
 impl Client {
@@ -91,6 +93,7 @@ struct ClientRow {
     backchannel_logout_session_required: bool,
     created_at: i64,
     updated_at: i64,
+    version: i64,
 }
 
 impl From<ClientRow> for Client {
@@ -129,6 +132,7 @@ impl From<ClientRow> for Client {
             backchannel_logout_session_required: r.backchannel_logout_session_required,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            version: r.version,
         }
     }
 }
@@ -199,7 +203,7 @@ macro_rules! columns {
 /// The column list every query of this file selects.
 macro_rules! select_columns {
     () => {
-        concat!(columns!(), ", jwks, jwks_uri")
+        concat!(columns!(), ", jwks, jwks_uri, version")
     };
 }
 
@@ -300,52 +304,137 @@ fn updated_one(rows: u64, client_id: &ClientId) -> StoreResult<()> {
 
 /// Replaces the secret hash (demo re-seeding and, later, the admin "rotate secret" action).
 pub async fn set_secret_hash(db: &Db, client_id: &ClientId, secret_hash: &str) -> StoreResult<()> {
-    let done = with_db!(db, |pool| sqlx::query(
-        "UPDATE clients SET secret_hash = $2, updated_at = $3 WHERE id = $1"
+    let done = with_db!(db, |pool| {
+        sqlx::query(
+        "UPDATE clients SET secret_hash = $2, updated_at = $3, version = version + 1 WHERE id = $1"
     )
     .bind(client_id)
     .bind(secret_hash)
     .bind(now())
     .execute(pool)
     .await?
-    .rows_affected());
+    .rows_affected()
+    });
     updated_one(done, client_id)
 }
 
 /// Replaces the registered redirect URIs (the built-in account client follows the public URL).
 pub async fn set_redirect_uris(db: &Db, client_id: &ClientId, uris: &[String]) -> StoreResult<()> {
-    with_db!(db, |pool| sqlx::query(
-        "UPDATE clients SET redirect_uris = $2, updated_at = $3 WHERE id = $1"
+    with_db!(db, |pool| {
+        sqlx::query(
+        "UPDATE clients SET redirect_uris = $2, updated_at = $3, version = version + 1 WHERE id = $1"
     )
     .bind(client_id)
     .bind(json_list(uris))
     .bind(now())
     .execute(pool)
     .await?
-    .rows_affected());
+    .rows_affected()
+    });
     Ok(())
 }
 
-/// Sets the algorithm the client's next access tokens are signed with.
-pub async fn set_access_token_alg(
+/// What [`update`] changes; `None` keeps the column. Lists and values are already validated
+/// (`admin::clients`).
+#[derive(Debug, Clone, Default)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub first_party: Option<bool>,
+    pub mfa_policy: Option<ClientMfaPolicy>,
+    pub trust_policy: Option<TrustPolicy>,
+    pub id_token_alg: Option<SigningAlg>,
+    pub access_token_alg: Option<SigningAlg>,
+    pub access_token_ttl_secs: Option<i64>,
+    pub id_token_ttl_secs: Option<i64>,
+    pub refresh_token_ttl_secs: Option<i64>,
+    pub scope: Option<String>,
+    pub offline_access: Option<bool>,
+    pub web_origins: Option<Vec<String>>,
+    /// `Some(None)` removes the URI.
+    pub backchannel_logout_uri: Option<Option<String>>,
+    pub backchannel_logout_session_required: Option<bool>,
+    /// With a method, `jwks` and `jwks_uri` replace the key source as given (both `None` for
+    /// a method without keys), so a method and another method's keys never sit side by side.
+    pub token_endpoint_auth_method: Option<TokenAuthMethod>,
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
+    /// `If-Match`: apply only to this version of the row.
+    pub expected_version: Option<i64>,
+}
+
+/// Applies `c` in one statement, the version check included, so two writers holding the same
+/// version cannot both succeed (the second matches no row and gets `Stale`).
+pub async fn update(
     db: &Db,
     tenant_id: &TenantId,
     client_id: &ClientId,
-    alg: SigningAlg,
-) -> StoreResult<()> {
-    let done = with_db!(db, |pool| {
-        sqlx::query(
-        "UPDATE clients SET access_token_alg = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2"
-    )
-    .bind(tenant_id)
-    .bind(client_id)
-    .bind(alg.as_str())
-    .bind(now())
-    .execute(pool)
-    .await?
-    .rows_affected()
-    });
-    updated_one(done, client_id)
+    c: &ClientChanges,
+) -> StoreResult<Client> {
+    let sql = concat!(
+        "UPDATE clients SET name = COALESCE($3, name), \
+         redirect_uris = COALESCE($4, redirect_uris), \
+         post_logout_redirect_uris = COALESCE($5, post_logout_redirect_uris), \
+         first_party = COALESCE($6, first_party), mfa_policy = COALESCE($7, mfa_policy), \
+         trust_policy = COALESCE($8, trust_policy), id_token_alg = COALESCE($9, id_token_alg), \
+         access_token_alg = COALESCE($10, access_token_alg), \
+         access_token_ttl_secs = COALESCE($11, access_token_ttl_secs), \
+         id_token_ttl_secs = COALESCE($12, id_token_ttl_secs), \
+         refresh_token_ttl_secs = COALESCE($13, refresh_token_ttl_secs), \
+         scope = COALESCE($14, scope), offline_access = COALESCE($15, offline_access), \
+         web_origins = COALESCE($16, web_origins), \
+         backchannel_logout_uri = CASE WHEN $17 THEN $18 ELSE backchannel_logout_uri END, \
+         backchannel_logout_session_required = \
+             COALESCE($19, backchannel_logout_session_required), \
+         token_endpoint_auth_method = CASE WHEN $20 THEN $21 ELSE token_endpoint_auth_method END, \
+         jwks = CASE WHEN $20 THEN $22 ELSE jwks END, \
+         jwks_uri = CASE WHEN $20 THEN $23 ELSE jwks_uri END, \
+         updated_at = $24, version = version + 1 \
+         WHERE tenant_id = $1 AND id = $2 AND ($25 IS NULL OR version = $25) RETURNING ",
+        select_columns!(),
+        ""
+    );
+    let row = with_db!(db, |pool| sqlx::query_as::<_, ClientRow>(sql)
+        .bind(tenant_id)
+        .bind(client_id)
+        .bind(c.name.as_deref())
+        .bind(c.redirect_uris.as_deref().map(json_list))
+        .bind(c.post_logout_redirect_uris.as_deref().map(json_list))
+        .bind(c.first_party)
+        .bind(c.mfa_policy.map(|p| p.as_str()))
+        .bind(c.trust_policy.map(|p| p.as_str()))
+        .bind(c.id_token_alg.map(|a| a.as_str()))
+        .bind(c.access_token_alg.map(|a| a.as_str()))
+        .bind(c.access_token_ttl_secs)
+        .bind(c.id_token_ttl_secs)
+        .bind(c.refresh_token_ttl_secs)
+        .bind(c.scope.as_deref())
+        .bind(c.offline_access)
+        .bind(c.web_origins.as_deref().map(json_list))
+        .bind(c.backchannel_logout_uri.is_some())
+        .bind(c.backchannel_logout_uri.clone().flatten())
+        .bind(c.backchannel_logout_session_required)
+        .bind(c.token_endpoint_auth_method.is_some())
+        .bind(c.token_endpoint_auth_method.map(|m| m.as_str()))
+        .bind(c.jwks.as_ref().map(|j| j.to_string()))
+        .bind(c.jwks_uri.as_deref())
+        .bind(now())
+        .bind(c.expected_version)
+        .fetch_optional(pool)
+        .await?);
+    match row {
+        Some(r) => Ok(r.into()),
+        None if c.expected_version.is_some() && find(db, tenant_id, client_id).await?.is_some() => {
+            Err(StoreError::Stale(format!(
+                "client `{client_id}` changed since version {}",
+                c.expected_version.unwrap_or_default()
+            )))
+        }
+        None => Err(StoreError::NotFound(format!(
+            "unknown client `{client_id}`"
+        ))),
+    }
 }
 
 /// Sets how the client authenticates at the token endpoint together with its key source, so a
@@ -361,7 +450,7 @@ pub async fn set_token_auth(
 ) -> StoreResult<()> {
     let done = with_db!(db, |pool| sqlx::query(
         "UPDATE clients SET token_endpoint_auth_method = $3, jwks = $4, jwks_uri = $5, \
-         updated_at = $6 WHERE tenant_id = $1 AND id = $2"
+         updated_at = $6, version = version + 1 WHERE tenant_id = $1 AND id = $2"
     )
     .bind(tenant_id)
     .bind(client_id)

@@ -29,6 +29,8 @@ pub struct User {
     pub created_at: i64,
     /// Moves with every change of the row; the `updated_at` claim (OIDC Core §5.1).
     pub updated_at: i64,
+    /// Bumped by every change of the row (migration 0020): the admin API's `ETag`.
+    pub version: i64,
     /// The other standard claims (migration 0018).
     #[sqlx(flatten)]
     #[serde(flatten)]
@@ -56,7 +58,8 @@ macro_rules! columns {
         "id, tenant_id, email, username, name, email_verified, phone, phone_verified, \
                        password_hash, locked, pending_verification, password_change_required, \
                        created_at, updated_at, given_name, family_name, middle_name, nickname, \
-                       profile, picture, website, gender, birthdate, zoneinfo, locale, address"
+                       profile, picture, website, gender, birthdate, zoneinfo, locale, address, \
+                       version"
     };
 }
 
@@ -219,8 +222,8 @@ pub async fn search(
 /// A new password; a demanded change is done with it.
 pub async fn set_password_hash(db: &Db, user_id: &UserId, hash: &str) -> StoreResult<()> {
     with_db!(db, |pool| sqlx::query(
-        "UPDATE users SET password_hash = $2, updated_at = $3, password_change_required = FALSE \
-         WHERE id = $1"
+        "UPDATE users SET password_hash = $2, updated_at = $3, password_change_required = FALSE, \
+         version = version + 1 WHERE id = $1"
     )
     .bind(user_id)
     .bind(hash)
@@ -234,8 +237,8 @@ pub async fn set_password_hash(db: &Db, user_id: &UserId, hash: &str) -> StoreRe
 /// The account's mailbox was proven (a registration's verification too: it may sign in now).
 pub async fn mark_email_verified(db: &Db, user_id: &UserId) -> StoreResult<()> {
     with_db!(db, |pool| sqlx::query(
-        "UPDATE users SET email_verified = TRUE, pending_verification = FALSE, updated_at = $2 \
-         WHERE id = $1"
+        "UPDATE users SET email_verified = TRUE, pending_verification = FALSE, updated_at = $2, \
+         version = version + 1 WHERE id = $1"
     )
     .bind(user_id)
     .bind(now())
@@ -250,7 +253,7 @@ pub async fn mark_email_verified(db: &Db, user_id: &UserId) -> StoreResult<()> {
 pub async fn set_email(db: &Db, user_id: &UserId, email: &str) -> StoreResult<()> {
     with_db!(db, |pool| sqlx::query(
         "UPDATE users SET email = $2, email_verified = TRUE, pending_verification = FALSE, \
-         updated_at = $3 WHERE id = $1"
+         updated_at = $3, version = version + 1 WHERE id = $1"
     )
     .bind(user_id)
     .bind(normalize_email(email))
@@ -258,24 +261,6 @@ pub async fn set_email(db: &Db, user_id: &UserId, email: &str) -> StoreResult<()
     .execute(pool)
     .await
     .map_err(|e| conflict(e, "another account has this email address"))?
-    .rows_affected());
-    Ok(())
-}
-
-/// An admin demands (or no longer demands) a new password at the user's next sign-in.
-pub async fn set_password_change_required(
-    db: &Db,
-    user_id: &UserId,
-    required: bool,
-) -> StoreResult<()> {
-    with_db!(db, |pool| sqlx::query(
-        "UPDATE users SET password_change_required = $2, updated_at = $3 WHERE id = $1"
-    )
-    .bind(user_id)
-    .bind(required)
-    .bind(now())
-    .execute(pool)
-    .await?
     .rows_affected());
     Ok(())
 }
@@ -290,16 +275,21 @@ pub struct ProfileChanges {
     pub email_verified: Option<bool>,
     /// A locked user cannot sign in, refresh, or use a token at userinfo.
     pub locked: Option<bool>,
+    /// Demand (or no longer demand) a new password at the next sign-in.
+    pub password_change_required: Option<bool>,
+    /// `If-Match`: apply only to this version of the row.
+    pub expected_version: Option<i64>,
 }
 
 /// One statement, so concurrent changes to different fields do not undo each other. A text
 /// value `$n` is `NULL` to keep the column, `''` to empty it (stored as NULL), else the value.
-/// A username someone else has is a conflict.
+/// A username someone else has is a conflict. With `expected_version` the version check is
+/// part of the statement, so of two writers holding the same version one gets `Stale`.
 pub async fn update_profile(db: &Db, user_id: &str, c: &ProfileChanges) -> StoreResult<()> {
     // A new number is unverified unless the change says otherwise.
     let verified = c.phone_verified.or(c.phone.as_ref().map(|_| false));
     let p = &c.profile;
-    with_db!(db, |pool| sqlx::query(
+    let done = with_db!(db, |pool| sqlx::query(
         "UPDATE users SET \
          phone = CASE WHEN $2 THEN $3 ELSE phone END, \
          phone_verified = COALESCE($4, phone_verified), updated_at = $5, \
@@ -317,8 +307,10 @@ pub async fn update_profile(db: &Db, user_id: &str, c: &ProfileChanges) -> Store
          birthdate = CASE WHEN $18 IS NULL THEN birthdate ELSE NULLIF($18, '') END, \
          zoneinfo = CASE WHEN $19 IS NULL THEN zoneinfo ELSE NULLIF($19, '') END, \
          locale = CASE WHEN $20 IS NULL THEN locale ELSE NULLIF($20, '') END, \
-         address = CASE WHEN $21 IS NULL THEN address ELSE NULLIF($21, '') END \
-         WHERE id = $1"
+         address = CASE WHEN $21 IS NULL THEN address ELSE NULLIF($21, '') END, \
+         password_change_required = COALESCE($22, password_change_required), \
+         version = version + 1 \
+         WHERE id = $1 AND ($23 IS NULL OR version = $23)"
     )
     .bind(user_id)
     .bind(c.phone.is_some())
@@ -341,11 +333,17 @@ pub async fn update_profile(db: &Db, user_id: &str, c: &ProfileChanges) -> Store
     .bind(p.zoneinfo.as_deref())
     .bind(p.locale.as_deref())
     .bind(p.address.as_deref())
+    .bind(c.password_change_required)
+    .bind(c.expected_version)
     .execute(pool)
     .await
     .map_err(|e| conflict(e, "this username is taken in this tenant"))?
     .rows_affected());
-    Ok(())
+    match (done, c.expected_version) {
+        (0, Some(v)) => Err(StoreError::Stale(format!("user changed since version {v}"))),
+        // Gone meanwhile: nothing to change, as before versions.
+        _ => Ok(()),
+    }
 }
 
 /// Deletes a user of the tenant; their factors, devices, recovery codes, sessions and consents
@@ -367,8 +365,8 @@ pub async fn delete(db: &Db, tenant_id: &TenantId, user_id: &UserId) -> StoreRes
 /// profile as it is.
 pub async fn mark_phone_verified(db: &Db, user_id: &str, e164: &str) -> StoreResult<()> {
     with_db!(db, |pool| sqlx::query(
-        "UPDATE users SET phone = $2, phone_verified = TRUE, updated_at = $3 \
-         WHERE id = $1 AND (phone IS NULL OR phone = $2)"
+        "UPDATE users SET phone = $2, phone_verified = TRUE, updated_at = $3, \
+         version = version + 1 WHERE id = $1 AND (phone IS NULL OR phone = $2)"
     )
     .bind(user_id)
     .bind(e164)

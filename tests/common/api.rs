@@ -66,10 +66,39 @@ impl Api<'_> {
         (s, v)
     }
 
+    /// `PATCH` with `If-Match: etag` when `Some`: the status, the answer's `ETag` and its JSON.
+    pub async fn patch_if_match(
+        &self,
+        path: &str,
+        key: &str,
+        body: &Value,
+        etag: Option<&str>,
+    ) -> (u16, Option<String>, Value) {
+        let mut req = self.srv.http().patch(self.srv.url(path)).bearer_auth(key);
+        if let Some(e) = etag {
+            req = req.header("if-match", e);
+        }
+        let res = req.json(body).send().await.unwrap();
+        let status = res.status().as_u16();
+        let etag = etag_of(res.headers());
+        (status, etag, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET`: the status, the `ETag` and the JSON.
+    pub async fn get_versioned(&self, path: &str, key: &str) -> (u16, Option<String>, Value) {
+        let (s, v, h) = self.call(Method::GET, path, Some(key)).await;
+        (s, etag_of(&h), v)
+    }
+
     /// The OpenAPI document the server publishes.
     pub async fn openapi(&self) -> Value {
         self.srv.get_json("/api/v1/openapi.json").await
     }
+}
+
+/// The `ETag` header, if any.
+pub fn etag_of(h: &reqwest::header::HeaderMap) -> Option<String> {
+    h.get("etag").map(|e| e.to_str().unwrap().to_owned())
 }
 
 /// A new API key (`args`: `--role ..`, `--tenant ..`).
