@@ -124,7 +124,8 @@ async fn try_it_shows_what_each_sign_in_gives(backend: Backend) {
 
     // Sign in with MFA (acr_values=mfa) once the user has an authenticator app: the live
     // password session steps up with a code, and the token says so.
-    let seed = enrol_totp(&srv).await;
+    let email = facts(&srv).email.clone();
+    let seed = common::mfa::enrol_user_in_store(&srv, "demo", &email).await;
     let res = press(&b, &srv, "mfa").await;
     let (url, html) = page(res).await;
     assert!(
@@ -141,37 +142,6 @@ both_backends!(
     try_it_shows_what_each_sign_in_gives,
     super::try_it_shows_what_each_sign_in_gives
 );
-
-/// An authenticator app for the demo user, straight in the store, with a known seed.
-async fn enrol_totp(srv: &TestServer) -> Vec<u8> {
-    use gatehouse::store::factors::{self, NewFactor};
-    let db = &srv.state.db;
-    let tenant = gatehouse::store::tenants::get_by_slug(db, "demo")
-        .await
-        .unwrap();
-    let user = gatehouse::store::users::find_by_login(db, &tenant.id, &facts(srv).email)
-        .await
-        .unwrap()
-        .unwrap();
-    let seed = gatehouse::mfa::totp::new_secret();
-    let sealed = gatehouse::crypto::seal::seal(&srv.state.secret, "totp-seed", &seed).unwrap();
-    factors::create(
-        db,
-        NewFactor {
-            tenant_id: &tenant.id,
-            user_id: &user.id,
-            kind: gatehouse::model::MfaMethod::Totp,
-            label: "Phone",
-            secret_sealed: Some(&sealed),
-            last_step: None,
-            target: None,
-            now: gatehouse::model::now(),
-        },
-    )
-    .await
-    .unwrap();
-    seed
-}
 
 /// The callback's dead ends are pages that say what happened (never a 500): an error answer
 /// from the IdP, a state that is not this browser's flow, no flow at all.

@@ -35,12 +35,17 @@ pub fn recovery_codes_from_page(html: &str) -> Vec<String> {
 /// Enrols alice directly in the store with a known seed (no code used yet), so a test can spend
 /// the codes of three consecutive steps (-1, 0, +1) in order.
 pub async fn enrol_in_store(srv: &TestServer) -> Vec<u8> {
+    enrol_user_in_store(srv, "acme", "alice@example.com").await
+}
+
+/// An authenticator app for `login` of tenant `slug`, straight in the store, with a known seed.
+pub async fn enrol_user_in_store(srv: &TestServer, slug: &str, login: &str) -> Vec<u8> {
     use gatehouse::store::factors::{self, NewFactor};
     let db = &srv.state.db;
-    let tenant = gatehouse::store::tenants::get_by_slug(db, "acme")
+    let tenant = gatehouse::store::tenants::get_by_slug(db, slug)
         .await
         .unwrap();
-    let user = gatehouse::store::users::find_by_login(db, &tenant.id, "alice@example.com")
+    let user = gatehouse::store::users::find_by_login(db, &tenant.id, login)
         .await
         .unwrap()
         .unwrap();
