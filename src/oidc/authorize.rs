@@ -375,12 +375,25 @@ fn check_max_age(d: &mut Draft) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// How deeply a `claims` value may nest. OIDC Core §5.5 needs four levels
+/// (`{"id_token":{"acr":{"values":[…]}}}`); the bound keeps the stored request, which wraps the
+/// value one level deeper, under serde_json's nesting limit (128), so it always reads back.
+pub const MAX_CLAIMS_DEPTH: usize = 32;
+
+fn depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// OIDC Core §5.5: the `claims` parameter is a JSON object; kept for claim release and the MFA
 /// stage (essential `acr`).
 fn check_claims(d: &mut Draft) -> Result<(), Rejection> {
     if let Some(v) = get(d, "claims") {
         match serde_json::from_str::<serde_json::Value>(v) {
-            Ok(obj @ serde_json::Value::Object(_)) => {
+            Ok(obj @ serde_json::Value::Object(_)) if depth(&obj) <= MAX_CLAIMS_DEPTH => {
                 if let Some(req) = d.req.as_mut() {
                     req.claims = Some(obj);
                 }

@@ -46,8 +46,10 @@ fn decode(raw: &[u8]) -> Result<String, String> {
         match raw[i] {
             b'+' => bytes.push(b' '),
             b'%' => {
+                // Two hex digits exactly: `from_str_radix` alone also takes a sign (`%+a`).
                 let hex = raw
                     .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                     .ok_or("malformed percent-encoding")?;
@@ -125,6 +127,9 @@ mod tests {
         assert!(parse_unique(b"code=%4").is_err());
         assert!(parse_unique(b"code=%ff%fe").is_err());
         assert!(parse_unique(b"code=\xff").is_err());
+        // Found by tests/fuzz_parsers.rs: a sign is not a hex digit.
+        assert!(parse_unique(b"code=%+a").is_err());
+        assert!(parse_unique(b"code=%-1").is_err());
     }
 
     #[test]
