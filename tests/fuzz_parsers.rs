@@ -277,6 +277,7 @@ fn client(public: bool) -> Client {
         backchannel_logout_session_required: false,
         created_at: 0,
         updated_at: 0,
+        version: 1,
     }
 }
 
