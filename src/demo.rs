@@ -277,7 +277,9 @@ async fn demo_admin(state: &AppState, saved: Option<&DemoCredentials>) -> AdminR
         .unwrap_or_else(|| random::token(12));
     let system = admin::console::system_tenant(&state.db).await?;
     if let Some(u) = users::find_by_login(&state.db, &system.id, ADMIN_EMAIL).await?
-        && admin::console::scope_of(&state.db, &u).await?.is_some()
+        && crate::store::console::scope(&state.db, &u.id)
+            .await?
+            .is_some()
         && state
             .passwords
             .verify(&password, u.password_hash.as_deref())

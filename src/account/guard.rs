@@ -19,7 +19,7 @@ use crate::web::{Or500, PageError, PageResult};
 
 /// The built-in client behind the account pages, one per tenant.
 pub fn account_client_id(ctx: &TenantCtx) -> ClientId {
-    ClientId::from(format!("account-{}", ctx.tenant.id))
+    crate::admin::builtin::account_client_id(&ctx.tenant.id)
 }
 
 pub fn callback_uri(ctx: &TenantCtx) -> String {

@@ -9,6 +9,24 @@ use crate::model::{ClientMfaPolicy, SigningAlg, TokenAuthMethod, TrustPolicy};
 use crate::store::clients::{self, Client, NewClient};
 use crate::store::{Db, StoreError, StoreResult};
 
+/// The id of a tenant's account-pages client.
+pub fn account_client_id(tenant_id: &TenantId) -> ClientId {
+    ClientId::from(format!("account-{tenant_id}"))
+}
+
+/// The id of the admin console's client (of the system tenant).
+pub fn console_client_id(tenant_id: &TenantId) -> ClientId {
+    ClientId::from(format!("console-{tenant_id}"))
+}
+
+/// One of these clients (no secret, its id one of the two above for its own tenant): listed
+/// in the console, not the admin's to change.
+pub fn is_builtin(c: &Client) -> bool {
+    c.secret_hash.is_none()
+        && !c.is_public
+        && (c.id == account_client_id(&c.tenant_id) || c.id == console_client_id(&c.tenant_id))
+}
+
 pub struct Builtin<'a> {
     pub id: ClientId,
     pub tenant_id: &'a TenantId,

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{AdminError, AdminResult};
 use crate::crypto::password::PasswordHasherPool;
 use crate::model::{TenantMfaPolicy, now};
-use crate::store::console::{self, AdminScope};
+use crate::store::console;
 use crate::store::tenants::{self, Tenant};
 use crate::store::users::{self, User};
 use crate::store::{Db, StoreError, audit};
@@ -106,9 +106,4 @@ pub async fn create_admin(
         tenant,
         created,
     })
-}
-
-/// The console scope of a system-tenant user, `None` for anyone else.
-pub async fn scope_of(db: &Db, user: &User) -> AdminResult<Option<AdminScope>> {
-    Ok(console::scope(db, &user.id).await?)
 }

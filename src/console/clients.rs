@@ -8,19 +8,13 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::{AdminIn, Confirm, Frame, done, render};
+use crate::admin::builtin::is_builtin as builtin;
 use crate::admin::{self, AdminError};
 use crate::ids::ClientId;
 use crate::model::now;
 use crate::state::AppState;
 use crate::store::clients::{self, Client};
 use crate::web::{FormFields, Or500, PageError, PageResult};
-
-/// Made by Gatehouse for its own pages (`admin::builtin`): no secret, not the admin's to change.
-fn builtin(c: &Client) -> bool {
-    c.secret_hash.is_none()
-        && !c.is_public
-        && (c.id.starts_with("account-") || c.id.starts_with("console-"))
-}
 
 #[derive(Serialize)]
 struct ClientRow<'a> {

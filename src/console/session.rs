@@ -60,7 +60,7 @@ fn callback_uri(state: &AppState) -> String {
 }
 
 fn client_id(system: &TenantCtx) -> ClientId {
-    ClientId::from(format!("console-{}", system.tenant.id))
+    builtin::console_client_id(&system.tenant.id)
 }
 
 async fn console_client(state: &AppState, system: &TenantCtx) -> Result<Client, PageError> {
