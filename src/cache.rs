@@ -39,4 +39,20 @@ impl<V: Clone> TtlCache<V> {
         }
         map.insert(key.to_owned(), (Instant::now(), value));
     }
+
+    /// Forgets one entry (another node changed it: [`crate::changes`]).
+    pub fn remove(&self, key: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+
+    /// Forgets everything (changes may have been missed while the listener reconnected).
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
 }

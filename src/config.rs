@@ -20,6 +20,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub keys: KeysConfig,
+    pub secrets: crate::crypto::secret::SecretsConfig,
     pub tokens: TokensConfig,
     pub password: PasswordConfig,
     pub login: LoginConfig,
@@ -202,7 +203,8 @@ pub struct ServerConfig {
     /// Per-node cache lifetime for tenant settings (0 = no cache). A change made on another node
     /// or by the CLI is seen after at most this long.
     pub cache_ttl_secs: u64,
-    /// How often the server re-reads `keys/` so a rotation reaches running nodes.
+    /// How often the server re-reads the signing keys from the database, so a rotation on any
+    /// node (or by the CLI) reaches every running node.
     pub keys_reload_secs: u64,
     /// Load balancers / reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<String>,
@@ -210,6 +212,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// How often expired codes, login transactions and tokens are deleted.
     pub sweep_interval_secs: u64,
+    /// A request still running after this long is answered 503 with `Retry-After`.
+    pub request_timeout_secs: u64,
 }
 
 /// `/metrics` access control. With neither key set, `/metrics` on the main listener answers
@@ -236,12 +240,18 @@ pub struct DatabaseConfig {
     /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
     pub url: DatabaseUrl,
     pub max_connections: u32,
+    /// How long a request waits for a pooled connection before it fails (503 while the
+    /// database is down; see `web::unavailable`).
+    pub acquire_timeout_secs: u64,
+    /// PostgreSQL `statement_timeout`: a statement running longer is cancelled (0 = none).
+    pub statement_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeysConfig {
-    /// Folder for the signing keys (created with mode 0700, files 0600).
+    /// Folder of the generated `secret.key` and of key files from before keys moved into the
+    /// database (created with mode 0700, files 0600).
     pub dir: PathBuf,
 }
 
@@ -386,6 +396,7 @@ impl Config {
                 )));
             }
         }
+        self.secrets.validate().map_err(ConfigError)?;
         self.mail.validate().map_err(ConfigError)?;
         self.sms.validate().map_err(ConfigError)?;
         self.otp.validate()?;
@@ -429,6 +440,16 @@ impl Config {
         {
             return Err(ConfigError(
                 "login.max_transactions_per_ip, login.transaction_window_secs and login.mail_forms_per_ip_per_hour: expected positive integers".into(),
+            ));
+        }
+        if !(1..=300).contains(&self.database.acquire_timeout_secs) {
+            return Err(ConfigError(
+                "database.acquire_timeout_secs: expected seconds between 1 and 300".into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.server.request_timeout_secs) {
+            return Err(ConfigError(
+                "server.request_timeout_secs: expected seconds between 1 and 3600".into(),
             ));
         }
         if self.database.max_connections == 0 {

@@ -132,7 +132,7 @@ pub async fn seed(state: &AppState) -> AdminResult<DemoFacts> {
         }
     };
     // Its own signing keys now, as `tenant create` makes them.
-    state.keys.current(&tenant.id)?;
+    state.keys.current(&tenant.id).await?;
 
     let existing_client = match &saved {
         Some(s) => clients::find(db, &tenant.id, &s.client_id).await?,

@@ -7,6 +7,7 @@ pub mod account;
 pub mod admin;
 pub mod api;
 pub mod cache;
+pub mod changes;
 pub mod config;
 pub mod console;
 pub mod crypto;
@@ -90,8 +91,16 @@ pub async fn build_state(config: Config, public_url: String) -> Result<AppState,
         .map(|t| t.id)
         .collect();
     let retire_after = config.tokens.max_lifetime_secs;
-    let keys = KeyRing::open(&config.keys.dir, &tenants, retire_after, model::now())?;
-    let secret = crypto::secret::ServerSecret::load_or_create(&config.keys.dir)?;
+    let secret = crypto::secret::ServerSecret::from_config(&config.secrets, &config.keys.dir)?;
+    let keys = KeyRing::open(
+        db.clone(),
+        secret.clone(),
+        &config.keys.dir,
+        &tenants,
+        retire_after,
+        model::now(),
+    )
+    .await?;
     let passwords = PasswordHasherPool::new(&config.password)?;
     let mailer = notify::mail::Mailer::new(&config.mail, &config.server.themes_dir)?;
     let sms = notify::sms::SmsSender::new(&config.sms, &public_url, &config.server.themes_dir)?;
@@ -121,6 +130,13 @@ pub fn build_app_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(api::router())
         .merge(console::router())
         .merge(extra)
+        .layer(axum::middleware::from_fn_with_state(
+            web::unavailable::Guard {
+                db: state.db.clone(),
+                request_timeout: Duration::from_secs(state.config.server.request_timeout_secs),
+            },
+            web::unavailable::guard,
+        ))
         // One cap for every body any handler reads (forms, the token endpoint, /authorize POST):
         // axum's default is 2 MB, and no Gatehouse request legitimately needs more than a few KiB.
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -203,6 +219,8 @@ pub async fn serve_with_routes(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let reload = spawn_key_reload(&state);
+    let listener_task =
+        changes::spawn_listener(&state.db, state.tenants.clone(), state.keys.clone());
     let every = Duration::from_secs(state.config.server.sweep_interval_secs.max(1));
     let sweeper = housekeeping::spawn(
         state.db.clone(),
@@ -245,6 +263,9 @@ pub async fn serve_with_routes(
     };
     reload.abort();
     sweeper.abort();
+    if let Some(l) = listener_task {
+        l.abort();
+    }
     if let Some(m) = metrics_server {
         m.abort();
     }
@@ -260,7 +281,7 @@ fn spawn_key_reload(state: &AppState) -> tokio::task::JoinHandle<()> {
         tick.tick().await;
         loop {
             tick.tick().await;
-            if let Err(e) = keys.reload(model::now()) {
+            if let Err(e) = keys.reload(model::now()).await {
                 tracing::error!(error = %e, "reloading signing keys failed; keeping the loaded ones");
             }
         }

@@ -10,7 +10,7 @@ mod cli;
 
 pub(crate) use cli::args::{
     AdminCommand, ApiKeyCommand, AuditCommand, ClientAuthArgs, ClientCommand, KeysCommand,
-    TenantCommand, UserCommand,
+    SecretsCommand, TenantCommand, UserCommand,
 };
 
 use clap::{Parser, Subcommand};
@@ -50,6 +50,9 @@ enum Command {
     /// Signing-key lifecycle.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The server secret (`secrets.key`).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// Tenants (each one is an issuer).
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -164,6 +167,9 @@ async fn run(command: Command, config: Config) -> Result<Output> {
             })
         }
         Command::Keys(k) => with_db(&config, |db| cli::keys::keys_command(k, db, &config)).await,
+        Command::Secrets(SecretsCommand::Reseal) => {
+            with_db(&config, |db| cli::keys::reseal(db, &config)).await
+        }
         Command::Tenant(t) => {
             with_db(&config, |db| cli::tenants::tenant_command(t, db, &config)).await
         }
@@ -247,7 +253,7 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
     let state = gatehouse::build_state(config, public_url.clone()).await?;
     // The console's system tenant exists from the first start (with its keys).
     let system = gatehouse::admin::console::system_tenant(&state.db).await?;
-    state.keys.current(&system.id)?;
+    state.keys.current(&system.id).await?;
     // The demo application is mounted only in demo mode: without `--demo`, /demo/app is a 404.
     let mut extra = axum::Router::new();
     if demo {

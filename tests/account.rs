@@ -2,7 +2,7 @@
 //! login, adding an authenticator app, renaming, new recovery codes, removal rules, trusted
 //! devices, signing out elsewhere, the re-authentication window, CSRF, and the mails.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //! whose `mfa_policy` is `required` then passed as `mfa_in_session`, with an ID token
 //! `amr ["pwd","otp","mfa"]`, `acr mfa`.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

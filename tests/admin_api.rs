@@ -3,7 +3,7 @@
 //! writes), problem details, user search and MFA status, Reset MFA, and the OpenAPI document
 //! listing every route.
 
-mod common;
+use crate::common;
 
 use reqwest::Method;
 use serde_json::{Value, json};

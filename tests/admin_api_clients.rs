@@ -2,7 +2,7 @@
 //! how it authenticates, rotate its secret (the old one stops working), delete it (its
 //! refresh tokens die with it), and the checks `gatehouse client create` makes.
 
-mod common;
+use crate::common;
 
 use reqwest::Method;
 use serde_json::{Value, json};

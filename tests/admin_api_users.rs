@@ -2,7 +2,7 @@
 //! end one, end all), the audit log with its filters and cursor, and `explain` — each checked
 //! from outside: what the user's browsers can still do afterwards.
 
-mod common;
+use crate::common;
 
 use reqwest::Response;
 use serde_json::{Value, json};

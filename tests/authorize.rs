@@ -1,7 +1,7 @@
 //! `/authorize` validation: which errors are pages and which go back to the client, with the
 //! exact RFC 6749 / OIDC error strings, `state` and `iss`.
 
-mod common;
+use crate::common;
 
 use common::browser::{Browser, location, query};
 use common::flow::{REDIRECT, Rp};

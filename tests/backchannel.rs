@@ -4,7 +4,7 @@
 //! wait for it; a 5xx is retried with the same token; clients that registered nothing, or got
 //! no tokens in that session, hear nothing. Before, no client was ever told.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! is told, the new one signs in and reaches the relying party's `email` claim, and an address
 //! another account has is refused only to whoever read its code.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

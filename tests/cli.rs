@@ -1,7 +1,7 @@
 //! The admin CLI, run as a binary against a fresh database: one JSON object with `--json`,
 //! one-line errors with a non-zero exit, nothing half-written.
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestEnv};
 

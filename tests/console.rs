@@ -4,7 +4,7 @@
 //! *Required*, finding a user by exact username, **Reset MFA** and the user enrolling again,
 //! *Optional* keeping the factors; step-up, idle timeout, sign-out, CSRF and tenant scope.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! client through the hosted pages, the ID token's claims on the page, its dead ends, and its
 //! absence from a server started without `--demo`.
 
-mod common;
+use crate::common;
 
 use common::browser::{self, Browser, Form};
 use common::pages::page;

@@ -1,6 +1,6 @@
 //! Discovery, JWKS, operational endpoints and security headers, over HTTP against a real server.
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestServer};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! real mail: set up on the account pages and at a required sign-in, signing in with it, "Use
 //! another method", Resend, and a tenant that stops allowing the method.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

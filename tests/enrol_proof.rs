@@ -6,7 +6,7 @@
 //! Before: a code died after 5 wrong tries, but "Send again" only looked at a *live* code, so it
 //! issued a fresh one at once: 100 guesses and 20 mails in 0.5 s.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //! Before, `explain` assembled the policy inputs by hand (`mfa_methods()?` where the login used
 //! a fallback) and could disagree with the login; both now go through `mfa::inputs::decide`.
 
-mod common;
+use crate::common;
 
 use common::browser::{self, Browser};
 use common::flow::{PW, REDIRECT, Rp, sign_in};

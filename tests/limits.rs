@@ -2,7 +2,7 @@
 //! identical submissions released at the same instant (`burst::at_once`), on both backends.
 //! Each test's doc comment says what the release before these fixes did.
 
-mod common;
+use crate::common;
 
 use common::browser::{self, Browser, Form};
 use common::burst::at_once;

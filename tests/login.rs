@@ -1,7 +1,7 @@
 //! The hosted login through its HTML forms: password, generic errors, CSRF, lockout, the SSO
 //! session (prompt, max_age), consent, dead ends, and RP-initiated logout.
 
-mod common;
+use crate::common;
 
 use common::browser::{self, Browser, location, query};
 use common::flow::{POST_LOGOUT, PW, Rp, alice_signs_in, app_redirect, login_page, sign_in};

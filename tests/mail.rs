@@ -1,7 +1,7 @@
 //! Outbound mail: every message kind through real SMTP (the test server in `common::smtp`), the
 //! file transport, configuration errors that name the key, and failures that return in time.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Mutex;

@@ -1,6 +1,6 @@
 //! Mail logging, in its own test binary (see tests/common/logs.rs).
 
-mod common;
+use crate::common;
 
 use common::smtp::SmtpServer;
 use gatehouse::notify::mail::{MailConfig, MailKind, Mailer};

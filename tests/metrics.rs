@@ -1,6 +1,6 @@
 //! `/metrics`: bounded labels whatever clients send, and who may read it.
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestEnv, TestServer};
 use reqwest::Method;

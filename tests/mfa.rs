@@ -2,7 +2,7 @@
 //! challenges, recovery codes, trusted devices, step-up, prompt=none, unmet requirements and
 //! attempt limits. Codes are computed from the key the enrolment page shows.
 
-mod common;
+use crate::common;
 
 use common::browser::{self, Browser};
 use common::flow::{PW, Rp, alice_signs_in, app_redirect, id_token, login_page, sign_in};

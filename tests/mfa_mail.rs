@@ -1,7 +1,7 @@
 //! The MFA stage with real mail: the enrolment proof code read from the SMTP listener, and the
 //! security notifications (MFA turned on, recovery code used, MFA reset).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! only factor is the emailed code gets a fresh one after the link (or no reset, when the
 //! tenant forbids it); and an admin can demand a new password at the next sign-in.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

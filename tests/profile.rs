@@ -3,7 +3,7 @@
 //! edited on the hosted Profile page; the password changed on the hosted page, which ends the
 //! user's other sessions.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The attempt-reservation primitive every guessable input goes through, raced on both backends:
 //! however many callers arrive at once, no more than the limit are granted.
 
-mod common;
+use crate::common;
 
 use common::burst::run_at_once;
 use common::{Backend, TestEnv};

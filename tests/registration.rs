@@ -5,7 +5,7 @@
 //! address that has an account gets a notice and no second account, an unverified account
 //! cannot sign in until verified, and weak passwords are refused with the reason.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

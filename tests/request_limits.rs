@@ -1,7 +1,7 @@
 //! Bounded `/authorize` input: a maximum per parameter, a cap on the whole request, and a
 //! per-network limit on new login transactions. Every refusal stores nothing.
 
-mod common;
+use crate::common;
 
 use common::browser::{location, query};
 use common::burst::at_once;

@@ -3,7 +3,7 @@
 //! (posted as a browser with JavaScript off would), redeems the code, validates the ID token,
 //! calls userinfo, refreshes, revokes and logs out.
 
-mod common;
+use crate::common;
 
 use common::browser::{self, Browser, location, query};
 use common::flow::{POST_LOGOUT, PW, Rp, alice_signs_in};

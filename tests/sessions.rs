@@ -3,7 +3,7 @@
 //! `id_token_hint` may end a session unasked), "Sign out of all other devices", `offline_access`,
 //! the admin MFA reset, removing a factor, and trusted devices bound to the factor set.
 
-mod common;
+use crate::common;
 
 use common::browser::{self, Browser, location, query};
 use common::flow::{ALICE, POST_LOGOUT, PW, Rp, alice_signs_in, app_redirect, refresh};

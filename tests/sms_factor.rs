@@ -4,7 +4,7 @@
 //! Resend, several phones, `phone_number` in userinfo, a gateway that refuses, and every cap
 //! on texts refusing the next send.
 
-mod common;
+use crate::common;
 
 use common::browser::{self, Browser};
 use common::flow::{

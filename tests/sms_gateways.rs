@@ -3,7 +3,7 @@
 //! against a local server speaking the Messaging API with its real error shapes. The last tests
 //! go through a running server's `Notifier::send_sms` on both databases and through the binary.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! A sent and a failed text each log one line with the country calling code and the gateway's
 //! status and code, never the code, the body or the whole number.
 
-mod common;
+use crate::common;
 
 use common::sms::TwilioStub;
 use gatehouse::notify::sms::{self, SmsKind, SmsMessage, SmsSender};

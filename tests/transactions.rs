@@ -4,7 +4,7 @@
 //! transaction and keep its row locks (the refresh benchmark on PostgreSQL wedged every sign-in
 //! behind one `rate_limits` row that way).
 
-mod common;
+use crate::common;
 
 use std::task::Poll;
 use std::time::Duration;

@@ -9,6 +9,7 @@ pub mod clients;
 pub mod console;
 pub mod explain;
 pub mod report;
+pub mod secrets;
 pub mod sessions;
 pub mod tenants;
 pub mod users;

@@ -103,6 +103,8 @@ pub async fn update(
     }
     let before = tenants::get_by_slug(db, slug).await?;
     let t = tenants::update(db, slug, changes).await?;
+    // Every node drops its cached copy now rather than after `server.cache_ttl_secs`.
+    crate::changes::announce(db, crate::changes::Change::Tenant(&t.slug)).await;
     // Turning `required` off never removes a factor: only the policy column changes here.
     audit::record(
         db,

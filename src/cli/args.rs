@@ -66,6 +66,13 @@ pub(crate) enum KeysCommand {
 }
 
 #[derive(Subcommand)]
+pub(crate) enum SecretsCommand {
+    /// Seal the signing keys and TOTP seeds again under the current `secrets.key` (after the
+    /// old key moved to `secrets.previous`); prints how many were re-sealed.
+    Reseal,
+}
+
+#[derive(Subcommand)]
 pub(crate) enum TenantCommand {
     Create {
         slug: String,

@@ -1,13 +1,15 @@
-//! `gatehouse keys list|rotate [--tenant SLUG]`: each tenant's own signing keys
-//! (`keys/tenants/{id}/`); without `--tenant`, every tenant's.
+//! `gatehouse keys list|rotate [--tenant SLUG]`: each tenant's own signing keys, in the
+//! database (sealed under `secrets.key`); without `--tenant`, every tenant's. A rotation here
+//! reaches every running node within `server.keys_reload_secs`.
 
 use serde_json::{Value, json};
 
 use crate::KeysCommand;
 use crate::{Output, Result};
 use gatehouse::config::Config;
+use gatehouse::crypto::key_store;
 use gatehouse::crypto::keys::{self, KeySet};
-use gatehouse::crypto::tenant_keys;
+use gatehouse::crypto::secret::ServerSecret;
 use gatehouse::model::{self, SigningAlg};
 use gatehouse::store::Db;
 use gatehouse::store::tenants::{self, Tenant};
@@ -32,6 +34,7 @@ async fn selected(db: &Db, slug: Option<&str>) -> Result<Vec<Tenant>> {
 
 pub async fn keys_command(cmd: KeysCommand, db: Db, config: &Config) -> Result<Output> {
     let root = &config.keys.dir;
+    let secret = ServerSecret::from_config(&config.secrets, root)?;
     let retire_after = config.tokens.max_lifetime_secs;
     let now = model::now();
     match cmd {
@@ -42,7 +45,8 @@ pub async fn keys_command(cmd: KeysCommand, db: Db, config: &Config) -> Result<O
                 "TENANT", "KID", "ALG", "STATE", "CREATED"
             );
             for t in selected(&db, tenant.as_deref()).await? {
-                let set: KeySet = tenant_keys::open(root, &t.id, retire_after, now)?;
+                let set: KeySet =
+                    key_store::ensure(&db, &secret, root, &t.id, retire_after, now).await?;
                 for k in set.keys() {
                     rows.push(key_json(&t, k));
                     text.push_str(&format!(
@@ -70,10 +74,10 @@ pub async fn keys_command(cmd: KeysCommand, db: Db, config: &Config) -> Result<O
             let mut rotated = Vec::new();
             let mut text = Vec::new();
             for t in selected(&db, tenant.as_deref()).await? {
-                tenant_keys::open(root, &t.id, retire_after, now)?;
-                let dir = tenant_keys::tenant_dir(root, &t.id);
+                key_store::ensure(&db, &secret, root, &t.id, retire_after, now).await?;
                 for a in &algs {
-                    let r = keys::rotate(&dir, *a, stage, retire_after, now)?;
+                    let r = key_store::rotate(&db, &secret, &t.id, *a, stage, retire_after, now)
+                        .await?;
                     text.push(match &r.retired_kid {
                         Some(old) => format!(
                             "{}: {}: {} is now {}; {} retires at {}",
@@ -108,4 +112,17 @@ pub async fn keys_command(cmd: KeysCommand, db: Db, config: &Config) -> Result<O
             })
         }
     }
+}
+
+/// `gatehouse secrets reseal`.
+pub async fn reseal(db: Db, config: &Config) -> Result<Output> {
+    let secret = ServerSecret::from_config(&config.secrets, &config.keys.dir)?;
+    let r = gatehouse::admin::secrets::reseal(&db, &secret).await?;
+    Ok(Output::Value {
+        text: format!(
+            "re-sealed {} signing key(s) and {} TOTP seed(s) under the current secrets.key ({})",
+            r.signing_keys, r.totp_seeds, r.key_id
+        ),
+        json: serde_json::to_value(&r)?,
+    })
 }

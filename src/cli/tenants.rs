@@ -36,7 +36,17 @@ pub async fn tenant_command(
             // Its own signing keys, now (the server would make them on first use).
             let retire_after = config.tokens.max_lifetime_secs;
             let root = &config.keys.dir;
-            gatehouse::crypto::tenant_keys::open(root, &t.id, retire_after, model_now())?;
+            let secret =
+                gatehouse::crypto::secret::ServerSecret::from_config(&config.secrets, root)?;
+            gatehouse::crypto::key_store::ensure(
+                &db,
+                &secret,
+                root,
+                &t.id,
+                retire_after,
+                model_now(),
+            )
+            .await?;
             Ok(Output::Value {
                 text: format!("created tenant {} (MFA {})", t.slug, t.mfa_policy),
                 json: tenant_json(&t),

@@ -136,8 +136,18 @@ pub async fn user_command(
             let removed = reset.factors_removed;
             // The clients of the ended sessions hear of it before the command returns.
             let retire_after = config.tokens.max_lifetime_secs;
-            let keys =
-                gatehouse::crypto::tenant_keys::open(&config.keys.dir, &t.id, retire_after, now())?;
+            let root = &config.keys.dir;
+            let secret =
+                gatehouse::crypto::secret::ServerSecret::from_config(&config.secrets, root)?;
+            let keys = gatehouse::crypto::key_store::ensure(
+                &db,
+                &secret,
+                root,
+                &t.id,
+                retire_after,
+                now(),
+            )
+            .await?;
             let base = gatehouse::resolve_public_url(&config, config.server.listen);
             let issuer = format!("{base}/t/{}", t.slug);
             let sids = &reset.ended.session_ids;

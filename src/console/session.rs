@@ -37,7 +37,7 @@ pub async fn system_ctx(state: &AppState) -> Result<TenantCtx, PageError> {
         Ok(t) => t,
         Err(_) => {
             let t = system_tenant(&state.db).await.map_err(unavailable)?;
-            state.keys.current(&t.id).map_err(unavailable)?;
+            state.keys.current(&t.id).await.map_err(unavailable)?;
             state.tenant(SYSTEM_SLUG).await.map_err(unavailable)?
         }
     };

@@ -38,6 +38,13 @@ pub enum KeyError {
     /// The folder or a key file is open to other users and could not be tightened.
     #[error("keys folder: {0}")]
     Insecure(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A stored key that the server secret (current or previous) does not open.
+    #[error(
+        "signing key {kid} of tenant {tenant} does not open under secrets.key or secrets.previous (was the server secret changed without listing the old one in secrets.previous?)"
+    )]
+    Sealed { tenant: String, kid: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +56,12 @@ pub enum KeyState {
 }
 
 impl KeyState {
+    pub fn parse(s: &str) -> Option<KeyState> {
+        [KeyState::Next, KeyState::Active, KeyState::Retired]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             KeyState::Next => "next",
@@ -100,7 +113,7 @@ impl std::fmt::Debug for Jws {
 impl SigningKey {
     /// Builds the signer and verifier, so a key that cannot sign fails here (at load) and not at
     /// its first token.
-    fn new(
+    pub(crate) fn new(
         kid: String,
         alg: SigningAlg,
         state: KeyState,
@@ -181,6 +194,12 @@ pub struct KeySet {
 }
 
 impl KeySet {
+    pub(crate) fn from_keys(keys: Vec<SigningKey>) -> KeySet {
+        let mut set = KeySet { keys };
+        set.sort();
+        set
+    }
+
     /// Loads the folder, creating it and one active key per algorithm that lacks one.
     pub fn load_or_create(dir: &Path, now: i64) -> Result<KeySet, KeyError> {
         ensure_dir(dir)?;
@@ -266,10 +285,84 @@ pub struct Rotation {
     pub retire_at: Option<i64>,
 }
 
-/// Rotates `alg`. With `stage`, only creates a `next` key (published so caches learn it before it
-/// signs). Otherwise the staged `next` key, or a fresh one, becomes active and the previous active
-/// key is retired: still published until `now + retire_after`, so tokens it signed stay valid.
-/// Retired keys past their date are deleted.
+/// What a rotation changes, decided from the keys alone; the folder ([`rotate`]) and the
+/// database ([`super::key_store::rotate`]) each apply it in their own writes.
+pub(crate) struct Plan {
+    /// The key that is now `next` (staged) or `active`, in that state.
+    pub key: SigningKey,
+    /// Whether `key` is new (else an existing `next` key, promoted or left as it is).
+    pub is_new: bool,
+    /// Keys of the algorithm that were active: now retired until `retire_at`.
+    pub retire: Vec<String>,
+    /// Retired keys past their date: to delete.
+    pub delete: Vec<String>,
+    pub rotation: Rotation,
+}
+
+/// Plans a rotation of `alg`. With `stage`, only a `next` key (published so caches learn it
+/// before it signs; an existing one is kept). Otherwise the staged `next` key, or a fresh one,
+/// becomes active and the previous active key is retired: still published until
+/// `now + retire_after`, so tokens it signed stay valid. Retired keys past their date go.
+pub(crate) fn plan(
+    set: &KeySet,
+    alg: SigningAlg,
+    stage: bool,
+    retire_after: i64,
+    now: i64,
+) -> Result<Plan, KeyError> {
+    let staged = set
+        .keys
+        .iter()
+        .filter(|k| k.alg == alg && k.state == KeyState::Next)
+        .max_by_key(|k| k.created_at)
+        .cloned();
+    let is_new = staged.is_none();
+    let mut key = match staged {
+        Some(k) => k,
+        None => generate(alg, KeyState::Next, now)?,
+    };
+    if stage {
+        return Ok(Plan {
+            rotation: Rotation {
+                alg,
+                new_state: KeyState::Next,
+                kid: key.kid.clone(),
+                retired_kid: None,
+                retire_at: None,
+            },
+            key,
+            is_new,
+            retire: Vec::new(),
+            delete: Vec::new(),
+        });
+    }
+    key.state = KeyState::Active;
+    let retire_at = now + retire_after;
+    let others = || set.keys.iter().filter(|k| k.alg == alg && k.kid != key.kid);
+    let retire: Vec<String> = others()
+        .filter(|k| k.state == KeyState::Active)
+        .map(|k| k.kid.clone())
+        .collect();
+    let delete = others()
+        .filter(|k| k.state == KeyState::Retired && !k.is_published(now))
+        .map(|k| k.kid.clone())
+        .collect();
+    Ok(Plan {
+        rotation: Rotation {
+            alg,
+            new_state: KeyState::Active,
+            kid: key.kid.clone(),
+            retired_kid: retire.last().cloned(),
+            retire_at: Some(retire_at),
+        },
+        key,
+        is_new,
+        retire,
+        delete,
+    })
+}
+
+/// Rotates `alg` in the folder `dir` (see [`plan`]).
 pub fn rotate(
     dir: &Path,
     alg: SigningAlg,
@@ -279,64 +372,28 @@ pub fn rotate(
 ) -> Result<Rotation, KeyError> {
     ensure_dir(dir)?;
     let set = KeySet::load(dir)?;
-    let staged = set
-        .keys
-        .iter()
-        .filter(|k| k.alg == alg && k.state == KeyState::Next)
-        .max_by_key(|k| k.created_at)
-        .cloned();
-    if stage {
-        let key = match staged {
-            Some(k) => k,
-            None => {
-                let k = generate(alg, KeyState::Next, now)?;
-                write_key(dir, &k)?;
-                k
-            }
-        };
-        return Ok(Rotation {
-            alg,
-            new_state: KeyState::Next,
-            kid: key.kid,
-            retired_kid: None,
-            retire_at: None,
-        });
-    }
-    let mut new_key = match staged {
-        Some(k) => k,
-        None => generate(alg, KeyState::Active, now)?,
-    };
-    new_key.state = KeyState::Active;
+    let p = plan(&set, alg, stage, retire_after, now)?;
     // Write the new active key first: if we stop half-way, two active keys exist and the newest
     // signs, which is safe; the reverse order could leave none.
-    write_key(dir, &new_key)?;
-    let retire_at = now + retire_after;
-    let mut retired_kid = None;
-    for old in set.keys.iter() {
-        if old.alg != alg || old.kid == new_key.kid {
-            continue;
-        }
-        if old.state == KeyState::Active {
+    if p.is_new || !stage {
+        write_key(dir, &p.key)?;
+    }
+    for kid in &p.retire {
+        if let Some(old) = set.find(kid) {
             let mut k = old.clone();
             k.state = KeyState::Retired;
-            k.retire_at = Some(retire_at);
+            k.retire_at = p.rotation.retire_at;
             write_key(dir, &k)?;
-            retired_kid = Some(k.kid);
-        } else if old.state == KeyState::Retired && !old.is_published(now) {
-            let path = key_path(dir, &old.kid);
-            fs::remove_file(&path).map_err(|source| KeyError::Io { path, source })?;
         }
     }
-    Ok(Rotation {
-        alg,
-        new_state: KeyState::Active,
-        kid: new_key.kid,
-        retired_kid,
-        retire_at: Some(retire_at),
-    })
+    for kid in &p.delete {
+        let path = key_path(dir, kid);
+        fs::remove_file(&path).map_err(|source| KeyError::Io { path, source })?;
+    }
+    Ok(p.rotation)
 }
 
-fn generate(alg: SigningAlg, state: KeyState, now: i64) -> Result<SigningKey, KeyError> {
+pub(crate) fn generate(alg: SigningAlg, state: KeyState, now: i64) -> Result<SigningKey, KeyError> {
     let err = |e: josekit::JoseError| KeyError::Generate(e.to_string());
     let mut jwk = match alg {
         SigningAlg::Rs256 => Jwk::generate_rsa_key(2048).map_err(err)?,

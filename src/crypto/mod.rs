@@ -2,6 +2,7 @@
 //! secrets browsers and clients present.
 
 pub mod jwt;
+pub mod key_store;
 pub mod keyring;
 pub mod keys;
 pub mod password;

@@ -1,7 +1,8 @@
 //! Each tenant signs with its own keys (tenants are separate organisations: a token of tenant A
-//! must never verify under tenant B's JWKS). They live in `keys/tenants/{tenant_id}/`, one
-//! folder per tenant with the layout and lifecycle of [`super::keys`], created with the tenant
-//! (or on its first use).
+//! must never verify under tenant B's JWKS). Releases before keys moved into the database
+//! ([`super::key_store`]) kept them in `keys/tenants/{tenant_id}/`, one folder per tenant with
+//! the layout and lifecycle of [`super::keys`]; this module reads those folders for the one-time
+//! import.
 //!
 //! Upgrading from one key set for all tenants (the key files directly in `keys/`): a tenant
 //! without its own folder starts with copies of those shared keys and rotates every algorithm
@@ -69,6 +70,15 @@ pub fn open(
         Err(source) => return Err(io(&dir, source)),
     }
     KeySet::load_or_create(&dir, now)
+}
+
+/// Whether `root` holds key files from before per-tenant keys (false when it does not exist).
+pub fn has_shared(root: &Path) -> bool {
+    fs::read_dir(root).is_ok_and(|entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .any(|e| e.path().extension().and_then(|x| x.to_str()) == Some("json"))
+    })
 }
 
 /// Once every tenant that existed has its own folder (the server's start does this), the shared

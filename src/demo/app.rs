@@ -351,7 +351,7 @@ async fn redeem(
         .id_token(&state.http, code, &pending.code_verifier)
         .await?;
     // The keys the tenant's JWKS publishes, read from the key ring this process serves them from.
-    let keys = state.keys.current(&tenant.id).map_err(|e| {
+    let keys = state.keys.current(&tenant.id).await.map_err(|e| {
         tracing::error!(error = %e, "demo app: the demo tenant's keys are not loaded");
         rp::RpError::Signature
     })?;

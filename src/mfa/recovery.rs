@@ -36,8 +36,10 @@ pub fn normalize(code: &str) -> String {
         .collect()
 }
 
+const RECOVERY_MAC: &str = "recovery-code";
+
 pub fn hash(secret: &ServerSecret, code: &str) -> String {
-    secret.mac("recovery-code", &normalize(code))
+    secret.mac(RECOVERY_MAC, &normalize(code))
 }
 
 /// Voids the old set and stores `tenant.mfa_recovery_count` new codes inside the caller's
@@ -95,7 +97,16 @@ pub(super) async fn spend(
         return Ok(None);
     }
     let mut tx = deps.db.begin().await?;
-    if !recovery_codes::consume(&mut tx, &user.id, &hash(deps.secret, code), deps.now).await? {
+    // Codes hashed under a previous server secret (`secrets.previous`) still count: a rotated
+    // secret must not void the codes a user keeps on paper.
+    let mut spent = false;
+    for h in deps.secret.macs(RECOVERY_MAC, &normalize(code)) {
+        if recovery_codes::consume(&mut tx, &user.id, &h, deps.now).await? {
+            spent = true;
+            break;
+        }
+    }
+    if !spent {
         return Ok(None);
     }
     let replacement = if tenant.mfa_recovery_replace_on_use {

@@ -105,6 +105,16 @@ pub fn open_seed(secret: &ServerSecret, sealed: &str) -> Option<Vec<u8>> {
     seal::open(secret, SEAL_TOTP, sealed).ok()
 }
 
+/// The seed sealed again under the current server secret; `None` when no accepted secret opens
+/// it. Already current: `Some(None)`.
+pub fn reseal_seed(secret: &ServerSecret, sealed: &str) -> Option<Option<String>> {
+    if !seal::is_stale(secret, sealed) {
+        return Some(None);
+    }
+    let seed = open_seed(secret, sealed)?;
+    Some(Some(seal::seal(secret, SEAL_TOTP, &seed).ok()?))
+}
+
 /// The enrolment screen's material: grouped key, otpauth URI and QR code (base64 PNG).
 pub struct Provisioning {
     pub key: String,

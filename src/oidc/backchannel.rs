@@ -119,7 +119,7 @@ pub fn spawn(state: &AppState, ctx: &TenantCtx, session_ids: Vec<String>) {
     }
     let (state, tenant_id, issuer) = (state.clone(), ctx.tenant.id.clone(), ctx.issuer.clone());
     tokio::spawn(async move {
-        let keys = match state.keys.current(&tenant_id) {
+        let keys = match state.keys.current(&tenant_id).await {
             Ok(k) => k,
             Err(e) => return tracing::error!(error = %e, "no keys to sign logout tokens"),
         };

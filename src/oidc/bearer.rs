@@ -35,8 +35,8 @@ pub struct Active {
 
 /// Checks signature, `typ` and `iss`, but not time or revocation (revocation of an expired
 /// token is harmless). `None` when the token is not one of ours.
-pub fn decode(state: &AppState, ctx: &TenantCtx, token: &str) -> Option<Decoded> {
-    let keys = state.keys.current(&ctx.tenant.id).ok()?;
+pub async fn decode(state: &AppState, ctx: &TenantCtx, token: &str) -> Option<Decoded> {
+    let keys = state.keys.current(&ctx.tenant.id).await.ok()?;
     let v = jwt::verify(&keys.set, token).ok()?;
     // RFC 9068 §4: `typ` is `at+jwt` (or the full media type); ID tokens are refused here.
     let typ = v.typ?.to_ascii_lowercase();
@@ -61,7 +61,7 @@ pub async fn active(
     token: &str,
     now: i64,
 ) -> Result<Option<Active>, OAuthError> {
-    let Some(d) = decode(state, ctx, token) else {
+    let Some(d) = decode(state, ctx, token).await else {
         return Ok(None);
     };
     let exp = d.claims.get("exp").and_then(Value::as_i64);

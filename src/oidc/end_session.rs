@@ -83,6 +83,7 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
         Some(t) => match state
             .keys
             .current(&ctx.tenant.id)
+            .await
             .map_err(|e| e.to_string())
             .and_then(|k| jwt::verify(&k.set, t).map_err(|e| e.to_string()))
         {

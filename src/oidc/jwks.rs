@@ -12,6 +12,6 @@ pub async fn jwks(
     State(state): State<AppState>,
     ctx: TenantCtx,
 ) -> Result<impl IntoResponse, AppError> {
-    let keys = state.keys.current(&ctx.tenant.id)?;
+    let keys = state.keys.current(&ctx.tenant.id).await?;
     Ok((super::cacheable_json(), keys.jwks.clone()))
 }

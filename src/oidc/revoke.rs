@@ -89,7 +89,7 @@ async fn revoke_access(
     now: i64,
 ) -> Result<bool, OAuthError> {
     let db_err = |e| OAuthError::internal("revocation failed", e);
-    let Some(d) = bearer::decode(state, ctx, token) else {
+    let Some(d) = bearer::decode(state, ctx, token).await else {
         return Ok(false);
     };
     let of_client = d.claims.get("client_id").and_then(Value::as_str) == Some(client.id.as_str());

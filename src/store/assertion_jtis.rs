@@ -31,12 +31,16 @@ pub async fn reserve(
 
 /// Deletes the jti of assertions that expired before `before`: such an assertion is refused
 /// for its `exp` already, so its row guards nothing.
-pub async fn purge_expired(db: &Db, before: i64) -> StoreResult<u64> {
-    Ok(with_db!(db, |pool| sqlx::query(
-        "DELETE FROM client_assertion_jtis WHERE expires_at < $1"
+pub async fn purge_expired(db: &Db, before: i64, limit: i64) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| {
+        sqlx::query(
+        "DELETE FROM client_assertion_jtis WHERE (tenant_id, client_id, jti) IN \
+         (SELECT tenant_id, client_id, jti FROM client_assertion_jtis WHERE expires_at < $1 LIMIT $2)"
     )
     .bind(before)
+    .bind(limit)
     .execute(pool)
     .await?
-    .rows_affected()))
+    .rows_affected()
+    }))
 }

@@ -144,11 +144,13 @@ pub async fn spend(db: &Db, code_hash: &str, tenant_id: &TenantId, now: i64) -> 
 }
 
 /// Removes codes that expired more than a day ago (kept that long to detect late reuse).
-pub async fn purge_expired(db: &Db, now: i64) -> StoreResult<u64> {
+pub async fn purge_expired(db: &Db, now: i64, limit: i64) -> StoreResult<u64> {
     Ok(with_db!(db, |pool| sqlx::query(
-        "DELETE FROM authorization_codes WHERE expires_at < $1"
+        "DELETE FROM authorization_codes WHERE id IN \
+         (SELECT id FROM authorization_codes WHERE expires_at < $1 LIMIT $2)"
     )
     .bind(now - 86_400)
+    .bind(limit)
     .execute(pool)
     .await?
     .rows_affected()))

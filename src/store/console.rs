@@ -131,12 +131,14 @@ pub async fn end(db: &Db, id_hash: &str) -> StoreResult<()> {
 }
 
 /// Removes sessions past their lifetime or idle for a day (an idle one is already refused).
-pub async fn purge_expired(db: &Db, now: i64) -> StoreResult<u64> {
+pub async fn purge_expired(db: &Db, now: i64, limit: i64) -> StoreResult<u64> {
     Ok(with_db!(db, |pool| sqlx::query(
-        "DELETE FROM console_sessions WHERE expires_at < $1 OR last_seen_at < $2"
+        "DELETE FROM console_sessions WHERE id IN \
+         (SELECT id FROM console_sessions WHERE expires_at < $1 OR last_seen_at < $2 LIMIT $3)"
     )
     .bind(now)
     .bind(now - 86_400)
+    .bind(limit)
     .execute(pool)
     .await?
     .rows_affected()))

@@ -207,3 +207,24 @@ pub async fn enrolment_times(
         .await?
     }))
 }
+
+/// Every sealed TOTP seed (for `gatehouse secrets reseal`), inside the caller's transaction.
+pub async fn sealed_seeds(tx: &mut super::Tx) -> StoreResult<Vec<(String, String)>> {
+    Ok(crate::with_tx!(tx, |c| sqlx::query_as(
+        "SELECT id, secret_sealed FROM factors WHERE secret_sealed IS NOT NULL ORDER BY id"
+    )
+    .fetch_all(&mut *c)
+    .await?))
+}
+
+pub async fn set_sealed_seed(tx: &mut super::Tx, id: &str, sealed: &str) -> StoreResult<()> {
+    crate::with_tx!(tx, |c| sqlx::query(
+        "UPDATE factors SET secret_sealed = $1 WHERE id = $2"
+    )
+    .bind(sealed)
+    .bind(id)
+    .execute(&mut *c)
+    .await?
+    .rows_affected());
+    Ok(())
+}

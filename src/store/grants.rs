@@ -207,11 +207,13 @@ pub async fn rebind_session(
 }
 
 /// Removes grants that expired more than a day ago, like their tokens.
-pub async fn purge_expired(db: &Db, now: i64) -> StoreResult<u64> {
+pub async fn purge_expired(db: &Db, now: i64, limit: i64) -> StoreResult<u64> {
     Ok(with_db!(db, |pool| sqlx::query(
-        "DELETE FROM grants WHERE expires_at < $1"
+        "DELETE FROM grants WHERE id IN \
+         (SELECT id FROM grants WHERE expires_at < $1 LIMIT $2)"
     )
     .bind(now - 86_400)
+    .bind(limit)
     .execute(pool)
     .await?
     .rows_affected()))

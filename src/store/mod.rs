@@ -17,6 +17,7 @@ pub mod otp;
 pub mod rate_limits;
 pub mod recovery_codes;
 pub mod sessions;
+pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
 pub mod transactions;
@@ -124,6 +125,7 @@ impl Db {
                 prepare_sqlite_file(opts.get_filename())?;
                 let pool = SqlitePoolOptions::new()
                     .max_connections(cfg.max_connections)
+                    .acquire_timeout(Duration::from_secs(cfg.acquire_timeout_secs))
                     .connect_with(opts)
                     .await?;
                 Ok(Db::Sqlite(pool, WriteGate::default()))
@@ -133,11 +135,14 @@ impl Db {
                 // left open by mistake (a request dropped mid-way, a bug) would keep its row
                 // locks and stall every writer of those rows; the server ends such a session
                 // after 10 s instead, and the pool opens a new connection.
-                let opts = PgConnectOptions::from_str(url)?
-                    .options([("idle_in_transaction_session_timeout", "10s")]);
+                let statement_timeout = format!("{}s", cfg.statement_timeout_secs);
+                let opts = PgConnectOptions::from_str(url)?.options([
+                    ("idle_in_transaction_session_timeout", "10s"),
+                    ("statement_timeout", statement_timeout.as_str()),
+                ]);
                 let pool = PgPoolOptions::new()
                     .max_connections(cfg.max_connections)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(Duration::from_secs(cfg.acquire_timeout_secs))
                     .connect_with(opts)
                     .await?;
                 Ok(Db::Postgres(pool))
@@ -212,4 +217,56 @@ pub(crate) fn parse_json_list(text: &str) -> StoreResult<Vec<String>> {
 
 pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// A PostgreSQL session-level advisory lock held on one pooled connection ([`Db::try_lock`]);
+/// on SQLite, where every node is this one process, a token that holds nothing.
+pub struct AdvisoryLock {
+    key: i64,
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+}
+
+impl Db {
+    /// Takes the advisory lock `key` if no other session (another node) holds it; `None` when
+    /// one does. Held until [`AdvisoryLock::release`]; a node that dies releases it with its
+    /// connection.
+    pub async fn try_lock(&self, key: i64) -> StoreResult<Option<AdvisoryLock>> {
+        match self {
+            Db::Sqlite(..) => Ok(Some(AdvisoryLock { key, conn: None })),
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                let (got,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+                    .bind(key)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Ok(got.then_some(AdvisoryLock {
+                    key,
+                    conn: Some(conn),
+                }))
+            }
+        }
+    }
+}
+
+impl AdvisoryLock {
+    pub async fn release(mut self) -> StoreResult<()> {
+        if let Some(mut conn) = self.conn.take() {
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(self.key)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for AdvisoryLock {
+    /// Not released (an error or a panic on the way): the connection must not go back to the
+    /// pool still holding the lock, or no node would sweep again. Detached and dropped, it
+    /// closes, and PostgreSQL releases the lock with the session.
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
+    }
 }

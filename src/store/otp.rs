@@ -166,11 +166,13 @@ pub async fn find_link(
 
 /// Deletes codes past their expiry: a dead code proves nothing, and the guesses made on it are
 /// counted per user in `rate_limits`, not here.
-pub async fn purge_expired(db: &Db, now: i64) -> StoreResult<u64> {
+pub async fn purge_expired(db: &Db, now: i64, limit: i64) -> StoreResult<u64> {
     Ok(with_db!(db, |pool| sqlx::query(
-        "DELETE FROM otp_challenges WHERE expires_at < $1"
+        "DELETE FROM otp_challenges WHERE id IN \
+         (SELECT id FROM otp_challenges WHERE expires_at < $1 LIMIT $2)"
     )
     .bind(now)
+    .bind(limit)
     .execute(pool)
     .await?
     .rows_affected()))

@@ -122,14 +122,17 @@ pub async fn clear(db: &Db, key: &str) -> StoreResult<()> {
 
 /// Deletes counters that can refuse nothing more: no live lock, and a window that started more
 /// than `longest_window` seconds ago (their next use would start a new window anyway).
-pub async fn purge_idle(db: &Db, now: i64, longest_window: i64) -> StoreResult<u64> {
-    Ok(with_db!(db, |pool| sqlx::query(
-        "DELETE FROM rate_limits \
-         WHERE (locked_until IS NULL OR locked_until <= $1) AND window_start <= $2"
+pub async fn purge_idle(db: &Db, now: i64, longest_window: i64, limit: i64) -> StoreResult<u64> {
+    Ok(with_db!(db, |pool| {
+        sqlx::query(
+        "DELETE FROM rate_limits WHERE key IN \
+         (SELECT key FROM rate_limits WHERE (locked_until IS NULL OR locked_until <= $1) AND window_start <= $2 LIMIT $3)"
     )
     .bind(now)
     .bind(now - longest_window)
+    .bind(limit)
     .execute(pool)
     .await?
-    .rows_affected()))
+    .rows_affected()
+    }))
 }

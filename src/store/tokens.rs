@@ -213,26 +213,32 @@ pub async fn revoke_grant(
 /// Removes tokens that expired more than a day ago (reuse of an older refresh token is then
 /// simply unknown, which is refused all the same), and revocations of access tokens that have
 /// expired (their `exp` refuses them now).
-pub async fn purge_expired(db: &Db, now: i64) -> StoreResult<u64> {
+pub async fn purge_expired(db: &Db, now: i64, limit: i64) -> StoreResult<u64> {
     let cutoff = now - 86_400;
     let refresh = with_db!(db, |pool| sqlx::query(
-        "DELETE FROM refresh_tokens WHERE expires_at < $1"
+        "DELETE FROM refresh_tokens WHERE id IN \
+         (SELECT id FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)"
     )
     .bind(cutoff)
+    .bind(limit)
     .execute(pool)
     .await?
     .rows_affected());
     let access = with_db!(db, |pool| sqlx::query(
-        "DELETE FROM access_tokens WHERE expires_at < $1"
+        "DELETE FROM access_tokens WHERE jti IN \
+         (SELECT jti FROM access_tokens WHERE expires_at < $1 LIMIT $2)"
     )
     .bind(cutoff)
+    .bind(limit)
     .execute(pool)
     .await?
     .rows_affected());
     let revoked = with_db!(db, |pool| sqlx::query(
-        "DELETE FROM revoked_access_tokens WHERE expires_at < $1"
+        "DELETE FROM revoked_access_tokens WHERE jti IN \
+         (SELECT jti FROM revoked_access_tokens WHERE expires_at < $1 LIMIT $2)"
     )
     .bind(now)
+    .bind(limit)
     .execute(pool)
     .await?
     .rows_affected());

@@ -122,11 +122,13 @@ pub async fn delete(db: &Db, id: &str) -> StoreResult<bool> {
     Ok(n == 1)
 }
 
-pub async fn purge_expired(db: &Db, now: i64) -> StoreResult<u64> {
+pub async fn purge_expired(db: &Db, now: i64, limit: i64) -> StoreResult<u64> {
     Ok(with_db!(db, |pool| sqlx::query(
-        "DELETE FROM login_transactions WHERE expires_at < $1"
+        "DELETE FROM login_transactions WHERE id IN \
+         (SELECT id FROM login_transactions WHERE expires_at < $1 LIMIT $2)"
     )
     .bind(now)
+    .bind(limit)
     .execute(pool)
     .await?
     .rows_affected()))

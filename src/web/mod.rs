@@ -17,6 +17,7 @@ pub mod say;
 pub mod session;
 pub mod setup;
 pub mod templates;
+pub mod unavailable;
 
 pub use csrf_form::{CsrfForm, FormFields};
 pub use page_error::{Or500, PageError, PageErrorKind, PageResult};

@@ -59,6 +59,11 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// The PostgreSQL database's name (None on SQLite).
+    pub fn pg_name(&self) -> Option<&str> {
+        self.pg_name.as_deref()
+    }
+
     pub async fn new(backend: Backend, dir: &Path) -> TestDb {
         match backend {
             Backend::Sqlite => TestDb {
@@ -150,6 +155,34 @@ impl TestEnv {
         TestEnv { dir, db, config }
     }
 
+    /// The server secret this environment's nodes share (the file the first start created).
+    pub fn secret_key_text(&self) -> String {
+        let path = self
+            .config
+            .keys
+            .dir
+            .join(gatehouse::crypto::secret::FILE_NAME);
+        std::fs::read_to_string(path).expect("secret.key (start a node first)")
+    }
+
+    /// Another node on this environment's database: its own (empty) folder, no key files, and
+    /// the server secret given in the configuration as an operator would (`secrets.key`;
+    /// `previous` as `secrets.previous`). Dropping it leaves the database alone.
+    pub fn another_node(&self, key: String, previous: Vec<String>) -> TestEnv {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = self.config.clone();
+        config.keys.dir = dir.path().join("keys");
+        config.secrets.key = Some(key);
+        config.secrets.key_file = None;
+        config.secrets.previous = previous;
+        config.demo.credentials_file = dir.path().join("data/demo-credentials.json");
+        let db = TestDb {
+            url: self.db.url.clone(),
+            pg_name: None,
+        };
+        TestEnv { dir, db, config }
+    }
+
     /// Environment variables that point the `gatehouse` binary at this test's database and keys.
     pub fn env_vars(&self) -> Vec<(String, String)> {
         vec![
@@ -168,11 +201,22 @@ impl TestEnv {
             ),
             ("GATEHOUSE_SERVER__LOG_LEVEL".into(), "warn".into()),
             (
+                "GATEHOUSE_SECRETS__PREVIOUS".into(),
+                format!("{:?}", self.config.secrets.previous),
+            ),
+            (
                 "GATEHOUSE_MAIL__DIR".into(),
                 self.config.mail.dir.display().to_string(),
             ),
         ]
         .into_iter()
+        .chain(
+            self.config
+                .secrets
+                .key
+                .clone()
+                .map(|k| ("GATEHOUSE_SECRETS__KEY".into(), k)),
+        )
         .chain(sms::env_vars(&self.config.sms))
         .collect()
     }
@@ -336,7 +380,7 @@ impl TestServer {
         let t = gatehouse::store::tenants::get_by_slug(&self.state.db, slug)
             .await
             .unwrap();
-        self.state.keys.current(&t.id).unwrap().set.clone()
+        self.state.keys.current(&t.id).await.unwrap().set.clone()
     }
 
     pub async fn cli_json(&self, args: &[&str]) -> serde_json::Value {

@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use super::{answer, setup};
-use crate::both_backends;
 use crate::common::Backend;
 use crate::common::browser::Browser;
 use crate::common::flow::{ALICE, PW, app_redirect, id_token, login_page, sign_in};

@@ -6,7 +6,6 @@
 use serde_json::{Value, json};
 
 use super::{id_token, page, setup};
-use crate::both_backends;
 use crate::common::Backend;
 use crate::common::browser::{self, Browser};
 use crate::common::flow::{ALICE, PW, sign_in};

@@ -4,9 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::both_backends;
 use crate::common::Backend;
-use crate::fixture::*;
+use crate::token::fixture::*;
 
 /// One field of the JWS header of `token` (`alg`, `kid`, `typ`).
 fn header(token: &str, name: &str) -> Option<String> {

@@ -9,10 +9,9 @@ use josekit::jws::{ES256, EdDSA, HS256, JwsHeader, RS256};
 use josekit::jwt::{self, JwtPayload};
 use serde_json::{Value, json};
 
-use crate::both_backends;
 use crate::common::Backend;
 use crate::common::burst::at_once;
-use crate::fixture::*;
+use crate::token::fixture::*;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

@@ -5,9 +5,8 @@ use gatehouse::crypto::jwt::half_hash;
 use gatehouse::model::{SigningAlg, now};
 use serde_json::{Value, json};
 
-use crate::both_backends;
 use crate::common::Backend;
-use crate::fixture::*;
+use crate::token::fixture::*;
 
 /// Checks the response of a code exchange for `client` and the ID token signed with `alg`.
 fn check_tokens(f: &Fixture, client: &Creds, body: &Value, alg: SigningAlg) {

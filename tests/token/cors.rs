@@ -8,9 +8,8 @@ use reqwest::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_ORIGIN, ORIGIN, VARY,
 };
 
-use crate::both_backends;
 use crate::common::Backend;
-use crate::fixture::*;
+use crate::token::fixture::*;
 
 const SPA: &str = "https://spa.example.com";
 const EVIL: &str = "https://evil.example.net";

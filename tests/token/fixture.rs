@@ -247,7 +247,13 @@ impl Fixture {
     }
 
     pub fn verify(&self, token: &str) -> Verified {
-        let keys = self.srv.state.keys.current(&self.tenant_id).unwrap();
+        // Loaded when the fixture's tenant was first used.
+        let keys = self
+            .srv
+            .state
+            .keys
+            .cached(&self.tenant_id)
+            .expect("keys loaded");
         jwt::verify(&keys.set, token).expect("token verifies")
     }
 }

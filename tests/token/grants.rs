@@ -6,10 +6,9 @@ use gatehouse::signout;
 use reqwest::RequestBuilder;
 use serde_json::Value;
 
-use crate::both_backends;
 use crate::common::Backend;
 use crate::common::burst::{at_once, run_at_once};
-use crate::fixture::*;
+use crate::token::fixture::*;
 
 fn code_form(code: &str, redirect: &str) -> Vec<(String, String)> {
     [

@@ -5,10 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::both_backends;
-use crate::client_auth::{Key, cc_status, claims, jwks};
 use crate::common::Backend;
-use crate::fixture::*;
+use crate::token::client_auth::{Key, cc_status, claims, jwks};
+use crate::token::fixture::*;
 
 /// A client's key server on 127.0.0.1:0: serves the current set and counts the fetches.
 struct KeyServer {

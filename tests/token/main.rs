@@ -2,9 +2,6 @@
 //! PostgreSQL: the token endpoint (code, refresh, client_credentials), UserInfo, revocation and
 //! introspection. One module per area; every test starts its own server.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod access_token_alg;
 mod client_auth;
 mod code;

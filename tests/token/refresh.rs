@@ -1,8 +1,7 @@
 //! `grant_type=refresh_token`: rotation, reuse detection, scope narrowing.
 
-use crate::both_backends;
 use crate::common::Backend;
-use crate::fixture::*;
+use crate::token::fixture::*;
 
 async fn refresh_rotates(backend: Backend) {
     let f = Fixture::new(backend).await;

@@ -3,9 +3,8 @@
 
 use serde_json::Value;
 
-use crate::both_backends;
 use crate::common::Backend;
-use crate::fixture::*;
+use crate::token::fixture::*;
 
 async fn client_authentication_failures(backend: Backend) {
     let f = Fixture::new(backend).await;

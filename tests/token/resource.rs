@@ -2,9 +2,8 @@
 
 use serde_json::json;
 
-use crate::both_backends;
 use crate::common::Backend;
-use crate::fixture::*;
+use crate::token::fixture::*;
 
 async fn userinfo(backend: Backend) {
     let f = Fixture::new(backend).await;

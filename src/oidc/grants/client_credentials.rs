@@ -35,7 +35,7 @@ pub async fn exchange(ctx: &GrantCtx<'_>) -> Result<TokenResponse, OAuthError> {
             "`{s}` is not registered for this client"
         )));
     }
-    let access_token = issue::access_token(ctx, None, None, &scope)?;
+    let access_token = issue::access_token(ctx, None, None, &scope).await?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

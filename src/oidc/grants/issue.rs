@@ -36,9 +36,9 @@ pub struct UserGrant<'a> {
 /// refresh_token grant. Whether that refresh token survives the SSO session is a property of
 /// the grant (`offline_access`, see `authorization_code`), checked on every use.
 pub async fn for_user(ctx: &GrantCtx<'_>, g: &UserGrant<'_>) -> Result<TokenResponse, OAuthError> {
-    let access_token = access_token(ctx, Some(g.authn), Some(g.grant_id), g.scope)?;
+    let access_token = access_token(ctx, Some(g.authn), Some(g.grant_id), g.scope).await?;
     let id_token = if g.scope.contains("openid") {
-        Some(id_token(ctx, g, &access_token)?)
+        Some(id_token(ctx, g, &access_token).await?)
     } else {
         None
     };
@@ -72,7 +72,7 @@ pub async fn for_user(ctx: &GrantCtx<'_>, g: &UserGrant<'_>) -> Result<TokenResp
 /// otherwise: RFC 9068 §4 has resource servers support it, so only the client's owner knows
 /// whether its resource servers take another). Nothing is stored: the token names its grant,
 /// whose row (and the revocation list) decides at UserInfo and introspection.
-pub fn access_token(
+pub async fn access_token(
     ctx: &GrantCtx<'_>,
     authn: Option<Authn<'_>>,
     grant_id: Option<&str>,
@@ -90,13 +90,13 @@ pub fn access_token(
         now: ctx.now,
         ttl_secs: ttl,
     });
-    let keys = tenant_keys(ctx)?;
+    let keys = tenant_keys(ctx).await?;
     jwt::sign(&keys.set, ctx.client.access_token_alg, "at+jwt", body)
         .map_err(|e| OAuthError::internal("signing an access token failed", e))
 }
 
 /// Signs the ID token with the client's registered algorithm (RS256 unless it chose another).
-fn id_token(
+async fn id_token(
     ctx: &GrantCtx<'_>,
     g: &UserGrant<'_>,
     access_token: &str,
@@ -116,18 +116,19 @@ fn id_token(
         now: ctx.now,
         ttl_secs: ctx.client.id_token_ttl_secs,
     });
-    let keys = tenant_keys(ctx)?;
+    let keys = tenant_keys(ctx).await?;
     jwt::sign(&keys.set, alg, "JWT", body)
         .map_err(|e| OAuthError::internal("signing an ID token failed", e))
 }
 
 /// The keys of the tenant the token is for.
-fn tenant_keys(
+async fn tenant_keys(
     ctx: &GrantCtx<'_>,
 ) -> Result<std::sync::Arc<crate::crypto::keyring::Loaded>, OAuthError> {
     ctx.state
         .keys
         .current(&ctx.tenant.id)
+        .await
         .map_err(|e| OAuthError::internal("loading the tenant's signing keys failed", e))
 }
 
