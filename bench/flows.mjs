@@ -19,6 +19,7 @@
 // password (one argon2id hash), not an SSO session reused.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Browser, parseForms } from '../conformance/lib/browser.mjs';
 import { base32Decode, hotp } from '../tests/e2e/lib/totp.mjs';
 
@@ -26,7 +27,7 @@ const REDIRECT_URI = 'http://localhost:9000/callback';
 // A server that stops answering fails the run instead of hanging it.
 const TIMEOUT_MS = 30_000;
 
-function args(argv) {
+export function args(argv) {
   const out = { _: argv[0] };
   for (let i = 1; i < argv.length; i++) {
     const m = /^--(.+)$/.exec(argv[i]);
@@ -42,7 +43,7 @@ const fail = (msg) => {
 };
 
 /** The endpoints of `issuer`, from its discovery document (oidc-provider's differ). */
-async function discover(issuer) {
+export async function discover(issuer) {
   const res = await fetch(`${issuer}/.well-known/openid-configuration`);
   if (res.status !== 200) fail(`discovery of ${issuer}: ${res.status}`);
   const d = await res.json();
@@ -50,7 +51,7 @@ async function discover(issuer) {
 }
 
 /** An authorization request with PKCE (S256), state and nonce. */
-function authRequest(env, extra = {}) {
+export function authRequest(env, extra = {}) {
   const verifier = b64url(randomBytes(32));
   const challenge = b64url(createHash('sha256').update(verifier).digest());
   const u = new URL(env.authorize);
@@ -70,14 +71,14 @@ function authRequest(env, extra = {}) {
 }
 
 /** The code of an authorization response, after checking its state. */
-function codeOf(callback, state) {
+export function codeOf(callback, state) {
   const u = new URL(callback);
   if (u.searchParams.get('error')) fail(`authorization error: ${u.searchParams.get('error')} ${u.searchParams.get('error_description') ?? ''}`);
   if (u.searchParams.get('state') !== state) fail('the authorization response has the wrong state');
   return u.searchParams.get('code') ?? fail('the authorization response has no code');
 }
 
-async function exchange(tokenUrl, client, code, verifier) {
+export async function exchange(tokenUrl, client, code, verifier) {
   const res = await fetch(tokenUrl, {
     method: 'POST',
     headers: {
@@ -92,14 +93,14 @@ async function exchange(tokenUrl, client, code, verifier) {
   return body;
 }
 
-function parseClient(s) {
+export function parseClient(s) {
   const i = (s ?? '').indexOf(':');
   if (i < 1) fail('--client wants ID:SECRET');
   return { id: s.slice(0, i), secret: s.slice(i + 1) };
 }
 
 /** The first form with a field (or button) named `name`, or a failure naming the page. */
-function formWith(res, name) {
+export function formWith(res, name) {
   const form = parseForms(res.body).find((f) => f.fields[name] !== undefined || f.buttons.some((b) => b.name === name));
   if (!form) fail(`no form with "${name}" on ${new URL(res.url).pathname} (status ${res.status})`);
   return form;
@@ -109,7 +110,7 @@ function formWith(res, name) {
 // remembers the last step it used; a flow takes the oldest step still safely inside the window.
 const STEP_MS = 30_000;
 const MARGIN_MS = 2_000;
-function nextStep(user, now = Date.now()) {
+export function nextStep(user, now = Date.now()) {
   const lowest = Math.floor((now + MARGIN_MS) / STEP_MS) - 1;
   const highest = Math.floor((now - MARGIN_MS) / STEP_MS) + 1;
   const step = Math.max(user.last + 1, lowest);
@@ -117,7 +118,7 @@ function nextStep(user, now = Date.now()) {
 }
 
 /** One full sign-in of `user`; returns the token response. */
-async function signIn(env, user, { enrol = false } = {}) {
+export async function signIn(env, user, { enrol = false } = {}) {
   const browser = new Browser(new URL(env.issuer).origin, { timeoutMs: TIMEOUT_MS });
   const req = authRequest(env);
   let res = await browser.navigate(req.url);
@@ -141,8 +142,25 @@ async function signIn(env, user, { enrol = false } = {}) {
   return exchange(env.token, env.client, codeOf(res.leftTo, req.state), req.verifier);
 }
 
+/** Round-robin over `users`, skipping one that is busy or whose TOTP steps are used up for now. */
+export function userPicker(users) {
+  let cursor = 0;
+  return () => {
+    for (let tries = 0; tries < users.length; tries++) {
+      const u = users[cursor++ % users.length];
+      if (!u.busy && nextStep(u) !== null) return u;
+    }
+    return null;
+  };
+}
+
+/** The environment of a `setup` state file: issuer, endpoints, client. */
+export function envOf(state) {
+  return { issuer: state.issuer, authorize: state.authorize, token: state.token, client: state.client };
+}
+
 /** Runs `fn(i)` for i in 0..n with at most `width` at once. */
-async function pool(n, width, fn) {
+export async function pool(n, width, fn) {
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(width, n) }, async () => {
     while (next < n) await fn(next++);
@@ -176,21 +194,13 @@ async function setup(o) {
 
 async function run(o) {
   const state = JSON.parse(readFileSync(o.state, 'utf8'));
-  const env = { issuer: state.issuer, authorize: state.authorize, token: state.token, client: state.client };
+  const env = envOf(state);
   const users = state.users;
   const until = Date.now() + Number(o.duration) * 1000;
   const latencies = [];
   const errors = [];
   let starved = 0;
-  let cursor = 0;
-  // Round-robin over the users, skipping one whose TOTP steps are used up for now.
-  const take = () => {
-    for (let tries = 0; tries < users.length; tries++) {
-      const u = users[cursor++ % users.length];
-      if (!u.busy && nextStep(u) !== null) return u;
-    }
-    return null;
-  };
+  const take = userPicker(users);
   const started = Date.now();
   const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: Number(o.concurrency) }, async () => {
@@ -253,9 +263,12 @@ async function peer(o) {
   writeFileSync(o.out, JSON.stringify({ access_token: out[0].access_token, refresh_tokens: refresh }));
 }
 
-const o = args(process.argv.slice(2));
-const commands = { setup, run, peer };
-(commands[o._] ?? (() => fail(`unknown command ${o._} (setup, run, peer)`)))(o).catch((e) => {
-  console.error(`flows.mjs ${o._}: ${e.message ?? e}`);
-  process.exit(1);
-});
+// Run as a script (bench/faults.mjs imports the pieces above).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const o = args(process.argv.slice(2));
+  const commands = { setup, run, peer };
+  (commands[o._] ?? (() => fail(`unknown command ${o._} (setup, run, peer)`)))(o).catch((e) => {
+    console.error(`flows.mjs ${o._}: ${e.message ?? e}`);
+    process.exit(1);
+  });
+}

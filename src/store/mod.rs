@@ -85,12 +85,66 @@ pub enum StoreError {
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        if is_connection_fault(&e) {
+            faults::record();
+        }
+        StoreError::Db(e)
+    }
+}
+
+/// An error that says the database is unreachable, restarting, shutting this session down or
+/// overloaded, rather than that the statement was wrong: such a request is worth retrying.
+pub fn is_connection_fault(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception); 57P01-03 (admin or crash shutdown, cannot
+        // connect now: a restart); 57014 (statement_timeout); 53300 (too many connections).
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03" | "57014" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+/// When the last connection fault happened in this process ([`is_connection_fault`]), so the
+/// HTTP layer can answer 503 for a request that failed on one even when the database is back by
+/// the time it looks (`web::unavailable`). One clock per process: a process runs one node.
+pub mod faults {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    static LAST_MS: AtomicU64 = AtomicU64::new(0);
+
+    fn now_ms() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+
+    pub fn record() {
+        LAST_MS.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// Whether a fault happened within the last `ms` milliseconds.
+    pub fn within(ms: u64) -> bool {
+        let last = LAST_MS.load(Ordering::Relaxed);
+        last != 0 && now_ms().saturating_sub(last) <= ms
+    }
+}
 
 /// `text` for a `LIKE ... ESCAPE '\'` pattern: its own `\`, `%` and `_` match only themselves.
 pub(crate) fn escape_like(text: &str) -> String {

@@ -3,9 +3,11 @@
 //! new ones are refused until it is back, and every request that needed the database fails.
 //!
 //! The layers below turn such a failure into a 500 of their own kind (an OAuth `server_error`,
-//! an API problem, an error page) without knowing why the statement failed. This middleware
-//! asks the one question that decides it, once a 500 is on its way out: does the database answer
-//! a `SELECT 1` within a second? If not, the answer becomes a 503 in the same dialect (OAuth's
+//! an API problem, an error page) without carrying why the statement failed. This middleware
+//! decides once a 500 is on its way out: did a statement of this process fail on a connection
+//! fault in the last 3 s (`store::faults`: a dropped connection, a restart in progress, a
+//! timeout), or does the database not answer a `SELECT 1` within a second? Then the answer
+//! becomes a 503 in the same dialect (OAuth's
 //! `temporarily_unavailable`, an API problem, a page), so a load balancer retries elsewhere and
 //! a client library backs off. A 500 with the database up stays a 500: it is a bug to look at.
 //! A request still running after `server.request_timeout_secs` is answered the same way. The
@@ -22,6 +24,8 @@ use crate::store::Db;
 
 /// What a client is told to wait before retrying.
 const RETRY_AFTER_SECS: u32 = 5;
+/// A connection fault this recent explains a 500 without asking the database.
+const RECENT_FAULT_MS: u64 = 3000;
 /// How long the check of the database may take; longer counts as down.
 const PING_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -81,6 +85,12 @@ pub async fn guard(State(g): State<Guard>, req: Request, next: Next) -> Response
     };
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return res;
+    }
+    // A statement that failed on a dropped connection (a restart) while the database is already
+    // back by now: still a fault, not a bug.
+    if crate::store::faults::within(RECENT_FAULT_MS) {
+        tracing::warn!("a database connection failed; answered 503 instead of 500");
+        return unavailable(dialect);
     }
     let db_up = matches!(
         tokio::time::timeout(PING_TIMEOUT, g.db.ping()).await,
