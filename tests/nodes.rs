@@ -1,12 +1,14 @@
-//! Two nodes on one PostgreSQL agree at once on what they cache: a tenant set to Required by
-//! the CLI is enforced by a node that had the tenant cached for a minute, through the change
-//! announcement (`LISTEN`/`NOTIFY`), not the cache lifetime.
+//! Two nodes on one database: a sign-in started on one node finishes on the other after the
+//! first is gone (every step's state is in the database, none in a node), and on PostgreSQL
+//! they agree at once on what they cache: a tenant set to Required by the CLI is enforced by a
+//! node that had the tenant cached for ten minutes, through the change announcement
+//! (`LISTEN`/`NOTIFY`), not the cache lifetime.
 
 use std::time::{Duration, Instant};
 
 use crate::common;
-use common::browser::Browser;
-use common::flow::{PW, alice_signs_in};
+use common::browser::{self, Browser};
+use common::flow::{PW, alice_signs_in, app_redirect, login_page, tokens};
 use common::{Backend, TestEnv, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,3 +44,32 @@ async fn a_tenant_change_reaches_a_node_that_cached_it() {
     }
     eprintln!("node B enforced Required after {:?}", start.elapsed());
 }
+
+async fn a_sign_in_started_on_a_node_that_dies_finishes_on_another(backend: Backend) {
+    let b = TestServer::start(backend).await;
+    b.tenant("acme", &[]).await;
+    let rp = b.rp("acme", &["--first-party"]).await;
+    b.user("acme", "alice@example.com", PW).await;
+    let a = TestServer::start_with(b.env.another_node(b.env.secret_key_text(), vec![])).await;
+
+    // The login page from node A; node A then goes away before the password is posted.
+    let browser = Browser::new();
+    let (url, html) = login_page(&browser, &a, &a.authorize_url(&rp, &[])).await;
+    let mut form = browser::form(&html, &url);
+    form.set("login", "alice@example.com").set("password", PW);
+    let (from, to) = (a.base.clone(), b.base.clone());
+    drop(a);
+    // The same form, sent where a load balancer would send it now: node B.
+    form.action = form.action.replace(&from, &to);
+    let res = browser.follow(&b.base, browser.submit(&form).await).await;
+    assert!(
+        app_redirect(&res, &rp).contains_key("code"),
+        "finished on node B"
+    );
+    let t = tokens(&b, &rp, &res).await;
+    assert!(t["id_token"].is_string(), "{t}");
+}
+both_backends!(
+    a_sign_in_started_on_a_node_that_dies_finishes_on_another,
+    super::a_sign_in_started_on_a_node_that_dies_finishes_on_another
+);
