@@ -1,5 +1,6 @@
 //! Two nodes on one database: a sign-in started on one node finishes on the other after the
-//! first is gone (every step's state is in the database, none in a node), and on PostgreSQL
+//! first is gone (every step's state is in the database, none in a node), a limit counts the
+//! attempts of both nodes together, and on PostgreSQL
 //! they agree at once on what they cache: a tenant set to Required by the CLI is enforced by a
 //! node that had the tenant cached for ten minutes, through the change announcement
 //! (`LISTEN`/`NOTIFY`), not the cache lifetime.
@@ -72,4 +73,47 @@ async fn a_sign_in_started_on_a_node_that_dies_finishes_on_another(backend: Back
 both_backends!(
     a_sign_in_started_on_a_node_that_dies_finishes_on_another,
     super::a_sign_in_started_on_a_node_that_dies_finishes_on_another
+);
+
+/// The per-account password limit (10 wrong passwords) holds for two nodes together: 60 wrong
+/// passwords posted at the same instant, half to each node, are evaluated 10 times in all.
+async fn two_nodes_together_allow_no_more_than_one(backend: Backend) {
+    let b = TestServer::start(backend).await;
+    b.tenant("acme", &[]).await;
+    let rp = b.rp("acme", &["--first-party"]).await;
+    b.user("acme", "alice@example.com", PW).await;
+    let a = TestServer::start_with(b.env.another_node(b.env.secret_key_text(), vec![])).await;
+    let browser = Browser::new();
+    let (url, html) = login_page(&browser, &a, &a.authorize_url(&rp, &[])).await;
+    let mut form = browser::form(&html, &url);
+    form.set("login", "alice@example.com")
+        .set("password", "wrong password");
+    let to_b = form.action.replace(&a.base, &b.base);
+    let requests = (0..60)
+        .map(|i| {
+            let action = if i % 2 == 0 { &form.action } else { &to_b };
+            browser.http.post(action).form(&form.fields)
+        })
+        .collect();
+    let answers = common::burst::at_once(requests).await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    let evaluated: i64 = gatehouse::with_db!(&b.state.db, |pool| sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(attempts), 0) AS BIGINT) FROM login_transactions"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(
+        evaluated, 10,
+        "wrong passwords evaluated by both nodes together"
+    );
+    assert!(statuses.contains(&429));
+}
+both_backends!(
+    two_nodes_together_allow_no_more_than_one,
+    super::two_nodes_together_allow_no_more_than_one
 );
