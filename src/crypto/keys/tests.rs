@@ -1,4 +1,5 @@
 use super::*;
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
