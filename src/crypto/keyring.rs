@@ -139,6 +139,11 @@ impl KeyRing {
         for h in &heads {
             by_tenant.entry(&h.tenant_id).or_default().push(h);
         }
+        // In Rust's byte order, as `Loaded::heads` is (a database collation may order kids
+        // otherwise, which would read every tenant again every second).
+        for group in by_tenant.values_mut() {
+            group.sort_by(|a, b| a.kid.cmp(&b.kid));
+        }
         let mut first_error = None;
         for (t, old) in self.loaded() {
             let theirs = by_tenant.get(&t).map(Vec::as_slice).unwrap_or_default();

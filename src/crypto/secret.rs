@@ -33,8 +33,8 @@ const LEGACY_FILE_NAME: &str = "server.secret";
 pub struct SecretsConfig {
     /// base64url of 32 random bytes; wins over `key_file`.
     pub key: Option<String>,
-    /// A file holding the key (base64url or base64); default `{keys.dir}/secret.key`, created
-    /// on first start when neither this nor `key` is set.
+    /// A file holding the key (base64url or base64), which must exist. Unset (and no `key`):
+    /// `{keys.dir}/secret.key`, created on first start.
     pub key_file: Option<PathBuf>,
     /// Older keys (base64url) still accepted to open sealed values and match MACs.
     #[serde(default)]
@@ -112,7 +112,7 @@ impl ServerSecret {
             .collect::<Result<Vec<_>, _>>()?;
         let current = match (&cfg.key, &cfg.key_file) {
             (Some(k), _) => decode(k).map_err(|e| invalid("secrets.key", e))?,
-            (None, Some(file)) => read_or_create(file, None)?,
+            (None, Some(file)) => read_given(file)?,
             (None, None) => read_or_create(
                 &keys_dir.join(FILE_NAME),
                 Some(&keys_dir.join(LEGACY_FILE_NAME)),
@@ -187,7 +187,21 @@ fn key_id(key: &[u8; 32]) -> String {
     mac(key, "key-id", "")[..11].to_string()
 }
 
-/// Reads the key file, creating it (0600) when missing: from `legacy` when that file exists (the
+/// An operator's `secrets.key_file` (a mounted secret, say): read as it is. It is not created
+/// when missing (a typo must not mint a new secret that opens nothing) and its folder and mode
+/// are the operator's.
+fn read_given(path: &Path) -> Result<[u8; 32], KeyError> {
+    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    decode(&text).map_err(|reason| KeyError::Invalid {
+        path: path.to_owned(),
+        reason,
+    })
+}
+
+/// Reads the default key file, creating it (0600) when missing: from `legacy` when that file exists (the
 /// same bytes, so nothing sealed before is lost), else fresh.
 fn read_or_create(path: &Path, legacy: Option<&Path>) -> Result<[u8; 32], KeyError> {
     let io = |source| KeyError::Io {
@@ -317,5 +331,18 @@ mod tests {
             ..Default::default()
         };
         assert!(bad.validate().unwrap_err().contains("secrets.key"));
+        // A named key file must exist: a typo does not mint a fresh secret.
+        let missing = SecretsConfig {
+            key_file: Some(dir.path().join("nope.key")),
+            ..Default::default()
+        };
+        assert!(ServerSecret::from_config(&missing, dir.path()).is_err());
+        let given = dir.path().join("given.key");
+        std::fs::write(&given, generate_key_text()).unwrap();
+        let from_file = SecretsConfig {
+            key_file: Some(given),
+            ..Default::default()
+        };
+        assert!(ServerSecret::from_config(&from_file, dir.path()).is_ok());
     }
 }
