@@ -10,12 +10,12 @@ use gatehouse::store::Db;
 const BACKLOG: i64 = 2 * BATCH + 345;
 
 async fn count(db: &Db) -> i64 {
-    let sql = "SELECT COUNT(*) FROM rate_limits";
-    match db {
-        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-    }
-    .unwrap()
+    gatehouse::with_db!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM rate_limits"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap())
 }
 
 /// `BACKLOG` idle counters (window long over, no lock) and one live lock.

@@ -140,13 +140,14 @@ both_backends!(
 );
 
 async fn delete_keys_of(srv: &TestServer, tenant: &gatehouse::ids::TenantId) {
-    use gatehouse::store::Db;
-    let sql = "DELETE FROM signing_keys WHERE tenant_id = $1";
-    match &srv.state.db {
-        Db::Sqlite(pool, _) => sqlx::query(sql).bind(tenant).execute(pool).await.map(drop),
-        Db::Postgres(pool) => sqlx::query(sql).bind(tenant).execute(pool).await.map(drop),
-    }
-    .unwrap();
+    gatehouse::with_db!(&srv.state.db, |pool| sqlx::query(
+        "DELETE FROM signing_keys WHERE tenant_id = $1"
+    )
+    .bind(tenant)
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
 }
 
 /// Sign in with password and TOTP at `srv`; the code reaches the application.

@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use crate::common;
-use common::browser::{self, Browser};
-use common::flow::{PW, alice_signs_in, app_redirect, login_page, tokens};
+use common::browser::{self, Browser, Form};
+use common::flow::{PW, Rp, alice_signs_in, app_redirect, login_page, tokens};
 use common::{Backend, TestEnv, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,18 +46,30 @@ async fn a_tenant_change_reaches_a_node_that_cached_it() {
     eprintln!("node B enforced Required after {:?}", start.elapsed());
 }
 
-async fn a_sign_in_started_on_a_node_that_dies_finishes_on_another(backend: Backend) {
+/// Node B owns the database (Alice, a first-party client); node A is another node on it.
+async fn two_nodes(backend: Backend) -> (TestServer, TestServer, Rp) {
     let b = TestServer::start(backend).await;
     b.tenant("acme", &[]).await;
     let rp = b.rp("acme", &["--first-party"]).await;
     b.user("acme", "alice@example.com", PW).await;
     let a = TestServer::start_with(b.env.another_node(b.env.secret_key_text(), vec![])).await;
+    (b, a, rp)
+}
 
+/// Alice's filled-in login form, from a login page node A served.
+async fn login_form_from(a: &TestServer, rp: &Rp, browser: &Browser, password: &str) -> Form {
+    let (url, html) = login_page(browser, a, &a.authorize_url(rp, &[])).await;
+    let mut form = browser::form(&html, &url);
+    form.set("login", "alice@example.com")
+        .set("password", password);
+    form
+}
+
+async fn a_sign_in_started_on_a_node_that_dies_finishes_on_another(backend: Backend) {
+    let (b, a, rp) = two_nodes(backend).await;
     // The login page from node A; node A then goes away before the password is posted.
     let browser = Browser::new();
-    let (url, html) = login_page(&browser, &a, &a.authorize_url(&rp, &[])).await;
-    let mut form = browser::form(&html, &url);
-    form.set("login", "alice@example.com").set("password", PW);
+    let mut form = login_form_from(&a, &rp, &browser, PW).await;
     let (from, to) = (a.base.clone(), b.base.clone());
     drop(a);
     // The same form, sent where a load balancer would send it now: node B.
@@ -78,16 +90,9 @@ both_backends!(
 /// The per-account password limit (10 wrong passwords) holds for two nodes together: 60 wrong
 /// passwords posted at the same instant, half to each node, are evaluated 10 times in all.
 async fn two_nodes_together_allow_no_more_than_one(backend: Backend) {
-    let b = TestServer::start(backend).await;
-    b.tenant("acme", &[]).await;
-    let rp = b.rp("acme", &["--first-party"]).await;
-    b.user("acme", "alice@example.com", PW).await;
-    let a = TestServer::start_with(b.env.another_node(b.env.secret_key_text(), vec![])).await;
+    let (b, a, rp) = two_nodes(backend).await;
     let browser = Browser::new();
-    let (url, html) = login_page(&browser, &a, &a.authorize_url(&rp, &[])).await;
-    let mut form = browser::form(&html, &url);
-    form.set("login", "alice@example.com")
-        .set("password", "wrong password");
+    let form = login_form_from(&a, &rp, &browser, "wrong password").await;
     let to_b = form.action.replace(&a.base, &b.base);
     let requests = (0..60)
         .map(|i| {
