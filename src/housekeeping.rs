@@ -48,6 +48,7 @@ pub async fn sweep(db: &Db, now: i64, limit_window: i64) -> StoreResult<u64> {
     n += drain(|| store::grants::purge_expired(db, now, BATCH)).await?;
     n += drain(|| store::otp::purge_expired(db, now, BATCH)).await?;
     n += drain(|| store::console::purge_expired(db, now, BATCH)).await?;
+    n += drain(|| store::webauthn::purge_expired(db, now, BATCH)).await?;
     n += drain(|| store::rate_limits::purge_idle(db, now, limit_window, BATCH)).await?;
     n += drain(|| store::assertion_jtis::purge_expired(db, now - skew, BATCH)).await?;
     Ok(n)

@@ -54,6 +54,8 @@ pub struct Shared {
     pub http: reqwest::Client,
     /// Each issuer's discovery document, rendered once.
     pub documents: crate::oidc::discovery::Documents,
+    /// The WebAuthn relying party: the host of `public_url`.
+    pub rp: crate::mfa::webauthn::RelyingParty,
 }
 
 /// A client's endpoint is called, never a redirect it points to (a logout token must not be
@@ -87,6 +89,9 @@ impl AppState {
             .iter()
             .filter_map(|p| p.parse().ok())
             .collect();
+        // The public URL was validated at config load; a host-less one cannot reach here.
+        let rp =
+            crate::mfa::webauthn::RelyingParty::new(&public_url).unwrap_or_else(|e| panic!("{e}"));
         AppState(Arc::new(Shared {
             config: Arc::new(config),
             public_url: public_url.into(),
@@ -102,6 +107,7 @@ impl AppState {
             trusted_proxies,
             http: outbound_http(),
             documents: Default::default(),
+            rp,
         }))
     }
 
@@ -113,6 +119,7 @@ impl AppState {
             secret: &self.secret,
             notifier: &self.notifier,
             otp: &self.config.otp,
+            rp: &self.rp,
             now: now(),
         }
     }

@@ -39,6 +39,7 @@ async fn give_factor(srv: &TestServer, tenant: &str, email: &str) -> Vec<u8> {
             secret_sealed: Some(&sealed),
             last_step: None,
             target: None,
+            credential: None,
             now: gatehouse::model::now(),
         },
     )

@@ -166,14 +166,7 @@ both_backends!(
 async fn a_burst_of_wrong_recovery_codes_is_evaluated_at_most_the_limit(backend: Backend) {
     let (srv, rp) = server(TestEnv::new(backend).await).await;
     enrol_in_store(&srv).await;
-    let db = &srv.state.db;
-    let tenant = gatehouse::store::tenants::get_by_slug(db, "acme")
-        .await
-        .unwrap();
-    let user = gatehouse::store::users::find_by_login(db, &tenant.id, ALICE)
-        .await
-        .unwrap()
-        .unwrap();
+    let (tenant, user) = srv.account("acme", ALICE).await;
     let codes = gatehouse::mfa::recovery::regenerate(&srv.state.mfa_deps(), &tenant, &user, "test")
         .await
         .unwrap();

@@ -47,3 +47,4 @@ mod sms_logs;
 #[path = "token/main.rs"]
 mod token;
 mod transactions;
+mod webauthn;

@@ -68,13 +68,7 @@ async fn enrol(
 async fn session_amr(srv: &TestServer) -> (Vec<String>, String) {
     // The newest session's amr/acr (the ID token shows the same values).
     let db = &srv.state.db;
-    let tenant = gatehouse::store::tenants::get_by_slug(db, "acme")
-        .await
-        .unwrap();
-    let user = gatehouse::store::users::find_by_login(db, &tenant.id, "alice@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, user) = srv.account("acme", "alice@example.com").await;
     let row: (String, String) = gatehouse::with_db!(db, |pool| {
         sqlx::query_as(
         "SELECT amr, acr FROM sso_sessions WHERE user_id = $1 AND ended_at IS NULL ORDER BY created_at DESC LIMIT 1"
@@ -531,14 +525,7 @@ async fn amr_and_acr_pin_every_row(backend: Backend) {
     assert_eq!((c["amr"].clone(), c["acr"].clone()), row(&["pwd"], "mfa"));
 
     // Password + recovery code (another browser: no trusted device there).
-    let db = &srv.state.db;
-    let tenant = gatehouse::store::tenants::get_by_slug(db, "acme")
-        .await
-        .unwrap();
-    let user = gatehouse::store::users::find_by_login(db, &tenant.id, "alice@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let (tenant, user) = srv.account("acme", "alice@example.com").await;
     let codes = gatehouse::mfa::recovery::regenerate(&srv.state.mfa_deps(), &tenant, &user, "test")
         .await
         .unwrap();

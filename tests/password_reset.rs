@@ -255,6 +255,7 @@ async fn email_factor_only_the_link_on_another_device(backend: Backend) {
                 secret_sealed: None,
                 last_step: None,
                 target: Some(ALICE),
+                credential: None,
                 now: gatehouse::model::now(),
             },
         )

@@ -442,13 +442,7 @@ async fn account_page(
 async fn factor_in_store(srv: &TestServer, label: &str) -> (String, Vec<u8>) {
     use gatehouse::store::factors::{self, NewFactor};
     let db = &srv.state.db;
-    let tenant = gatehouse::store::tenants::get_by_slug(db, "acme")
-        .await
-        .unwrap();
-    let user = gatehouse::store::users::find_by_login(db, &tenant.id, ALICE)
-        .await
-        .unwrap()
-        .unwrap();
+    let (tenant, user) = srv.account("acme", ALICE).await;
     let seed = gatehouse::mfa::totp::new_secret();
     let sealed = gatehouse::crypto::seal::seal(&srv.state.secret, "totp-seed", &seed).unwrap();
     let f = factors::create(
@@ -461,6 +455,7 @@ async fn factor_in_store(srv: &TestServer, label: &str) -> (String, Vec<u8>) {
             secret_sealed: Some(&sealed),
             last_step: None,
             target: None,
+            credential: None,
             now: gatehouse::model::now(),
         },
     )

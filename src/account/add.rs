@@ -15,7 +15,7 @@ use super::manage::{actor, change, home, recent_visitor};
 use super::proof::{self, Gate};
 use crate::mfa::factor::{self, Confirmation, Pending};
 use crate::mfa::service::{Enrolment, MailboxProof};
-use crate::mfa::{enrolment, totp};
+use crate::mfa::{enrolment, totp, webauthn};
 use crate::model::{MfaMethod, TenantMfaPolicy, now};
 use crate::state::{AppState, TenantCtx};
 use crate::store::{factors, sessions};
@@ -90,7 +90,7 @@ struct TotpPage<'a> {
 }
 
 /// The set-up page of `pending`, with what it says.
-fn page(
+async fn page(
     state: &AppState,
     ctx: &TenantCtx,
     v: &Visitor,
@@ -121,6 +121,28 @@ fn page(
                     qr: p.qr_png_base64,
                     label,
                     error: say.error,
+                },
+            ))
+        }
+        Pending::Webauthn { ceremony } => {
+            let back = home(ctx);
+            let ceremony =
+                webauthn::start_registration(&state.mfa_deps(), &ctx.tenant.id, &v.user, ceremony)
+                    .await
+                    .or_500(state, ctx)?;
+            Ok(setup::key_page(
+                state,
+                ctx,
+                setup::KeySetup {
+                    action: pending.kind().as_str(),
+                    tx: None,
+                    csrf,
+                    sealed: &sealed,
+                    ceremony: &ceremony,
+                    label,
+                    skippable: false,
+                    back: Some(&back),
+                    say,
                 },
             ))
         }
@@ -189,7 +211,7 @@ pub async fn add_page(
         let old = factors::get(&state.db, &v.user.id, id).await.ok();
         *replaces = old.filter(|f| f.kind == MfaMethod::Sms).map(|f| f.id);
     }
-    page(state, ctx, &v, &pending, "", Say::default())
+    page(state, ctx, &v, &pending, "", Say::default()).await
 }
 
 /// POST `/account/add/{method}`.
@@ -226,7 +248,7 @@ async fn submit(
     else {
         return Ok(Redirect::to(&path).into_response());
     };
-    if matches!(field("action"), "send" | "resend") && !matches!(pending, Pending::Totp { .. }) {
+    if matches!(field("action"), "send" | "resend") && pending.sends_codes() {
         let resend = field("action") == "resend";
         let address = setup::address_to_send(&ctx.tenant, &pending, field("address"), resend);
         // A code to another address, or any text, proves nothing of the account's mailbox:
@@ -246,7 +268,7 @@ async fn submit(
         let (say, pending) = setup::send_code(&deps, from, address, &pending, resend)
             .await
             .or_500(state, ctx)?;
-        return page(state, ctx, &v, &pending, field("label"), say);
+        return page(state, ctx, &v, &pending, field("label"), say).await;
     }
     enable(
         state,
@@ -283,7 +305,7 @@ async fn enable(
         Confirmation::Confirmed(c) => c,
         Confirmation::Refused(checked) => {
             let say = setup::say_refused(pending.kind(), checked);
-            return page(state, ctx, v, pending, label, say);
+            return page(state, ctx, v, pending, label, say).await;
         }
     };
     // Checked again at the bind: the page may predate the tenant's proof or the proof expired.
@@ -310,7 +332,7 @@ async fn enable(
     let first = codes.is_some();
     if first && (gate == Gate::Proven || confirmed.proves_mailbox) {
         let mut proven = v.session.proven();
-        if let Some(method) = factor::proves(confirmed.kind) {
+        if let Some(method) = webauthn::proves_confirmed(&confirmed) {
             proven.add(method, deps.now);
         }
         sessions::record_proof(&state.db, &v.session, &proven, deps.now)

@@ -156,7 +156,9 @@ async fn render(
                 .map(|f| FactorRow {
                     id: f.id.clone(),
                     label: f.label.clone(),
-                    kind: kind_label(f.kind),
+                    // A security key says which kind of credential it is.
+                    kind: crate::mfa::webauthn::StoredCredential::parse(f)
+                        .map_or(kind_label(f.kind), |c| c.kind_name()),
                     added: human_time(f.created_at),
                     last_used: f.last_used_at.map(human_time),
                     change: (f.kind == crate::model::MfaMethod::Sms)

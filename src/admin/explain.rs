@@ -55,6 +55,7 @@ pub async fn explain(
             max_age: imagined.max_age,
             user_factors: &kinds,
             session_mfa_time: imagined.session_mfa_age.map(|age| now - age.max(0)),
+            session_phishing_resistant: false,
             trusted_device: imagined.trusted_device,
             enrolment_skipped: false,
             registered: false,

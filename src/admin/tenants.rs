@@ -123,6 +123,7 @@ pub async fn update(
                 "registration_enabled": { "from": before.registration_enabled, "to": t.registration_enabled },
                 "registration_mfa_setup": { "from": before.registration_mfa_setup, "to": t.registration_mfa_setup },
                 "password_reset_email_only": { "from": before.password_reset_email_only, "to": t.password_reset_email_only },
+                "passkeys_passwordless": { "from": before.passkeys_passwordless, "to": t.passkeys_passwordless },
             }),
             ..Default::default()
         },

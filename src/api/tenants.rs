@@ -72,6 +72,8 @@ pub struct TenantPatch {
     pub registration_mfa_setup: Option<String>,
     /// `allow` or `forbid`.
     pub password_reset_email_only: Option<String>,
+    /// "Sign in with a passkey" on the sign-in page.
+    pub passkeys_passwordless: Option<bool>,
 }
 
 fn versioned(t: &Tenant) -> (HeaderMap, Json<TenantView>) {
@@ -130,6 +132,7 @@ pub async fn update(
             "password_reset_email_only",
             patch.password_reset_email_only,
         )?,
+        passkeys_passwordless: patch.passkeys_passwordless,
         expected_version: if_match(&headers)?,
     };
     let t = admin::tenants::update(&state.db, &caller.actor(), &t.slug, &changes).await?;

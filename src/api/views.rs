@@ -41,6 +41,7 @@ pub struct TenantView {
     /// Whether users whose only second factor is the emailed code may reset by mail:
     /// `allow` or `forbid`.
     pub password_reset_email_only: String,
+    pub passkeys_passwordless: bool,
     pub created_at: i64,
     pub updated_at: i64,
     /// Bumped by every change; also the `ETag`.
@@ -73,6 +74,7 @@ impl From<&Tenant> for TenantView {
             registration_enabled: t.registration_enabled,
             registration_mfa_setup: t.registration_mfa_setup.to_string(),
             password_reset_email_only: t.password_reset_email_only.to_string(),
+            passkeys_passwordless: t.passkeys_passwordless,
             created_at: t.created_at,
             updated_at: t.updated_at,
             version: t.version,

@@ -96,7 +96,7 @@ pub(crate) enum TenantCommand {
         trusted_device_days: Option<i64>,
         #[arg(long)]
         theme: Option<String>,
-        /// Methods users may enrol, comma-separated (totp, email, sms; webauthn later).
+        /// Methods users may enrol, comma-separated (totp, email, sms, webauthn).
         #[arg(long, value_delimiter = ',')]
         mfa_methods: Option<Vec<MfaMethod>>,
         /// Recovery codes per user (1-16).
@@ -131,6 +131,9 @@ pub(crate) enum TenantCommand {
         /// by mail: allow or forbid.
         #[arg(long)]
         password_reset_email_only: Option<ResetEmailOnly>,
+        /// Offer "Sign in with a passkey" (and passkey autofill) on the sign-in page.
+        #[arg(long, action = clap::ArgAction::Set)]
+        passkeys_passwordless: Option<bool>,
     },
     /// One tenant's settings, with its SMS sends and failures of the last 24 hours.
     Get {

@@ -70,6 +70,7 @@ pub async fn tenant_command(
             registration,
             registration_mfa_setup,
             password_reset_email_only,
+            passkeys_passwordless,
         } => {
             let changes = TenantChanges {
                 name,
@@ -89,6 +90,7 @@ pub async fn tenant_command(
                 registration_enabled: registration,
                 registration_mfa_setup,
                 password_reset_email_only,
+                passkeys_passwordless,
                 expected_version: None,
             };
             let t = admin::tenants::update(&db, CLI_ACTOR, &slug, &changes).await?;

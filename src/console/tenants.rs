@@ -155,6 +155,7 @@ fn changes(form: &FormFields) -> Result<TenantChanges, String> {
         mfa_policy: Some(policy),
         mfa_prompt_enrollment: Some(form.get("prompt_enrollment") == "on"),
         mfa_methods: Some(methods),
+        passkeys_passwordless: Some(form.get("passkeys_passwordless") == "on"),
         trusted_device_days: Some(number("trusted_device_days", "Trusted device days")?),
         mfa_recovery_count: Some(number("recovery_count", "Recovery codes")?),
         expected_version: form.get("version").parse().ok(),

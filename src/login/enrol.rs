@@ -16,7 +16,7 @@ use super::tx_form::load_posted;
 use crate::mfa::factor::{self, Confirmation, Confirmed, Pending};
 use crate::mfa::proven::Method;
 use crate::mfa::service::{self as mfa, Enrolment};
-use crate::mfa::{enrolment, totp};
+use crate::mfa::{enrolment, totp, webauthn};
 use crate::model::{EnrollmentProof, MfaMethod};
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::User;
@@ -72,7 +72,7 @@ struct Setup<'a> {
     say: Say,
 }
 
-fn render(
+async fn render(
     state: &AppState,
     ctx: &TenantCtx,
     tx: &Tx,
@@ -105,6 +105,27 @@ fn render(
                     error: setup.say.error,
                 },
             )
+        }
+        Pending::Webauthn { ceremony } => {
+            let deps = state.mfa_deps();
+            match webauthn::start_registration(&deps, &ctx.tenant.id, user, ceremony).await {
+                Ok(ceremony) => setup::key_page(
+                    state,
+                    ctx,
+                    setup::KeySetup {
+                        action: &format!("/t/{}/enrol", ctx.tenant.slug),
+                        tx: Some(&tx.handle),
+                        csrf,
+                        sealed: setup.sealed,
+                        ceremony: &ceremony,
+                        label: setup.label,
+                        skippable: offer(tx).skippable,
+                        back: None,
+                        say: setup.say,
+                    },
+                ),
+                Err(e) => PageError::internal(state, ctx, e).into_response(),
+            }
         }
         // Absolute: after the enrolment proof this page answers a POST to `enrol/verify-email`.
         Pending::Email { .. } | Pending::Sms { .. } => setup::page(
@@ -205,7 +226,7 @@ pub async fn show(
         label: "",
         say: Say::default(),
     };
-    Ok(render(&state, &ctx, &tx, &browser, &user, setup))
+    Ok(render(&state, &ctx, &tx, &browser, &user, setup).await)
 }
 
 pub async fn submit(
@@ -249,7 +270,7 @@ pub async fn submit(
     let Some(pending) = enrolment::open(&state.secret, &sealed, &user.id, deps.now) else {
         return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
     };
-    if matches!(form.get("action"), "send" | "resend") && !matches!(pending, Pending::Totp { .. }) {
+    if matches!(form.get("action"), "send" | "resend") && pending.sends_codes() {
         // A text proves nothing of the mailbox: the enrolment proof comes before any number
         // gets a code, so a stolen password alone cannot make the deployment text anyone.
         if pending.kind() == MfaMethod::Sms
@@ -287,7 +308,7 @@ pub async fn submit(
                     label: form.get("label"),
                     say: setup::say_refused(pending.kind(), checked),
                 };
-                return Ok(render(state, ctx, &tx, &browser, &user, setup));
+                return Ok(render(state, ctx, &tx, &browser, &user, setup).await);
             }
         };
     // The mailbox is proven now, before anything is bound, unless this factor's own code just
@@ -350,7 +371,7 @@ pub async fn send_code(
         label: send.label,
         say,
     };
-    Ok(render(state, ctx, &tx, browser, user, setup))
+    Ok(render(state, ctx, &tx, browser, user, setup).await)
 }
 
 /// Binds the checked factor and records it as this sign-in's second factor. `Some`: the
@@ -379,7 +400,7 @@ pub async fn bind(
     let (_factor, codes) = enrolment::bind(&state.mfa_deps(), &e, confirmed)
         .await
         .or_500(state, ctx)?;
-    let method = factor::proves(confirmed.kind).unwrap_or(Method::Totp);
+    let method = webauthn::proves_confirmed(confirmed).unwrap_or(Method::Totp);
     record_second_factor(state, ctx, tx, method).await?;
     codes
         .map(|codes| super::codes::codes_stage(state, &codes, false).or_500(state, ctx))

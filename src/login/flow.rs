@@ -121,9 +121,14 @@ fn stage_for(
             extra.proven.device_vouched |= *device_vouched;
             Ok(None)
         }
-        Decision::Challenge { methods, .. } => {
+        Decision::Challenge {
+            methods,
+            phishing_resistant,
+            ..
+        } => {
             extra.at = At::Mfa {
                 methods: methods.clone(),
+                phishing_resistant: *phishing_resistant,
             };
             Ok(Some(Stage::Mfa))
         }
@@ -249,7 +254,13 @@ async fn reset_begin(state: &AppState, ctx: &TenantCtx, mut tx: Tx) -> PageResul
             };
             go(state, ctx, tx, at).await
         }
-        ResetStep::Challenge { methods, .. } => go(state, ctx, tx, At::Mfa { methods }).await,
+        ResetStep::Challenge { methods, .. } => {
+            let at = At::Mfa {
+                methods,
+                phishing_resistant: false,
+            };
+            go(state, ctx, tx, at).await
+        }
         ResetStep::Forbidden { .. } => {
             if tx.unsaved.is_none() {
                 transactions::delete(&state.db, &tx.row.id)
@@ -316,6 +327,7 @@ pub async fn session_passes(
             req: &req,
             user_id: &session.user_id,
             session_mfa_time: session.mfa_time,
+            session_phishing_resistant: session.acr == "phr",
             enrolment_skipped: true,
             registered: false,
         },
@@ -339,12 +351,21 @@ async fn after_authentication(
         return Err(PageError::expired(state, ctx, None));
     };
     // A step-up continues a session: what it already proved counts. A fresh login proves again.
-    let session_mfa_time = match (&tx.row.auth_time, &tx.extra.session_id) {
+    let session = match (&tx.row.auth_time, &tx.extra.session_id) {
         (None, Some(id)) => store::sessions::find_by_id(&state.db, &ctx.tenant.id, id)
             .await
-            .or_500(state, ctx)?
-            .and_then(|s| s.mfa_time),
+            .or_500(state, ctx)?,
         _ => None,
+    };
+    // What this interaction proved already counts too: a passkey with user verification is
+    // multi-factor on its own (DESIGN.md §6).
+    let here = tx.proven();
+    let (session_mfa_time, session_phishing_resistant) = match here.mfa_time() {
+        Some(t) => (Some(t), here.has_webauthn()),
+        None => (
+            session.as_ref().and_then(|s| s.mfa_time),
+            session.is_some_and(|s| s.acr == "phr"),
+        ),
     };
     let decision = decide(
         state,
@@ -355,6 +376,7 @@ async fn after_authentication(
             req: &tx.req,
             user_id: &user_id,
             session_mfa_time,
+            session_phishing_resistant,
             enrolment_skipped: tx.extra.skipped,
             registered: tx.registered_user(),
         },

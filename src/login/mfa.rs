@@ -19,6 +19,7 @@ use crate::mfa::devices as trusted_devices;
 use crate::mfa::factor::{self, ChallengeTo, Prompt};
 use crate::mfa::proven::Method;
 use crate::mfa::service as mfa;
+use crate::mfa::webauthn::{self, Ceremony};
 use crate::model::{MfaMethod, TrustPolicy};
 use crate::state::{AppState, TenantCtx};
 use crate::store::clients::Client;
@@ -51,6 +52,8 @@ struct MfaPage<'a> {
     method: &'a str,
     factor_id: Option<&'a str>,
     prompt: Prompt,
+    /// A security key's ceremony, when one is asked for (`static/webauthn.js` runs it).
+    ceremony: Option<&'a Ceremony>,
     /// The factor's code was sent (it can be sent again).
     resend: bool,
     others: Vec<Other>,
@@ -66,6 +69,17 @@ struct MfaPage<'a> {
 /// reset (a reset creates nothing that signs anyone in).
 fn offer_trust(ctx: &TenantCtx, client: &Client, tx: &Tx) -> bool {
     ctx.tenant.trusted_device_days > 0 && client.trust_policy == TrustPolicy::Any && !tx.extra.reset
+}
+
+/// Only a security key or passkey answers this challenge (no recovery code).
+fn phishing_resistant(tx: &Tx) -> bool {
+    matches!(
+        tx.extra.at,
+        flow::At::Mfa {
+            phishing_resistant: true,
+            ..
+        }
+    )
 }
 
 /// What the challenge page asks for: a recovery code, or one enrolled factor.
@@ -89,7 +103,7 @@ async fn usable_factors(
     tx: &Tx,
     user: &User,
 ) -> Result<Vec<StoredFactor>, crate::store::StoreError> {
-    let flow::At::Mfa { methods } = &tx.extra.at else {
+    let flow::At::Mfa { methods, .. } = &tx.extra.at else {
         return Ok(Vec::new());
     };
     let mut fs: Vec<StoredFactor> = factors::list_for_user(&state.db, &user.id)
@@ -102,10 +116,11 @@ async fn usable_factors(
 }
 
 /// The factor named by the page's `method` (and `factor` id, when the user has several of a
-/// kind); by default the one used last. `method=recovery` asks for a recovery code.
-fn choose(fs: &[StoredFactor], method: &str, factor_id: &str) -> Option<Asked> {
+/// kind); by default the one used last. `method=recovery` asks for a recovery code, unless
+/// the challenge is phishing-resistant.
+fn choose(tx: &Tx, fs: &[StoredFactor], method: &str, factor_id: &str) -> Option<Asked> {
     if method == "recovery" {
-        return Some(Asked::Recovery);
+        return (!phishing_resistant(tx)).then_some(Asked::Recovery);
     }
     let pick = fs
         .iter()
@@ -121,6 +136,7 @@ struct View<'a> {
     others: &'a [StoredFactor],
     say: Say,
     resend: bool,
+    ceremony: Option<Ceremony>,
 }
 
 fn others(tx: &Tx, asked: &Asked, fs: &[StoredFactor]) -> Vec<Other> {
@@ -137,7 +153,7 @@ fn others(tx: &Tx, asked: &Asked, fs: &[StoredFactor]) -> Vec<Other> {
             label: describe_factor(f),
         })
         .collect();
-    if !matches!(asked, Asked::Recovery) {
+    if !matches!(asked, Asked::Recovery) && !phishing_resistant(tx) {
         out.push(Other {
             href: format!("mfa?tx={}&method=recovery", tx.handle),
             label: "Use a recovery code".into(),
@@ -180,6 +196,7 @@ fn render(
             method: view.asked.method(),
             factor_id,
             prompt,
+            ceremony: view.ceremony.as_ref(),
             resend: view.resend,
             others: others(tx, view.asked, view.others),
             offer_trust: offer_trust(ctx, client, tx),
@@ -192,8 +209,16 @@ fn render(
     )
 }
 
-/// Makes the asked factor answerable (an emailed code is sent unless a live one stands) and
-/// says how that went.
+/// What a challenge page shows besides the form: its words, whether Resend is offered, and a
+/// security key's ceremony.
+struct Started {
+    say: Say,
+    resend: bool,
+    ceremony: Option<Ceremony>,
+}
+
+/// Makes the asked factor answerable (an emailed code is sent unless a live one stands, a
+/// security key gets a fresh ceremony) and says how that went.
 async fn start_challenge(
     state: &AppState,
     ctx: &TenantCtx,
@@ -202,10 +227,24 @@ async fn start_challenge(
     asked: &Asked,
     resend: bool,
     ip: std::net::IpAddr,
-) -> Result<(Say, bool), PageError> {
-    let Asked::Factor(f) = asked else {
-        return Ok((Say::default(), false));
+) -> Result<Started, PageError> {
+    let none = Started {
+        say: Say::default(),
+        resend: false,
+        ceremony: None,
     };
+    let Asked::Factor(f) = asked else {
+        return Ok(none);
+    };
+    if f.kind == MfaMethod::Webauthn {
+        let c = webauthn::start_assertion(&state.mfa_deps(), &ctx.tenant.id, Some(user))
+            .await
+            .or_500(state, ctx)?;
+        return Ok(Started {
+            ceremony: Some(c),
+            ..none
+        });
+    }
     let network = crate::web::client_ip::limit_key(ip);
     let sent = factor::challenge(
         &state.mfa_deps(),
@@ -221,7 +260,11 @@ async fn start_challenge(
     .await;
     let say = say_sent(sent, resend).or_500(state, ctx)?;
     // An authenticator app makes its own codes; anything else sends them, and can again.
-    Ok((say, f.kind != MfaMethod::Totp))
+    Ok(Started {
+        say,
+        resend: f.kind != MfaMethod::Totp,
+        ceremony: None,
+    })
 }
 
 pub async fn show(
@@ -237,13 +280,16 @@ pub async fn show(
     let fs = usable_factors(&state, &tx, &user)
         .await
         .or_500(&state, &ctx)?;
-    let asked = choose(&fs, param("method"), param("factor")).unwrap_or(Asked::Recovery);
-    let (say, resend) = start_challenge(&state, &ctx, &tx, &user, &asked, false, client_ip).await?;
+    let asked = choose(&tx, &fs, param("method"), param("factor"))
+        .or_else(|| choose(&tx, &fs, "", ""))
+        .unwrap_or(Asked::Recovery);
+    let started = start_challenge(&state, &ctx, &tx, &user, &asked, false, client_ip).await?;
     let view = View {
         asked: &asked,
         others: &fs,
-        say,
-        resend,
+        say: started.say,
+        resend: started.resend,
+        ceremony: started.ceremony,
     };
     Ok(render(&state, &ctx, &tx, &browser, &client, view))
 }
@@ -304,17 +350,17 @@ pub async fn submit(
     let back = tx.back_url();
     let fs = usable_factors(state, &tx, &user).await.or_500(state, ctx)?;
     // A factor the challenge does not accept (another kind, someone else's) is not answered.
-    let Some(asked) = choose(&fs, form.get("method"), form.get("factor")) else {
+    let Some(asked) = choose(&tx, &fs, form.get("method"), form.get("factor")) else {
         return Err(PageError::expired(state, ctx, back.as_deref()));
     };
     if form.get("action") == "resend" {
-        let (say, resend) =
-            start_challenge(state, ctx, &tx, &user, &asked, true, client_ip).await?;
+        let started = start_challenge(state, ctx, &tx, &user, &asked, true, client_ip).await?;
         let view = View {
             asked: &asked,
             others: &fs,
-            say,
-            resend,
+            say: started.say,
+            resend: started.resend,
+            ceremony: started.ceremony,
         };
         return Ok(render(state, ctx, &tx, &browser, &client, view));
     }
@@ -350,8 +396,11 @@ pub async fn submit(
         "user_agent": headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
         "method": method_name,
     });
-    let replacement = match outcome {
-        Outcome::Passed { replacement } => replacement,
+    let (replacement, matched) = match outcome {
+        Outcome::Passed {
+            replacement,
+            factor,
+        } => (replacement, factor),
         Outcome::Refused => return Err(end_locked(state, ctx, &tx, &user, context).await),
         Outcome::Wrong { locked } => {
             mfa::record(
@@ -375,9 +424,21 @@ pub async fn submit(
                 Asked::Factor(f) if f.kind == MfaMethod::Sms => {
                     "That code didn't work or has expired. Check the text message, or select Resend for a new code."
                 }
+                Asked::Factor(f) if f.kind == MfaMethod::Webauthn => {
+                    "Your security key or passkey could not be verified. Select the button to try again, or use another method."
+                }
                 Asked::Factor(_) => {
                     "That code didn't work or has expired. Check the email, or select Resend for a new code."
                 }
+            };
+            // A security key gets a fresh prompt; a code stays as it was (nothing is sent).
+            let ceremony = match &asked {
+                Asked::Factor(f) if f.kind == MfaMethod::Webauthn => {
+                    start_challenge(state, ctx, &tx, &user, &asked, false, client_ip)
+                        .await?
+                        .ceremony
+                }
+                _ => None,
             };
             let view = View {
                 asked: &asked,
@@ -387,7 +448,8 @@ pub async fn submit(
                     status: Some(StatusCode::UNAUTHORIZED),
                     ..Say::default()
                 },
-                resend: matches!(&asked, Asked::Factor(f) if f.kind != MfaMethod::Totp),
+                resend: matches!(&asked, Asked::Factor(f) if f.kind != MfaMethod::Totp && ceremony.is_none()),
+                ceremony,
             };
             return Ok(render(state, ctx, &tx, &browser, &client, view));
         }
@@ -406,9 +468,10 @@ pub async fn submit(
     // Record the second factor: on the transaction for a fresh login, on the session for a
     // step-up (which then finishes on that session).
     let ip = Some(client_ip.to_string());
-    let method = match &asked {
-        Asked::Recovery => Method::RecoveryCode,
-        Asked::Factor(f) => factor::proves(f.kind).unwrap_or(Method::Totp),
+    let method = match (&asked, &matched) {
+        (Asked::Recovery, _) => Method::RecoveryCode,
+        (_, Some(f)) => webauthn::proves(f).unwrap_or(Method::Totp),
+        (Asked::Factor(f), None) => factor::proves(f.kind).unwrap_or(Method::Totp),
     };
     record_second_factor(state, ctx, &mut tx, method).await?;
     let mut trust_cookie = None;

@@ -1,6 +1,6 @@
 //! The hosted interaction: from `/authorize` through the hosted pages to the authorization
 //! response. A login transaction is a small state machine ([`flow::Stage`]); each request
-//! advances it by one step. The MFA stage (next issue) slots in between the password and consent
+//! advances it by one step. The MFA stage comes between the password (or passkey) and consent
 //! stages; [`flow::advance`] is the one way a transaction moves on.
 
 pub mod codes;
@@ -12,6 +12,7 @@ pub mod flow;
 pub mod inbox;
 pub mod mfa;
 pub mod new_password;
+pub mod passkey;
 pub mod password;
 pub mod register;
 pub mod reset;
@@ -20,7 +21,7 @@ pub mod tx;
 pub mod tx_form;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::state::AppState;
 
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
             "/t/{tenant}/login",
             get(password::show).post(password::submit),
         )
+        .route("/t/{tenant}/login/passkey", post(passkey::submit))
         .route("/t/{tenant}/mfa", get(mfa::show).post(mfa::submit))
         .route("/t/{tenant}/enrol", get(enrol::show).post(enrol::submit))
         .route(

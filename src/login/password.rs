@@ -11,13 +11,14 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
 use serde::Serialize;
 
 use super::flow::{self, Stage};
 use super::tx_form::TxForm;
 use crate::crypto::password::PasswordError;
 use crate::crypto::random;
+use crate::mfa::proven::Proven;
+use crate::mfa::webauthn::{self, Ceremony};
 use crate::model::now;
 use crate::state::{AppState, TenantCtx};
 use crate::store::rate_limits::{self, Limit, Reservation};
@@ -43,6 +44,8 @@ struct LoginPage<'a> {
     /// The tenant offers "Create an account".
     registration: bool,
     back_url: Option<String>,
+    /// "Sign in with a passkey": its ceremony, where the tenant allows passwordless sign-in.
+    passkey: Option<Ceremony>,
 }
 
 pub async fn show(
@@ -62,32 +65,48 @@ pub async fn show(
         .or_500(&state, &ctx)?
         .ok_or_else(|| PageError::expired(&state, &ctx, None))?;
     let login = tx.req.login_hint.clone().unwrap_or_default();
-    Ok(render(
-        &state,
-        &ctx,
-        &tx,
-        &browser,
-        &client.name,
-        &login,
-        None,
-    ))
+    let view = View {
+        client_name: &client.name,
+        login: &login,
+        error: None,
+    };
+    render(&state, &ctx, &tx, &browser, view).await
 }
 
-/// The sign-in form; with `error`, shown again after a wrong guess (401).
-fn render(
+/// What the sign-in form shows besides its fields: the client, the login typed, an error.
+pub(super) struct View<'a> {
+    pub client_name: &'a str,
+    pub login: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// The sign-in form; with `error`, shown again after a wrong guess (401). Where the tenant
+/// allows passwordless sign-in it carries a fresh passkey ceremony.
+pub(super) async fn render(
     state: &AppState,
     ctx: &TenantCtx,
     tx: &flow::Tx,
     browser: &crate::web::browser::Browser,
-    client_name: &str,
-    login: &str,
-    error: Option<&str>,
-) -> Response {
+    view: View<'_>,
+) -> PageResult {
+    let View {
+        client_name,
+        login,
+        error,
+    } = view;
     let status = match error {
         Some(_) => StatusCode::UNAUTHORIZED,
         None => StatusCode::OK,
     };
-    state.templates.page(
+    let passkey = if ctx.tenant.passkeys_passwordless {
+        let c = webauthn::start_assertion(&state.mfa_deps(), &ctx.tenant.id, None)
+            .await
+            .or_500(state, ctx)?;
+        Some(c)
+    } else {
+        None
+    };
+    Ok(state.templates.page(
         status,
         &ctx.tenant.theme,
         "login.html",
@@ -102,8 +121,9 @@ fn render(
             notice: tx.extra.notice.map(flow::Notice::text),
             registration: ctx.tenant.registration_enabled,
             back_url: tx.back_url(),
+            passkey,
         },
-    )
+    ))
 }
 
 fn too_many(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> PageError {
@@ -196,16 +216,23 @@ impl AttemptKeys {
     }
 }
 
-pub async fn submit(
-    State(state): State<AppState>,
-    ctx: TenantCtx,
-    ClientIp(client_ip): ClientIp,
-    headers: HeaderMap,
+/// A form posted on the sign-in page (the password, or a passkey): its transaction, which
+/// must still be at the credentials stage, and the client it is for.
+pub(super) struct Posted {
+    pub tx: flow::Tx,
+    pub browser: crate::web::browser::Browser,
+    pub fields: crate::web::FormFields,
+    pub client: store::clients::Client,
+    pub back: Option<String>,
+}
+
+pub(super) async fn posted(
+    state: &AppState,
+    ctx: &TenantCtx,
     form: TxForm<AsFormExpired>,
-) -> PageResult {
-    let (state, ctx) = (&state, &ctx);
+) -> Result<Posted, PageError> {
     let TxForm {
-        mut tx,
+        tx,
         browser,
         fields,
         ..
@@ -218,6 +245,30 @@ pub async fn submit(
         .await
         .or_500(state, ctx)?
         .ok_or_else(|| PageError::expired(state, ctx, None))?;
+    Ok(Posted {
+        tx,
+        browser,
+        fields,
+        client,
+        back,
+    })
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ctx: TenantCtx,
+    ClientIp(client_ip): ClientIp,
+    headers: HeaderMap,
+    form: TxForm<AsFormExpired>,
+) -> PageResult {
+    let (state, ctx) = (&state, &ctx);
+    let Posted {
+        mut tx,
+        browser,
+        fields,
+        client,
+        back,
+    } = posted(state, ctx, form).await?;
 
     let login = fields.get("login").trim();
     let password = fields.get("password");
@@ -261,15 +312,12 @@ pub async fn submit(
             tracing::warn!(ip = %client_ip, "sign-in locked after repeated failures");
             return Err(too_many(state, ctx, back.as_deref()));
         }
-        return Ok(render(
-            state,
-            ctx,
-            &tx,
-            &browser,
-            &client.name,
+        let view = View {
+            client_name: &client.name,
             login,
-            Some("Wrong email or password."),
-        ));
+            error: Some("Wrong email or password."),
+        };
+        return render(state, ctx, &tx, &browser, view).await;
     };
     keys.succeeded(state).await.or_500(state, ctx)?;
     // Only the right password learns that the account is locked or unverified.
@@ -286,6 +334,11 @@ pub async fn submit(
     }
 
     let ts = now();
+    // A passkey used without user verification waits here for this account's password; for
+    // any other account it proves nothing.
+    if tx.row.user_id.as_ref() != Some(&user.id) {
+        tx.extra.proven = Proven::default();
+    }
     tx.row.user_id = Some(user.id.clone());
     tx.row.auth_time = Some(ts);
     tx.row.amr = serde_json::to_string(&["pwd"]).unwrap_or_default();

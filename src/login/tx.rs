@@ -53,6 +53,10 @@ pub enum At {
     /// Asking for one of these enrolled kinds (or a recovery code).
     Mfa {
         methods: Vec<MfaMethod>,
+        /// Only a security key or passkey answers (no recovery code): the client's or the
+        /// request's essential `phr`.
+        #[serde(default)]
+        phishing_resistant: bool,
     },
     /// Proving the mailbox before a first factor is bound; `confirmed`: a factor whose first
     /// code was already checked, bound once the proof succeeds.
@@ -96,6 +100,8 @@ pub enum At {
 pub enum Notice {
     PasswordChanged,
     EmailVerified,
+    /// A passkey was used without user verification: one factor, the password completes it.
+    PasskeyNeedsPassword,
 }
 
 impl Notice {
@@ -105,6 +111,9 @@ impl Notice {
                 "Your password has been changed. Sign in with your new password."
             }
             Notice::EmailVerified => "Your email address is verified. Sign in to continue.",
+            Notice::PasskeyNeedsPassword => {
+                "Your passkey was recognised, but it did not check your PIN or fingerprint. Enter your password to finish signing in."
+            }
         }
     }
 }
@@ -161,6 +170,9 @@ pub struct TxState {
     /// What the next page says above its form (the sign-in after a reset, a verified email).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<Notice>,
+    /// The user signed in with a passkey, not a password: `auth_time` proves no password.
+    #[serde(default)]
+    pub passwordless: bool,
     /// The stage and its data. A transaction stored before this field existed reads as
     /// `Credentials` and so fails the stage check: that sign-in starts over.
     #[serde(default)]
@@ -196,8 +208,8 @@ impl Tx {
     /// which holds the rest.
     pub fn proven(&self) -> Proven {
         let mut p = match self.row.auth_time {
-            Some(t) => Proven::password(t),
-            None => Proven::default(),
+            Some(t) if !self.extra.passwordless => Proven::password(t),
+            _ => Proven::default(),
         };
         p.merge(&self.extra.proven);
         p

@@ -10,6 +10,7 @@ use super::service::{USER_LIMIT, user_limit_key};
 use super::{factor, recovery};
 use crate::model::MfaMethod;
 use crate::store::StoreResult;
+use crate::store::factors::Factor;
 use crate::store::rate_limits::{self, Limit, Reservation};
 use crate::store::tenants::Tenant;
 use crate::store::users::User;
@@ -22,11 +23,15 @@ pub enum Guess<'a> {
 }
 
 /// The outcome of one guarded guess.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Outcome {
     /// The code was right. `replacement`: a fresh recovery code to show once, when the tenant
-    /// replaces codes on use.
-    Passed { replacement: Option<String> },
+    /// replaces codes on use. `factor`: the factor whose code it was (none for a recovery
+    /// code), as it stands after the check (a security key's moved counter and flags).
+    Passed {
+        replacement: Option<String>,
+        factor: Option<Box<Factor>>,
+    },
     /// The code was wrong. `locked`: this attempt used up a limit, so the caller ends the
     /// sign-in; the reservation stays counted.
     Wrong { locked: bool },
@@ -71,10 +76,14 @@ pub async fn check(
         }
     }
     let passed = match guess {
-        Guess::Code { kind, code } => factor::verify(deps, kind, user, code).await?.map(|_| None),
-        Guess::RecoveryCode(code) => recovery::spend(deps, tenant, user, code).await?,
+        Guess::Code { kind, code } => factor::verify(deps, kind, user, code)
+            .await?
+            .map(|f| (None, Some(Box::new(f)))),
+        Guess::RecoveryCode(code) => recovery::spend(deps, tenant, user, code)
+            .await?
+            .map(|r| (r, None)),
     };
-    let Some(replacement) = passed else {
+    let Some((replacement, factor)) = passed else {
         return Ok(Outcome::Wrong { locked: last });
     };
     if let Some(b) = &budget {
@@ -82,5 +91,8 @@ pub async fn check(
         rate_limits::clear(db, b.key).await?;
     }
     rate_limits::clear(db, &user_key).await?;
-    Ok(Outcome::Passed { replacement })
+    Ok(Outcome::Passed {
+        replacement,
+        factor,
+    })
 }

@@ -3,6 +3,7 @@
 //! functions: the web side builds one per request (`AppState::mfa_deps`), a command-line run
 //! from its configuration.
 
+use super::webauthn::RelyingParty;
 use crate::config::OtpConfig;
 use crate::crypto::secret::ServerSecret;
 use crate::notify::Notifier;
@@ -17,6 +18,8 @@ pub struct MfaDeps<'a> {
     pub notifier: &'a Notifier,
     /// The limits on mailed one-time codes (the email factor's).
     pub otp: &'a OtpConfig,
+    /// The WebAuthn relying party (`server.public_url`).
+    pub rp: &'a RelyingParty,
     /// The time of the request, Unix seconds: every check and stored time of one call uses it.
     pub now: i64,
 }

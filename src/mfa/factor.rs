@@ -1,6 +1,6 @@
 //! The [`Factor`] trait: what every kind of second factor does, so the sign-in challenge, the
 //! sign-in enrolment and the account pages each handle "a factor" once instead of one copy per
-//! kind. One file per factor implements it (`totp`, `email_code`, `sms_code`; WebAuthn next), and
+//! kind. One file per factor implements it (`totp`, `email_code`, `sms_code`, `webauthn`), and
 //! [`with_factor!`] is the one place a kind is mapped to its implementation.
 //!
 //! A factor's enrolment is a [`Pending`] value (sealed, so it can wait in the login transaction
@@ -54,6 +54,9 @@ pub enum Pending {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         replaces: Option<String>,
     },
+    /// A security key or passkey: the ceremony this enrolment's page runs (its state waits in
+    /// the database under this id, `mfa::webauthn`).
+    Webauthn { ceremony: String },
 }
 
 impl Pending {
@@ -62,14 +65,20 @@ impl Pending {
             Pending::Totp { .. } => MfaMethod::Totp,
             Pending::Email { .. } => MfaMethod::Email,
             Pending::Sms { .. } => MfaMethod::Sms,
+            Pending::Webauthn { .. } => MfaMethod::Webauthn,
         }
+    }
+
+    /// Whether its set-up code is sent (email, SMS): "Send" applies to it.
+    pub fn sends_codes(&self) -> bool {
+        matches!(self, Pending::Email { .. } | Pending::Sms { .. })
     }
 
     /// Where the set-up code went, for a factor whose codes are sent (`None`: an app's, or
     /// none sent yet).
     pub fn sent_to(&self) -> Option<&String> {
         match self {
-            Pending::Totp { .. } => None,
+            Pending::Totp { .. } | Pending::Webauthn { .. } => None,
             Pending::Email { address } => address.as_ref(),
             Pending::Sms { number, .. } => number.as_ref(),
         }
@@ -79,7 +88,7 @@ impl Pending {
     #[must_use]
     pub fn with_sent_to(&self, to: Option<String>) -> Pending {
         match self {
-            Pending::Totp { .. } => self.clone(),
+            Pending::Totp { .. } | Pending::Webauthn { .. } => self.clone(),
             Pending::Email { .. } => Pending::Email { address: to },
             Pending::Sms { replaces, .. } => Pending::Sms {
                 number: to,
@@ -98,6 +107,9 @@ pub struct Confirmed {
     pub secret_sealed: Option<String>,
     pub last_step: Option<i64>,
     pub target: Option<String>,
+    /// A WebAuthn credential (JSON, `mfa::webauthn::StoredCredential`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
     /// The code went to the account's own address: reading it proved that mailbox, which is
     /// the enrolment proof.
     pub proves_mailbox: bool,
@@ -115,6 +127,7 @@ impl Confirmed {
             secret_sealed: None,
             last_step: None,
             target: Some(address.to_owned()),
+            credential: None,
             proves_mailbox,
             replaces: None,
         }
@@ -129,6 +142,7 @@ impl Confirmed {
             secret_sealed: self.secret_sealed.as_deref(),
             last_step: self.last_step,
             target: self.target.as_deref(),
+            credential: self.credential.as_deref(),
             now,
         }
     }
@@ -233,13 +247,23 @@ macro_rules! with_factor {
                 type $F = $crate::mfa::sms_code::SmsCode;
                 $body
             }
+            $crate::model::MfaMethod::Webauthn => {
+                type $F = $crate::mfa::webauthn::SecurityKey;
+                $body
+            }
+            #[allow(unreachable_patterns)]
             _ => $other,
         }
     };
 }
 
 /// Kinds this build can enrol and verify, in the order "Add two-factor" lists them.
-pub const IMPLEMENTED: &[MfaMethod] = &[MfaMethod::Totp, MfaMethod::Email, MfaMethod::Sms];
+pub const IMPLEMENTED: &[MfaMethod] = &[
+    MfaMethod::Totp,
+    MfaMethod::Email,
+    MfaMethod::Sms,
+    MfaMethod::Webauthn,
+];
 
 pub fn describe(kind: MfaMethod) -> Option<Description> {
     with_factor!(kind, F => Some(F::describe()), else None)

@@ -21,6 +21,8 @@ pub struct Situation<'a> {
     pub user_factors: &'a [MfaMethod],
     /// When this SSO session last verified a second factor (None: no session, or never).
     pub session_mfa_time: Option<i64>,
+    /// That second factor was a security key or passkey.
+    pub session_phishing_resistant: bool,
     /// The browser holds a valid trusted-device token for this user.
     pub trusted_device: bool,
     /// The user chose Skip on an offered enrolment earlier in this interaction.
@@ -54,6 +56,7 @@ pub fn policy_inputs<'a>(tenant: &'a Tenant, client: &Client, s: &Situation<'a>)
         max_age: s.max_age,
         user_factors: s.user_factors,
         session_mfa_time: s.session_mfa_time,
+        session_phishing_resistant: s.session_phishing_resistant,
         trusted_device: s.trusted_device,
         enrolment_skipped: s.enrolment_skipped,
         registration_setup: s.registered.then_some(tenant.registration_mfa_setup),

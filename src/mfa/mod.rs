@@ -1,5 +1,5 @@
 //! Multi-factor authentication: the policy decision, the factors (one file each), recovery codes
-//! and trusted devices. A new factor (WebAuthn next) slots in as one new file. The
+//! and trusted devices. A new factor slots in as one new file. The
 //! services take [`MfaDeps`] and plain values, never HTTP types.
 
 pub mod attempts;
@@ -17,5 +17,6 @@ pub mod sent_code;
 pub mod service;
 pub mod sms_code;
 pub mod totp;
+pub mod webauthn;
 
 pub use deps::MfaDeps;

@@ -35,6 +35,8 @@ pub struct Inputs<'a> {
     pub user_factors: &'a [MfaMethod],
     /// When a second factor was last verified in this SSO session (None: never).
     pub session_mfa_time: Option<i64>,
+    /// That second factor was a security key or passkey (the session's `acr` is `phr`).
+    pub session_phishing_resistant: bool,
     /// The browser presented a valid trusted-device token for this user.
     pub trusted_device: bool,
     /// The user chose "Skip" on an optional enrolment earlier in this interaction.
@@ -58,9 +60,12 @@ pub enum Decision {
         device_vouched: bool,
         reason: String,
     },
-    /// Ask for one of these enrolled factors (recovery codes are always offered too).
+    /// Ask for one of these enrolled factors (recovery codes are offered too, unless
+    /// `phishing_resistant`: then only a WebAuthn assertion will do).
     Challenge {
         methods: Vec<MfaMethod>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        phishing_resistant: bool,
         reason: String,
     },
     /// The user has no factor: set one up now (`skippable`: the tenant only offers it).
@@ -196,20 +201,11 @@ pub fn decide(i: &Inputs) -> Decision {
         };
     }
 
-    // Phishing resistance needs WebAuthn, which this build cannot verify yet (DESIGN.md §6:
-    // answer honestly). Essential → deny; voluntary → fall back to the best available.
-    let phr_possible =
-        IMPLEMENTED.contains(&MfaMethod::Webauthn) && i.user_factors.contains(&MfaMethod::Webauthn);
-    if let Some(d) = all.iter().find(|d| d.phishing_resistant && d.essential)
-        && !phr_possible
-    {
-        return Decision::Deny {
-            error: "unmet_authentication_requirements",
-            reason: format!(
-                "phishing_resistant_unavailable: no security key or passkey can be used, but {}",
-                describe(&[d])
-            ),
-        };
+    // An essential phishing-resistant demand takes only a WebAuthn assertion: a session that
+    // made one, a challenge for the user's keys (no codes), or enrolling a key first. A
+    // trusted device never stands in for it. Voluntary `phr` is asked like `mfa` (below).
+    if let Some(d) = all.iter().find(|d| d.phishing_resistant && d.essential) {
+        return phishing_resistant(i, d, &usable);
     }
 
     let essential: Vec<&Demand> = all.iter().filter(|d| d.essential).collect();
@@ -282,6 +278,7 @@ pub fn decide(i: &Inputs) -> Decision {
         };
         return Decision::Challenge {
             methods,
+            phishing_resistant: false,
             reason: why,
         };
     }
@@ -327,6 +324,48 @@ pub fn decide(i: &Inputs) -> Decision {
         methods: usable,
         skippable: false,
         reason: format!("no_factor: the user must set up a second factor; required by {reason}"),
+    }
+}
+
+/// DESIGN.md §5: an essential `phr` (the client's `phishing_resistant` policy or the request's
+/// essential `acr`) is met only by a security key or passkey.
+fn phishing_resistant(i: &Inputs, d: &Demand, usable: &[MfaMethod]) -> Decision {
+    let why = describe(&[d]);
+    if let Some(t) = i.session_mfa_time
+        && i.session_phishing_resistant
+        && i.max_age.is_none_or(|m| m > 0 && i.now - t <= m)
+    {
+        return Decision::Pass {
+            acr: Acr::Phr,
+            device_vouched: false,
+            reason: format!(
+                "phr_in_session: a security key or passkey was used in this session; required by {why}"
+            ),
+        };
+    }
+    if i.user_factors.contains(&MfaMethod::Webauthn) {
+        return Decision::Challenge {
+            methods: vec![MfaMethod::Webauthn],
+            phishing_resistant: true,
+            reason: format!(
+                "phishing_resistant: only a security key or passkey; required by {why}"
+            ),
+        };
+    }
+    if usable.contains(&MfaMethod::Webauthn) {
+        return Decision::Enrol {
+            methods: vec![MfaMethod::Webauthn],
+            skippable: false,
+            reason: format!(
+                "no_security_key: the user must add a security key or passkey; required by {why}"
+            ),
+        };
+    }
+    Decision::Deny {
+        error: "unmet_authentication_requirements",
+        reason: format!(
+            "phishing_resistant_unavailable: the organisation does not allow security keys or passkeys, but {why}"
+        ),
     }
 }
 

@@ -189,6 +189,11 @@ impl Proven {
         self.device_vouched |= other.device_vouched;
     }
 
+    /// A security key or passkey is among the methods (the `phr` evidence).
+    pub fn has_webauthn(&self) -> bool {
+        self.methods.iter().any(|(m, _)| m.is_webauthn())
+    }
+
     pub fn has(&self, method: Method) -> bool {
         self.methods.iter().any(|(m, _)| *m == method)
     }

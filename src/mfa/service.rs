@@ -41,6 +41,8 @@ pub struct Context<'a> {
     pub req: &'a AuthRequest,
     pub user_id: &'a UserId,
     pub session_mfa_time: Option<i64>,
+    /// The session's second factor was a security key or passkey.
+    pub session_phishing_resistant: bool,
     pub enrolment_skipped: bool,
     /// This interaction registered the account (`registration.mfa_setup` applies).
     pub registered: bool,
@@ -65,6 +67,7 @@ pub async fn decide(
             max_age: c.req.max_age,
             user_factors: &kinds,
             session_mfa_time: c.session_mfa_time,
+            session_phishing_resistant: c.session_phishing_resistant,
             trusted_device: trusted,
             enrolment_skipped: c.enrolment_skipped,
             registered: c.registered,

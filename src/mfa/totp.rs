@@ -182,6 +182,7 @@ pub async fn bind(
         secret_sealed: Some(sealed),
         last_step: Some(step),
         target: None,
+        credential: None,
         now: deps.now,
     };
     service::bind_factor(deps, e, new, None).await
@@ -232,6 +233,7 @@ impl factor::Factor for AuthenticatorApp {
                 secret_sealed: Some(seed.clone()),
                 last_step: Some(step),
                 target: None,
+                credential: None,
                 proves_mailbox: false,
                 replaces: None,
             }),

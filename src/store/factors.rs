@@ -42,6 +42,8 @@ pub struct NewFactor<'a> {
     pub secret_sealed: Option<&'a str>,
     pub last_step: Option<i64>,
     pub target: Option<&'a str>,
+    /// A WebAuthn credential (JSON, `mfa::webauthn`).
+    pub credential: Option<&'a str>,
     pub now: i64,
 }
 
@@ -49,7 +51,7 @@ pub async fn create(conn: impl Into<Conn<'_>>, f: NewFactor<'_>) -> StoreResult<
     let sql = concat!(
         "INSERT INTO factors (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $9) RETURNING ",
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING ",
         columns!()
     );
     with_conn!(conn.into(), |c| Ok(sqlx::query_as::<_, Factor>(sql)
@@ -62,6 +64,7 @@ pub async fn create(conn: impl Into<Conn<'_>>, f: NewFactor<'_>) -> StoreResult<
         .bind(f.last_step)
         .bind(f.target)
         .bind(f.now)
+        .bind(f.credential)
         .fetch_one(c)
         .await?))
 }
@@ -227,4 +230,49 @@ pub async fn set_sealed_seed(tx: &mut super::Tx, id: &str, sealed: &str) -> Stor
     .await?
     .rows_affected());
     Ok(())
+}
+
+/// The factor holding credential `credential_id` (base64url) in this tenant.
+pub async fn factor_of_credential(
+    db: &Db,
+    tenant_id: &TenantId,
+    credential_id: &str,
+) -> StoreResult<Option<Factor>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM factors WHERE tenant_id = $1 AND kind = $2 AND target = $3"
+    );
+    with_db!(db, |pool| Ok(sqlx::query_as::<_, Factor>(sql)
+        .bind(tenant_id)
+        .bind(MfaMethod::Webauthn.as_str())
+        .bind(credential_id)
+        .fetch_optional(pool)
+        .await?))
+}
+
+/// Stores a credential after an assertion (its counter and backup state moved), only if it is
+/// still the one that assertion was checked against: of two assertions of one credential at
+/// the same instant, one is recorded and the other refused (`false`), so a cloned
+/// authenticator cannot slip a stale counter past the check.
+pub async fn update_credential(
+    db: &Db,
+    factor_id: &str,
+    checked: &str,
+    updated: &str,
+    now: i64,
+) -> StoreResult<bool> {
+    let n = with_db!(db, |pool| {
+        sqlx::query(
+        "UPDATE factors SET credential = $3, last_used_at = $4 WHERE id = $1 AND credential = $2"
+    )
+    .bind(factor_id)
+    .bind(checked)
+    .bind(updated)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()
+    });
+    Ok(n == 1)
 }

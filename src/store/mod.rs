@@ -23,6 +23,7 @@ pub mod tokens;
 pub mod transactions;
 pub mod tx;
 pub mod users;
+pub mod webauthn;
 
 pub use tx::{Conn, Tx};
 

@@ -46,6 +46,8 @@ pub struct Tenant {
     /// Whether users whose only second factor is the emailed code may reset by mail.
     #[sqlx(try_from = "String")]
     pub password_reset_email_only: ResetEmailOnly,
+    /// "Sign in with a passkey" (and passkey autofill) on the sign-in page.
+    pub passkeys_passwordless: bool,
     pub created_at: i64,
     pub updated_at: i64,
     /// Bumped by every update: the admin API's `ETag`.
@@ -86,6 +88,7 @@ pub struct TenantChanges {
     pub registration_enabled: Option<bool>,
     pub registration_mfa_setup: Option<RegistrationMfaSetup>,
     pub password_reset_email_only: Option<ResetEmailOnly>,
+    pub passkeys_passwordless: Option<bool>,
     /// Change only if the tenant is still at this version (`If-Match`); else `StoreError::Stale`.
     pub expected_version: Option<i64>,
 }
@@ -97,7 +100,7 @@ macro_rules! columns {
          trusted_device_days, mfa_recovery_count, mfa_recovery_replace_on_use, \
          mfa_enrollment_proof, mfa_max_attempts, account_reauth_secs, sms_default_region, \
          sms_allowed_countries, registration_enabled, registration_mfa_setup, \
-         password_reset_email_only, created_at, updated_at, version"
+         password_reset_email_only, passkeys_passwordless, created_at, updated_at, version"
     };
 }
 
@@ -187,6 +190,7 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
          registration_enabled = COALESCE($17, registration_enabled), \
          registration_mfa_setup = COALESCE($18, registration_mfa_setup), \
          password_reset_email_only = COALESCE($19, password_reset_email_only), \
+         passkeys_passwordless = COALESCE($20, passkeys_passwordless), \
          version = version + 1 \
          WHERE slug = $1 AND ($16 IS NULL OR version = $16) RETURNING ",
         columns!(),
@@ -222,6 +226,7 @@ pub async fn update(db: &Db, slug: &str, changes: &TenantChanges) -> StoreResult
         .bind(changes.registration_enabled)
         .bind(changes.registration_mfa_setup.map(|m| m.as_str()))
         .bind(changes.password_reset_email_only.map(|m| m.as_str()))
+        .bind(changes.passkeys_passwordless)
         .fetch_optional(pool)
         .await?);
     match updated {

@@ -14,6 +14,7 @@ use crate::mfa::MfaDeps;
 use crate::mfa::email_code::parse_address;
 use crate::mfa::factor::Pending;
 use crate::mfa::sent_code::send_setup;
+use crate::mfa::webauthn::Ceremony;
 use crate::model::MfaMethod;
 use crate::otp::{Checked, OtpError, Purpose, Recipient, Sent, mask_email};
 use crate::state::{AppState, TenantCtx};
@@ -146,6 +147,57 @@ pub fn page(state: &AppState, ctx: &TenantCtx, e: CodeSetup<'_>) -> Response {
     )
 }
 
+/// The set-up page of a security key or passkey: a name, then Continue runs the browser's
+/// ceremony (`static/webauthn.js`), whose answer the form posts as `code`.
+pub struct KeySetup<'a> {
+    pub action: &'a str,
+    pub tx: Option<&'a str>,
+    pub csrf: String,
+    pub sealed: &'a str,
+    pub ceremony: &'a Ceremony,
+    pub label: &'a str,
+    pub skippable: bool,
+    pub back: Option<&'a str>,
+    pub say: Say,
+}
+
+#[derive(Serialize)]
+struct KeySetupPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    title: &'a str,
+    action: &'a str,
+    tx: Option<&'a str>,
+    csrf: String,
+    pending: &'a str,
+    ceremony: &'a Ceremony,
+    label: &'a str,
+    skippable: bool,
+    back: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+pub fn key_page(state: &AppState, ctx: &TenantCtx, k: KeySetup<'_>) -> Response {
+    state.templates.page(
+        k.say.status.unwrap_or(StatusCode::OK),
+        &ctx.tenant.theme,
+        "webauthn_setup.html",
+        KeySetupPage {
+            base: Base::new(&ctx.tenant),
+            title: "Add a security key or passkey",
+            action: k.action,
+            tx: k.tx,
+            csrf: k.csrf,
+            pending: k.sealed,
+            ceremony: k.ceremony,
+            label: k.label,
+            skippable: k.skippable,
+            back: k.back,
+            error: k.say.error,
+        },
+    )
+}
+
 /// Where "Send" goes: the typed address or number (a number read in the tenant's default
 /// region, and only to a country it texts), or for "Request a new code" where the last code
 /// went. `Err`: the words for why nothing can be sent.
@@ -236,6 +288,17 @@ fn say_unusable(error: &'static str) -> Say {
 
 /// The words for a first code that did not confirm a set-up.
 pub fn say_refused(kind: MfaMethod, checked: Checked) -> Say {
+    if kind == MfaMethod::Webauthn {
+        return Say {
+            error: Some(if checked == Checked::Expired {
+                "The security key prompt expired. Select Continue to try again."
+            } else {
+                "The security key or passkey was not added. Select Continue to try again, or choose another method."
+            }),
+            status: Some(StatusCode::UNAUTHORIZED),
+            ..Say::default()
+        };
+    }
     if kind == MfaMethod::Totp {
         return Say {
             error: Some(

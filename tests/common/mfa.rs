@@ -42,13 +42,7 @@ pub async fn enrol_in_store(srv: &TestServer) -> Vec<u8> {
 pub async fn enrol_user_in_store(srv: &TestServer, slug: &str, login: &str) -> Vec<u8> {
     use gatehouse::store::factors::{self, NewFactor};
     let db = &srv.state.db;
-    let tenant = gatehouse::store::tenants::get_by_slug(db, slug)
-        .await
-        .unwrap();
-    let user = gatehouse::store::users::find_by_login(db, &tenant.id, login)
-        .await
-        .unwrap()
-        .unwrap();
+    let (tenant, user) = srv.account(slug, login).await;
     let seed = gatehouse::mfa::totp::new_secret();
     let sealed = gatehouse::crypto::seal::seal(&srv.state.secret, "totp-seed", &seed).unwrap();
     factors::create(
@@ -61,6 +55,7 @@ pub async fn enrol_user_in_store(srv: &TestServer, slug: &str, login: &str) -> V
             secret_sealed: Some(&sealed),
             last_step: None,
             target: None,
+            credential: None,
             now: gatehouse::model::now(),
         },
     )

@@ -398,6 +398,26 @@ impl TestServer {
         });
     }
 
+    /// Tenant `slug` and its user `login`, from the store.
+    pub async fn account(
+        &self,
+        slug: &str,
+        login: &str,
+    ) -> (
+        gatehouse::store::tenants::Tenant,
+        gatehouse::store::users::User,
+    ) {
+        let db = &self.state.db;
+        let tenant = gatehouse::store::tenants::get_by_slug(db, slug)
+            .await
+            .unwrap();
+        let user = gatehouse::store::users::find_by_login(db, &tenant.id, login)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no user {login} in {slug}"));
+        (tenant, user)
+    }
+
     /// Creates a tenant through the CLI and returns its JSON.
     pub async fn tenant(&self, slug: &str, extra: &[&str]) -> serde_json::Value {
         let mut args = vec!["tenant", "create", slug];

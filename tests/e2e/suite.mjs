@@ -33,6 +33,7 @@ import { mailNames, messagesTo, waitForCode } from './lib/mail.mjs';
 import { textNames, waitForText } from './lib/sms.mjs';
 import { Authenticator } from './lib/totp.mjs';
 import { authorizationRequest, redeem } from './lib/oidc.mjs';
+import { keysTenant, passkey_phishing_resistant_and_passwordless, security_key_second_factor } from './scenarios/webauthn.mjs';
 
 if (!BASE_URL || !process.env.GATEHOUSE_MAIL__DIR) {
   console.error('GATEHOUSE_URL / GATEHOUSE_MAIL__DIR are not set; run ./tests/e2e/run');
@@ -82,7 +83,10 @@ async function setup() {
   });
   // The admin console changes this one (through the server, which updates its own cache).
   const consoleTenant = await createTenant('e2e-console', { name: 'Console Co' });
-  return { mfa, strict, optional, email, sms, register, spa: await spaTenant(), console: consoleTenant };
+  return {
+    mfa, strict, optional, email, sms, register, spa: await spaTenant(), console: consoleTenant,
+    keys: await keysTenant(),
+  };
 }
 
 /** A browser application: a public client whose page (http://127.0.0.1:9) calls the API. */
@@ -634,6 +638,8 @@ const SCENARIOS = [
   registration,
   password_reset,
   admin_console,
+  security_key_second_factor,
+  passkey_phishing_resistant_and_passwordless,
 ].map((fn) => ({ name: fn.name.replace(/_/g, '-'), fn }));
 
 // ---------------------------------------------------------------------------------------------

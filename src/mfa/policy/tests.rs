@@ -15,6 +15,7 @@ fn base() -> Inputs<'static> {
         max_age: None,
         user_factors: &[],
         session_mfa_time: None,
+        session_phishing_resistant: false,
         trusted_device: false,
         enrolment_skipped: false,
         registration_setup: None,
@@ -35,6 +36,10 @@ fn s(v: &[&str]) -> &'static [String] {
 fn short(d: &Decision) -> String {
     match d {
         Decision::Pass { acr, .. } => format!("pass:{acr}"),
+        Decision::Challenge {
+            phishing_resistant: true,
+            ..
+        } => "challenge:phr".into(),
         Decision::Challenge { .. } => "challenge".into(),
         Decision::Enrol { skippable, .. } => format!(
             "enrol:{}",
@@ -193,7 +198,7 @@ fn decision_table() {
             "voluntary acr_values=mfa when no allowed method can be set up: password",
             |i| {
                 i.acr_values = s(&["mfa"]);
-                i.allowed_methods = &[Webauthn];
+                i.allowed_methods = &[];
             },
             "pass:pwd",
             "no_usable_method",
@@ -317,10 +322,64 @@ fn decision_table() {
             "phishing_resistant_unavailable",
         ),
         (
-            "client phishing_resistant cannot be met yet",
+            "client phishing_resistant without WebAuthn allowed: unmet",
             |i| i.client_policy = ClientMfaPolicy::PhishingResistant,
             "deny:unmet_authentication_requirements",
             "phishing_resistant_unavailable",
+        ),
+        (
+            "client phishing_resistant: a key holder is asked for the key only",
+            |i| {
+                i.allowed_methods = &[Totp, Webauthn];
+                i.client_policy = ClientMfaPolicy::PhishingResistant;
+                i.user_factors = &[Totp, Webauthn];
+            },
+            "challenge:phr",
+            "phishing_resistant",
+        ),
+        (
+            "client phishing_resistant: a TOTP-only user must add a key",
+            |i| {
+                i.allowed_methods = &[Totp, Webauthn];
+                i.client_policy = ClientMfaPolicy::PhishingResistant;
+                i.user_factors = &[Totp];
+            },
+            "enrol:required",
+            "no_security_key",
+        ),
+        (
+            "essential phr: a trusted device does not stand in",
+            |i| {
+                i.allowed_methods = &[Totp, Webauthn];
+                i.essential_acr = s(&["phr"]);
+                i.user_factors = &[Webauthn];
+                i.trusted_device = true;
+            },
+            "challenge:phr",
+            "phishing_resistant",
+        ),
+        (
+            "essential phr: a TOTP second factor in the session is not enough",
+            |i| {
+                i.allowed_methods = &[Totp, Webauthn];
+                i.essential_acr = s(&["phr"]);
+                i.user_factors = &[Totp, Webauthn];
+                i.session_mfa_time = Some(NOW - 60);
+            },
+            "challenge:phr",
+            "phishing_resistant",
+        ),
+        (
+            "essential phr: a key used in this session passes",
+            |i| {
+                i.allowed_methods = &[Totp, Webauthn];
+                i.essential_acr = s(&["phr"]);
+                i.user_factors = &[Webauthn];
+                i.session_mfa_time = Some(NOW - 60);
+                i.session_phishing_resistant = true;
+            },
+            "pass:phr",
+            "phr_in_session",
         ),
         (
             "voluntary phr falls back to the best available",
@@ -369,10 +428,10 @@ fn decision_table() {
             "tenant_requires_mfa",
         ),
         (
-            "required but no implemented method allowed",
+            "required but no method allowed",
             |i| {
                 i.tenant_policy = TenantMfaPolicy::Required;
-                i.allowed_methods = &[Webauthn];
+                i.allowed_methods = &[];
             },
             "deny:unmet_authentication_requirements",
             "no_usable_method",
@@ -410,6 +469,7 @@ fn challenge_lists_the_enrolled_methods() {
         decide(&i),
         Decision::Challenge {
             methods: vec![Totp],
+            phishing_resistant: false,
             reason: "required by user_enrolled (the user has set up two-factor authentication)"
                 .into()
         }

@@ -66,13 +66,13 @@ export async function signIn(t, page, user, { shot, password = user.password } =
   await maybeCapture(t, page, shot);
   await page.locator('#login').fill(user.email);
   await page.locator('#password').fill(password);
-  await clickAndWait(page, page.getByRole('button', { name: 'Sign in' }));
+  await clickAndWait(page, page.getByRole('button', { name: 'Sign in', exact: true }));
 }
 
 /** "Confirm it's you": the 6-digit code from the newest verification mail to the user. */
-export async function confirmEmail(t, page, user, { shot } = {}) {
+export async function confirmEmail(t, page, user, { shot, seen } = {}) {
   await expectHeading(page, "Confirm it's you");
-  const { code } = await waitForCode(user.email);
+  const { code } = await waitForCode(user.email, { seen });
   await maybeCapture(t, page, shot);
   await page.locator('#code').fill(code);
   await clickAndWait(page, page.getByRole('button', { name: 'Continue' }));
