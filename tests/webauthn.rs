@@ -103,7 +103,8 @@ impl Setup {
 
     /// An assertion by `key` at `origin` for a fresh ceremony: the answer to post.
     async fn assertion(&self, key: &mut SoftPasskey, origin: &str) -> String {
-        let c = webauthn::start_assertion(&self.deps(), &self.tenant.id, Some(&self.user))
+        let id = webauthn::new_ceremony_id();
+        let c = webauthn::start_assertion(&self.deps(), &self.tenant.id, Some(&self.user), &id)
             .await
             .unwrap();
         let rsp = key
@@ -314,7 +315,8 @@ async fn another_users_key(backend: Backend) {
             .unwrap()
             .unwrap();
     // Bob has no key: nothing to ask for.
-    let none = webauthn::start_assertion(&s.deps(), &s.tenant.id, Some(&bob)).await;
+    let id = webauthn::new_ceremony_id();
+    let none = webauthn::start_assertion(&s.deps(), &s.tenant.id, Some(&bob), &id).await;
     assert!(matches!(none, Err(CeremonyError::Refused(_))));
     // Alice's assertion posted against a ceremony of Bob's is refused: the ceremony is his.
     let answer = s.assertion(&mut key, ORIGIN).await;

@@ -237,7 +237,8 @@ async fn start_challenge(
         return Ok(none);
     };
     if f.kind == MfaMethod::Webauthn {
-        let c = webauthn::start_assertion(&state.mfa_deps(), &ctx.tenant.id, Some(user))
+        let id = webauthn::ceremony_id_for(&tx.row.id, Some(user));
+        let c = webauthn::start_assertion(&state.mfa_deps(), &ctx.tenant.id, Some(user), &id)
             .await
             .or_500(state, ctx)?;
         return Ok(Started {

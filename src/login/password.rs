@@ -99,7 +99,8 @@ pub(super) async fn render(
         None => StatusCode::OK,
     };
     let passkey = if ctx.tenant.passkeys_passwordless {
-        let c = webauthn::start_assertion(&state.mfa_deps(), &ctx.tenant.id, None)
+        let id = webauthn::ceremony_id_for(&tx.row.id, None);
+        let c = webauthn::start_assertion(&state.mfa_deps(), &ctx.tenant.id, None, &id)
             .await
             .or_500(state, ctx)?;
         Some(c)

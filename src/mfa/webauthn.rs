@@ -47,6 +47,13 @@ impl RelyingParty {
             .host_str()
             .ok_or("server.public_url has no host to be the WebAuthn relying-party id")?
             .to_owned();
+        if matches!(url.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))) {
+            tracing::info!(
+                public_url,
+                "browsers refuse an IP address as WebAuthn relying party: security keys and \
+                 passkeys need server.public_url with a host name (http://localhost:PORT locally)"
+            );
+        }
         let origin = Url::parse(&url.origin().ascii_serialization())
             .map_err(|e| format!("server.public_url: {e}"))?;
         let core = WebauthnCore::new_unsafe_experts_only(
@@ -294,13 +301,22 @@ pub async fn finish_registration(
     ))
 }
 
+/// The ceremony id of `scope` (a sign-in's transaction): one ceremony per page and sign-in, so
+/// a page shown again replaces its challenge instead of adding a row.
+pub fn ceremony_id_for(scope: &str, user: Option<&User>) -> String {
+    let purpose = if user.is_some() { "assert" } else { "discover" };
+    random::sha256_hex(&format!("webauthn:{purpose}:{scope}"))
+}
+
 /// Begins an assertion: for `user`'s credentials (a second factor), or for any discoverable
-/// credential (`None`: "Sign in with a passkey"). User verification is preferred, not required:
-/// whether it happened decides what the assertion proves.
+/// credential (`None`: "Sign in with a passkey"), as ceremony `id` ([`ceremony_id_for`]). User
+/// verification is preferred, not required: whether it happened decides what the assertion
+/// proves.
 pub async fn start_assertion(
     deps: &MfaDeps<'_>,
     tenant_id: &TenantId,
     user: Option<&User>,
+    id: &str,
 ) -> Result<Ceremony, CeremonyError> {
     let creds = match user {
         Some(u) => credentials(deps, u)
@@ -326,12 +342,11 @@ pub async fn start_assertion(
         .core
         .generate_challenge_authenticate(builder)
         .map_err(refused)?;
-    let id = new_ceremony_id();
     let state = serde_json::to_string(&state).map_err(corrupt)?;
     store::put(
         deps.db,
         NewCeremony {
-            id: &id,
+            id,
             tenant_id,
             user_id: user.map(|u| &u.id),
             purpose: if user.is_some() {
@@ -345,7 +360,7 @@ pub async fn start_assertion(
     )
     .await?;
     Ok(Ceremony {
-        id,
+        id: id.to_owned(),
         options: serde_json::to_string(&rcr).map_err(corrupt)?,
     })
 }
