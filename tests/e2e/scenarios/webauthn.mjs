@@ -171,4 +171,11 @@ export async function passkey_phishing_resistant_and_passwordless(t, fx) {
   amr = amrOf(claims);
   assert(JSON.stringify(amr) === '["hwk","user","mfa"]' && claims.acr === 'phr',
     `passwordless: acr ${claims.acr}, amr ${JSON.stringify(claims.amr)}`);
+
+  await page.goto(`${keys.issuer}/account`);
+  await expectHeading(page, 'Two-factor authentication');
+  const listed = await page.content();
+  assert(listed.includes('This laptop') && listed.includes('Passkey (device-bound)'),
+    'the passkey is listed as a device-bound passkey');
+  await t.capture(page, '65-account-passkey-listed');
 }
