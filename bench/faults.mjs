@@ -31,6 +31,7 @@ const via = { from: null, to: null };
 globalThis.fetch = async (url, init = {}) => {
   const until = Date.now() + RETRY_FOR_MS;
   if (via.from && String(url).startsWith(via.from)) url = via.to + String(url).slice(via.from.length);
+  let retried = false;
   for (;;) {
     let res;
     try {
@@ -48,12 +49,15 @@ globalThis.fetch = async (url, init = {}) => {
       const after = Number(res.headers.get('retry-after') ?? 1);
       await res.arrayBuffer();
       await sleep(Math.min(1000, Math.max(100, after * 1000)));
+      retried = true;
       continue;
     }
     if (res.status >= 500) {
       seen.other5xx++;
       if (seen.other5xxSamples.length < 5) seen.other5xxSamples.push(`${res.status} ${init.method ?? 'GET'} ${new URL(url).pathname}`);
     }
+    // Whether this answer follows a 502/503 the request was sent again after (see `inDoubt`).
+    Object.defineProperty(res, 'retried', { value: retried });
     return res;
   }
 };
@@ -164,6 +168,7 @@ async function run(o) {
   // whatever is live at the end must still refresh in `verify`.
   const live = [];
   let refreshes = 0;
+  let inDoubt = 0;
   const take = userPicker(users);
   const signer = async () => {
     while (Date.now() < until) {
@@ -203,6 +208,11 @@ async function run(o) {
       if (res.status === 200 && body.refresh_token) {
         refreshes++;
         live.push(body.refresh_token);
+      } else if (res.retried && res.status === 400 && body.error === 'invalid_grant') {
+        // In doubt, not lost: the first try's rotation committed but its answer was a 503 (the
+        // restart broke the connection after the commit), so the retry presented a spent token
+        // and reuse detection revoked the grant, as it must. A client cannot tell, either.
+        inDoubt++;
       } else {
         errors.push(`refresh: ${res.status} ${body.error ?? ''}`);
       }
@@ -210,10 +220,10 @@ async function run(o) {
     }
   };
   await Promise.all([...Array.from({ length: Number(o.concurrency) }, signer), refresher()]);
-  const result = { flows: Object.values(flows).reduce((a, b) => a + b, 0), per_user: flows, refreshes, live_refresh_tokens: live, errors, seen };
+  const result = { flows: Object.values(flows).reduce((a, b) => a + b, 0), per_user: flows, refreshes, refreshes_in_doubt: inDoubt, live_refresh_tokens: live, errors, seen };
   writeFileSync(o.out, JSON.stringify(result));
   writeFileSync(o.state, JSON.stringify(state));
-  console.log(JSON.stringify({ flows: result.flows, refreshes, errors: errors.length, first_errors: [...new Set(errors)].slice(0, 3), seen }));
+  console.log(JSON.stringify({ flows: result.flows, refreshes, refreshes_in_doubt: inDoubt, errors: errors.length, first_errors: [...new Set(errors)].slice(0, 3), seen }));
 }
 
 // ---- verify: nothing committed is lost ---------------------------------------------------------
@@ -246,6 +256,7 @@ async function verify(o) {
   const out = {
     sign_ins: result.flows,
     refreshes: result.refreshes,
+    refreshes_in_doubt: result.refreshes_in_doubt ?? 0,
     committed_refresh_tokens_checked: result.live_refresh_tokens.length,
     still_refresh: refreshed,
     sessions,
