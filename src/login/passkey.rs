@@ -5,33 +5,20 @@
 //! password to finish. Every answer is reserved on the client IP's sign-in budget first.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 
 use super::flow;
-use super::password::{Posted, View, posted, render};
+use super::password::{Posted, View, ip_budget, locked, posted, render, too_many};
 use super::tx_form::TxForm;
 use crate::mfa::proven::Method;
 use crate::mfa::webauthn::{self, CeremonyError};
 use crate::model::now;
 use crate::state::{AppState, TenantCtx};
-use crate::store::rate_limits::{self, Limit, Reservation};
+use crate::store::rate_limits::{self, Reservation};
 use crate::store::{audit, users};
-use crate::web::client_ip::{self, ClientIp};
+use crate::web::client_ip::ClientIp;
 use crate::web::csrf_form::AsFormExpired;
 use crate::web::{Or500, PageError, PageResult};
-
-/// The client IP's sign-in budget, the same counter wrong passwords spend.
-fn ip_budget(state: &AppState, ip: std::net::IpAddr) -> (String, Limit) {
-    let cfg = &state.config.login;
-    (
-        format!("pwd:ip:{}", client_ip::limit_key(ip)),
-        Limit {
-            max_failures: cfg.max_failures_per_ip,
-            window_secs: cfg.failure_window_secs,
-            lockout_secs: cfg.lockout_secs,
-        },
-    )
-}
 
 /// POST `/t/{tenant}/login/passkey`: the browser's answer to the sign-in page's passkey
 /// ceremony, as `code`.
@@ -59,15 +46,7 @@ pub async fn submit(
         .await
         .or_500(state, ctx)?
     {
-        return Err(PageError::page(
-            state,
-            ctx,
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts",
-            "There have been too many unsuccessful sign-in attempts. For your security, please \
-             wait 15 minutes and try again.",
-            back.as_deref(),
-        ));
+        return Err(too_many(state, ctx, back.as_deref()));
     }
     let deps = state.mfa_deps();
     let asserted = match webauthn::finish_assertion(&deps, &ctx.tenant.id, None, fields.get("code"))
@@ -94,15 +73,7 @@ pub async fn submit(
         .await
         .or_500(state, ctx)?;
     if user.locked || user.pending_verification {
-        return Err(PageError::page(
-            state,
-            ctx,
-            StatusCode::FORBIDDEN,
-            "Account locked",
-            "Your account is locked, so you can't sign in. Contact your administrator to \
-             unlock it.",
-            back.as_deref(),
-        ));
+        return Err(locked(state, ctx, back.as_deref()));
     }
     let verified = matches!(
         asserted.method,

@@ -127,7 +127,7 @@ pub(super) async fn render(
     ))
 }
 
-fn too_many(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> PageError {
+pub(super) fn too_many(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> PageError {
     PageError::page(
         state,
         ctx,
@@ -136,6 +136,37 @@ fn too_many(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> PageError 
         "There have been too many unsuccessful sign-in attempts. For your security, please wait \
          15 minutes and try again.",
         back,
+    )
+}
+
+/// "Account locked": told only to whoever proved they hold the account (the right password, a
+/// passkey).
+pub(super) fn locked(state: &AppState, ctx: &TenantCtx, back: Option<&str>) -> PageError {
+    PageError::page(
+        state,
+        ctx,
+        StatusCode::FORBIDDEN,
+        "Account locked",
+        "Your account is locked, so you can't sign in. Contact your administrator to unlock it.",
+        back,
+    )
+}
+
+/// The `[login]` limit with `max` failures (one window and lockout for every sign-in counter).
+fn login_limit(state: &AppState, max: i64) -> Limit {
+    let cfg = &state.config.login;
+    Limit {
+        max_failures: max,
+        window_secs: cfg.failure_window_secs,
+        lockout_secs: cfg.lockout_secs,
+    }
+}
+
+/// The client network's sign-in counter: wrong passwords and refused passkeys spend it.
+pub(super) fn ip_budget(state: &AppState, ip: std::net::IpAddr) -> (String, Limit) {
+    (
+        format!("pwd:ip:{}", client_ip::limit_key(ip)),
+        login_limit(state, state.config.login.max_failures_per_ip),
     )
 }
 
@@ -156,12 +187,6 @@ impl AttemptKeys {
         login: &str,
         user_id: Option<&str>,
     ) -> Self {
-        let cfg = &state.config.login;
-        let limit = |max| Limit {
-            max_failures: max,
-            window_secs: cfg.failure_window_secs,
-            lockout_secs: cfg.lockout_secs,
-        };
         let account = match user_id {
             // One account, one budget: its email and its username share the counter.
             Some(id) => format!("pwd:user:{id}"),
@@ -173,11 +198,12 @@ impl AttemptKeys {
                 random::sha256_hex(&users::normalize_email(login))
             ),
         };
+        let (ip, ip_limit) = ip_budget(state, ip);
         AttemptKeys {
-            ip: format!("pwd:ip:{}", client_ip::limit_key(ip)),
+            ip,
             account,
-            ip_limit: limit(cfg.max_failures_per_ip),
-            account_limit: limit(cfg.max_failures_per_account),
+            ip_limit,
+            account_limit: login_limit(state, state.config.login.max_failures_per_account),
         }
     }
 
@@ -323,15 +349,7 @@ pub async fn submit(
     keys.succeeded(state).await.or_500(state, ctx)?;
     // Only the right password learns that the account is locked or unverified.
     if user.locked {
-        return Err(PageError::page(
-            state,
-            ctx,
-            StatusCode::FORBIDDEN,
-            "Account locked",
-            "Your account is locked, so you can't sign in. Contact your administrator to \
-             unlock it.",
-            back.as_deref(),
-        ));
+        return Err(locked(state, ctx, back.as_deref()));
     }
 
     let ts = now();
