@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod cache;
 pub mod changes;
+pub mod client_cache;
 pub mod config;
 pub mod console;
 pub mod crypto;
@@ -273,14 +274,20 @@ pub async fn serve_with_routes(
     result
 }
 
+/// Every `server.keys_reload_secs`: the signing keys' heads, and the clients' change counter
+/// (a change made on another node or by the CLI reaches this node's client cache this fast).
 fn spawn_key_reload(state: &AppState) -> tokio::task::JoinHandle<()> {
     let keys = state.keys.clone();
+    let clients = state.clients.clone();
+    let db = state.db.clone();
     let every = Duration::from_secs(state.config.server.keys_reload_secs.max(1));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
-        tick.tick().await;
         loop {
             tick.tick().await;
+            if let Err(e) = clients.poll(&db).await {
+                tracing::error!(error = %e, "reading the clients' change counter failed; cached clients live out their TTL");
+            }
             if let Err(e) = keys.reload(model::now()).await {
                 tracing::error!(error = %e, "reloading signing keys failed; keeping the loaded ones");
             }

@@ -7,6 +7,7 @@ use axum::extract::{FromRef, FromRequestParts, Path};
 use axum::http::request::Parts;
 
 use crate::cache::TtlCache;
+use crate::client_cache::ClientCache;
 use crate::config::Config;
 use crate::crypto::keyring::KeyRing;
 use crate::crypto::password::PasswordHasherPool;
@@ -48,6 +49,8 @@ pub struct Shared {
     pub notifier: Notifier,
     pub metrics: Arc<Metrics>,
     pub tenants: Arc<TtlCache<Arc<Tenant>>>,
+    /// This node's copies of clients, good until a change ([`crate::client_cache`]).
+    pub clients: Arc<ClientCache>,
     /// Parsed `server.trusted_proxies` (validated at config load).
     pub trusted_proxies: Arc<[crate::web::client_ip::IpNet]>,
     /// Outbound HTTP to clients (back-channel logout); no redirects followed.
@@ -104,6 +107,7 @@ impl AppState {
             notifier,
             metrics: Arc::new(Metrics::default()),
             tenants: Arc::new(TtlCache::new(ttl)),
+            clients: Arc::new(ClientCache::new(ttl)),
             trusted_proxies,
             http: outbound_http(),
             documents: Default::default(),
@@ -132,6 +136,16 @@ impl AppState {
 
     pub fn issuer(&self, slug: &str) -> String {
         format!("{}/t/{slug}", self.public_url)
+    }
+
+    /// The client `client_id` of the tenant, from this node's copy while nothing changed any
+    /// client ([`crate::client_cache`]), else from the database.
+    pub async fn client(
+        &self,
+        tenant_id: &crate::ids::TenantId,
+        client_id: &crate::ids::ClientId,
+    ) -> store::StoreResult<Option<Arc<store::clients::Client>>> {
+        self.clients.find(&self.db, tenant_id, client_id).await
     }
 
     /// The tenant for `slug`, from the per-node cache or the database.

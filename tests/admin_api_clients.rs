@@ -9,23 +9,10 @@ use serde_json::{Value, json};
 
 use common::api::{Api, key, problem};
 use common::browser::Browser;
-use common::flow::{ALICE, PW, REDIRECT, Rp, alice_signs_in, refresh, tokens};
+use common::flow::{ALICE, PW, REDIRECT, Rp, alice_signs_in, client_credentials, refresh, tokens};
 use common::{Backend, TestServer};
 
 const CLIENTS: &str = "/api/v1/tenants/acme/clients";
-
-/// `client_credentials` with `secret`: the token endpoint's status.
-async fn client_credentials(srv: &TestServer, client_id: &str, secret: &str) -> u16 {
-    srv.http()
-        .post(format!("{}/token", srv.issuer("acme")))
-        .basic_auth(client_id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
 
 async fn clients_lifecycle(backend: Backend) {
     let srv = TestServer::start(backend).await;

@@ -3,13 +3,15 @@
 //! attempts of both nodes together, and on PostgreSQL
 //! they agree at once on what they cache: a tenant set to Required by the CLI is enforced by a
 //! node that had the tenant cached for ten minutes, through the change announcement
-//! (`LISTEN`/`NOTIFY`), not the cache lifetime.
+//! (`LISTEN`/`NOTIFY`), not the cache lifetime; and a client's secret rotated or the client
+//! deleted by the CLI (another process) stops working on a node that cached the client within
+//! the poll of the clients' change counter (`server.keys_reload_secs`), on both databases.
 
 use std::time::{Duration, Instant};
 
 use crate::common;
 use common::browser::{self, Browser, Form};
-use common::flow::{PW, Rp, alice_signs_in, app_redirect, login_page, tokens};
+use common::flow::{PW, Rp, alice_signs_in, app_redirect, client_credentials, login_page, tokens};
 use common::{Backend, TestEnv, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,4 +123,50 @@ async fn two_nodes_together_allow_no_more_than_one(backend: Backend) {
 both_backends!(
     two_nodes_together_allow_no_more_than_one,
     super::two_nodes_together_allow_no_more_than_one
+);
+
+/// Polls until `secret` is refused (401), at most 15 s; returns how long that took.
+async fn refused_within(srv: &TestServer, client_id: &str, secret: &str) -> Duration {
+    let start = Instant::now();
+    loop {
+        match client_credentials(srv, client_id, secret).await {
+            401 => return start.elapsed(),
+            200 => {}
+            other => panic!("unexpected status {other}"),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the server kept accepting a secret changed by the CLI"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The token endpoint keeps its clients in memory; a change the CLI makes in another process
+/// reaches it through the polled change counter, not the cache lifetime (600 s here).
+async fn a_client_change_by_the_cli_reaches_a_node_that_cached_it(backend: Backend) {
+    let mut env = TestEnv::new(backend).await;
+    env.config.server.cache_ttl_secs = 600;
+    let srv = TestServer::start_with(env).await;
+    srv.tenant("acme", &[]).await;
+    let rp = srv.rp("acme", &[]).await;
+    let old = rp.secret.clone().unwrap();
+    assert_eq!(client_credentials(&srv, &rp.client_id, &old).await, 200);
+
+    let rotated = srv
+        .cli_json(&["client", "rotate-secret", "acme", &rp.client_id])
+        .await;
+    let new = rotated["client_secret"].as_str().unwrap();
+    let took = refused_within(&srv, &rp.client_id, &old).await;
+    eprintln!("the rotated secret was refused after {took:?}");
+    assert_eq!(client_credentials(&srv, &rp.client_id, new).await, 200);
+
+    srv.cli_json(&["client", "delete", "acme", &rp.client_id])
+        .await;
+    let took = refused_within(&srv, &rp.client_id, new).await;
+    eprintln!("the deleted client was refused after {took:?}");
+}
+both_backends!(
+    a_client_change_by_the_cli_reaches_a_node_that_cached_it,
+    super::a_client_change_by_the_cli_reaches_a_node_that_cached_it
 );

@@ -12,7 +12,7 @@ use super::guard::{self, Visitor};
 use crate::crypto::random;
 use crate::model::{human_time, now};
 use crate::state::{AppState, TenantCtx};
-use crate::store::{self, codes, devices, factors, recovery_codes};
+use crate::store::{codes, devices, factors, recovery_codes};
 use crate::web::browser::Browser;
 use crate::web::pages::Base;
 use crate::web::{Or500, PageError, PageResult};
@@ -91,9 +91,7 @@ async fn back_link(
 ) -> Option<(String, String)> {
     let (client_id, ret) = (q.get("client_id")?, q.get("return_to")?);
     let client_id = ClientId::from(client_id.as_str());
-    let client = store::clients::find(&state.db, &ctx.tenant.id, &client_id)
-        .await
-        .ok()??;
+    let client = state.client(&ctx.tenant.id, &client_id).await.ok()??;
     let ok = client.redirect_uris.iter().any(|u| u == ret)
         || client.post_logout_redirect_uris.iter().any(|u| u == ret);
     ok.then(|| (ret.clone(), client.name.clone()))

@@ -59,7 +59,8 @@ pub async fn show(
         Some(other) => return Ok(flow::redirect_to_stage(&ctx, other, &tx.handle)),
         None => return Err(PageError::expired(&state, &ctx, tx.back_url().as_deref())),
     }
-    let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
+    let client = state
+        .client(&ctx.tenant.id, &tx.req.client_id)
         .await
         .or_500(&state, &ctx)?
         .ok_or_else(|| PageError::expired(&state, &ctx, None))?;
@@ -99,7 +100,8 @@ pub async fn submit(
     if tx.stage() != Some(Stage::Consent) {
         return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
     }
-    let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
+    let client = state
+        .client(&ctx.tenant.id, &tx.req.client_id)
         .await
         .or_500(state, ctx)?
         .ok_or_else(|| PageError::expired(state, ctx, None))?;

@@ -28,6 +28,7 @@ use crate::web::client_ip;
 use crate::web::pages::Base;
 use crate::web::say::Say;
 use crate::web::{FormFields, Or500, PageError, PageResult};
+use std::sync::Arc;
 
 /// One of the two mails with a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +110,7 @@ pub async fn reserve_form(
 pub struct AtInbox {
     pub tx: Tx,
     pub browser: Browser,
-    pub client: Client,
+    pub client: Arc<Client>,
     pub address: String,
     pub user: Option<User>,
 }
@@ -128,7 +129,8 @@ pub async fn load(
         Some(other) => return Err(flow::redirect_to_stage(ctx, other, &tx.handle).into()),
         None => return Err(PageError::expired(state, ctx, tx.back_url().as_deref())),
     }
-    let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
+    let client = state
+        .client(&ctx.tenant.id, &tx.req.client_id)
         .await
         .or_500(state, ctx)?
         .ok_or_else(|| PageError::expired(state, ctx, None))?;
@@ -334,7 +336,7 @@ pub async fn confirm_page<L: LinkOf>(
 /// starts again in *this* browser (which may be another device) for the link's user.
 pub struct Redeemed {
     pub tx: Tx,
-    pub client: Client,
+    pub client: Arc<Client>,
     pub user: User,
 }
 
@@ -363,7 +365,8 @@ pub async fn redeem(
         .as_deref()
         .and_then(|c| serde_json::from_str(c).ok())
         .ok_or_else(|| link_dead(state, ctx))?;
-    let client = store::clients::find(&state.db, &ctx.tenant.id, &req.client_id)
+    let client = state
+        .client(&ctx.tenant.id, &req.client_id)
         .await
         .or_500(state, ctx)?
         .ok_or_else(|| link_dead(state, ctx))?;

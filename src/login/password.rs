@@ -60,7 +60,8 @@ pub async fn show(
         Some(other) => return Ok(flow::redirect_to_stage(&ctx, other, &tx.handle)),
         None => return Err(PageError::expired(&state, &ctx, tx.back_url().as_deref())),
     }
-    let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
+    let client = state
+        .client(&ctx.tenant.id, &tx.req.client_id)
         .await
         .or_500(&state, &ctx)?
         .ok_or_else(|| PageError::expired(&state, &ctx, None))?;
@@ -249,7 +250,7 @@ pub(super) struct Posted {
     pub tx: flow::Tx,
     pub browser: crate::web::browser::Browser,
     pub fields: crate::web::FormFields,
-    pub client: store::clients::Client,
+    pub client: std::sync::Arc<store::clients::Client>,
     pub back: Option<String>,
 }
 
@@ -268,7 +269,8 @@ pub(super) async fn posted(
     if tx.stage() != Some(Stage::Credentials) {
         return Err(PageError::expired(state, ctx, back.as_deref()));
     }
-    let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
+    let client = state
+        .client(&ctx.tenant.id, &tx.req.client_id)
         .await
         .or_500(state, ctx)?
         .ok_or_else(|| PageError::expired(state, ctx, None))?;

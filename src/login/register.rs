@@ -20,7 +20,6 @@ use crate::model::now;
 use crate::otp::{Checked, Codes};
 use crate::state::{AppState, TenantCtx};
 use crate::store::users::{self, User};
-use crate::store::{self};
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
 use crate::web::csrf_form::AsFormExpired;
@@ -66,7 +65,7 @@ async fn at_sign_in(
     state: &AppState,
     ctx: &TenantCtx,
     tx: &Tx,
-) -> Result<crate::store::clients::Client, PageError> {
+) -> Result<std::sync::Arc<crate::store::clients::Client>, PageError> {
     let back = tx.back_url();
     if !ctx.tenant.registration_enabled {
         return Err(not_offered(state, ctx, back.as_deref()));
@@ -77,7 +76,8 @@ async fn at_sign_in(
             None => PageError::expired(state, ctx, back.as_deref()),
         });
     }
-    store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
+    state
+        .client(&ctx.tenant.id, &tx.req.client_id)
         .await
         .or_500(state, ctx)?
         .ok_or_else(|| PageError::expired(state, ctx, None))

@@ -13,7 +13,6 @@ use crate::model::now;
 use crate::oidc::authorize::{self, Rejection};
 use crate::oidc::response;
 use crate::state::{AppState, TenantCtx};
-use crate::store;
 use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
 use crate::web::{Or500, PageError, PageResult};
@@ -80,14 +79,13 @@ async fn run(
     let params: HashMap<String, String> =
         crate::web::form::parse_params(raw).map_err(|m| bad_request(&m))?;
     let client = match params.get("client_id") {
-        Some(id) if !id.is_empty() => {
-            store::clients::find(&state.db, &ctx.tenant.id, &ClientId::from(id.as_str()))
-                .await
-                .or_500(state, ctx)?
-        }
+        Some(id) if !id.is_empty() => state
+            .client(&ctx.tenant.id, &ClientId::from(id.as_str()))
+            .await
+            .or_500(state, ctx)?,
         _ => None,
     };
-    let req = match authorize::validate(&params, client.as_ref()) {
+    let req = match authorize::validate(&params, client.as_deref()) {
         Ok(r) => r,
         Err(Rejection::Page { title, message }) => {
             return Err(PageError::page(

@@ -24,6 +24,7 @@ use crate::web::browser::Browser;
 use crate::web::client_ip;
 use crate::web::pages;
 use crate::web::{Or500, PageError, PageResult};
+use std::sync::Arc;
 
 /// What an enrolment offers: the methods (the tenant's allowed ones this build can set up) and
 /// whether it may be skipped.
@@ -401,14 +402,15 @@ pub async fn load_at(
     headers: &HeaderMap,
     handle: Option<&str>,
     stage: Stage,
-) -> Result<(Tx, Browser, Client, User), PageError> {
+) -> Result<(Tx, Browser, Arc<Client>, User), PageError> {
     let (tx, browser) = load(state, ctx, headers, handle).await?;
     match tx.stage() {
         Some(s) if s == stage => {}
         Some(other) => return Err(redirect_to_stage(ctx, other, &tx.handle).into()),
         None => return Err(PageError::expired(state, ctx, tx.back_url().as_deref())),
     }
-    let client = store::clients::find(&state.db, &ctx.tenant.id, &tx.req.client_id)
+    let client = state
+        .client(&ctx.tenant.id, &tx.req.client_id)
         .await
         .or_500(state, ctx)?
         .ok_or_else(|| PageError::expired(state, ctx, None))?;

@@ -65,7 +65,7 @@ pub async fn load_posted(
     headers: &HeaderMap,
     fields: &FormFields,
     stage: Stage,
-) -> Result<(Tx, Browser, Client, User), PageError> {
+) -> Result<(Tx, Browser, std::sync::Arc<Client>, User), PageError> {
     let (tx, browser, client, user) =
         load_at(state, ctx, headers, Some(fields.get("tx")), stage).await?;
     if !fields.csrf_ok(state, &browser) {

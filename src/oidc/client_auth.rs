@@ -14,7 +14,9 @@ use super::client_assertion::{self, ASSERTION_TYPE};
 use super::error::OAuthError;
 use crate::crypto::random;
 use crate::model::{TokenAuthMethod, now};
-use crate::store::{self, clients::Client, tenants::Tenant};
+use crate::state::AppState;
+use crate::store::{clients::Client, tenants::Tenant};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Presented {
@@ -142,15 +144,18 @@ fn presented_assertion(
 /// SHA-256, an assertion is verified against the client's keys, and a public client presents
 /// its id alone.
 pub async fn authenticate(
-    db: &store::Db,
+    state: &AppState,
     tenant: &Tenant,
     issuer: &str,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
-) -> Result<Client, OAuthError> {
+) -> Result<Arc<Client>, OAuthError> {
     let p = presented(headers, form)?;
     let fail = || OAuthError::invalid_client(p.used_basic());
-    let client = store::clients::find(db, &tenant.id, &ClientId::from(p.client_id()))
+    let db = &state.db;
+    let client = state
+        .clients
+        .find(db, &tenant.id, &ClientId::from(p.client_id()))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "client lookup failed");

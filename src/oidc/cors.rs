@@ -141,7 +141,8 @@ pub async fn allow_client_origin(
     let Some(client_id) = client_id else {
         return res;
     };
-    let registered = clients::find(&state.db, &ctx.tenant.id, &client_id)
+    let registered = state
+        .client(&ctx.tenant.id, &client_id)
         .await
         .ok()
         .flatten()

@@ -15,7 +15,6 @@ use crate::crypto::jwt;
 use crate::model::now;
 use crate::signout;
 use crate::state::{AppState, TenantCtx};
-use crate::store;
 use crate::web::browser::Browser;
 use crate::web::cookies;
 use crate::web::pages::Base;
@@ -118,9 +117,7 @@ async fn handle(state: &AppState, ctx: &TenantCtx, headers: &HeaderMap, raw: &[u
                     "The application must identify itself to be sent back after sign-out.",
                 ));
             };
-            let client = store::clients::find(&state.db, &ctx.tenant.id, cid)
-                .await
-                .or_500(state, ctx)?;
+            let client = state.client(&ctx.tenant.id, cid).await.or_500(state, ctx)?;
             let registered =
                 client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
             if !registered {
@@ -209,7 +206,8 @@ async fn id_token_hint(
     let Some(hint) = parse_hint(&v) else {
         return Ok(None);
     };
-    let known = store::clients::find(&state.db, &ctx.tenant.id, &hint.client_id)
+    let known = state
+        .client(&ctx.tenant.id, &hint.client_id)
         .await?
         .is_some();
     Ok(known.then_some(hint))

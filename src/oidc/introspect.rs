@@ -39,8 +39,7 @@ async fn handle(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Value, OAuthError> {
     let form = form::read(headers, body)?;
-    let client =
-        client_auth::authenticate(&state.db, &ctx.tenant, &ctx.issuer, headers, &form).await?;
+    let client = client_auth::authenticate(state, &ctx.tenant, &ctx.issuer, headers, &form).await?;
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;

@@ -36,8 +36,7 @@ async fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     let form = form::read(headers, body)?;
     let grant = grant_type(form.get("grant_type").map(String::as_str))?;
-    let client =
-        client_auth::authenticate(&state.db, &ctx.tenant, &ctx.issuer, headers, &form).await?;
+    let client = client_auth::authenticate(state, &ctx.tenant, &ctx.issuer, headers, &form).await?;
     let g = GrantCtx {
         state,
         tenant: &ctx.tenant,

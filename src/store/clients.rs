@@ -3,6 +3,7 @@
 
 use crate::ids::{ClientId, TenantId};
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Db, StoreError, StoreResult, conflict, json_list, parse_json_list};
 use crate::model::{ClientMfaPolicy, SigningAlg, TokenAuthMethod, TrustPolicy, now};
@@ -57,6 +58,28 @@ impl Client {
     pub fn has_grant_type(&self, grant: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant)
     }
+}
+
+/// Changes of clients this process made (each write below bumps it after the statement): the
+/// client cache of this node drops its copies at once on a local change, without waiting for
+/// the database's change counter ([`epoch`]) to be polled.
+static LOCAL_WRITES: AtomicU64 = AtomicU64::new(0);
+
+pub fn local_writes() -> u64 {
+    LOCAL_WRITES.load(Ordering::Acquire)
+}
+
+fn wrote() {
+    LOCAL_WRITES.fetch_add(1, Ordering::AcqRel);
+}
+
+/// The change counter of the clients table (migration 0024: a trigger bumps it on every
+/// insert, update or delete, by any process): what each node's client cache polls.
+pub async fn epoch(db: &Db) -> StoreResult<i64> {
+    let sql = "SELECT epoch FROM change_epochs WHERE name = 'clients'";
+    Ok(with_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await?))
 }
 
 /// The row as stored: the lists are TEXT JSON, parsed once into [`Client`] here.
@@ -244,6 +267,7 @@ pub async fn create(db: &Db, c: &NewClient) -> StoreResult<Client> {
         .fetch_one(pool)
         .await
         .map_err(|e| conflict(e, format!("client `{}` already exists", c.id))))?;
+    wrote();
     Ok(row.into())
 }
 
@@ -289,6 +313,7 @@ pub async fn delete(db: &Db, tenant_id: &TenantId, client_id: &ClientId) -> Stor
     .execute(pool)
     .await?
     .rows_affected());
+    wrote();
     Ok(done > 0)
 }
 
@@ -315,6 +340,7 @@ pub async fn set_secret_hash(db: &Db, client_id: &ClientId, secret_hash: &str) -
     .await?
     .rows_affected()
     });
+    wrote();
     updated_one(done, client_id)
 }
 
@@ -331,6 +357,7 @@ pub async fn set_redirect_uris(db: &Db, client_id: &ClientId, uris: &[String]) -
     .await?
     .rows_affected()
     });
+    wrote();
     Ok(())
 }
 
@@ -423,6 +450,7 @@ pub async fn update(
         .bind(c.expected_version)
         .fetch_optional(pool)
         .await?);
+    wrote();
     match row {
         Some(r) => Ok(r.into()),
         None if c.expected_version.is_some() && find(db, tenant_id, client_id).await?.is_some() => {
@@ -461,6 +489,7 @@ pub async fn set_token_auth(
     .execute(pool)
     .await?
     .rows_affected());
+    wrote();
     updated_one(done, client_id)
 }
 

@@ -202,3 +202,17 @@ pub async fn refresh(
         .unwrap();
     (res.status().as_u16(), res.json().await.unwrap())
 }
+
+/// `client_credentials` with `secret` for a client of the tenant `acme`: the token
+/// endpoint's status.
+pub async fn client_credentials(srv: &TestServer, client_id: &str, secret: &str) -> u16 {
+    srv.http()
+        .post(format!("{}/token", srv.issuer("acme")))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
