@@ -148,6 +148,7 @@ async fn operations_endpoints(backend: Backend) {
 
     let ready = http.get(srv.url("/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
+    let ready_headers = &ready.headers().clone();
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["database"], "ok");
     assert_eq!(body["keys"], "ok");
@@ -169,7 +170,12 @@ async fn operations_endpoints(backend: Backend) {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert_eq!(h["cache-control"], "no-store");
-    assert!(h.contains_key("x-request-id"));
+    // A fresh UUID v4 per request (not a counter another client could predict or collide with).
+    let id = |h: &reqwest::header::HeaderMap| {
+        uuid::Uuid::parse_str(h["x-request-id"].to_str().unwrap()).unwrap()
+    };
+    assert_eq!(id(h).get_version_num(), 4);
+    assert_ne!(id(h), id(ready_headers));
     assert!(
         !h.contains_key("strict-transport-security"),
         "no HSTS on http"
