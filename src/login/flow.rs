@@ -87,8 +87,6 @@ impl Stage {
 pub use super::tx::{
     At, NewPasswordWhy, Notice, Offer, Tx, TxState, go, load, redirect_to_stage, save, shift,
 };
-use crate::mfa::policy::ResetStep;
-use crate::model::ResetEmailOnly;
 
 /// Consent is needed for clients that are not first-party unless the user already granted every
 /// requested scope; `prompt=consent` always asks.
@@ -227,72 +225,10 @@ pub async fn advance(
             proceed(state, ctx, headers, ip, tx, client).await
         }
         Event::Consented => finish_tx(state, ctx, headers, ip, tx, client).await,
-        Event::MailboxProven => reset_begin(state, ctx, tx).await,
-        Event::PasswordSet if tx.extra.reset => reset_done(state, ctx, tx).await,
+        Event::MailboxProven => super::reset::begin(state, ctx, tx).await,
+        Event::PasswordSet if tx.extra.reset => super::reset::done(state, ctx, tx).await,
         Event::PasswordSet => proceed(state, ctx, headers, ip, tx, client).await,
     }
-}
-
-/// A reset's mailbox is proven: the second factor the reset needs (`mfa::policy::reset_step`),
-/// or straight to the new password.
-async fn reset_begin(state: &AppState, ctx: &TenantCtx, mut tx: Tx) -> PageResult {
-    let Some(user_id) = tx.row.user_id.clone() else {
-        return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
-    };
-    let kinds = crate::mfa::inputs::user_factors(&state.db, &user_id)
-        .await
-        .or_500(state, ctx)?;
-    let allowed = ctx.tenant.password_reset_email_only == ResetEmailOnly::Allow;
-    let step = crate::mfa::policy::reset_step(ctx.tenant.mfa_policy, &kinds, allowed);
-    tracing::info!(step = ?std::mem::discriminant(&step), "password reset step");
-    tx.extra.reset = true;
-    tx.extra.proof_done = true;
-    match step {
-        ResetStep::NewPassword { .. } => {
-            let at = At::NewPassword {
-                why: NewPasswordWhy::Reset,
-            };
-            go(state, ctx, tx, at).await
-        }
-        ResetStep::Challenge { methods, .. } => {
-            let at = At::Mfa {
-                methods,
-                phishing_resistant: false,
-            };
-            go(state, ctx, tx, at).await
-        }
-        ResetStep::Forbidden { .. } => {
-            if tx.unsaved.is_none() {
-                transactions::delete(&state.db, &tx.row.id)
-                    .await
-                    .or_500(state, ctx)?;
-            }
-            Err(PageError::page(
-                state,
-                ctx,
-                axum::http::StatusCode::FORBIDDEN,
-                "Password reset not available",
-                "This account can't reset its password by email. Contact your administrator to \
-                 regain access.",
-                tx.back_url().as_deref(),
-            ))
-        }
-    }
-}
-
-/// A reset set the new password: the interaction starts over at the sign-in form, where the
-/// user signs in with it (and their second factor) like any other sign-in. Nothing the reset
-/// proved carries over.
-async fn reset_done(state: &AppState, ctx: &TenantCtx, mut tx: Tx) -> PageResult {
-    tx.row.user_id = None;
-    tx.row.auth_time = None;
-    tx.row.amr = "[]".into();
-    tx.extra = TxState {
-        session_id: None,
-        notice: Some(Notice::PasswordChanged),
-        ..TxState::default()
-    };
-    go(state, ctx, tx, At::Credentials).await
 }
 
 /// The MFA decision for this browser (its trusted-device cookie) and context: the one call of

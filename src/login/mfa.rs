@@ -8,94 +8,29 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::Response;
-use serde::Serialize;
 
 use super::flow::{self, Stage, Tx};
 use super::tx::{load_at, record_second_factor};
 use super::tx_form::load_posted;
 use crate::mfa::attempts::{self, Budget, Guess, Outcome};
 use crate::mfa::devices as trusted_devices;
-use crate::mfa::factor::{self, ChallengeTo, Prompt};
+use crate::mfa::factor::{self, ChallengeTo};
 use crate::mfa::proven::Method;
 use crate::mfa::service as mfa;
 use crate::mfa::webauthn::{self, Ceremony};
-use crate::model::{MfaMethod, TrustPolicy};
+use crate::model::MfaMethod;
 use crate::state::{AppState, TenantCtx};
-use crate::store::clients::Client;
 use crate::store::factors::{self, Factor as StoredFactor};
 use crate::store::rate_limits::Limit;
 use crate::store::transactions;
 use crate::store::users::User;
-use crate::web::browser::Browser;
 use crate::web::client_ip::ClientIp;
 use crate::web::cookies;
-use crate::web::pages::Base;
 use crate::web::say::{Say, say_sent};
 use crate::web::{FormFields, Or500, PageError, PageResult};
 
-/// Another way to answer the challenge ("Use another method").
-#[derive(Serialize)]
-struct Other {
-    href: String,
-    label: String,
-}
-
-#[derive(Serialize)]
-struct MfaPage<'a> {
-    #[serde(flatten)]
-    base: Base<'a>,
-    title: &'a str,
-    tx: &'a str,
-    csrf: String,
-    /// `recovery`, or the kind of the factor asked for (`totp`, `email`).
-    method: &'a str,
-    factor_id: Option<&'a str>,
-    prompt: Prompt,
-    /// A security key's ceremony, when one is asked for (`static/webauthn.js` runs it).
-    ceremony: Option<&'a Ceremony>,
-    /// The factor's code was sent (it can be sent again).
-    resend: bool,
-    others: Vec<Other>,
-    offer_trust: bool,
-    trust_days: i64,
-    notice: Option<&'a str>,
-    error: Option<&'a str>,
-    minutes: i64,
-    back_url: Option<String>,
-}
-
-/// "Trust this device" is offered where the tenant and client allow it, never in a password
-/// reset (a reset creates nothing that signs anyone in).
-fn offer_trust(ctx: &TenantCtx, client: &Client, tx: &Tx) -> bool {
-    ctx.tenant.trusted_device_days > 0 && client.trust_policy == TrustPolicy::Any && !tx.extra.reset
-}
-
-/// Only a security key or passkey answers this challenge (no recovery code).
-fn phishing_resistant(tx: &Tx) -> bool {
-    matches!(
-        tx.extra.at,
-        flow::At::Mfa {
-            phishing_resistant: true,
-            ..
-        }
-    )
-}
-
-/// What the challenge page asks for: a recovery code, or one enrolled factor.
-enum Asked {
-    Recovery,
-    Factor(Box<StoredFactor>),
-}
-
-impl Asked {
-    fn method(&self) -> &str {
-        match self {
-            Asked::Recovery => "recovery",
-            Asked::Factor(f) => f.kind.as_str(),
-        }
-    }
-}
+mod page;
+use page::{Asked, View, choose, offer_trust, render};
 
 /// The user's factors this challenge accepts, last used first (then the newest).
 async fn usable_factors(
@@ -113,100 +48,6 @@ async fn usable_factors(
         .collect();
     fs.sort_by_key(|f| std::cmp::Reverse((f.last_used_at.unwrap_or(0), f.created_at)));
     Ok(fs)
-}
-
-/// The factor named by the page's `method` (and `factor` id, when the user has several of a
-/// kind); by default the one used last. `method=recovery` asks for a recovery code, unless
-/// the challenge is phishing-resistant.
-fn choose(tx: &Tx, fs: &[StoredFactor], method: &str, factor_id: &str) -> Option<Asked> {
-    if method == "recovery" {
-        return (!phishing_resistant(tx)).then_some(Asked::Recovery);
-    }
-    let pick = fs
-        .iter()
-        .find(|f| f.id == factor_id)
-        .or_else(|| fs.iter().find(|f| f.kind.as_str() == method))
-        .or_else(|| method.is_empty().then(|| fs.first()).flatten())?;
-    Some(Asked::Factor(Box::new(pick.clone())))
-}
-
-/// A page's words: what it shows besides the form, and its status.
-struct View<'a> {
-    asked: &'a Asked,
-    others: &'a [StoredFactor],
-    say: Say,
-    resend: bool,
-    ceremony: Option<Ceremony>,
-}
-
-fn others(tx: &Tx, asked: &Asked, fs: &[StoredFactor]) -> Vec<Other> {
-    let mut out: Vec<Other> = fs
-        .iter()
-        .filter(|f| !matches!(asked, Asked::Factor(a) if a.id == f.id))
-        .map(|f| Other {
-            href: format!(
-                "mfa?tx={}&method={}&factor={}",
-                tx.handle,
-                f.kind.as_str(),
-                f.id
-            ),
-            label: describe_factor(f),
-        })
-        .collect();
-    if !matches!(asked, Asked::Recovery) && !phishing_resistant(tx) {
-        out.push(Other {
-            href: format!("mfa?tx={}&method=recovery", tx.handle),
-            label: "Use a recovery code".into(),
-        });
-    }
-    out
-}
-
-/// "Authenticator app (Pixel 8)", "Email (a•••@example.com)".
-fn describe_factor(f: &StoredFactor) -> String {
-    let name = factor::describe(f.kind).map_or("Two-factor method", |d| d.name);
-    match (f.kind, f.target.as_deref()) {
-        (MfaMethod::Email, Some(t)) => format!("{name} ({})", crate::otp::mask_email(t)),
-        (MfaMethod::Sms, Some(t)) => format!("{name} ({})", crate::phone::mask(t)),
-        _ => format!("{name} ({})", f.label),
-    }
-}
-
-fn render(
-    state: &AppState,
-    ctx: &TenantCtx,
-    tx: &Tx,
-    browser: &Browser,
-    client: &Client,
-    view: View<'_>,
-) -> Response {
-    let (prompt, factor_id) = match view.asked {
-        Asked::Recovery => (Prompt::default(), None),
-        Asked::Factor(f) => (factor::prompt(f), Some(f.id.as_str())),
-    };
-    state.templates.page(
-        view.say.status.unwrap_or(StatusCode::OK),
-        &ctx.tenant.theme,
-        "mfa.html",
-        MfaPage {
-            base: Base::new(&ctx.tenant),
-            title: "Two-factor authentication",
-            tx: &tx.handle,
-            csrf: browser.csrf_token(&state.secret),
-            method: view.asked.method(),
-            factor_id,
-            prompt,
-            ceremony: view.ceremony.as_ref(),
-            resend: view.resend,
-            others: others(tx, view.asked, view.others),
-            offer_trust: offer_trust(ctx, client, tx),
-            trust_days: ctx.tenant.trusted_device_days,
-            notice: view.say.notice,
-            error: view.say.error,
-            minutes: view.say.minutes,
-            back_url: tx.back_url(),
-        },
-    )
 }
 
 /// What a challenge page shows besides the form: its words, whether Resend is offered, and a

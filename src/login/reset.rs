@@ -15,7 +15,8 @@ use super::flow::{self, At, Stage, Tx};
 use super::inbox::{self, Kind};
 use super::tx_form::TxForm;
 use crate::lifecycle;
-use crate::model::now;
+use crate::mfa::policy::ResetStep;
+use crate::model::{ResetEmailOnly, now};
 use crate::otp::{Checked, Codes, Purpose};
 use crate::state::{AppState, TenantCtx};
 use crate::store::users;
@@ -220,4 +221,66 @@ pub async fn confirm_submit(
         flow::Event::MailboxProven,
     )
     .await
+}
+
+/// A reset's mailbox is proven: the second factor the reset needs (`mfa::policy::reset_step`),
+/// or straight to the new password.
+pub(super) async fn begin(state: &AppState, ctx: &TenantCtx, mut tx: Tx) -> PageResult {
+    let Some(user_id) = tx.row.user_id.clone() else {
+        return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
+    };
+    let kinds = crate::mfa::inputs::user_factors(&state.db, &user_id)
+        .await
+        .or_500(state, ctx)?;
+    let allowed = ctx.tenant.password_reset_email_only == ResetEmailOnly::Allow;
+    let step = crate::mfa::policy::reset_step(ctx.tenant.mfa_policy, &kinds, allowed);
+    tracing::info!(step = ?std::mem::discriminant(&step), "password reset step");
+    tx.extra.reset = true;
+    tx.extra.proof_done = true;
+    match step {
+        ResetStep::NewPassword { .. } => {
+            let at = At::NewPassword {
+                why: flow::NewPasswordWhy::Reset,
+            };
+            flow::go(state, ctx, tx, at).await
+        }
+        ResetStep::Challenge { methods, .. } => {
+            let at = At::Mfa {
+                methods,
+                phishing_resistant: false,
+            };
+            flow::go(state, ctx, tx, at).await
+        }
+        ResetStep::Forbidden { .. } => {
+            if tx.unsaved.is_none() {
+                crate::store::transactions::delete(&state.db, &tx.row.id)
+                    .await
+                    .or_500(state, ctx)?;
+            }
+            Err(PageError::page(
+                state,
+                ctx,
+                axum::http::StatusCode::FORBIDDEN,
+                "Password reset not available",
+                "This account can't reset its password by email. Contact your administrator to \
+                 regain access.",
+                tx.back_url().as_deref(),
+            ))
+        }
+    }
+}
+
+/// A reset set the new password: the interaction starts over at the sign-in form, where the
+/// user signs in with it (and their second factor) like any other sign-in. Nothing the reset
+/// proved carries over.
+pub(super) async fn done(state: &AppState, ctx: &TenantCtx, mut tx: Tx) -> PageResult {
+    tx.row.user_id = None;
+    tx.row.auth_time = None;
+    tx.row.amr = "[]".into();
+    tx.extra = flow::TxState {
+        session_id: None,
+        notice: Some(flow::Notice::PasswordChanged),
+        ..flow::TxState::default()
+    };
+    flow::go(state, ctx, tx, At::Credentials).await
 }
