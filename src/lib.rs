@@ -299,6 +299,8 @@ fn spawn_key_reload(state: &AppState) -> tokio::task::JoinHandle<()> {
     let every = Duration::from_secs(state.config.server.keys_reload_secs.max(1));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
+        // The first tick is now, and the keys were just loaded: start one interval later.
+        tick.tick().await;
         loop {
             tick.tick().await;
             if let Err(e) = clients.poll(&db).await {

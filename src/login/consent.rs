@@ -59,11 +59,7 @@ pub async fn show(
         Some(other) => return Ok(flow::redirect_to_stage(&ctx, other, &tx.handle)),
         None => return Err(PageError::expired(&state, &ctx, tx.back_url().as_deref())),
     }
-    let client = state
-        .client(&ctx.tenant.id, &tx.req.client_id)
-        .await
-        .or_500(&state, &ctx)?
-        .ok_or_else(|| PageError::expired(&state, &ctx, None))?;
+    let client = super::tx::client_of(&state, &ctx, &tx).await?;
     Ok(state.templates.page(
         StatusCode::OK,
         &ctx.tenant.theme,
@@ -100,11 +96,7 @@ pub async fn submit(
     if tx.stage() != Some(Stage::Consent) {
         return Err(PageError::expired(state, ctx, tx.back_url().as_deref()));
     }
-    let client = state
-        .client(&ctx.tenant.id, &tx.req.client_id)
-        .await
-        .or_500(state, ctx)?
-        .ok_or_else(|| PageError::expired(state, ctx, None))?;
+    let client = super::tx::client_of(state, ctx, &tx).await?;
     let Some(user_id) = tx.row.user_id.clone() else {
         return Err(PageError::expired(state, ctx, None));
     };

@@ -129,11 +129,7 @@ pub async fn load(
         Some(other) => return Err(flow::redirect_to_stage(ctx, other, &tx.handle).into()),
         None => return Err(PageError::expired(state, ctx, tx.back_url().as_deref())),
     }
-    let client = state
-        .client(&ctx.tenant.id, &tx.req.client_id)
-        .await
-        .or_500(state, ctx)?
-        .ok_or_else(|| PageError::expired(state, ctx, None))?;
+    let client = super::tx::client_of(state, ctx, &tx).await?;
     let (address, user_id) = match &tx.extra.at {
         At::Verify { address } => (address.clone(), tx.row.user_id.clone()),
         At::ResetSent {

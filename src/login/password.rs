@@ -60,11 +60,7 @@ pub async fn show(
         Some(other) => return Ok(flow::redirect_to_stage(&ctx, other, &tx.handle)),
         None => return Err(PageError::expired(&state, &ctx, tx.back_url().as_deref())),
     }
-    let client = state
-        .client(&ctx.tenant.id, &tx.req.client_id)
-        .await
-        .or_500(&state, &ctx)?
-        .ok_or_else(|| PageError::expired(&state, &ctx, None))?;
+    let client = super::tx::client_of(&state, &ctx, &tx).await?;
     let login = tx.req.login_hint.clone().unwrap_or_default();
     let view = View {
         client_name: &client.name,
@@ -269,11 +265,7 @@ pub(super) async fn posted(
     if tx.stage() != Some(Stage::Credentials) {
         return Err(PageError::expired(state, ctx, back.as_deref()));
     }
-    let client = state
-        .client(&ctx.tenant.id, &tx.req.client_id)
-        .await
-        .or_500(state, ctx)?
-        .ok_or_else(|| PageError::expired(state, ctx, None))?;
+    let client = super::tx::client_of(state, ctx, &tx).await?;
     Ok(Posted {
         tx,
         browser,

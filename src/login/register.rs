@@ -76,11 +76,7 @@ async fn at_sign_in(
             None => PageError::expired(state, ctx, back.as_deref()),
         });
     }
-    state
-        .client(&ctx.tenant.id, &tx.req.client_id)
-        .await
-        .or_500(state, ctx)?
-        .ok_or_else(|| PageError::expired(state, ctx, None))
+    super::tx::client_of(state, ctx, tx).await
 }
 
 fn render_form(

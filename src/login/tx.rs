@@ -395,6 +395,19 @@ async fn moved_from(state: &AppState, tx: &mut Tx, from: &str) -> Result<bool, s
     Ok(moved)
 }
 
+/// The client the transaction is for; one deleted since the sign-in began is the expired page.
+pub async fn client_of(
+    state: &AppState,
+    ctx: &TenantCtx,
+    tx: &Tx,
+) -> Result<Arc<Client>, PageError> {
+    state
+        .client(&ctx.tenant.id, &tx.req.client_id)
+        .await
+        .or_500(state, ctx)?
+        .ok_or_else(|| PageError::expired(state, ctx, None))
+}
+
 /// Loads the transaction at `stage` with its client and user, or the page to show instead.
 pub async fn load_at(
     state: &AppState,
@@ -409,11 +422,7 @@ pub async fn load_at(
         Some(other) => return Err(redirect_to_stage(ctx, other, &tx.handle).into()),
         None => return Err(PageError::expired(state, ctx, tx.back_url().as_deref())),
     }
-    let client = state
-        .client(&ctx.tenant.id, &tx.req.client_id)
-        .await
-        .or_500(state, ctx)?
-        .ok_or_else(|| PageError::expired(state, ctx, None))?;
+    let client = client_of(state, ctx, &tx).await?;
     let expired = || PageError::expired(state, ctx, tx.back_url().as_deref());
     let user_id = tx.row.user_id.as_ref().ok_or_else(expired)?;
     let user = store::users::get(&state.db, &ctx.tenant.id, user_id)

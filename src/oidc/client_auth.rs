@@ -152,10 +152,8 @@ pub async fn authenticate(
 ) -> Result<Arc<Client>, OAuthError> {
     let p = presented(headers, form)?;
     let fail = || OAuthError::invalid_client(p.used_basic());
-    let db = &state.db;
     let client = state
-        .clients
-        .find(db, &tenant.id, &ClientId::from(p.client_id()))
+        .client(&tenant.id, &ClientId::from(p.client_id()))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "client lookup failed");
@@ -173,7 +171,7 @@ pub async fn authenticate(
             random::verify_sha256(secret, hash)
         }
         (Presented::Assertion { assertion, .. }, false, _) => {
-            match client_assertion::verify(db, &client, issuer, assertion, now()).await {
+            match client_assertion::verify(&state.db, &client, issuer, assertion, now()).await {
                 Ok(()) => true,
                 Err(client_assertion::Refusal::Store) => return Err(OAuthError::server_error()),
                 Err(why) => {
